@@ -1,0 +1,76 @@
+"""Halley's app factory: Flask server, sign-in, REST API, Dash pages and callbacks.
+
+``python app.py`` (or ``halley serve``) serves on http://127.0.0.1:8050; gunicorn uses
+``app:server``.
+"""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+from flask import Flask
+
+from dashboard.config import Settings
+from dashboard.db import Database, migrate
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    settings = settings or Settings.from_env()
+    migrate(settings.database_url)
+    database = Database(settings.database_url)
+
+    server = Flask(__name__)
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=max(settings.max_request_mb, settings.max_asset_mb) * 1024 * 1024,
+    )
+    server.extensions["halley"] = {"settings": settings, "db": database}
+
+    from dashboard.gzip_body import GzipRequestBody
+    from dashboard.webauth import init_login
+
+    server.wsgi_app = GzipRequestBody(server.wsgi_app, settings.max_request_mb * 1024 * 1024)
+    init_login(server)
+
+    from dashboard.api import api
+    from dashboard.background import make_background_manager
+
+    server.register_blueprint(api)
+
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder="layouts",
+        suppress_callback_exceptions=True,
+        background_callback_manager=make_background_manager(settings),
+        title="Halley",
+        update_title=None,
+        serve_locally=True,
+    )
+    from layouts.shell import app_shell
+
+    app.layout = app_shell
+    from callbacks import register_callbacks
+
+    register_callbacks(app)
+    return app
+
+
+if __name__ == "__main__":
+    _settings = Settings.from_env()
+    create_app(_settings).run(host=_settings.host, port=_settings.port, debug=False)
+
+
+def __getattr__(name):
+    """``app`` and ``server`` (for ``gunicorn app:server``) are built on first access, so
+    importing this module has no side effects."""
+    if name in ("app", "server"):
+        dash_app = create_app()
+        globals().update(app=dash_app, server=dash_app.server)
+        return globals()[name]
+    raise AttributeError(name)

@@ -1,0 +1,60 @@
+"""The navbar: workspace switcher and account menu, rendered for the current visitor."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, html
+
+from dashboard import context
+from dashboard.services import workspaces
+from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
+
+FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404"}
+
+
+def current_workspace_name(pathname: str | None, search: str | None, names: list[str], default: str | None):
+    segments = (pathname or "/").strip("/").split("/")
+    first = segments[0] if segments else ""
+    if first not in FIXED_FIRST_SEGMENTS and first in names:
+        return first
+    if first == "settings" and search:
+        from urllib.parse import parse_qs
+
+        ws = parse_qs(search.lstrip("?")).get("workspace", [None])[0]
+        if ws in names:
+            return ws
+    return default
+
+
+def render_nav(pathname, search):
+    actor = context.current_actor()
+    if not actor.is_authenticated:
+        if (pathname or "").rstrip("/") in ("/login", "/setup"):
+            return None
+        return dbc.Button("Sign in", href="/login", color="light", size="sm", external_link=True,
+                          id="shell-sign-in")
+    with context.db().session() as s:
+        summaries = workspaces.list_for(s, actor)
+        default = workspaces.default_workspace_name(s, actor)
+    names = [w.name for w in summaries]
+    current = current_workspace_name(pathname, search, names, default) or "Workspaces"
+    items = [dbc.DropdownMenuItem("Switch Workspace", header=True)]
+    items += [
+        dbc.DropdownMenuItem(name, href=f"/{name}", active=name == current, className="shell-ws-item")
+        for name in names[:15]
+    ]
+    items += [
+        dbc.DropdownMenuItem("View all workspaces", href="/workspaces", id="shell-all-workspaces"),
+        dbc.DropdownMenuItem(divider=True),
+        dbc.DropdownMenuItem([html.I(className="bi bi-gear me-2"), "Settings"],
+                             href=f"/settings/collaborators?workspace={current}", id="shell-settings"),
+        dbc.DropdownMenuItem([html.I(className="bi bi-box-arrow-right me-2"), f"Sign out ({actor.username})"],
+                             href="/logout", external_link=True, id="shell-sign-out"),
+    ]
+    return dbc.DropdownMenu(items, label=current, id="shell-workspace-menu", align_end=True, color="light",
+                            size="sm", toggle_class_name="fw-semibold")
+
+
+def register(app) -> None:
+    PUBLIC_CALLBACK_OUTPUTS.add("shell-nav-right.children")
+    app.callback(Output("shell-nav-right", "children"), Input("shell-url", "pathname"),
+                 Input("shell-url", "search"))(render_nav)

@@ -1,0 +1,106 @@
+"""Passwords, API keys and the access decisions every path goes through.
+
+``Actor`` is who is asking: a signed-in user, an API-key holder (a user acting in one
+workspace), a share-link visitor (read-only, one project) or an anonymous visitor.
+Services take an Actor and call ``can_read_project`` / ``can_write_project`` /
+``can_manage_workspace`` with IDs that came from outside, so nothing is trusted implicitly.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import ApiKey, Membership, Project, Role, User
+
+API_KEY_BYTES = 24
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # scrypt with a per-password salt
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    return check_password_hash(password_hash, password)
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(API_KEY_BYTES)
+
+
+def hash_api_key(raw: str) -> str:
+    """API keys are random and long, so a plain SHA-256 digest is a safe lookup hash."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None = None
+    username: str | None = None
+    api_workspace_id: int | None = None  # set when authenticated by an API key
+    share_project_ids: tuple[int, ...] = ()  # projects opened through a share link
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @classmethod
+    def anonymous(cls) -> "Actor":
+        return cls()
+
+
+def actor_from_api_key(session: Session, raw_key: str | None) -> Actor | None:
+    """The key's owner, or None for a missing, unknown or rotated key."""
+    if not raw_key:
+        return None
+    raw_key = raw_key.strip()
+    if raw_key.lower().startswith("bearer "):
+        raw_key = raw_key[7:].strip()
+    digest = hash_api_key(raw_key)
+    row = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active_user:
+        return None
+    return Actor(user_id=user.id, username=user.username, api_workspace_id=row.workspace_id)
+
+
+def role_in(session: Session, user_id: int | None, workspace_id: int) -> Role | None:
+    if user_id is None:
+        return None
+    m = session.exec(
+        select(Membership).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
+    ).first()
+    return Role(m.role) if m else None
+
+
+def can_read_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
+    return role_in(session, actor.user_id, workspace_id) is not None
+
+
+def can_manage_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
+    role = role_in(session, actor.user_id, workspace_id)
+    return role is not None and role.can_manage
+
+
+def can_read_project(session: Session, actor: Actor, project: Project) -> bool:
+    if project.id in actor.share_project_ids:
+        return True
+    if project.is_public:
+        return True
+    return role_in(session, actor.user_id, project.workspace_id) is not None
+
+
+def can_write_project(session: Session, actor: Actor, project: Project) -> bool:
+    role = role_in(session, actor.user_id, project.workspace_id)
+    return role is not None and role.can_write
+
+
+def can_write_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
+    role = role_in(session, actor.user_id, workspace_id)
+    return role is not None and role.can_write

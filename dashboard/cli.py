@@ -1,0 +1,147 @@
+"""The ``halley`` command: serve, manage users, workspaces and keys, demo data, uploads."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dashboard.config import Settings
+
+
+def _database():
+    from dashboard.db import Database, migrate
+
+    settings = Settings.from_env()
+    migrate(settings.database_url)
+    return settings, Database(settings.database_url)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """Halley, a self-hosted experiment tracker."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (HALLEY_HOST, default 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="Port (HALLEY_PORT, default 8050)")
+@click.option("--workers", default=2, show_default=True, type=int, help="Server processes")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process")
+def serve(host, port, workers, threads) -> None:
+    """Serve the web app and the REST API."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = Settings.from_env(**({"host": host} if host else {}), **({"port": port} if port else {}))
+    from dashboard.db import migrate
+
+    migrate(settings.database_url)  # once, before the workers start
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", None)
+
+        def load(self):
+            from app import create_app
+
+            return create_app(settings).server
+
+    click.echo(f"Halley serving on http://{settings.host}:{settings.port} (data in {settings.home})")
+    Server().run()
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+def user_create(name, email, password_stdin) -> None:
+    """Create a user (and their default workspace)."""
+    from dashboard.errors import HalleyError
+    from dashboard.services import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, database = _database()
+    try:
+        with database.session() as s:
+            u = accounts.create_user(s, name, email, password)
+    except HalleyError as exc:
+        _fail(exc.message)
+    click.echo(f"created user {u.username} with workspace {u.username}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--workspace", default=None, help="Workspace (default: the user's own)")
+@click.option("--rotate", is_flag=True, help="Replace an existing key (the old one stops working)")
+def apikey(name, workspace, rotate) -> None:
+    """Print a new API key for user NAME in a workspace.
+
+    Keys are stored only as hashes, so an existing key can't be shown again: without
+    --rotate the command creates a key only when the user has none there.
+    """
+    from dashboard.auth import Actor
+    from dashboard.errors import HalleyError
+    from dashboard.services import accounts, workspaces
+
+    _, database = _database()
+    try:
+        with database.session() as s:
+            u = accounts.find_user(s, name)
+            if u is None:
+                _fail(f"no user '{name}'")
+            actor = Actor(user_id=u.id, username=u.username)
+            ws = workspaces.get_readable(s, actor, workspace or u.username)
+            if workspaces.api_key_hint(s, actor, ws.id) and not rotate:
+                _fail(f"{u.username} already has a key for {ws.name} (only its hash is kept); "
+                      "pass --rotate to replace it")
+            raw = workspaces.generate_api_key(s, actor, ws.id)
+    except HalleyError as exc:
+        _fail(exc.message)
+    click.echo(raw)
+
+
+@main.group()
+def workspace() -> None:
+    """Manage workspaces."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--owner", required=True, help="Username of the owner")
+def workspace_create(name, owner) -> None:
+    """Create a workspace owned by a user."""
+    from dashboard.auth import Actor
+    from dashboard.errors import HalleyError
+    from dashboard.services import accounts, workspaces
+
+    _, database = _database()
+    try:
+        with database.session() as s:
+            u = accounts.find_user(s, owner)
+            if u is None:
+                _fail(f"no user '{owner}'")
+            ws = workspaces.create(s, Actor(user_id=u.id, username=u.username), name)
+    except HalleyError as exc:
+        _fail(exc.message)
+    click.echo(f"created workspace {ws.name} owned by {owner}")
+
+
+if __name__ == "__main__":
+    main()

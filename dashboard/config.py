@@ -1,0 +1,84 @@
+"""Settings read from HALLEY_* environment variables, with embedded defaults.
+
+Everything Halley writes lives under ``HALLEY_HOME`` (default ``./.halley``): the SQLite
+database, asset files, the background-callback cache and the generated secret key.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _load_or_create_secret(home: Path) -> str:
+    """Return a stable secret key: generated once and kept in HALLEY_HOME."""
+    path = home / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(secret)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return secret
+
+
+@dataclass
+class Settings:
+    home: Path
+    database_url: str
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 8050
+    max_request_mb: int = 64
+    max_asset_mb: int = 200
+    celery_broker: str | None = None
+    login_delay_after: int = 3  # failed sign-ins before responses are slowed down
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.home / "assets"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        home = Path(overrides.pop("home", None) or os.environ.get("HALLEY_HOME") or ".halley").resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        for sub in ("assets", "cache"):
+            (home / sub).mkdir(exist_ok=True)
+        database_url = overrides.pop("database_url", None) or os.environ.get("HALLEY_DATABASE_URL") or (
+            f"sqlite:///{home / 'halley.db'}"
+        )
+        secret_key = overrides.pop("secret_key", None) or os.environ.get("HALLEY_SECRET_KEY") or (
+            _load_or_create_secret(home)
+        )
+        return cls(
+            home=home,
+            database_url=database_url,
+            secret_key=secret_key,
+            host=overrides.pop("host", None) or os.environ.get("HALLEY_HOST", "127.0.0.1"),
+            port=int(overrides.pop("port", None) or _env_int("HALLEY_PORT", 8050)),
+            max_request_mb=_env_int("HALLEY_MAX_REQUEST_MB", 64),
+            max_asset_mb=_env_int("HALLEY_MAX_ASSET_MB", 200),
+            celery_broker=os.environ.get("HALLEY_CELERY_BROKER") or None,
+            **overrides,
+        )

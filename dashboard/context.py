@@ -1,0 +1,45 @@
+"""Per-request access to the database and to who is asking, for REST routes and callbacks."""
+from __future__ import annotations
+
+from flask import current_app, g, request, session as flask_session
+from flask_login import current_user
+
+from dashboard.auth import Actor, actor_from_api_key
+from dashboard.config import Settings
+from dashboard.db import Database
+
+SHARE_SESSION_KEY = "share_project_ids"
+
+
+def settings() -> Settings:
+    return current_app.extensions["halley"]["settings"]
+
+
+def db() -> Database:
+    return current_app.extensions["halley"]["db"]
+
+
+def api_key_from_request() -> str | None:
+    """The API key from the Authorization header (raw or Bearer) or X-API-Key."""
+    return request.headers.get("Authorization") or request.headers.get("X-API-Key") or None
+
+
+def current_actor() -> Actor:
+    """A signed-in user, else an API-key holder, else a share-link visitor, else anonymous."""
+    if "halley_actor" in g:
+        return g.halley_actor
+    share_ids = tuple(flask_session.get(SHARE_SESSION_KEY, ()))
+    actor: Actor | None = None
+    if current_user.is_authenticated:
+        actor = Actor(user_id=current_user.id, username=current_user.username)
+    else:
+        raw = api_key_from_request()
+        if raw:
+            with db().session() as s:
+                actor = actor_from_api_key(s, raw)
+    if actor is None:
+        actor = Actor.anonymous()
+    if share_ids:
+        actor = Actor(actor.user_id, actor.username, actor.api_workspace_id, share_project_ids=share_ids)
+    g.halley_actor = actor
+    return actor

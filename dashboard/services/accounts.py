@@ -1,0 +1,102 @@
+"""Users: the first owner account, sign-in with throttling, lookups."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from dashboard.auth import hash_password, verify_password
+from dashboard.errors import Conflict, Invalid
+from dashboard.services import workspaces
+from dashboard.services.names import check_workspace_name
+from models import LoginThrottle, User, utcnow
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+THROTTLE_WINDOW = timedelta(minutes=15)
+
+
+def user_count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(User)).one()
+
+
+def create_user(session: Session, username: str, email: str, password: str) -> User:
+    """Create a user and their default workspace (named after them, they own it)."""
+    username = check_workspace_name(username)
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        raise Invalid("Enter a valid email address")
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid(f"Password must be at least {MIN_PASSWORD} characters")
+    if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
+        raise Conflict(f"Username '{username}' is taken")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict("A user with this email already exists")
+    if workspaces.find_by_name(session, username) is not None:
+        raise Conflict(f"Username '{username}' is taken by a workspace")
+    user = User(username=username, email=email, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    workspaces.create_default_for(session, user)
+    return user
+
+
+def find_user(session: Session, username_or_email: str) -> User | None:
+    ident = (username_or_email or "").strip()
+    if not ident:
+        return None
+    if "@" in ident:
+        return session.exec(select(User).where(User.email == ident.lower())).first()
+    return session.exec(select(User).where(func.lower(User.username) == ident.lower())).first()
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def failure_delay(session: Session, subject: str) -> float:
+    """Seconds to wait before answering a sign-in for ``subject``: grows with recent failures."""
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.subject == subject)).first()
+    if row is None or utcnow() - row.last_failure_at > THROTTLE_WINDOW:
+        return 0.0
+    if row.failures < 3:
+        return 0.0
+    return min(0.5 * 2 ** (row.failures - 3), 8.0)
+
+
+def record_failure(session: Session, subject: str) -> None:
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.subject == subject)).first()
+    now = utcnow()
+    if row is None:
+        session.add(LoginThrottle(subject=subject, failures=1, last_failure_at=now))
+    else:
+        row.failures = 1 if now - row.last_failure_at > THROTTLE_WINDOW else row.failures + 1
+        row.last_failure_at = now
+        session.add(row)
+
+
+def clear_failures(session: Session, subject: str) -> None:
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.subject == subject)).first()
+    if row is not None:
+        session.delete(row)
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hash_password("timing-equaliser"))
+    return _DUMMY_HASH[0]
+
+
+def authenticate(session: Session, username_or_email: str, password: str) -> User | None:
+    user = find_user(session, username_or_email)
+    if user is None or not user.is_active_user:
+        verify_password(_dummy_hash(), password or "")  # same cost as a real check
+        return None
+    if not verify_password(user.password_hash, password or ""):
+        return None
+    return user

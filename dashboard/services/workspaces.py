@@ -1,0 +1,240 @@
+"""Workspaces, their collaborators (memberships with roles) and API keys."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from dashboard.auth import Actor, can_manage_workspace, hash_api_key, new_api_key, role_in
+from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
+from dashboard.services.names import check_workspace_name
+from models import ApiKey, Membership, Project, Role, User, Workspace, utcnow
+
+
+@dataclass
+class WorkspaceSummary:
+    id: int
+    name: str
+    role: str
+    project_count: int
+    member_count: int
+    is_default: bool
+
+
+def find_by_name(session: Session, name: str) -> Workspace | None:
+    return session.exec(select(Workspace).where(func.lower(Workspace.name) == (name or "").lower())).first()
+
+
+def create_default_for(session: Session, user: User) -> Workspace:
+    ws = Workspace(name=user.username, default_for_user_id=user.id)
+    session.add(ws)
+    session.flush()
+    session.add(Membership(workspace_id=ws.id, user_id=user.id, role=Role.owner.value))
+    session.flush()
+    return ws
+
+
+def create(session: Session, actor: Actor, name: str) -> Workspace:
+    if not actor.is_authenticated:
+        raise Forbidden("Sign in to create a workspace")
+    name = check_workspace_name(name)
+    if find_by_name(session, name) is not None or session.exec(
+        select(User).where(func.lower(User.username) == name.lower())
+    ).first():
+        raise Conflict(f"A workspace named '{name}' already exists")
+    ws = Workspace(name=name)
+    session.add(ws)
+    session.flush()
+    session.add(Membership(workspace_id=ws.id, user_id=actor.user_id, role=Role.owner.value))
+    session.flush()
+    return ws
+
+
+def get_readable(session: Session, actor: Actor, name: str) -> Workspace:
+    """The workspace by name if the actor is a member; NotFound otherwise (no existence leak)."""
+    ws = find_by_name(session, name)
+    if ws is None or role_in(session, actor.user_id, ws.id) is None:
+        raise NotFound(f"Workspace '{name}' not found")
+    return ws
+
+
+def get_visible(session: Session, actor: Actor, name: str) -> tuple[Workspace, Role | None]:
+    """A workspace page is visible to members, and to anyone when it has public projects."""
+    ws = find_by_name(session, name)
+    if ws is None:
+        raise NotFound(f"Workspace '{name}' not found")
+    role = role_in(session, actor.user_id, ws.id)
+    if role is None:
+        has_public = session.exec(
+            select(Project.id).where(Project.workspace_id == ws.id, Project.is_public == True)  # noqa: E712
+        ).first()
+        if not has_public:
+            raise NotFound(f"Workspace '{name}' not found")
+    return ws, role
+
+
+def list_for(session: Session, actor: Actor) -> list[WorkspaceSummary]:
+    if actor.user_id is None:
+        return []
+    rows = session.exec(
+        select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == actor.user_id)
+        .order_by(Workspace.name)
+    ).all()
+    ids = [ws.id for ws, _ in rows]
+    projects = dict(
+        session.exec(
+            select(Project.workspace_id, func.count()).where(Project.workspace_id.in_(ids)).group_by(Project.workspace_id)
+        ).all()
+    ) if ids else {}
+    members = dict(
+        session.exec(
+            select(Membership.workspace_id, func.count()).where(Membership.workspace_id.in_(ids)).group_by(Membership.workspace_id)
+        ).all()
+    ) if ids else {}
+    return [
+        WorkspaceSummary(ws.id, ws.name, role, projects.get(ws.id, 0), members.get(ws.id, 0),
+                         ws.default_for_user_id == actor.user_id)
+        for ws, role in rows
+    ]
+
+
+def default_workspace_name(session: Session, actor: Actor) -> str | None:
+    if actor.user_id is None:
+        return None
+    ws = session.exec(select(Workspace).where(Workspace.default_for_user_id == actor.user_id)).first()
+    if ws is not None:
+        return ws.name
+    summaries = list_for(session, actor)
+    return summaries[0].name if summaries else None
+
+
+# --- collaborators ------------------------------------------------------------------------
+
+@dataclass
+class Collaborator:
+    user_id: int
+    username: str
+    email: str
+    role: str
+
+
+def collaborators(session: Session, actor: Actor, workspace_id: int) -> list[Collaborator]:
+    if role_in(session, actor.user_id, workspace_id) is None:
+        raise NotFound("Workspace not found")
+    rows = session.exec(
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == workspace_id)
+        .order_by(User.username)
+    ).all()
+    return [Collaborator(u.id, u.username, u.email, role) for u, role in rows]
+
+
+def _require_manager(session: Session, actor: Actor, workspace_id: int) -> Role:
+    role = role_in(session, actor.user_id, workspace_id)
+    if role is None:
+        raise NotFound("Workspace not found")
+    if not can_manage_workspace(session, actor, workspace_id):
+        raise Forbidden("Only the workspace's owners and admins can change collaborators")
+    return role
+
+
+def _owner_count(session: Session, workspace_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(Membership).where(
+            Membership.workspace_id == workspace_id, Membership.role == Role.owner.value
+        )
+    ).one()
+
+
+def add_collaborator(session: Session, actor: Actor, workspace_id: int, username_or_email: str,
+                     role: str = "member") -> Collaborator:
+    my_role = _require_manager(session, actor, workspace_id)
+    role = _check_role(role)
+    if role == Role.owner.value and my_role != Role.owner:
+        raise Forbidden("Only an owner can add another owner")
+    from dashboard.services.accounts import find_user
+
+    user = find_user(session, username_or_email)
+    if user is None:
+        raise NotFound(f"No user '{(username_or_email or '').strip()}'")
+    if role_in(session, user.id, workspace_id) is not None:
+        raise Conflict(f"{user.username} is already a collaborator")
+    session.add(Membership(workspace_id=workspace_id, user_id=user.id, role=role))
+    session.flush()
+    return Collaborator(user.id, user.username, user.email, role)
+
+
+def set_role(session: Session, actor: Actor, workspace_id: int, user_id: int, role: str) -> None:
+    my_role = _require_manager(session, actor, workspace_id)
+    role = _check_role(role)
+    m = session.exec(
+        select(Membership).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
+    ).first()
+    if m is None:
+        raise NotFound("Not a collaborator of this workspace")
+    if (m.role == Role.owner.value or role == Role.owner.value) and my_role != Role.owner:
+        raise Forbidden("Only an owner can grant or change the owner role")
+    if m.role == Role.owner.value and role != Role.owner.value and _owner_count(session, workspace_id) <= 1:
+        raise Invalid("A workspace needs at least one owner")
+    m.role = role
+    session.add(m)
+
+
+def remove_collaborator(session: Session, actor: Actor, workspace_id: int, user_id: int) -> None:
+    my_role = _require_manager(session, actor, workspace_id)
+    m = session.exec(
+        select(Membership).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
+    ).first()
+    if m is None:
+        raise NotFound("Not a collaborator of this workspace")
+    if m.role == Role.owner.value:
+        if my_role != Role.owner:
+            raise Forbidden("Only an owner can remove an owner")
+        if _owner_count(session, workspace_id) <= 1:
+            raise Invalid("A workspace needs at least one owner")
+    session.delete(m)
+    key = session.exec(select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.workspace_id == workspace_id)).first()
+    if key is not None:
+        session.delete(key)
+
+
+def _check_role(role: str) -> str:
+    try:
+        return Role(role).value
+    except ValueError as exc:
+        raise Invalid(f"Unknown role '{role}'") from exc
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+def api_key_hint(session: Session, actor: Actor, workspace_id: int) -> str | None:
+    """The masked start of the actor's key for this workspace, or None if they have none."""
+    row = session.exec(
+        select(ApiKey).where(ApiKey.user_id == actor.user_id, ApiKey.workspace_id == workspace_id)
+    ).first()
+    return row.hint if row else None
+
+
+def generate_api_key(session: Session, actor: Actor, workspace_id: int) -> str:
+    """Create or replace the actor's key for the workspace; the old one stops working now.
+
+    The raw key is returned once: only its digest is stored.
+    """
+    if actor.user_id is None or role_in(session, actor.user_id, workspace_id) is None:
+        raise NotFound("Workspace not found")
+    raw = new_api_key()
+    row = session.exec(
+        select(ApiKey).where(ApiKey.user_id == actor.user_id, ApiKey.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        row = ApiKey(user_id=actor.user_id, workspace_id=workspace_id, key_hash="", hint="")
+    row.key_hash = hash_api_key(raw)
+    row.hint = raw[:6]
+    row.created_at = utcnow()
+    session.add(row)
+    session.flush()
+    return raw

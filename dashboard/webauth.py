@@ -1,0 +1,155 @@
+"""Browser sign-in (flask-login) and the guard in front of every route.
+
+Sign-in and first-run setup are plain HTML form POSTs to /auth/*; the Dash pages only show
+the forms and the messages. The guard runs before every request, including Dash's callback
+endpoint: anonymous visitors get the public pages, the share-link pages, the REST routes (which
+check API keys themselves) and only those Dash callbacks that are declared public and check
+access on their own.
+"""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode, urlparse
+
+from flask import Blueprint, Flask, jsonify, redirect, request, session as flask_session
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from dashboard import context
+from dashboard.errors import HalleyError
+from dashboard.services import accounts
+
+PUBLIC_PAGES = {"/login", "/setup"}
+PUBLIC_PAGE_PREFIXES = ("/shared/",)
+STATIC_PATHS = {"/_dash-layout", "/_dash-dependencies", "/_favicon.ico", "/_reload-hash", "/favicon.ico"}
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
+# Routes that authenticate by themselves (API keys, share tokens) or are public by nature.
+SELF_AUTHENTICATING_PREFIXES = ("/api/", "/clientlib/", "/auth/")
+
+# Dash callbacks an anonymous visitor may call; each one checks access itself.
+# Keys are output ids as Dash sends them in the request body.
+PUBLIC_CALLBACK_OUTPUTS: set[str] = set()
+PAGES_ROUTER_OUTPUT = "_pages_content.children"
+
+auth_routes = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after sign-in."""
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@auth_routes.post("/auth/login")
+def login_post():
+    form = request.form
+    ident = (form.get("username") or "").strip()
+    password = form.get("password") or ""
+    next_url = safe_next(form.get("next"))
+    subject = ident.lower()[:200]
+    with context.db().session() as s:
+        delay = accounts.failure_delay(s, subject)
+    if delay:
+        time.sleep(delay)
+    with context.db().session() as s:
+        user = accounts.authenticate(s, ident, password)
+        if user is None:
+            accounts.record_failure(s, subject)
+        else:
+            accounts.clear_failures(s, subject)
+    if user is None:
+        query = urlencode({"error": "Wrong username or password.", "next": next_url, "username": ident[:100]})
+        return redirect(f"/login?{query}")
+    login_user(user, remember=bool(form.get("remember")))
+    return redirect(next_url)
+
+
+@auth_routes.post("/auth/setup")
+def setup_post():
+    form = request.form
+    if form.get("password") != form.get("password2"):
+        query = urlencode({"error": "The passwords don't match.", "username": form.get("username", "")[:64],
+                           "email": form.get("email", "")[:254]})
+        return redirect(f"/setup?{query}")
+    with context.db().session() as s:
+        if accounts.user_count(s) > 0:
+            return redirect("/login")
+        try:
+            user = accounts.create_user(s, form.get("username", ""), form.get("email", ""), form.get("password", ""))
+        except HalleyError as exc:
+            query = urlencode({"error": exc.message, "username": form.get("username", "")[:64],
+                               "email": form.get("email", "")[:254]})
+            return redirect(f"/setup?{query}")
+    login_user(user, remember=True)
+    return redirect("/")
+
+
+@auth_routes.route("/logout", methods=["GET", "POST"])
+def logout():
+    flask_session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
+    return redirect("/login")
+
+
+def _callback_outputs(body: dict) -> str:
+    return str(body.get("output", ""))
+
+
+def _pathname_in(body: dict) -> str | None:
+    for item in body.get("inputs", []) + body.get("state", []):
+        if isinstance(item, dict) and item.get("property") == "pathname":
+            return item.get("value")
+    return None
+
+
+def _is_public_path(path: str) -> bool:
+    return path in PUBLIC_PAGES or path.startswith(PUBLIC_PAGE_PREFIXES)
+
+
+def guard():
+    path = request.path
+    if path in STATIC_PATHS or path.startswith(STATIC_PREFIXES) or path.startswith(SELF_AUTHENTICATING_PREFIXES):
+        return None
+    if path == "/logout":
+        return None
+    with context.db().session() as s:
+        needs_setup = accounts.user_count(s) == 0
+    if path == "/_dash-update-component":
+        if current_user.is_authenticated and not needs_setup:
+            return None
+        outputs = _callback_outputs(request.get_json(silent=True) or {})
+        # Every page layout decides for itself what an anonymous visitor sees; public
+        # callbacks check access themselves.
+        if PAGES_ROUTER_OUTPUT in outputs or any(public in outputs for public in PUBLIC_CALLBACK_OUTPUTS):
+            return None
+        return jsonify(error="Sign in required"), 401
+    if needs_setup:
+        return None if path == "/setup" else redirect("/setup")
+    if current_user.is_authenticated:
+        return None
+    if _is_public_path(path):
+        return None
+    return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+
+
+def init_login(server: Flask) -> LoginManager:
+    manager = LoginManager()
+    manager.login_view = None  # the guard redirects
+
+    @manager.user_loader
+    def load_user(user_id: str):
+        try:
+            uid = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        with context.db().session() as s:
+            user = accounts.get_user(s, uid)
+            return user if user is not None and user.is_active_user else None
+
+    manager.init_app(server)
+    server.register_blueprint(auth_routes)
+    server.before_request(guard)
+    return manager

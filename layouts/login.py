@@ -1,0 +1,43 @@
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+
+from layouts.components.access import error_alert
+
+dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
+
+
+def layout(error=None, next="/", username="", **_query):
+    return dbc.Row(
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H3("Sign in to Halley", className="mb-3"),
+                        error_alert(error, id="login-error"),
+                        html.Form(
+                            [
+                                dbc.Label("Username or email", html_for="login-username"),
+                                dbc.Input(id="login-username", name="username", value=username, autoFocus=True,
+                                          autoComplete="username", required=True, className="mb-2"),
+                                dbc.Label("Password", html_for="login-password"),
+                                dbc.Input(id="login-password", name="password", type="password",
+                                          autoComplete="current-password", required=True, className="mb-2"),
+                                dbc.Checkbox(id="login-remember", name="remember", value=True,
+                                             label="Remember me", className="mb-3"),
+                                dbc.Input(type="hidden", name="next", value=next or "/", id="login-next"),
+                                dbc.Button("Sign in", id="login-submit", type="submit", color="primary",
+                                           className="w-100"),
+                            ],
+                            action="/auth/login",
+                            method="POST",
+                        ),
+                    ]
+                ),
+                className="shadow-sm",
+            ),
+            md=6, lg=4,
+        ),
+        justify="center",
+        className="mt-5",
+    )

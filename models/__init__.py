@@ -1,0 +1,23 @@
+"""SQLModel tables: the data, no behaviour beyond tiny helpers."""
+from .accounts import ApiKey, LoginThrottle, Membership, User, Workspace, utcnow
+from .enums import AssetType, ExperimentStatus, Role
+from .experiments import (
+    Asset,
+    Experiment,
+    ExperimentTag,
+    MetricPoint,
+    MetricSeries,
+    Other,
+    OutputLine,
+    Parameter,
+    ParameterValue,
+    ReceivedBatch,
+)
+from .projects import PanelTemplate, Project, SavedQuery, SavedView
+
+__all__ = [
+    "ApiKey", "Asset", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
+    "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricSeries", "Other", "OutputLine",
+    "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User",
+    "Workspace", "utcnow",
+]

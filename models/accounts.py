@@ -1,0 +1,60 @@
+"""Users, workspaces, memberships, API keys and sign-in throttling."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlmodel import Field, SQLModel, UniqueConstraint
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class User(UserMixin, SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    email: str = Field(index=True, unique=True, max_length=254)
+    password_hash: str = Field(max_length=255)
+    is_active_user: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def get_id(self) -> str:  # flask-login
+        return str(self.id)
+
+
+class Workspace(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    default_for_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    role: str = Field(default="member", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """One key per user per workspace; only its SHA-256 digest is stored."""
+
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    key_hash: str = Field(index=True, unique=True, max_length=64)
+    hint: str = Field(max_length=16)  # first characters, shown masked in the UI
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Recent failed sign-ins per username, to slow down guessing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(index=True, unique=True, max_length=300)
+    failures: int = 0
+    last_failure_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,190 @@
+"""Shared fixtures: a real Halley server in a subprocess, users made through the services,
+and Playwright pointed at Debian's Chromium.
+
+The suite never mocks Halley's parts: tests talk HTTP to ``halley serve`` and drive the UI in
+headless Chromium.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+HALLEY = str(Path(sys.executable).parent / "halley")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``halley serve`` in a subprocess on its own HALLEY_HOME and port."""
+
+    def __init__(self, home: Path, port: int | None = None, extra_env: dict | None = None):
+        self.home = Path(home)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = extra_env or {}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.home / "server.log"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.home / 'halley.db'}"
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update({"HALLEY_HOME": str(self.home), "HALLEY_PORT": str(self.port), "HALLEY_HOST": "127.0.0.1",
+                    "HALLEY_DEMO": "0"})
+        env.update(self.extra_env)
+        return env
+
+    def start(self, workers: int = 1) -> "LiveServer":
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([HALLEY, "serve", "--workers", str(workers)], env=self.env(), cwd=ROOT,
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not start: " + self.log_path.read_text()[-3000:])
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@dataclass
+class UserAccount:
+    username: str
+    email: str
+    password: str
+    api_key: str
+    workspace: str
+
+
+_counter = itertools.count()
+
+
+class Accounts:
+    """Creates users directly through the service layer against the server's database."""
+
+    def __init__(self, server: LiveServer):
+        from dashboard.db import Database
+
+        self.db = Database(server.database_url)
+
+    def create(self, prefix: str = "user") -> UserAccount:
+        from dashboard.auth import Actor
+        from dashboard.services import accounts, workspaces
+
+        name = f"{prefix}{next(_counter)}{secrets.token_hex(2)}"
+        password = "pw-" + secrets.token_hex(6)
+        with self.db.session() as s:
+            u = accounts.create_user(s, name, f"{name}@example.org", password)
+            actor = Actor(user_id=u.id, username=u.username)
+            ws = workspaces.find_by_name(s, name)
+            key = workspaces.generate_api_key(s, actor, ws.id)
+        return UserAccount(name, f"{name}@example.org", password, key, name)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One server for the session, with an owner account already made."""
+    srv = LiveServer(tmp_path_factory.mktemp("halley-home")).start(workers=2)
+    Accounts(srv).create("owner")  # past first-run setup
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def accounts(server) -> Accounts:
+    return Accounts(server)
+
+
+@pytest.fixture
+def user(accounts) -> UserAccount:
+    return accounts.create("u")
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    """A server on an empty database (first-run flow)."""
+    srv = LiveServer(tmp_path / "home").start()
+    yield srv
+    srv.stop()
+
+
+def api(server: LiveServer, key: str | None):
+    s = requests.Session()
+    if key:
+        s.headers["Authorization"] = key
+    s.base = server.url  # type: ignore[attr-defined]
+    return s
+
+
+# --- Playwright ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic"],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
+@pytest.fixture
+def console_errors(page):
+    """Collects console errors and uncaught page errors; tests assert it stays empty."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def sign_in(page, server: LiveServer, account: UserAccount, next_path: str = "/") -> None:
+    page.goto(server.url + "/login?next=" + next_path)
+    page.fill("#login-username", account.username)
+    page.fill("#login-password", account.password)
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/login" not in url)
