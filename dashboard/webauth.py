@@ -61,7 +61,7 @@ def login_post():
         else:
             accounts.clear_failures(s, subject)
     if user is None:
-        query = urlencode({"error": "Wrong username or password.", "next": next_url, "username": ident[:100]})
+        query = urlencode({"error": "credentials", "next": next_url, "username": ident[:100]})
         return redirect(f"/login?{query}")
     login_user(user, remember=bool(form.get("remember")))
     return redirect(next_url)

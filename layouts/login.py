@@ -6,6 +6,9 @@ from layouts.components.access import error_alert
 
 dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
 
+# Messages are chosen by code so a crafted link can't put arbitrary text on the sign-in page.
+ERRORS = {"credentials": "Wrong username or password."}
+
 
 def layout(error=None, next="/", username="", **_query):
     return dbc.Row(
@@ -14,7 +17,7 @@ def layout(error=None, next="/", username="", **_query):
                 dbc.CardBody(
                     [
                         html.H3("Sign in to Halley", className="mb-3"),
-                        error_alert(error, id="login-error"),
+                        error_alert(ERRORS.get(error or ""), id="login-error"),
                         html.Form(
                             [
                                 dbc.Label("Username or email", html_for="login-username"),
