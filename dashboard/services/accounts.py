@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from dashboard.auth import hash_password, verify_password
 from dashboard.errors import Conflict, Invalid
-from dashboard.services import workspaces
+from dashboard.services import demo_owner, workspaces
 from dashboard.services.names import check_workspace_name
 from models import LoginThrottle, User, utcnow
 
@@ -19,7 +19,8 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 
 
 def user_count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(User)).one()
+    """People with an account; the demo's system user doesn't count (first-run setup still runs)."""
+    return session.exec(select(func.count()).select_from(User).where(User.email != demo_owner.DEMO_EMAIL)).one()
 
 
 def create_user(session: Session, username: str, email: str, password: str) -> User:
@@ -28,6 +29,8 @@ def create_user(session: Session, username: str, email: str, password: str) -> U
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email):
         raise Invalid("Enter a valid email address")
+    if email == demo_owner.DEMO_EMAIL:
+        raise Invalid("This email address is reserved")
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"Password must be at least {MIN_PASSWORD} characters")
     if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
@@ -40,6 +43,7 @@ def create_user(session: Session, username: str, email: str, password: str) -> U
     session.add(user)
     session.flush()
     workspaces.create_default_for(session, user)
+    demo_owner.adopt_demo_workspaces(session, user)  # the first person owns the demo data
     return user
 
 
