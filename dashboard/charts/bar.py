@@ -1,0 +1,32 @@
+"""Bar panel: one bar per experiment, the height an aggregation of a metric's values."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.charts import transforms
+from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid
+
+AGGREGATION_LABELS = {"count": "Count", "sum": "Sum", "average": "Average", "median": "Median", "mode": "Mode",
+                      "rms": "RMS", "std": "Standard deviation"}
+
+
+def bar_figure(rows: list[dict], *, metric: str, aggregation: str = "sum", title: str = "", legend: str = "name",
+               invalid: int = 0) -> go.Figure:
+    """``rows``: ``[{"exp": {...}, "value": float}]`` (already aggregated by the service, which
+    counts invalid values skipped into ``invalid``). Experiments without a finite value are left out."""
+    rows = [r for r in rows if r["value"] is not None and np.isfinite(r["value"])]
+    if not rows:
+        return empty_figure(f"No values of {metric} for the visible experiments")
+    labels = [transforms.experiment_label(r["exp"], legend) for r in rows]
+    fig = go.Figure(go.Bar(
+        x=[r["exp"]["key"] for r in rows], y=np.array([r["value"] for r in rows], dtype=np.float64),
+        marker={"color": [experiment_color(r["exp"]) for r in rows]},
+        customdata=[r["exp"]["key"] for r in rows], hovertext=labels,
+        hovertemplate="<b>%{hovertext}</b><br>%{y}<extra></extra>",
+    ))
+    base_layout(fig, title, showlegend=False)
+    fig.update_xaxes(title="Experiment", tickmode="array", tickvals=[r["exp"]["key"] for r in rows],
+                     ticktext=labels, type="category")
+    fig.update_yaxes(title=f"{AGGREGATION_LABELS.get(aggregation, aggregation)} of {metric}")
+    return note_invalid(fig, invalid)

@@ -1,0 +1,134 @@
+"""Line panel: metric(s) against step, epoch, duration, wall time or another metric.
+
+Input series are already downsampled by the service; this module cleans them (invalid
+values skipped and counted), applies the transforms, optionally groups experiments, and
+builds the figure. Each trace carries the experiment key in ``customdata`` so zoom and
+selection callbacks can map points back to experiments.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.charts import grouping, transforms
+from dashboard.charts.style import PALETTE, base_layout, empty_figure, experiment_color, note_invalid
+
+X_AXES = {"step": "Step", "epoch": "Epoch", "duration": "Duration (s)", "wall": "Wall time"}
+WEBGL_POINTS = 50_000  # above this many points in total, draw with WebGL
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def prepare(x, y, *, smoothing: float = 0.0, window: int = 1, log_y: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """Clean one series and apply its transforms; returns (x, y, number of values dropped as invalid).
+
+    Points a log axis can't show (y <= 0) are dropped without counting as invalid.
+    """
+    x, y, bad = transforms.finite_xy(x, y)
+    if smoothing:
+        y = transforms.ema(y, smoothing)
+    if window and window > 1:
+        y = transforms.moving_average(y, window)
+    if log_y:
+        x, y, _ = transforms.for_log_axis(x, y)
+    return x, y, bad
+
+
+def outlier_range(ys: list[np.ndarray], log: bool = False) -> list[float] | None:
+    """A y range that leaves out outliers: the 1st to 99th percentile, padded by 5%."""
+    values = np.concatenate([y for y in ys if len(y)]) if ys else np.array([])
+    if values.size < 10:
+        return None
+    if log:
+        values = np.log10(values[values > 0])
+        if values.size < 10:
+            return None
+    lo, hi = np.percentile(values, [1, 99])
+    pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
+    return [float(lo - pad), float(hi + pad)]
+
+
+def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_label: str | None = None,
+                legend: str = "name", smoothing: float = 0.0, window: int = 1, log_y: bool = False,
+                log_x: bool = False, outliers: str = "show", group: dict | None = None,
+                invalid: int = 0) -> go.Figure:
+    """Build the figure.
+
+    ``series``: ``[{"exp": {"key", "name", "color", ...}, "metric": str, "x": array, "y": array}]``.
+    ``group``: ``{"by": "param"|"tag", "name": str, "stat": "mean"|..., "band": "minmax"|...}``.
+    ``invalid``: invalid values already skipped upstream (they add to the note).
+    """
+    if not series:
+        return empty_figure("No data for the visible experiments")
+    metrics = list(dict.fromkeys(s["metric"] for s in series))
+    prepared = []
+    for s in series:
+        x, y, bad = prepare(s["x"], s["y"], smoothing=smoothing, window=window, log_y=log_y)
+        invalid += bad
+        prepared.append({**s, "x": x, "y": y})
+    total = sum(len(s["y"]) for s in prepared)
+    scatter = go.Scattergl if total > WEBGL_POINTS else go.Scatter
+    fig = go.Figure()
+    if group and (group.get("name") or group.get("by") == "tag"):
+        _add_groups(fig, prepared, group, metrics, scatter)
+    else:
+        for s in prepared:
+            label = transforms.experiment_label(s["exp"], legend)
+            name = label if len(metrics) == 1 else f"{label} · {s['metric']}"
+            fig.add_trace(scatter(
+                x=s["x"], y=s["y"], mode="lines", name=name,
+                line={"color": experiment_color(s["exp"]), "width": 1.5,
+                      "dash": DASHES[metrics.index(s["metric"]) % len(DASHES)]},
+                customdata=np.full(len(s["y"]), s["exp"]["key"], dtype=object),
+                hovertemplate=f"<b>{_escape(label)}</b><br>{_escape(s['metric'])}: %{{y}}<br>"
+                              f"{X_AXES.get(x_axis, x_label or x_axis)}: %{{x}}<extra></extra>",
+            ))
+    base_layout(fig, title)
+    fig.update_xaxes(title=x_label or X_AXES.get(x_axis, x_axis), type="log" if log_x else None)
+    fig.update_yaxes(title=metrics[0] if len(metrics) == 1 else None, type="log" if log_y else None)
+    if outliers == "ignore":
+        rng = outlier_range([s["y"] for s in prepared], log=log_y)
+        if rng:
+            fig.update_yaxes(range=rng)
+    return note_invalid(fig, invalid)
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list[str], scatter) -> None:
+    buckets: dict[tuple[str, str], list[dict]] = {}
+    for s in prepared:
+        label = grouping.group_label(s["exp"], group.get("by", "param"), group.get("name"))
+        buckets.setdefault((label, s["metric"]), []).append(s)
+    stat, band = group.get("stat", "mean"), group.get("band", "minmax")
+    for i, ((label, metric), members) in enumerate(sorted(buckets.items())):
+        result = grouping.group_stats([(m["x"], m["y"]) for m in members], stat, band)
+        color = experiment_color(members[0]["exp"]) if len(buckets) == 1 else _group_color(i)
+        name = f"{label} ({len(members)})" if len(metrics) == 1 else f"{label} · {metric} ({len(members)})"
+        if result["lower"] is not None and len(result["x"]):
+            fig.add_trace(scatter(
+                x=np.concatenate([result["x"], result["x"][::-1]]),
+                y=np.concatenate([result["upper"], result["lower"][::-1]]),
+                fill="toself", fillcolor=_rgba(color, 0.18), line={"width": 0}, hoverinfo="skip",
+                showlegend=False, legendgroup=name, name=f"{name} band",
+            ))
+        fig.add_trace(scatter(
+            x=result["x"], y=result["y"], mode="lines", name=name, legendgroup=name,
+            line={"color": color, "width": 2, "dash": DASHES[metrics.index(metric) % len(DASHES)]},
+            hovertemplate=f"<b>{_escape(label)}</b> ({stat} of {len(members)})<br>%{{y}}<br>%{{x}}<extra></extra>",
+        ))
+
+
+def _group_color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _rgba(color: str, alpha: float) -> str:
+    c = color.lstrip("#")
+    if len(c) == 3:
+        c = "".join(ch * 2 for ch in c)
+    if len(c) != 6:
+        return f"rgba(100,100,100,{alpha})"
+    r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -1,0 +1,137 @@
+"""Parallel coordinates: parameters and metrics as axes, the right-most the target variable.
+
+Lines are colored by the target. Categorical (non-numeric) parameters become integer codes
+with their names as tick labels. ``brushed_keys`` maps the axes' constraint ranges (sent by
+Plotly when the user brushes) back to experiment keys.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.charts.style import base_layout, empty_figure, note_invalid
+
+MAX_TICKS = 30
+
+
+def _as_number(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def build_dimensions(rows: list[dict], axes: list[str]) -> tuple[list[dict], np.ndarray, int]:
+    """Turn per-experiment values into Plotly dimensions.
+
+    ``rows``: ``[{"exp": {...}, "values": {axis: number | str | None}}]``. An experiment is
+    kept only when it has a value on every axis; a NaN/Inf value drops it and counts as invalid.
+    Returns (dimensions, indices of the kept rows, invalid count). Each dimension dict has
+    ``label``, ``values`` and, for categorical axes, ``tickvals``/``ticktext`` and ``categories``.
+    """
+    n = len(rows)
+    keep = np.ones(n, dtype=bool)
+    invalid = 0
+    columns: list[tuple[str, list]] = []
+    for axis in axes:
+        raw = [r["values"].get(axis) for r in rows]
+        columns.append((axis, raw))
+        for i, v in enumerate(raw):
+            if v is None or v == "":
+                keep[i] = False
+    numeric_axes = {}
+    for axis, raw in columns:
+        nums = [_as_number(v) for i, v in enumerate(raw) if keep[i]]
+        numeric_axes[axis] = all(x is not None for x in nums)
+        if numeric_axes[axis]:
+            for i, v in enumerate(raw):
+                if keep[i] and not np.isfinite(_as_number(v)):
+                    keep[i] = False
+                    invalid += 1
+    idx = np.flatnonzero(keep)
+    dims = []
+    for axis, raw in columns:
+        if numeric_axes[axis]:
+            dims.append({"label": axis, "values": np.array([_as_number(raw[i]) for i in idx], dtype=np.float64)})
+            continue
+        cats = sorted({str(raw[i]) for i in idx}, key=lambda c: (_as_number(c) is None, _as_number(c) or 0, c))
+        code = {c: k for k, c in enumerate(cats)}
+        dim = {"label": axis, "values": np.array([code[str(raw[i])] for i in idx], dtype=np.float64),
+               "categories": cats}
+        if len(cats) <= MAX_TICKS:
+            dim.update(tickvals=list(range(len(cats))), ticktext=cats)
+        dims.append(dim)
+    return dims, idx, invalid
+
+
+def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", constraints: dict | None = None,
+                     invalid: int = 0, colorscale: str = "Viridis") -> go.Figure:
+    """``axes`` in display order; the last one is the target that colors the lines.
+    ``constraints`` maps an axis name to its constraint range (kept when the figure is rebuilt)."""
+    if len(axes) < 2:
+        return empty_figure("Choose at least two axes")
+    dims, idx, bad = build_dimensions(rows, axes)
+    invalid += bad
+    if idx.size == 0:
+        return note_invalid(empty_figure("No experiment has a value on every axis"), invalid)
+    target = dims[-1]["values"]
+    plotly_dims = []
+    for d in dims:
+        pd = {"label": d["label"], "values": d["values"]}
+        if "tickvals" in d:
+            pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"])
+        if constraints and constraints.get(d["label"]) is not None:
+            pd["constraintrange"] = constraints[d["label"]]
+        plotly_dims.append(pd)
+    fig = go.Figure(go.Parcoords(
+        line={"color": target, "colorscale": colorscale, "showscale": True,
+              "colorbar": {"title": {"text": axes[-1]}, "thickness": 12}},
+        dimensions=plotly_dims,
+    ))
+    base_layout(fig, title, showlegend=False)
+    fig.update_layout(margin={"l": 60, "r": 60, "t": 60 if title else 50, "b": 30})
+    return note_invalid(fig, invalid)
+
+
+def _in_ranges(values: np.ndarray, rng) -> np.ndarray:
+    """Plotly sends one [lo, hi] or a list of them."""
+    if rng is None:
+        return np.ones(values.size, dtype=bool)
+    ranges = rng if rng and isinstance(rng[0], (list, tuple)) else [rng]
+    mask = np.zeros(values.size, dtype=bool)
+    for lo, hi in ranges:
+        mask |= (values >= lo) & (values <= hi)
+    return mask
+
+
+def brushed_keys(rows: list[dict], axes: list[str], constraints: dict) -> list[str]:
+    """Keys of the experiments inside every axis' constraint range (axes by name)."""
+    dims, idx, _ = build_dimensions(rows, axes)
+    mask = np.ones(idx.size, dtype=bool)
+    for d in dims:
+        if constraints.get(d["label"]) is not None:
+            mask &= _in_ranges(d["values"], constraints[d["label"]])
+    return [rows[i]["exp"]["key"] for i in idx[mask]]
+
+
+def constraints_to_filters(dims: list[dict], constraints: dict) -> list[dict]:
+    """Per brushed axis, the value range as ``{"axis", "low", "high"}`` for numeric axes or
+    ``{"axis", "values"}`` (the categories inside) for categorical ones."""
+    out = []
+    for d in dims:
+        rng = constraints.get(d["label"])
+        if rng is None:
+            continue
+        ranges = rng if rng and isinstance(rng[0], (list, tuple)) else [rng]
+        if "categories" in d:
+            codes = np.arange(len(d["categories"]), dtype=np.float64)
+            inside = _in_ranges(codes, ranges)
+            out.append({"axis": d["label"], "values": [c for c, ok in zip(d["categories"], inside) if ok]})
+        else:
+            out.append({"axis": d["label"], "low": float(min(r[0] for r in ranges)),
+                        "high": float(max(r[1] for r in ranges))})
+    return out

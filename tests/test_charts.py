@@ -1,0 +1,150 @@
+"""Chart transforms, aggregations, downsampling and figures against hand-computed values."""
+import math
+
+import numpy as np
+import pytest
+
+from dashboard.charts import bar, downsample, grouping, line, parcoords, scatter, transforms
+from dashboard.charts.style import INVALID_NOTE, experiment_color
+
+NAN, INF = float("nan"), float("inf")
+
+
+def exp(key, name=None, color=None, **extra):
+    return {"key": key, "name": name, "color": color, **extra}
+
+
+def test_ema_is_debiased_like_tensorboard():
+    # w = 0.5: raw s = 0.5, 1.25, 2.125; debias 0.5, 0.75, 0.875 -> 1, 5/3, 17/7
+    out = transforms.ema([1, 2, 3], 0.5)
+    assert out == pytest.approx([1.0, 5 / 3, 17 / 7])
+    assert transforms.ema([4, 4, 4, 4], 0.9) == pytest.approx([4, 4, 4, 4])  # debiasing keeps constants
+    assert list(transforms.ema([1, 2], 0)) == [1, 2]
+    with pytest.raises(ValueError):
+        transforms.ema([1], 1.0)
+
+
+def test_moving_average_uses_partial_windows_at_the_start():
+    assert transforms.moving_average([1, 2, 3, 4, 5], 3) == pytest.approx([1, 1.5, 2, 3, 4])
+    assert transforms.moving_average([2, 4], 1) == pytest.approx([2, 4])
+
+
+def test_aggregations_skip_and_report_invalid_values():
+    values = [1, 2, 2, 3, 10, NAN, INF, -INF]
+    assert transforms.aggregate(values, "count") == (5, 3)
+    assert transforms.aggregate(values, "sum") == (18, 3)
+    assert transforms.aggregate(values, "average") == (3.6, 3)
+    assert transforms.aggregate(values, "median") == (2, 3)
+    assert transforms.aggregate(values, "mode") == (2, 3)
+    rms, _ = transforms.aggregate(values, "rms")
+    assert rms == pytest.approx(math.sqrt((1 + 4 + 4 + 9 + 100) / 5))  # sqrt(23.6)
+    std, _ = transforms.aggregate(values, "std")
+    assert std == pytest.approx(math.sqrt(((1 - 3.6) ** 2 + 2 * (2 - 3.6) ** 2 + (3 - 3.6) ** 2 + 6.4 ** 2) / 5))
+    assert transforms.aggregate([1, 1, 3, 3, 2], "mode") == (1, 0)  # ties: the smallest
+    assert transforms.aggregate([1, 2, 3, 4], "median") == (2.5, 0)
+    assert transforms.aggregate([NAN], "sum") == (0, 1)
+    assert math.isnan(transforms.aggregate([], "average")[0])
+
+
+def test_first_last_min_max_follow_step_order_and_skip_invalid():
+    values = [5, NAN, 1, 7, INF]
+    steps = [30, 0, 10, 20, 40]
+    assert transforms.reduce(values, "first", steps) == 1  # step 10
+    assert transforms.reduce(values, "last", steps) == 5   # step 30 (Inf at 40 skipped)
+    assert transforms.reduce(values, "first") == 5
+    assert transforms.reduce(values, "min") == 1
+    assert transforms.reduce(values, "max") == 7
+    assert transforms.axis_value([0, 1, 2], [1, 2, 3], "smoothing", smoothing=0.5) == pytest.approx(17 / 7)
+    assert transforms.axis_value([0, 1, 2, 3], [1, 2, 3, 4], "moving_average", window=2) == 3.5
+
+
+def test_log_axis_drops_non_positive_values():
+    x, y, dropped = transforms.for_log_axis([0, 1, 2, 3], [1, 0, -2, 5])
+    assert list(x) == [0, 3] and list(y) == [1, 5] and dropped == 2
+
+
+def test_downsampling_keeps_a_single_spike_in_100k_points():
+    x = np.arange(100_000)
+    y = np.sin(x / 5000.0)
+    y[61_234] = 25.0
+    y[7_001] = -30.0
+    xs, ys = downsample.downsample(x, y)
+    assert len(xs) <= 2000
+    assert ys.max() == 25.0 and ys.min() == -30.0
+    assert 61_234 in xs and 7_001 in xs
+    assert xs[0] == 0 and xs[-1] == 99_999
+    assert np.all(np.diff(xs) > 0)
+    small_x, small_y = downsample.downsample([3, 1, 2], [30, 10, 20])
+    assert list(small_x) == [1, 2, 3] and list(small_y) == [10, 20, 30]
+
+
+def test_grouping_mean_and_bands():
+    a = (np.array([0, 1, 2]), np.array([1.0, 2.0, 3.0]))
+    b = (np.array([0, 1, 2]), np.array([3.0, 4.0, 7.0]))
+    g = grouping.group_stats([a, b], "mean", "minmax")
+    assert list(g["x"]) == [0, 1, 2] and list(g["y"]) == [2, 3, 5]
+    assert list(g["lower"]) == [1, 2, 3] and list(g["upper"]) == [3, 4, 7]
+    g = grouping.group_stats([a, b], "mean", "std")
+    assert list(g["upper"]) == pytest.approx([3, 4, 7])  # population std of two values = half the gap
+    g = grouping.group_stats([a, b], "median", "sem")
+    assert list(g["upper"]) == pytest.approx([2 + 1 / math.sqrt(2), 3 + 1 / math.sqrt(2), 5 + 2 / math.sqrt(2)])
+    # A shorter series only counts where it has data; interpolation between its points.
+    c = (np.array([0, 2]), np.array([0.0, 2.0]))
+    d = (np.array([0, 1]), np.array([10.0, 20.0]))
+    g = grouping.group_stats([c, d], "max", "none")
+    assert list(g["x"]) == [0, 1, 2] and list(g["y"]) == [10, 20, 2] and list(g["n"]) == [2, 2, 1]
+    assert grouping.group_label(exp("k", params={"seed": "3"}), "param", "seed") == "3"
+    assert grouping.group_label(exp("k", params={}), "param", "seed") == "(none)"
+    assert grouping.group_label(exp("k", tags=["b", "a"]), "tag", None) == "a, b"
+
+
+def test_line_figure_legend_colors_hover_and_invalid_note():
+    e1, e2 = exp("k1", "run one", "#ff0000"), exp("k2")
+    series = [{"exp": e1, "metric": "loss", "x": np.arange(4), "y": np.array([1.0, NAN, 3.0, INF])},
+              {"exp": e2, "metric": "loss", "x": np.arange(3), "y": np.array([1.0, 2.0, 3.0])}]
+    fig = line.line_figure(series, title="Loss")
+    assert [t.name for t in fig.data] == ["run one", "k2"]
+    assert fig.data[0].line.color == "#ff0000" and fig.data[1].line.color == experiment_color(e2)
+    assert list(fig.data[0].y) == [1, 3] and "run one" in fig.data[0].hovertemplate
+    assert [a.text for a in fig.layout.annotations] == [INVALID_NOTE]
+    keys = line.line_figure(series[1:], legend="key")
+    assert keys.data[0].name == "k2" and not keys.layout.annotations
+    grouped = line.line_figure(
+        [{"exp": exp(f"k{i}", params={"lr": lr}), "metric": "acc", "x": np.arange(3), "y": np.arange(3) * i}
+         for i, lr in enumerate(["0.1", "0.1", "0.2"])],
+        group={"by": "param", "name": "lr", "stat": "mean", "band": "minmax"})
+    names = [t.name for t in grouped.data if t.showlegend is not False]
+    assert names == ["0.1 (2)", "0.2 (1)"]
+    logy = line.line_figure([{"exp": e2, "metric": "m", "x": np.arange(3), "y": np.array([-1.0, 1.0, 10.0])}],
+                            log_y=True)
+    assert logy.layout.yaxis.type == "log" and list(logy.data[0].y) == [1, 10]
+
+
+def test_bar_and_scatter_figures():
+    rows = [{"exp": exp("a", "A", "#00ff00"), "value": 3.0}, {"exp": exp("b"), "value": NAN}]
+    fig = bar.bar_figure(rows, metric="loss", aggregation="rms", invalid=2)
+    assert list(fig.data[0].y) == [3.0] and list(fig.layout.xaxis.ticktext) == ["A"]
+    assert fig.layout.yaxis.title.text == "RMS of loss" and fig.layout.annotations[0].text == INVALID_NOTE
+    sc = scatter.scatter_figure([{"exp": exp("a", "A"), "x": 1.0, "y": 2.0}, {"exp": exp("b"), "x": INF, "y": 1.0},
+                                 {"exp": exp("c"), "x": None, "y": 1.0}], x_title="lr", y_title="loss")
+    assert list(sc.data[0].x) == [1.0] and list(sc.data[0].hovertext) == ["A"]
+    assert sc.layout.annotations[0].text == INVALID_NOTE
+
+
+def test_parcoords_categorical_ticks_target_color_and_brushing():
+    rows = [{"exp": exp("a"), "values": {"opt": "sgd", "lr": 0.1, "loss": 0.5}},
+            {"exp": exp("b"), "values": {"opt": "adam", "lr": 0.01, "loss": 0.2}},
+            {"exp": exp("c"), "values": {"opt": "sgd", "lr": NAN, "loss": 0.9}},
+            {"exp": exp("d"), "values": {"opt": "adam", "lr": 0.03}}]
+    axes = ["opt", "lr", "loss"]
+    fig = parcoords.parcoords_figure(rows, axes)
+    trace = fig.data[0]
+    assert [d.label for d in trace.dimensions] == axes
+    assert list(trace.dimensions[0].ticktext) == ["adam", "sgd"] and list(trace.dimensions[0].values) == [1, 0]
+    assert list(trace.line.color) == [0.5, 0.2]  # the right-most axis colors the lines
+    assert fig.layout.annotations[0].text == INVALID_NOTE  # c had NaN; d is simply incomplete
+    assert parcoords.brushed_keys(rows, axes, {"lr": [0.05, 1.0]}) == ["a"]
+    assert parcoords.brushed_keys(rows, axes, {"opt": [[-0.5, 0.5]], "loss": [0, 1]}) == ["b"]
+    dims, _, _ = parcoords.build_dimensions(rows, axes)
+    assert parcoords.constraints_to_filters(dims, {"lr": [0.05, 1.0], "opt": [0.5, 1.5]}) == [
+        {"axis": "opt", "values": ["sgd"]}, {"axis": "lr", "low": 0.05, "high": 1.0}]
