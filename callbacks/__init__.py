@@ -1,7 +1,11 @@
 """Dash callbacks, one module per page or component; each exposes ``register(app)``."""
-from callbacks import project_header, settings, shell, workspaces
+from callbacks import (
+    experiment, experiment_analysis, experiment_charts, experiment_media, project_archive, project_files, project_header, project_manage, project_notes, settings, shell, workspace,
+    workspaces,
+)
 
-MODULES = (shell, workspaces, settings, project_header)
+MODULES = (shell, workspaces, settings, project_header, workspace, project_notes, project_files, project_manage,
+           project_archive, experiment, experiment_charts, experiment_media, experiment_analysis)
 
 
 def register_callbacks(app) -> None:

@@ -8,7 +8,9 @@ from dashboard.auth import Actor, actor_from_api_key
 from dashboard.config import Settings
 from dashboard.db import Database
 
-SHARE_SESSION_KEY = "share_project_ids"
+# Share-link tokens this browser opened; resolved to project ids on every request, so a
+# deleted link stops working for sessions that already used it.
+SHARE_SESSION_KEY = "share_tokens"
 
 
 def settings() -> Settings:
@@ -28,7 +30,13 @@ def current_actor() -> Actor:
     """A signed-in user, else an API-key holder, else a share-link visitor, else anonymous."""
     if "halley_actor" in g:
         return g.halley_actor
-    share_ids = tuple(flask_session.get(SHARE_SESSION_KEY, ()))
+    share_ids: tuple[int, ...] = ()
+    tokens = flask_session.get(SHARE_SESSION_KEY)
+    if tokens:
+        from dashboard.services.sharing import project_ids_for_tokens
+
+        with db().session() as s:
+            share_ids = project_ids_for_tokens(s, tokens if isinstance(tokens, list) else [])
     actor: Actor | None = None
     if current_user.is_authenticated:
         actor = Actor(user_id=current_user.id, username=current_user.username)

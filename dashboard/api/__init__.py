@@ -78,3 +78,4 @@ def json_body() -> dict:
 
 
 from dashboard.api import accounts as _accounts  # noqa: E402,F401  (registers routes)
+from dashboard.api import projects as _projects  # noqa: E402,F401
