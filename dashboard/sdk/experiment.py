@@ -1,0 +1,569 @@
+"""``Experiment``: Comet-compatible logging calls that only append to an in-memory queue.
+
+The heavy lifting happens on background threads: the sender (transport.py), the heartbeat
+(learns stop requests), the system-metrics sampler and the one-off environment logger.
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import html as html_lib
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from dashboard.sdk import environment as env
+from dashboard.sdk.config import ClientConfig, env_float, resolve_flag, spool_root
+from dashboard.sdk.formats import confusion_matrix_json, flatten_parameters, histogram_json, image_bytes, wav_bytes
+from dashboard.sdk.spool import Delivery, SpoolDir
+from dashboard.sdk.transport import HttpClient, Rejected, Sender, Transient, warn
+
+KEY_RE = re.compile(r"^[A-Za-z0-9]{32,50}$")
+IN_MEMORY_MAX = 16 * 1024 * 1024
+_now = time.time
+
+
+class InterruptedExperiment(KeyboardInterrupt):
+    """Raised by the next logging call of the main thread after someone pressed Stop."""
+
+    def __init__(self, username: str | None = None):
+        super().__init__(username)
+        self.username = username
+
+    def __str__(self) -> str:
+        return f"The experiment has been stopped by user {self.username} from Halley"
+
+
+class BaseExperiment:
+    """Logging methods shared by online and offline runs."""
+
+    _online = True
+
+    def __init__(self, api_key=None, project_name=None, workspace=None, experiment_key=None, log_code=True,
+                 parse_args=True, auto_output_logging=True, log_env_details=True, log_git_metadata=True,
+                 log_git_patch=True, log_env_host=True, log_env_cpu=True, log_env_gpu=True,
+                 auto_metric_logging=True, disabled=False, system_metrics_interval=30, url=None,
+                 log_graph=True, auto_param_logging=True, display_summary_level=None, **kwargs):
+        self._q: collections.deque = collections.deque()
+        self._off = bool(disabled) or os.environ.get("HALLEY_DISABLE", "").lower() in ("1", "true", "yes")
+        self._stop_by: str | None = None
+        self._interrupted = False
+        self._ended = False
+        self._step = None
+        self._epoch = None
+        self._context = None
+        self._tags: list[str] = []
+        self._name = kwargs.get("experiment_name") or os.environ.get("HALLEY_EXPERIMENT_NAME")
+        self._asset_counter = 0
+        self._end_status = "finished"
+        self._start_time = _now()
+        self._threads_stop = threading.Event()
+        self._config = ClientConfig.resolve(api_key, url)
+        self.workspace = workspace or os.environ.get("HALLEY_WORKSPACE") or None
+        self.project_name = project_name or os.environ.get("HALLEY_PROJECT") or None
+        key = experiment_key or os.environ.get("HALLEY_EXPERIMENT_KEY")
+        if key and not KEY_RE.match(key):
+            warn(f"experiment_key must be 32-50 letters or digits; using a new key instead of {key!r}")
+            key = None
+        self.id = key or uuid.uuid4().hex
+        self.url = None
+        self._flags = {
+            "code": resolve_flag(log_code, "HALLEY_AUTO_LOG_CODE"),
+            "args": resolve_flag(parse_args, "HALLEY_AUTO_LOG_CLI_ARGUMENTS"),
+            "output": resolve_flag(bool(auto_output_logging), "HALLEY_AUTO_LOG_OUTPUT_LOGGER"),
+            "details": resolve_flag(log_env_details, "HALLEY_AUTO_LOG_ENV_DETAILS"),
+            "git": resolve_flag(log_git_metadata, "HALLEY_AUTO_LOG_GIT_METADATA"),
+            "patch": resolve_flag(log_git_patch, "HALLEY_AUTO_LOG_GIT_PATCH"),
+            "host": resolve_flag(log_env_host, "HALLEY_AUTO_LOG_ENV_HOST"),
+            "cpu": resolve_flag(log_env_cpu, "HALLEY_AUTO_LOG_ENV_CPU"),
+            "gpu": resolve_flag(log_env_gpu, "HALLEY_AUTO_LOG_ENV_GPU"),
+            "metrics": resolve_flag(auto_metric_logging, "HALLEY_AUTO_LOG_METRICS"),
+        }
+        interval = system_metrics_interval if system_metrics_interval != 30 else \
+            env_float("HALLEY_SYSTEM_METRICS_INTERVAL", 30.0)
+        self._system_interval = float(interval)
+        self._batch_interval = env_float("HALLEY_BATCH_INTERVAL_S", 0.5)
+        self._saved_streams = None
+        self._saved_hook = None
+        if self._off:
+            return
+        self._start()
+        if self._off:
+            return
+        if self._name:
+            self.set_name(self._name)
+        self._auto_log()
+        atexit.register(self._atexit)
+
+    # --- lifecycle hooks for subclasses ---
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _create_body(self) -> dict:
+        return {"workspace": self.workspace, "project": self.project_name, "experiment_key": self.id,
+                "name": self._name}
+
+    # --- identity ---
+
+    def get_key(self) -> str:
+        return self.id
+
+    def get_name(self) -> str | None:
+        return self._name
+
+    def set_name(self, name: str) -> None:
+        self._name = str(name)
+        self._put(("n", self._name))
+
+    def add_tag(self, tag: str) -> None:
+        if tag not in self._tags:
+            self._tags.append(str(tag))
+        self._put(("t", str(tag)))
+
+    def add_tags(self, tags) -> None:
+        for t in tags:
+            self.add_tag(t)
+
+    def get_tags(self) -> list[str]:
+        return list(self._tags)
+
+    # --- the hot path ---
+
+    def _put(self, item: tuple) -> None:
+        if self._stop_by is not None:
+            self._check_stop()
+        if not self._off:
+            self._q.append(item)
+
+    def log_metric(self, name, value, step=None, epoch=None, include_context=True):
+        if self._stop_by is not None:
+            self._check_stop()
+        if self._off:
+            return
+        self._q.append(("m", str(name), value, self._step if step is None else step,
+                        self._epoch if epoch is None else epoch, _now(),
+                        self._context if include_context else None))
+
+    def log_metrics(self, dic, prefix=None, step=None, epoch=None, include_context=True):
+        flat, _ = flatten_parameters(dic)
+        for k, v in flat.items():
+            self.log_metric(f"{prefix}_{k}" if prefix else k, v, step=step, epoch=epoch,
+                            include_context=include_context)
+
+    def _ctx(self, name: str) -> str:
+        return f"{self._context}_{name}" if self._context else str(name)
+
+    def log_parameter(self, name, value, step=None, source="manual"):
+        self._put(("p", self._ctx(name), value, step, source))
+
+    def log_parameters(self, parameters, prefix=None, step=None, nested_support=True, source="manual"):
+        if nested_support:
+            flat, nested = flatten_parameters(parameters, prefix)
+        else:
+            flat = {f"{prefix}_{k}" if prefix else k: v for k, v in parameters.items()}
+            nested = False
+        for k, v in flat.items():
+            self.log_parameter(k, v, step=step, source=source)
+        if nested:
+            self.log_other("hasNestedParams", True)
+
+    def log_other(self, key, value):
+        self._put(("o", self._ctx(key), value))
+
+    def log_others(self, dictionary):
+        for k, v in dictionary.items():
+            self.log_other(k, v)
+
+    def log_system_info(self, key, value):
+        self._put(("s", str(key), value))
+
+    def log_html(self, html, clear=False):
+        self._put(("h", str(html), bool(clear)))
+
+    def log_html_url(self, url, text=None, label=None):
+        link = '<a href="%s" target="_blank">%s</a>' % (html_lib.escape(url, quote=True),
+                                                        html_lib.escape(text or url))
+        body = f"<div><b>{html_lib.escape(label)}</b>: {link}</div>" if label else f"<div>{link}</div>"
+        self.log_html(body)
+
+    def set_model_graph(self, graph, overwrite=False):
+        self._put(("g", graph if isinstance(graph, str) else str(graph)))
+
+    # --- step, epoch, context ---
+
+    def set_step(self, step):
+        self._step = step
+
+    def set_epoch(self, epoch):
+        self._epoch = epoch
+
+    def log_epoch_end(self, epoch_cnt, step=None):
+        self.set_epoch(epoch_cnt)
+        if step is not None:
+            self.set_step(step)
+
+    @property
+    def curr_step(self):
+        return self._step
+
+    @property
+    def curr_epoch(self):
+        return self._epoch
+
+    @contextlib.contextmanager
+    def context_manager(self, context: str):
+        old, self._context = self._context, context
+        try:
+            yield self
+        finally:
+            self._context = old
+
+    def train(self):
+        return self.context_manager("train")
+
+    def validate(self):
+        return self.context_manager("validate")
+
+    def test(self):
+        return self.context_manager("test")
+
+    # --- assets ---
+
+    def _asset(self, type_, name, *, data=None, path=None, step=None, epoch=None, metadata=None) -> dict | None:
+        if self._stop_by is not None:
+            self._check_stop()
+        if self._off:
+            return None
+        asset_id = uuid.uuid4().hex
+        fields = {"asset_id": asset_id, "type": type_, "name": str(name), "context": self._context,
+                  "step": self._step if step is None else step, "epoch": self._epoch if epoch is None else epoch,
+                  "metadata": metadata}
+        if path is not None and os.path.getsize(path) <= IN_MEMORY_MAX:
+            data, path = Path(path).read_bytes(), None
+        self._q.append(("A", Delivery("asset", fields=fields, data=data, data_path=path and str(path))))
+        return {"assetId": asset_id, "asset_id": asset_id, "name": str(name)}
+
+    def log_asset(self, file_data, file_name=None, overwrite=False, copy_to_tmp=True, step=None,
+                  metadata=None, epoch=None, asset_type="file"):
+        if hasattr(file_data, "read"):
+            raw = file_data.read()
+            data = raw.encode() if isinstance(raw, str) else raw
+            name = file_name or os.path.basename(getattr(file_data, "name", "") or "") or "asset"
+            return self._asset(asset_type, name, data=data, step=step, epoch=epoch, metadata=metadata)
+        path = Path(file_data)
+        if not path.is_file():
+            warn(f"log_asset: no such file {file_data}")
+            return None
+        return self._asset(asset_type, file_name or path.name, path=path, step=step, epoch=epoch,
+                           metadata=metadata)
+
+    def log_asset_data(self, data, name=None, overwrite=False, step=None, metadata=None, file_name=None,
+                       epoch=None, asset_type="file"):
+        if isinstance(data, (bytes, bytearray)):
+            raw = bytes(data)
+        elif isinstance(data, str):
+            raw = data.encode("utf-8")
+        else:
+            raw = json.dumps(data, default=str).encode("utf-8")
+        return self._asset(asset_type, name or file_name or "data", data=raw, step=step, epoch=epoch,
+                           metadata=metadata)
+
+    def log_image(self, image_data, name=None, overwrite=False, image_format="png", step=None,
+                  annotations=None, metadata=None, epoch=None, **kwargs):
+        data, ext = image_bytes(image_data)
+        if name is None:
+            if isinstance(image_data, (str, os.PathLike)):
+                name = os.path.basename(str(image_data))
+            else:
+                self._asset_counter += 1
+                name = f"image-{self._asset_counter}.{ext}"
+        result = self._asset("image", name, data=data, step=step, epoch=epoch, metadata=metadata)
+        if result:
+            result["imageId"] = result["assetId"]
+        return result
+
+    def log_audio(self, audio_data, sample_rate=None, file_name=None, metadata=None, overwrite=False,
+                  copy_to_tmp=True, step=None, epoch=None, **kwargs):
+        meta = dict(metadata or {})
+        if isinstance(audio_data, (str, os.PathLike)):
+            data = Path(audio_data).read_bytes()
+            name = file_name or os.path.basename(str(audio_data))
+        else:
+            if sample_rate is None:
+                raise ValueError("log_audio needs sample_rate for array data")
+            data = wav_bytes(audio_data, sample_rate)
+            self._asset_counter += 1
+            name = file_name or f"audio-{self._asset_counter}.wav"
+        if sample_rate is not None:
+            meta["sample_rate"] = int(sample_rate)
+        return self._asset("audio", name, data=data, step=step, epoch=epoch, metadata=meta)
+
+    def log_text(self, text, step=None, metadata=None):
+        return self._asset("text", "text-sample.txt", data=str(text).encode("utf-8"), step=step,
+                           metadata=metadata)
+
+    def log_curve(self, name, x, y, overwrite=False, step=None, metadata=None):
+        body = {"x": list(x), "y": list(y), "name": name}
+        return self.log_asset_data(body, name=name, step=step, metadata=metadata, asset_type="curve")
+
+    def log_histogram_3d(self, values, name=None, step=None, epoch=None, metadata=None, **kwargs):
+        body = histogram_json(values, **kwargs)
+        if not body["index_values"]:
+            warn("ignoring empty histogram")
+            return None
+        return self.log_asset_data(body, name=name or "histogram_3d.json", step=step, epoch=epoch,
+                                   metadata=metadata, asset_type="histogram3d")
+
+    def log_confusion_matrix(self, y_true=None, y_predicted=None, matrix=None, labels=None,
+                             title="Confusion Matrix", row_label="Actual Category",
+                             column_label="Predicted Category", max_examples_per_cell=25, max_categories=25,
+                             winner_function=None, index_to_example_function=None, cache=True,
+                             file_name="confusion-matrix.json", overwrite=False, step=None, epoch=None,
+                             images=None, selected=None, metadata=None, **kwargs):
+        to_example = index_to_example_function
+        if images is not None and to_example is None:
+            uploaded: dict[int, dict] = {}
+
+            def to_example(i):
+                if i not in uploaded:
+                    name = "confusion-matrix-%05d.png" % i
+                    result = self.log_image(images[i], name=name, step=step)
+                    uploaded[i] = {"sample": name, "assetId": result and result["assetId"]}
+                return dict(uploaded[i])
+        body = confusion_matrix_json(y_true, y_predicted, matrix, labels, title, row_label, column_label,
+                                     max_examples_per_cell, max_categories, selected, to_example)
+        return self.log_asset_data(body, name=file_name, step=step, epoch=epoch, metadata=metadata,
+                                   asset_type="confusion-matrix")
+
+    def log_code(self, file_name=None, folder=None, code=None, code_name=None, overwrite=False, metadata=None):
+        meta = {"source_code_type": "manual", **(metadata or {})}
+        if code is not None:
+            return self._asset("code", code_name or "code.py", data=str(code).encode("utf-8"), metadata=meta)
+        if folder is not None:
+            root = Path(folder)
+            results = [self._asset("code", str(p.relative_to(root)), path=p, metadata=meta)
+                       for p in sorted(root.rglob("*")) if p.is_file() and "/." not in f"/{p.relative_to(root)}"]
+            return results
+        path = Path(file_name) if file_name else env.script_path()
+        if path is None or not path.is_file():
+            warn(f"log_code: no such file {file_name}")
+            return None
+        return self._asset("code", path.name, path=path, metadata=meta)
+
+    # --- stop ---
+
+    def _check_stop(self) -> None:
+        if self._interrupted or threading.current_thread() is not threading.main_thread():
+            return
+        self._interrupted = True
+        self._end_status = "stopped"
+        self._q.append(("o", "experiment_stopped_by_user", True))
+        raise InterruptedExperiment(self._stop_by)
+
+    # --- auto-logging ---
+
+    def _auto_log(self) -> None:
+        flags = self._flags
+        details = env.host_details(log_host=flags["host"])
+        self._put(("d", details))
+        if flags["args"] and len(sys.argv) > 1:
+            for k, v in env.parse_cli_args(sys.argv[1:]).items():
+                self._put(("p", str(k), v, None, "cli"))
+        if flags["output"]:
+            self._saved_streams = (sys.stdout, sys.stderr)
+            q = self._q
+
+            def sink(text, is_err):
+                q.append(("x", text, is_err, _now()))
+            sys.stdout = env.Tee(sys.stdout, sink, False)
+            sys.stderr = env.Tee(sys.stderr, sink, True)
+        self._saved_hook = sys.excepthook
+        sys.excepthook = self._excepthook
+        threading.Thread(target=self._log_environment, name="halley-env", daemon=True).start()
+        if flags["metrics"] and (flags["cpu"] or flags["gpu"]) and self._system_interval > 0:
+            threading.Thread(target=self._system_loop, name="halley-system", daemon=True).start()
+
+    def _log_environment(self) -> None:
+        flags = self._flags
+        try:
+            if flags["code"]:
+                script = env.script_path()
+                if script is not None:
+                    self._asset("code", script.name, path=script,
+                                metadata={"source_code_type": "experiment_creation", "path": str(script)})
+            if flags["details"]:
+                self._q.append(("d", {"installed_packages": env.installed_packages()}))
+            if flags["git"]:
+                git = env.git_metadata()
+                if git:
+                    self._q.append(("d", {"git": git}))
+            if flags["patch"]:
+                patch = env.git_patch_zip()
+                if patch:
+                    self._asset("git-patch", "git-patch.zip", data=patch)
+        except InterruptedExperiment:
+            pass
+        except Exception as exc:
+            warn(f"could not log environment details: {exc}")
+
+    def _system_loop(self) -> None:
+        sampler = env.SystemSampler(cpu=self._flags["cpu"], gpu=self._flags["gpu"])
+        while not self._threads_stop.wait(self._system_interval):
+            for name, value in sampler.sample().items():
+                self._q.append(("m", name, value, self._step, self._epoch, _now(), None))
+
+    def _excepthook(self, exc_type, exc, tb):
+        if issubclass(exc_type, InterruptedExperiment) or self._interrupted:
+            self._end_status = "stopped"
+        else:
+            self._end_status = "crashed"
+        (self._saved_hook or sys.__excepthook__)(exc_type, exc, tb)
+
+    # --- ending ---
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._end_status = "stopped" if (issubclass(exc_type, InterruptedExperiment) or self._interrupted) \
+                else "crashed"
+        self.end()
+        return False
+
+    def _atexit(self) -> None:
+        try:
+            self.end()
+        except Exception as exc:
+            warn(f"could not end experiment {self.id}: {exc}")
+
+    def _restore(self) -> None:
+        self._threads_stop.set()
+        if self._saved_streams is not None:
+            if isinstance(sys.stdout, env.Tee):
+                sys.stdout = self._saved_streams[0]
+            if isinstance(sys.stderr, env.Tee):
+                sys.stderr = self._saved_streams[1]
+            self._saved_streams = None
+        if self._saved_hook is not None and sys.excepthook == self._excepthook:
+            sys.excepthook = self._saved_hook
+        try:
+            atexit.unregister(self._atexit)
+        except Exception:
+            pass
+
+    def end(self) -> None:
+        if self._ended or self._off:
+            self._ended = True
+            return
+        self._ended = True
+        self._restore()
+        self._finish(self._end_status)
+
+    def _finish(self, status: str) -> None:
+        raise NotImplementedError
+
+    def clean(self) -> None:
+        self.end()
+
+    def display(self, *args, **kwargs) -> None:
+        """No notebook display; kept for compatibility."""
+
+
+class Experiment(BaseExperiment):
+    """An online run: ``Experiment(api_key=..., project_name=..., workspace=...)``.
+
+    Configuration falls back to HALLEY_API_KEY, HALLEY_URL (default http://127.0.0.1:8050),
+    HALLEY_WORKSPACE and HALLEY_PROJECT. Pending data is kept under HALLEY_SPOOL_DIR
+    (default ~/.halley/spool)/<experiment_key> while the server can't be reached.
+    """
+
+    def _start(self) -> None:
+        if not self._config.api_key:
+            warn("no API key (pass api_key= or set HALLEY_API_KEY): this experiment logs nothing")
+            self._off = True
+            return
+        self._created = threading.Event()
+        self._heartbeat_s = 5.0
+        self._spool = SpoolDir(spool_root() / self.id, self._create_body())
+        client = HttpClient(self._config)
+        pending_create, reason = None, None
+        try:
+            info = client.request("POST", "/experiments", json_body=self._create_body(),
+                                  timeout=min(self._config.request_timeout_s, 10)).json()
+            self._on_created(info)
+        except Rejected as exc:
+            warn(f"could not create the experiment: {exc.message}. This experiment logs nothing")
+            self._off = True
+            return
+        except Transient as exc:
+            pending_create, reason = self._create_body(), str(exc)
+        self._sender = Sender(self._q, self.id, client, self._spool, interval=self._batch_interval,
+                              retry_max_s=self._config.retry_max_s, on_created=self._on_created,
+                              create_body=pending_create)
+        if reason:
+            self._sender._offline(reason)
+        self._sender.start()
+        threading.Thread(target=self._heartbeat_loop, name="halley-heartbeat", daemon=True).start()
+
+    def _on_created(self, info: dict) -> None:
+        self.workspace = info.get("workspace", self.workspace)
+        self.project_name = info.get("project", self.project_name)
+        if info.get("url"):
+            self.url = self._config.url + info["url"]
+        self._heartbeat_s = env_float("HALLEY_HEARTBEAT_S", float(info.get("heartbeat_interval_s") or 5))
+        self._created.set()
+
+    def _heartbeat_loop(self) -> None:
+        client = HttpClient(self._config)
+        while not self._created.is_set():
+            if self._threads_stop.wait(0.5):
+                return
+        while not self._threads_stop.wait(self._heartbeat_s):
+            try:
+                body = client.request("POST", f"/experiments/{self.id}/heartbeat", json_body={},
+                                      timeout=max(self._heartbeat_s, 5)).json()
+            except (Transient, Rejected, ValueError):
+                continue
+            if body.get("stop_requested") and self._stop_by is None:
+                self._stop_by = body.get("stopped_by") or "unknown"
+
+    def flush(self, timeout: float | None = None) -> bool:
+        if self._off or self._ended:
+            return True
+        return self._sender.flush(timeout or self._config.end_timeout_s)
+
+    def _finish(self, status: str) -> None:
+        delivered = self._sender.close(self._config.end_timeout_s)
+        if self._sender.dead:
+            return
+        try:
+            self._sender.client.request("POST", f"/experiments/{self.id}/end", json_body={"status": status})
+            ended = True
+        except (Transient, Rejected):
+            ended = False
+        if not delivered or not ended:
+            self._spool.write_end(status)
+            warn(f"experiment {self.id}: the server could not be reached before the end; the rest is kept "
+                 f"in {self._spool.path}. Send it later with: halley upload {self._spool.path}")
+        else:
+            self._spool.clear_if_done()
+
+
+class ExistingExperiment(Experiment):
+    """Resumes logging to an existing experiment: ``ExistingExperiment(previous_experiment=KEY)``."""
+
+    def __init__(self, api_key=None, previous_experiment=None, **kwargs):
+        kwargs.setdefault("log_code", False)
+        kwargs.setdefault("parse_args", False)
+        kwargs.setdefault("log_git_patch", False)
+        super().__init__(api_key=api_key, experiment_key=previous_experiment or kwargs.pop("experiment_key", None),
+                         **kwargs)

@@ -1,0 +1,310 @@
+"""HTTP to the server and the background sender.
+
+Logging calls append plain tuples to a deque (no lock, no I/O). The sender thread drains it
+about every 0.5 s, coalesces items into batches of at most 5,000 (each with a fresh batch_id),
+and posts them in order. When the server is unreachable (connection error, timeout, 5xx, 408,
+429) every pending entry is written to the spool directory and retried with exponential
+backoff; the same batch_id / asset_id is reused, so the server stores each entry once.
+"""
+from __future__ import annotations
+
+import collections
+import gzip
+import json
+import sys
+import threading
+import time
+import uuid
+from typing import Callable
+
+import requests
+
+from dashboard.sdk.config import ClientConfig
+from dashboard.sdk.formats import json_number, json_value
+from dashboard.sdk.spool import Delivery, SpoolDir
+
+MAX_ITEMS = 5000
+GZIP_MIN_BYTES = 64 * 1024
+USER_AGENT = "halley-sdk/1"
+
+
+def warn(message: str, label: str = "HALLEY WARNING") -> None:
+    """Writes to the real stderr, so SDK messages stay out of the captured output."""
+    stream = sys.__stderr__ or sys.stderr
+    try:
+        stream.write(f"{label}: {message}\n")
+        stream.flush()
+    except Exception:
+        pass
+
+
+def notice(message: str) -> None:
+    warn(message, "HALLEY")
+
+
+class Transient(Exception):
+    """Worth retrying later: the server is down, overloaded or timed out."""
+
+
+class Rejected(Exception):
+    """The server refused the request (4xx); retrying won't help."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class HttpClient:
+    """One requests.Session (keep-alive) per thread that uses it."""
+
+    def __init__(self, config: ClientConfig):
+        self.config = config
+        self.base = config.url + "/api/v1"
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if config.api_key:
+            self.session.headers["Authorization"] = config.api_key
+        self.gzip = not any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
+
+    def request(self, method: str, path: str, *, json_body=None, raw: bytes | None = None,
+                files=None, data=None, params=None, timeout: float | None = None) -> requests.Response:
+        headers = {}
+        if json_body is not None:
+            raw = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
+        if raw is not None:
+            headers["Content-Type"] = "application/json"
+            if self.gzip and len(raw) >= GZIP_MIN_BYTES:
+                raw = gzip.compress(raw, compresslevel=1)
+                headers["Content-Encoding"] = "gzip"
+        try:
+            r = self.session.request(method, self.base + path, data=raw if raw is not None else data,
+                                     files=files, params=params, headers=headers,
+                                     timeout=timeout or self.config.request_timeout_s)
+        except requests.RequestException as exc:
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        if r.status_code >= 500 or r.status_code in (408, 429):
+            raise Transient(f"HTTP {r.status_code}")
+        if r.status_code >= 400:
+            try:
+                message = r.json().get("error") or r.text
+            except ValueError:
+                message = r.text[:500]
+            raise Rejected(r.status_code, f"HTTP {r.status_code}: {message}")
+        return r
+
+    def deliver(self, key: str, d: Delivery) -> None:
+        if d.kind == "batch":
+            self.request("POST", f"/experiments/{key}/batch", raw=d.payload)
+            return
+        form = {k: (json.dumps(v) if k == "metadata" else str(v)) for k, v in d.fields.items()
+                if v is not None}
+        name = d.fields.get("name") or "asset"
+        self.request("POST", f"/experiments/{key}/assets", data=form,
+                     files={"file": (name, d.asset_bytes(), "application/octet-stream")},
+                     timeout=max(self.config.request_timeout_s, 300))
+
+
+def _metric(t) -> dict:
+    v = t[2]
+    if not ((type(v) is float and v - v == 0) or type(v) is int):
+        v = json_number(v)
+    return {"name": t[1], "value": v, "step": t[3], "epoch": t[4], "timestamp": t[5], "context": t[6]}
+
+
+class BatchBuilder:
+    """Turns queued tuples into ordered deliveries (batches cut at MAX_ITEMS, assets between)."""
+
+    def __init__(self):
+        self.output_offset = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.body: dict = {}
+        self.count = 0
+
+    def _list(self, name: str) -> list:
+        lst = self.body.get(name)
+        if lst is None:
+            lst = self.body[name] = []
+        return lst
+
+    def add(self, t: tuple, out: list) -> None:
+        kind = t[0]
+        if kind == "m":
+            self._list("metrics").append(_metric(t))
+        elif kind == "p":
+            self._list("parameters").append({"name": t[1], "value": json_value(t[2]), "step": t[3], "source": t[4]})
+        elif kind == "o":
+            self._list("others").append({"key": t[1], "value": json_value(t[2])})
+        elif kind == "t":
+            self._list("tags").append(t[1])
+        elif kind == "n":
+            self.body["name"] = t[1]
+        elif kind == "s":
+            self._list("system_info").append({"key": t[1], "value": json_value(t[2])})
+        elif kind == "d":
+            details = self.body.setdefault("details", {})
+            details.update(json_value(t[1]))
+        elif kind == "x":
+            self._list("output").append({"text": t[1], "stderr": t[2], "offset": self.output_offset,
+                                         "timestamp": t[3]})
+            self.output_offset += 1
+        elif kind == "h":
+            self._list("html").append({"html": t[1], "override": t[2]})
+        elif kind == "g":
+            self.body["graph"] = t[1]
+        elif kind == "A":
+            self.cut(out)
+            out.append(t[1])
+            return
+        self.count += 1
+        if self.count >= MAX_ITEMS:
+            self.cut(out)
+
+    def cut(self, out: list) -> None:
+        if self.count:
+            self.body["batch_id"] = uuid.uuid4().hex
+            payload = json.dumps(self.body, separators=(",", ":"), allow_nan=False).encode()
+            out.append(Delivery("batch", payload=payload, items=self.count))
+        self._reset()
+
+
+class Sender(threading.Thread):
+    """Delivers the queue in order; spools and backs off while the server is unreachable.
+
+    With ``client=None`` (offline runs) every delivery is written to the spool directory only.
+    """
+
+    def __init__(self, queue: collections.deque, key: str, client: HttpClient | None, spool: SpoolDir,
+                 interval: float = 0.5, retry_max_s: float = 30.0,
+                 on_created: Callable[[dict], None] | None = None, create_body: dict | None = None):
+        super().__init__(name="halley-sender", daemon=True)
+        self.queue = queue
+        self.key = key
+        self.client = client
+        self.spool = spool
+        self.interval = interval
+        self.retry_max_s = retry_max_s
+        self.builder = BatchBuilder()
+        self.pending: collections.deque[Delivery] = collections.deque()
+        self.create_body = create_body      # set while the experiment still has to be created
+        self.on_created = on_created
+        self.wake = threading.Event()
+        self.idle = threading.Condition()
+        self.closing = False
+        self.unreachable = False
+        self.backoff = 0.0
+        self.next_try = 0.0
+        self.dead = False
+        self.warned: set[str] = set()
+        self.delivered = 0
+
+    # --- called from other threads ---
+
+    def nudge(self) -> None:
+        self.wake.set()
+
+    def flush(self, timeout: float) -> bool:
+        """Waits until everything queued so far is delivered (True) or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        self.next_try = 0.0 if not self.unreachable else self.next_try
+        self.wake.set()
+        with self.idle:
+            while not self._drained():
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.is_alive():
+                    return self._drained()
+                self.idle.wait(min(left, 0.2))
+                self.wake.set()
+        return True
+
+    def _drained(self) -> bool:
+        return not self.queue and not self.pending and self.builder.count == 0 and self.create_body is None
+
+    def close(self, timeout: float) -> bool:
+        ok = self.flush(timeout)
+        self.closing = True
+        self.wake.set()
+        self.join(5)
+        return ok
+
+    # --- the thread ---
+
+    def run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            try:
+                self._collect()
+                self._deliver_pending()
+            except Exception as exc:  # never let the sender die silently
+                self._warn_once(f"sender error: {type(exc).__name__}: {exc}")
+                time.sleep(self.interval)
+            with self.idle:
+                self.idle.notify_all()
+            if self.closing:
+                return
+
+    def _collect(self) -> None:
+        q, out, add = self.queue, [], self.builder.add
+        for _ in range(len(q)):
+            add(q.popleft(), out)
+        self.builder.cut(out)
+        for d in out:
+            if self.client is None or self.unreachable or self.dead:
+                self.spool.add(d)
+            self.pending.append(d)
+        if self.client is None:
+            self.pending.clear()
+
+    def _deliver_pending(self) -> None:
+        if self.client is None or self.dead:
+            return
+        if time.monotonic() < self.next_try:
+            return
+        try:
+            if self.create_body is not None:
+                info = self.client.request("POST", "/experiments", json_body=self.create_body).json()
+                self.create_body = None
+                if self.on_created:
+                    self.on_created(info)
+            while self.pending:
+                d = self.pending[0]
+                try:
+                    self.client.deliver(self.key, d)
+                except Rejected as exc:
+                    self._warn_once(f"the server refused data for experiment {self.key}: {exc.message}")
+                self.pending.popleft()
+                self.spool.remove(d)
+                self.delivered += 1
+        except Transient as exc:
+            self._offline(str(exc))
+            return
+        except Rejected as exc:
+            # the experiment itself could not be created: nothing of this run can be stored
+            self._warn_once(f"could not create experiment {self.key}: {exc.message}")
+            self.dead = True
+            for d in self.pending:
+                self.spool.add(d)
+            return
+        if self.unreachable:
+            self.unreachable = False
+            self.backoff = 0.0
+            warn(f"connection to {self.client.config.url} restored; pending data delivered")
+        self.spool.clear_if_done()
+
+    def _offline(self, reason: str) -> None:
+        if not self.unreachable:
+            self.unreachable = True
+            warn(f"server {self.client.config.url} unreachable ({reason}); keeping data in "
+                 f"{self.spool.path} and retrying")
+        for d in self.pending:
+            self.spool.add(d)
+        self.backoff = min(max(self.backoff * 2, 0.5), self.retry_max_s)
+        self.next_try = time.monotonic() + self.backoff
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self.warned:
+            self.warned.add(message)
+            warn(message)

@@ -1,0 +1,266 @@
+"""The SDK against a live server: every logging call read back through the SDK's API class."""
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import wave
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from dashboard.sdk import API, Experiment, ExistingExperiment, InterruptedExperiment
+
+QUIET = dict(log_code=False, parse_args=False, auto_output_logging=False, log_env_details=False,
+             log_git_metadata=False, log_git_patch=False, auto_metric_logging=False)
+
+
+@pytest.fixture
+def sdk_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("HALLEY_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("HALLEY_BATCH_INTERVAL_S", "0.1")
+    return tmp_path
+
+
+def run_script(code: str, server, user, tmp_path, *args, env=None, cwd=None) -> subprocess.CompletedProcess:
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(code))
+    full_env = {**os.environ, "HALLEY_URL": server.url, "HALLEY_API_KEY": user.api_key,
+                "HALLEY_SPOOL_DIR": str(tmp_path / "spool"), "HALLEY_BATCH_INTERVAL_S": "0.1",
+                "PYTHONPATH": os.getcwd(), **(env or {})}
+    return subprocess.run([sys.executable, str(script), *args], env=full_env, cwd=cwd or tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_every_logging_call_round_trips(server, user, sdk_env, accounts):
+    exp = Experiment(api_key=user.api_key, url=server.url, project_name="round-trip", **QUIET)
+    exp.set_name("rt-run")
+    exp.add_tag("alpha")
+    exp.add_tags(["beta", "gamma"])
+    values = [0.5, float("nan"), float("inf"), -float("inf"), 2, np.float32(0.25)]
+    for step, v in enumerate(values):
+        exp.log_metric("loss", v, step=step, epoch=step // 2)
+    exp.log_metrics({"a": 1.0, "b": 2.0}, prefix="val", step=7)
+    exp.set_step(9)
+    with exp.train():
+        exp.log_metric("acc", 0.75)
+    with exp.validate():
+        exp.log_metric("acc", 0.5)
+    exp.log_parameter("lr", 0.01)
+    exp.log_parameters({"model": {"layers": [64, 32], "act": "relu"}, "bad": float("nan")})
+    exp.log_other("note", "hello")
+    exp.log_others({"n": 3})
+    exp.log_system_info("cluster", "c1")
+    exp.log_html("<p>one</p>")
+    exp.log_html_url("https://example.org/x?a=1&b=2", text="docs", label="Link")
+    exp.set_model_graph("Sequential(Linear(3, 1))")
+    img = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    exp.log_image(img, name="rgb.png", step=3, metadata={"kind": "rgb"})
+    asset_file = sdk_env / "table.csv"
+    asset_file.write_text("a,b\n1,2\n")
+    exp.log_asset(str(asset_file), step=4, metadata={"rows": 1})
+    exp.log_asset(io.BytesIO(b"raw bytes"), file_name="blob.bin")
+    exp.log_asset_data({"k": [1, 2]}, name="data.json")
+    exp.log_audio(np.zeros(80), sample_rate=8000, step=5)
+    exp.log_text("a text sample", step=6, metadata={"lang": "en"})
+    exp.log_histogram_3d([1.0, 2.0, 2.0], name="weights", step=1)
+    exp.log_confusion_matrix([0, 1, 1], [0, 1, 0], labels=["no", "yes"],
+                             index_to_example_function=lambda i: f"row {i}")
+    exp.log_confusion_matrix([0, 1], [1, 1], images=[np.zeros((2, 2)), np.ones((2, 2))],
+                             file_name="cm-images.json")
+    exp.log_code(code="print('hi')", code_name="snippet.py")
+    exp.log_epoch_end(3)
+    key = exp.get_key()
+    assert exp.flush()
+    exp.end()
+
+    api = API(api_key=user.api_key, url=server.url)
+    e = api.get_experiment_by_key(key)
+    assert e.name == "rt-run" and e.get_state() == "finished"
+    assert api.get(f"{user.workspace}/round-trip/{key}").key == key
+    assert [x.key for x in api.get(user.workspace, "round-trip")] == [key]
+    assert "round-trip" in api.get(user.workspace) and user.workspace in api.get()
+    assert sorted(e.get_tags()) == ["alpha", "beta", "gamma"]
+
+    loss = e.get_metrics("loss")
+    assert [p["step"] for p in loss] == list(range(6)) and [p["epoch"] for p in loss] == [0, 0, 1, 1, 2, 2]
+    got = [p["value"] for p in loss]
+    assert got[0] == 0.5 and math.isnan(got[1]) and got[2:5] == [math.inf, -math.inf, 2.0] and got[5] == 0.25
+    acc = sorted((p["context"], p["value"], p["step"]) for p in e.get_metrics("acc"))
+    assert acc == [("train", 0.75, 9), ("validate", 0.5, 9)]
+    assert [p["value"] for p in e.get_metrics("val_a")] == [1.0]
+    summary = {m["name"]: m for m in e.get_metrics_summary()}
+    assert summary["loss"]["count"] == 6 and summary["loss"]["invalid_count"] == 3
+
+    params = {p["name"]: p for p in e.get_parameters_summary()}
+    assert json.loads(params["lr"]["value_json"]) == 0.01
+    assert json.loads(params["model|layers"]["value_json"]) == [64, 32]
+    assert json.loads(params["model|act"]["value_json"]) == "relu"
+    assert params["bad"]["value"] == "NaN"
+    others = {o["key"]: o["value"] for o in e.get_others_summary()}
+    assert others["note"] == "hello" and others["n"] in (3, "3") and others["hasNestedParams"] in (True, "true")
+    assert e.get_system_details()["system_info"]["cluster"] == "c1"
+
+    assets = {a["name"]: a for a in e.get_asset_list()}
+    png = e.get_asset(assets["rgb.png"]["asset_id"])
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), img)
+    assert assets["rgb.png"]["type"] == "image" and assets["rgb.png"]["step"] == 3
+    assert e.get_asset(assets["table.csv"]["asset_id"]) == b"a,b\n1,2\n"
+    assert e.get_asset(assets["blob.bin"]["asset_id"]) == b"raw bytes"
+    assert e.get_asset(assets["data.json"]["asset_id"], return_type="json") == {"k": [1, 2]}
+    wav_asset = next(a for a in assets.values() if a["type"] == "audio")
+    with wave.open(io.BytesIO(e.get_asset(wav_asset["asset_id"]))) as w:
+        assert (w.getframerate(), w.getsampwidth(), w.getnframes()) == (8000, 2, 80)
+    text = next(a for a in assets.values() if a["type"] == "text")
+    assert e.get_asset(text["asset_id"]) == b"a text sample" and text["step"] == 6
+    hist = e.get_asset(assets["weights"]["asset_id"], return_type="json")
+    assert hist["version"] == 2 and sum(c for _, c in hist["index_values"]) == 3
+    cm = e.get_asset(assets["confusion-matrix.json"]["asset_id"], return_type="json")
+    assert cm["matrix"] == [[1, 0], [1, 1]] and cm["labels"] == ["no", "yes"] and cm["type"] == "string"
+    assert cm["sampleMatrix"][1][0] == [{"index": 2, "sample": "row 2", "assetId": None}]
+    cm_images = e.get_asset(assets["cm-images.json"]["asset_id"], return_type="json")
+    ref = cm_images["sampleMatrix"][0][1][0]
+    assert cm_images["type"] == "image" and ref["index"] == 0 and ref["sample"] == "confusion-matrix-00000.png"
+    assert ref["assetId"] == assets["confusion-matrix-00000.png"]["asset_id"]
+    assert e.get_asset(assets["snippet.py"]["asset_id"]) == b"print('hi')"
+    assert {a["type"] for a in e.get_asset_list("image")} == {"image"}
+
+    from models import Experiment as ExperimentRow
+
+    with accounts.db.session() as s:
+        row = s.exec(select(ExperimentRow).where(ExperimentRow.key == key)).one()
+        assert row.graph == "Sequential(Linear(3, 1))"
+        assert "<p>one</p>" in row.html and 'href="https://example.org/x?a=1&amp;b=2"' in row.html
+
+
+def test_existing_experiment_appends(server, user, sdk_env):
+    with Experiment(api_key=user.api_key, url=server.url, project_name="resume", **QUIET) as exp:
+        exp.log_metric("m", 1, step=0)
+    with ExistingExperiment(api_key=user.api_key, url=server.url, previous_experiment=exp.get_key(),
+                            **QUIET) as again:
+        again.log_metric("m", 2, step=1)
+    e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
+    assert [p["value"] for p in e.get_metrics("m")] == [1.0, 2.0]
+
+
+def test_bad_key_warns_once_and_logs_nothing(server, sdk_env, capfd):
+    exp = Experiment(api_key="not-a-real-key", url=server.url, **QUIET)
+    for i in range(5):
+        exp.log_metric("m", i)
+    exp.end()
+    err = capfd.readouterr().err
+    assert err.count("HALLEY WARNING") == 1 and "could not create the experiment" in err
+
+
+AUTO_SCRIPT = """
+    import sys
+    from dashboard.sdk import Experiment
+    exp = Experiment(project_name="auto", system_metrics_interval=0.2)
+    print("to stdout")
+    print("to stderr", file=sys.stderr)
+    for step in range(3):
+        exp.log_metric("loss", 1.0 / (step + 1), step=step)
+    import time; time.sleep(0.6)
+    print("KEY", exp.get_key())
+    if "--explode" in sys.argv:
+        raise ValueError("boom")
+"""
+
+
+def git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_script_auto_logs_environment(server, user, tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "-c", "user.name=Ada", "-c", "user.email=a@example.org", "commit", "-q", "--allow-empty", "-m", "init")
+    git(tmp_path, "config", "user.name", "Ada")
+    git(tmp_path, "remote", "add", "origin", "https://example.org/repo.git")
+    (tmp_path / "tracked.txt").write_text("v1\n")
+    git(tmp_path, "add", "tracked.txt")
+    git(tmp_path, "-c", "user.email=a@example.org", "commit", "-q", "-m", "add")
+    (tmp_path / "tracked.txt").write_text("v2\n")
+
+    out = run_script(AUTO_SCRIPT, server, user, tmp_path, "--lr", "0.5", "-b", "8", "--fast")
+    assert out.returncode == 0, out.stderr
+    key = out.stdout.split("KEY ")[1].split()[0]
+    e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(key)
+    assert e.get_state() == "finished"
+    params = {p["name"]: (p["source"], json.loads(p["value_json"])) for p in e.get_parameters_summary()}
+    assert params == {"lr": ("cli", 0.5), "b": ("cli", 8), "fast": ("cli", True)}
+    assert e.get_output(stderr=False) == "to stdout\nKEY " + key + "\n"
+    assert "to stderr" in e.get_output(stderr=True)
+    system = e.get_system_details()
+    details = system["details"]
+    assert details["command"][1:] == ["--lr", "0.5", "-b", "8", "--fast"] and details["file_name"] == "train.py"
+    assert details["python_executable"] == sys.executable and details["host"] and details["os_user"]
+    assert any(p.startswith("requests==") for p in system["installed_packages"])
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert system["git"]["commit"] == head and system["git"]["branch"] == "main"
+    assert system["git"]["remote"] == "https://example.org/repo.git" and system["git"]["user"] == "Ada"
+    assets = {a["type"]: a for a in e.get_asset_list()}
+    assert e.get_asset(assets["code"]["asset_id"]).decode() == textwrap.dedent(AUTO_SCRIPT)
+    patch = zipfile.ZipFile(io.BytesIO(e.get_asset(assets["git-patch"]["asset_id"])))
+    assert patch.namelist() == ["git_diff.patch"] and b"+v2" in patch.read("git_diff.patch")
+    names = {m["name"] for m in e.get_metrics_summary()}
+    assert {"sys.cpu.percent.avg", "sys.ram.used", "sys.ram.total", "sys.ram.percent.used", "sys.load.avg"} <= names
+
+
+def test_uncaught_exception_marks_the_run_crashed(server, user, tmp_path):
+    out = run_script(AUTO_SCRIPT, server, user, tmp_path, "--explode",
+                     env={"HALLEY_AUTO_LOG_GIT_PATCH": "0", "HALLEY_AUTO_LOG_ENV_DETAILS": "0"})
+    assert out.returncode == 1 and "ValueError: boom" in out.stderr
+    key = out.stdout.split("KEY ")[1].split()[0]
+    e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(key)
+    assert e.get_state() == "crashed"
+    assert "ValueError: boom" in e.get_output(stderr=True)
+
+
+STOP_SCRIPT = """
+    import sys, time
+    from dashboard.sdk import Experiment, InterruptedExperiment
+    exp = Experiment(project_name="stops", log_git_patch=False, log_env_details=False)
+    print("KEY", exp.get_key(), flush=True)
+    step = 0
+    try:
+        while True:
+            exp.log_metric("loss", 1.0, step=step)
+            step += 1
+            time.sleep(0.02)
+    except InterruptedExperiment as exc:
+        print("INTERRUPTED", isinstance(exc, KeyboardInterrupt), str(exc), flush=True)
+        raise
+"""
+
+
+def test_stop_raises_interrupted_experiment(server, user, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(STOP_SCRIPT))
+    env = {**os.environ, "HALLEY_URL": server.url, "HALLEY_API_KEY": user.api_key, "PYTHONPATH": os.getcwd(),
+           "HALLEY_SPOOL_DIR": str(tmp_path / "spool")}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        key = proc.stdout.readline().split()[1]
+        api = API(api_key=user.api_key, url=server.url)
+        api.stop_experiment(key)
+        stop_sent = time.monotonic()
+        line = proc.stdout.readline()  # blocks until the loop is interrupted
+        interrupted_after = time.monotonic() - stop_sent
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert line.startswith("INTERRUPTED True")
+    assert f"stopped by user {user.username} from Halley" in line
+    assert interrupted_after < 10, interrupted_after  # the contract: within 10 s of the stop
+    assert isinstance(InterruptedExperiment("x"), KeyboardInterrupt)
+    e = api.get_experiment_by_key(key)
+    assert e.get_state() == "stopped"
+    others = {o["key"]: o["value"] for o in e.get_others_summary()}
+    assert others["experiment_stopped_by_user"] in (True, "true")
