@@ -2,8 +2,8 @@
 
 ``downsample`` uses tsdownsample's MinMaxLTTB (Rust, numpy in and out): it first keeps the
 min and max of ``minmax_ratio * n_out`` buckets, then picks ``n_out`` of those with LTTB,
-so a single spike survives. ``minmax_buckets`` is that first stage for data that arrives
-already bucketed by the database (see dashboard.services.panels).
+so a single spike survives. ``lttb`` alone serves data the database already reduced to
+bucket minima and maxima (see dashboard.services.panels).
 """
 from __future__ import annotations
 
@@ -30,6 +30,23 @@ def _x_for_rust(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.astype(np.float64))
 
 
+def indices(x, y, n_out: int = MAX_POINTS) -> np.ndarray:
+    """Indices of at most ``n_out`` points of (x, y) chosen by MinMaxLTTB (x sorted ascending)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.size <= n_out:
+        return np.arange(y.size)
+    return MinMaxLTTBDownsampler().downsample(_x_for_rust(np.asarray(x)), np.ascontiguousarray(y),
+                                              n_out=max(n_out, 4))
+
+
+def lttb_indices(x, y, n_out: int = MAX_POINTS) -> np.ndarray:
+    """Indices chosen by plain LTTB (x sorted ascending)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.size <= n_out:
+        return np.arange(y.size)
+    return LTTBDownsampler().downsample(_x_for_rust(np.asarray(x)), np.ascontiguousarray(y), n_out=max(n_out, 3))
+
+
 def downsample(x, y, n_out: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """At most ``n_out`` points of (x, y), sorted by x, keeping the visual extremes.
 
@@ -38,8 +55,7 @@ def downsample(x, y, n_out: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     x, y = _sorted_xy(x, y)
     if y.size <= n_out:
         return x, y
-    n_out = max(n_out, 4)
-    idx = MinMaxLTTBDownsampler().downsample(_x_for_rust(x), np.ascontiguousarray(y), n_out=n_out)
+    idx = indices(x, y, n_out)
     return x[idx], y[idx]
 
 
@@ -48,5 +64,5 @@ def lttb(x, y, n_out: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     x, y = _sorted_xy(x, y)
     if y.size <= n_out:
         return x, y
-    idx = LTTBDownsampler().downsample(_x_for_rust(x), np.ascontiguousarray(y), n_out=max(n_out, 3))
+    idx = lttb_indices(x, y, n_out)
     return x[idx], y[idx]

@@ -1,0 +1,621 @@
+"""Data for the project panels (line, bar, scatter, parallel coordinates).
+
+A panel is a JSON config (see ``normalize_panel``) kept in the project view state's
+``panels`` list, or in ``PanelTemplate`` for a user's own collection. ``panel_figure`` is
+the entry point: it checks access, takes the experiments that match the view's filters and
+are visible, reads what the panel needs in a few set-based queries and builds the figure.
+
+Line series are read for all experiments in one indexed query. Small ranges come back
+raw and are downsampled with MinMaxLTTB; large ones are first reduced by the database to
+each step bucket's min and max (one GROUP BY query), then LTTB picks the final points, so
+no more than ~2,000 points per series ever leave the server and a single spike survives.
+A zoom passes the visible step range, which is read again at full resolution.
+Downsampled series are cached per series in diskcache, keyed by the series id, its point
+count and last step (new points change the key) and the range.
+"""
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from dashboard.auth import Actor
+from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
+from dashboard.charts.style import empty_figure
+from dashboard.errors import Invalid
+from dashboard.services import experiment_table
+from models import Experiment, ExperimentTag, MetricPoint, MetricSeries, Parameter, PanelTemplate, Project
+
+PANEL_TYPES = ("line", "bar", "scatter", "parcoords")
+X_AXES = ("step", "epoch", "duration", "wall")
+MAX_LINE_EXPERIMENTS = 200
+MAX_EXPERIMENTS = 20_000
+MAX_METRICS = 10
+MAX_AXES = 30
+RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-reduces them
+BUCKETS = 4 * downsample.MAX_POINTS
+CACHE_VERSION = 1
+
+_POINT = MetricPoint.__table__.c
+_SERIES = MetricSeries.__table__.c
+
+
+# --- panel configs -----------------------------------------------------------------------
+
+def _text(value, limit: int = 300) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
+        return None
+    return value
+
+
+def _number(value, lo: float, hi: float, default: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return default
+    return min(max(float(value), lo), hi)
+
+
+def _axis(raw) -> dict | None:
+    """A scatter axis: ``{"source": "metric"|"param", "name", "transform"}``."""
+    if not isinstance(raw, dict) or not _text(raw.get("name")):
+        return None
+    source = raw.get("source") if raw.get("source") in ("metric", "param") else "metric"
+    transform = raw.get("transform") if raw.get("transform") in transforms.AXIS_TRANSFORMS else "last"
+    return {"source": source, "name": _text(raw["name"]), "transform": transform,
+            "smoothing": _number(raw.get("smoothing"), 0, 0.99, 0.6), "window": int(_number(raw.get("window"), 1, 1000, 5))}
+
+
+def default_panel(kind: str) -> dict:
+    if kind not in PANEL_TYPES:
+        raise Invalid(f"Unknown panel type '{kind}'")
+    return normalize_panel({"type": kind})
+
+
+def normalize_panel(raw) -> dict:
+    """A valid panel config from untrusted JSON (unknown keys dropped, values clamped)."""
+    if not isinstance(raw, dict) or raw.get("type") not in PANEL_TYPES:
+        raise Invalid("A panel needs a type: line, bar, scatter or parcoords")
+    kind = raw["type"]
+    pid = raw.get("id") if isinstance(raw.get("id"), str) and raw["id"].isalnum() and len(raw["id"]) <= 32 else None
+    panel = {"id": pid or uuid.uuid4().hex[:12], "type": kind, "name": _text(raw.get("name"), 200) or "",
+             "legend": "key" if raw.get("legend") == "key" else "name",
+             "outliers": "ignore" if raw.get("outliers") == "ignore" else "show"}
+    if kind == "line":
+        names = [_text(m) for m in raw.get("metrics") or [] if _text(m)] if isinstance(raw.get("metrics"), list) else []
+        x = raw.get("x")
+        if not (x in X_AXES or (isinstance(x, str) and x.startswith("metric:") and _text(x[7:]))):
+            x = "step"
+        group = raw.get("group") if isinstance(raw.get("group"), dict) else None
+        if group and group.get("by") in ("param", "tag") and (group.get("by") == "tag" or _text(group.get("name"))):
+            group = {"by": group["by"], "name": _text(group.get("name")),
+                     "stat": group.get("stat") if group.get("stat") in line.grouping.STATS else "mean",
+                     "band": group.get("band") if group.get("band") in line.grouping.BANDS else "minmax"}
+        else:
+            group = None
+        panel.update(metrics=list(dict.fromkeys(names))[:MAX_METRICS], x=x, group=group,
+                     smoothing=_number(raw.get("smoothing"), 0, 0.99, 0.0),
+                     window=int(_number(raw.get("window"), 1, 1000, 1)),
+                     logY=raw.get("logY") is True, logX=raw.get("logX") is True)
+    elif kind == "bar":
+        panel.update(metric=_text(raw.get("metric")),
+                     aggregation=raw.get("aggregation") if raw.get("aggregation") in transforms.AGGREGATIONS else "sum")
+    elif kind == "scatter":
+        panel.update(xAxis=_axis(raw.get("xAxis")), yAxis=_axis(raw.get("yAxis")))
+    else:
+        axes = raw.get("axes") if isinstance(raw.get("axes"), list) else []
+        clean = [a for a in axes if isinstance(a, str) and a.split(":", 1)[0] in ("param", "metric") and _text(a[a.find(":") + 1:])]
+        panel.update(axes=list(dict.fromkeys(clean))[:MAX_AXES])
+    return panel
+
+
+def normalize_panels(items) -> list[dict]:
+    """The valid panels of a view state's ``panels`` list (invalid entries are dropped)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            out.append(normalize_panel(item))
+        except Invalid:
+            continue
+    return out[:50]
+
+
+def panel_title(panel: dict) -> str:
+    if panel.get("name"):
+        return panel["name"]
+    kind = panel["type"]
+    if kind == "line":
+        return ", ".join(panel.get("metrics") or []) or "Line chart"
+    if kind == "bar":
+        return f"{panel.get('metric') or 'Bar chart'} ({panel.get('aggregation')})"
+    if kind == "scatter":
+        x, y = panel.get("xAxis"), panel.get("yAxis")
+        return f"{y['name']} vs {x['name']}" if x and y else "Scatter chart"
+    return "Parallel coordinates"
+
+
+def is_complete(panel: dict) -> bool:
+    kind = panel["type"]
+    if kind == "line":
+        return bool(panel.get("metrics"))
+    if kind == "bar":
+        return bool(panel.get("metric"))
+    if kind == "scatter":
+        return bool(panel.get("xAxis") and panel.get("yAxis"))
+    return len(panel.get("axes") or []) >= 2
+
+
+# --- templates (the user's own collection) -------------------------------------------------
+
+def list_templates(session: Session, actor: Actor) -> list[dict]:
+    if not actor.is_authenticated:
+        return []
+    rows = session.execute(select(PanelTemplate).where(PanelTemplate.user_id == actor.user_id)
+                           .order_by(PanelTemplate.created_at.desc())).scalars().all()
+    out = []
+    for t in rows:
+        try:
+            out.append({"id": t.id, "name": t.name, "config": normalize_panel(_json_loads(t.config_json))})
+        except Invalid:
+            continue
+    return out
+
+
+def save_template(session: Session, actor: Actor, panel: dict) -> PanelTemplate:
+    if not actor.is_authenticated:
+        raise Invalid("Sign in to keep panels in your collection")
+    panel = normalize_panel(panel)
+    row = PanelTemplate(user_id=actor.user_id, name=panel_title(panel)[:200], config_json=json.dumps(panel))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_template(session: Session, actor: Actor, template_id: int) -> None:
+    row = session.get(PanelTemplate, template_id) if isinstance(template_id, int) else None
+    if row is None or row.user_id != actor.user_id:
+        raise Invalid("No such panel in your collection")
+    session.delete(row)
+
+
+def _json_loads(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+# --- experiments and catalogue -------------------------------------------------------------
+
+def panel_experiments(session: Session, actor: Actor, project: Project, filters, limit: int = MAX_EXPERIMENTS,
+                      params: list[str] = (), with_tags: bool = False) -> list[dict]:
+    """The visible experiments matching ``filters`` (access checked), most recent first:
+    ``[{"id", "key", "name", "color", "params": {...}, "tags": [...]}]``."""
+    ids = experiment_table.matching_ids(session, actor, project, filters)
+    rows = session.execute(
+        select(Experiment.id, Experiment.key, Experiment.name, Experiment.color)
+        .where(Experiment.id.in_(ids), Experiment.visible == True)  # noqa: E712
+        .order_by(Experiment.start_time.desc(), Experiment.id.desc()).limit(limit)
+    ).all()
+    exps = [{"id": r[0], "key": r[1], "name": r[2], "color": r[3]} for r in rows]
+    by_id = {e["id"]: e for e in exps}
+    if params and exps:
+        for e in exps:
+            e["params"] = {}
+        for eid, name, text in session.execute(
+            select(Parameter.experiment_id, Parameter.name, Parameter.value_text)
+            .where(Parameter.experiment_id.in_(list(by_id)), Parameter.name.in_(list(params)))
+        ):
+            by_id[eid]["params"][name] = text
+    if with_tags and exps:
+        for e in exps:
+            e["tags"] = []
+        for eid, name in session.execute(
+            select(ExperimentTag.experiment_id, ExperimentTag.name).where(ExperimentTag.experiment_id.in_(list(by_id)))
+        ):
+            by_id[eid]["tags"].append(name)
+    return exps
+
+
+def catalogue(session: Session, actor: Actor, project: Project) -> dict:
+    """Metric names, parameter names and tags of the project, for the panel editor."""
+    experiment_table.matching_ids(session, actor, project, None)  # access check
+    attrs = experiment_table.attributes(session, project)
+    metric_names = sorted({a["id"].split(":", 2)[2] for a in attrs if a["id"].startswith("metric:")})
+    params = [a["id"][6:] for a in attrs if a["id"].startswith("param:")]
+    return {"metrics": metric_names, "params": params, "tags": experiment_table.project_tags(session, project)}
+
+
+# --- line series -------------------------------------------------------------------------
+
+def _series_meta(session: Session, exp_ids: list[int], name: str) -> list[tuple]:
+    return session.execute(
+        select(_SERIES.id, _SERIES.experiment_id, _SERIES.count, _SERIES.last_step, _SERIES.first_step,
+               _SERIES.first_timestamp)
+        .where(_SERIES.experiment_id.in_(exp_ids), _SERIES.name == name, _SERIES.count > 0)
+    ).all()
+
+
+def _estimate(meta: tuple, lo: float | None, hi: float | None) -> float:
+    _, _, count, last_step, first_step, _ = meta
+    if lo is None or first_step is None or last_step is None or last_step <= first_step:
+        return count
+    overlap = max(0.0, min(hi, last_step) - max(lo, first_step))
+    return count * min(1.0, (overlap + 1) / (last_step - first_step + 1))
+
+
+def _fetch_array(session: Session, stmt, ncols: int) -> np.ndarray:
+    """Run a numeric SELECT and return a float matrix (NULL -> NaN). Rows are read from the
+    DBAPI cursor as plain tuples: building SQLAlchemy Row objects for millions of points
+    would cost more than the query."""
+    result = session.execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return np.array(rows, dtype=np.float64).reshape(-1, ncols)
+
+
+def _read_raw(session: Session, sids: list[int], step_range) -> dict[int, dict]:
+    good = case((_POINT.invalid == True, None), else_=_POINT.value)  # noqa: E712
+    stmt = select(_POINT.series_id, _POINT.step, good, _POINT.epoch, _POINT.timestamp) \
+        .where(_POINT.series_id.in_(sids))
+    if step_range:
+        stmt = stmt.where(_POINT.step.between(step_range[0], step_range[1]))
+    data = _fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step, _POINT.id), 5)
+    out: dict[int, dict] = {}
+    if not len(data):
+        return out
+    ids = data[:, 0].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+        steps, values, epochs, stamps = data[a:b, 1], data[a:b, 2], data[a:b, 3], data[a:b, 4]
+        ok = np.isfinite(values)  # invalid points were turned into NULL by the query
+        invalid = int((~ok).sum())
+        steps, values, epochs, stamps = steps[ok], values[ok], epochs[ok], stamps[ok]
+        idx = downsample.indices(np.nan_to_num(steps, nan=0.0), values)
+        out[int(ids[a])] = {"step": steps[idx], "value": values[idx], "epoch": epochs[idx],
+                            "timestamp": stamps[idx], "invalid": invalid}
+    return out
+
+
+def _read_buckets(session: Session, sids: list[int], lo: int, hi: int) -> dict[int, dict]:
+    """Each series reduced by the database to the min and max of ``BUCKETS`` step buckets."""
+    width = max(1, math.ceil((hi - lo + 1) / BUCKETS))
+    good = case((_POINT.invalid == True, None), else_=_POINT.value)  # noqa: E712
+    bucket = ((_POINT.step - lo) // width).label("bucket")
+    def valid(col):
+        return case((_POINT.invalid == True, None), else_=col)  # noqa: E712
+
+    stmt = (select(_POINT.series_id, bucket, func.min(valid(_POINT.step)), func.max(valid(_POINT.step)),
+                   func.min(good), func.max(good), func.min(valid(_POINT.epoch)), func.max(valid(_POINT.epoch)),
+                   func.min(valid(_POINT.timestamp)), func.max(valid(_POINT.timestamp)),
+                   func.sum(case((_POINT.invalid == True, 1), else_=0)))  # noqa: E712
+            .where(_POINT.series_id.in_(sids), _POINT.step.between(lo, hi))
+            .group_by(_POINT.series_id, bucket).order_by(_POINT.series_id, bucket))
+    data = _fetch_array(session, stmt, 11)
+    out: dict[int, dict] = {}
+    if not len(data):
+        return out
+    ids = data[:, 0].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+        d = data[a:b]
+        ok = np.isfinite(d[:, 4])
+        d_ok = d[ok]
+        # two points per bucket: its min at the first step, its max at the last step
+        steps = np.column_stack([d_ok[:, 2], d_ok[:, 3]]).ravel()
+        values = np.column_stack([d_ok[:, 4], d_ok[:, 5]]).ravel()
+        epochs = np.column_stack([d_ok[:, 6], d_ok[:, 7]]).ravel()
+        stamps = np.column_stack([d_ok[:, 8], d_ok[:, 9]]).ravel()
+        single = np.repeat(d_ok[:, 2] == d_ok[:, 3], 2)
+        single[::2] = False  # keep the first of a one-step bucket
+        keep = ~single
+        steps, values, epochs, stamps = steps[keep], values[keep], epochs[keep], stamps[keep]
+        idx = downsample.lttb_indices(steps, values)
+        out[int(ids[a])] = {"step": steps[idx], "value": values[idx], "epoch": epochs[idx],
+                            "timestamp": stamps[idx], "invalid": int(np.nansum(d[:, 10]))}
+    return out
+
+
+def read_series(session: Session, exp_ids: list[int], name: str, step_range=None, cache=None) -> dict[int, dict]:
+    """Downsampled series of one metric for many experiments: ``{experiment_id: {"step",
+    "value", "epoch", "timestamp", "invalid", "first_timestamp"}}``. ``step_range`` = (lo, hi)
+    limits the read to a zoomed range (read at full resolution, up to the point budget)."""
+    meta = _series_meta(session, exp_ids, name)
+    lo, hi = (float(step_range[0]), float(step_range[1])) if step_range else (None, None)
+    result: dict[int, dict] = {}
+    todo = []
+    for m in meta:
+        key = f"p{CACHE_VERSION}:{m[0]}:{m[2]}:{m[3]}:{lo}:{hi}"
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            result[m[0]] = hit
+        else:
+            todo.append((m, key))
+    if todo:
+        raw_ids = [m[0] for m, _ in todo if _estimate(m, lo, hi) <= 4 * downsample.MAX_POINTS]
+        big = [m for m, _ in todo if m[0] not in set(raw_ids)]
+        fetched: dict[int, dict] = {}
+        budget = sum(_estimate(m, lo, hi) for m, _ in todo)
+        if budget <= RAW_POINTS_LIMIT:
+            fetched.update(_read_raw(session, [m[0] for m, _ in todo], (lo, hi) if lo is not None else None))
+        else:
+            if raw_ids:
+                fetched.update(_read_raw(session, raw_ids, (lo, hi) if lo is not None else None))
+            if big:
+                b_lo = int(math.floor(lo)) if lo is not None else min(m[4] for m in big if m[4] is not None)
+                b_hi = int(math.ceil(hi)) if hi is not None else max(m[3] for m in big if m[3] is not None)
+                fetched.update(_read_buckets(session, [m[0] for m in big], b_lo, b_hi))
+        for m, key in todo:
+            entry = fetched.get(m[0]) or {"step": np.array([]), "value": np.array([]), "epoch": np.array([]),
+                                          "timestamp": np.array([]), "invalid": 0}
+            if cache is not None:
+                cache.set(key, entry, expire=7 * 24 * 3600)
+            result[m[0]] = entry
+    by_sid = {m[0]: m for m in meta}
+    return {by_sid[sid][1]: {**entry, "first_timestamp": by_sid[sid][5]} for sid, entry in result.items()}
+
+
+def _x_values(entry: dict, x_axis: str) -> np.ndarray:
+    if x_axis == "epoch":
+        return entry["epoch"]
+    if x_axis == "duration":
+        first = entry.get("first_timestamp")
+        return entry["timestamp"] - (first if first is not None else np.nanmin(entry["timestamp"], initial=0))
+    if x_axis == "wall":
+        return (entry["timestamp"] * 1000).astype("datetime64[ms]")
+    return entry["step"]
+
+
+def line_series(session: Session, exps: list[dict], panel: dict, x_range=None, cache=None) -> tuple[list[dict], int]:
+    """The series a line panel draws and the number of invalid values skipped."""
+    exps = exps[:MAX_LINE_EXPERIMENTS]
+    ids = [e["id"] for e in exps]
+    by_id = {e["id"]: e for e in exps}
+    x_axis = panel.get("x", "step")
+    step_range = x_range if x_axis == "step" and x_range else None
+    x_metric = None
+    if x_axis.startswith("metric:"):
+        x_metric = read_series(session, ids, x_axis[7:], cache=cache)
+    out, invalid = [], 0
+    for name in panel.get("metrics") or []:
+        for eid, entry in read_series(session, ids, name, step_range, cache).items():
+            invalid += entry["invalid"]
+            y = entry["value"]
+            if x_metric is not None:
+                other = x_metric.get(eid)
+                if other is None or not len(other["step"]):
+                    continue
+                inside = (entry["step"] >= other["step"][0]) & (entry["step"] <= other["step"][-1])
+                x = np.interp(entry["step"][inside], other["step"], other["value"])
+                y = y[inside]
+            else:
+                x = _x_values(entry, x_axis)
+            if x_range and x_axis == "epoch":
+                keep = (x >= x_range[0]) & (x <= x_range[1])
+                x, y = x[keep], y[keep]
+            out.append({"exp": by_id[eid], "metric": name, "x": x, "y": y})
+    return out, invalid
+
+
+# --- bar, scatter, parallel coordinates -----------------------------------------------------
+
+def bar_values(session: Session, exps: list[dict], metric: str, aggregation: str) -> tuple[list[dict], int]:
+    """One aggregated value per experiment (one query) and the number of invalid values skipped."""
+    ids = [e["id"] for e in exps]
+    by_id = {e["id"]: e for e in exps}
+    if not ids:
+        return [], 0
+    good = case((_POINT.invalid == True, None), else_=_POINT.value)  # noqa: E712
+    base = (_SERIES.experiment_id.in_(ids), _SERIES.name == metric)
+    rows, invalid = [], 0
+    if aggregation in ("median", "mode"):
+        for eid, (_, values) in _values_by_experiment(session, ids, metric).items():
+            value, bad = transforms.aggregate(values, aggregation)
+            invalid += bad
+            rows.append({"exp": by_id[eid], "value": value})
+    else:
+        stmt = (select(_SERIES.experiment_id, func.count(good), func.sum(good), func.sum(good * good),
+                       _SERIES.invalid_count)
+                .join(MetricPoint.__table__, _POINT.series_id == _SERIES.id).where(*base)
+                .group_by(_SERIES.id, _SERIES.experiment_id, _SERIES.invalid_count))
+        for eid, n, total, squares, bad in session.execute(stmt):
+            invalid += bad or 0
+            n = n or 0
+            total = total or 0.0
+            if aggregation == "count":
+                value = float(n)
+            elif aggregation == "sum":
+                value = float(total)
+            elif n == 0:
+                value = float("nan")
+            elif aggregation == "average":
+                value = total / n
+            elif aggregation == "rms":
+                value = math.sqrt(squares / n)
+            else:
+                value = math.sqrt(max(squares / n - (total / n) ** 2, 0.0))
+            rows.append({"exp": by_id[eid], "value": value})
+    order = {e["id"]: i for i, e in enumerate(exps)}
+    rows.sort(key=lambda r: order[r["exp"]["id"]])
+    return rows, invalid
+
+
+def _values_by_experiment(session: Session, ids: list[int], name: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Every (step, value) of one metric for many experiments in one query; invalid values are NaN."""
+    good = case((_POINT.invalid == True, None), else_=_POINT.value)  # noqa: E712
+    data = _fetch_array(session, select(_SERIES.experiment_id, _POINT.step, good)
+                        .join(MetricPoint.__table__, _POINT.series_id == _SERIES.id)
+                        .where(_SERIES.experiment_id.in_(ids), _SERIES.name == name)
+                        .order_by(_SERIES.experiment_id, _POINT.step, _POINT.id), 3)
+    if not len(data):
+        return {}
+    eids = data[:, 0].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, eids[1:] != eids[:-1]])
+    return {int(eids[a]): (data[a:b, 1], data[a:b, 2]) for a, b in zip(starts, np.r_[starts[1:], len(eids)])}
+
+
+def _param_values(session: Session, ids: list[int], names: list[str]) -> dict[tuple[int, str], object]:
+    out = {}
+    for eid, name, num, text in session.execute(
+        select(Parameter.experiment_id, Parameter.name, Parameter.value_num, Parameter.value_text)
+        .where(Parameter.experiment_id.in_(ids), Parameter.name.in_(names))
+    ):
+        out[(eid, name)] = num if num is not None else text
+    return out
+
+
+def _metric_summaries(session: Session, ids: list[int], names: list[str]) -> dict[tuple[int, str], tuple]:
+    out = {}
+    for eid, name, count, last, lo, hi in session.execute(
+        select(_SERIES.experiment_id, _SERIES.name, _SERIES.count, _SERIES.last_value, _SERIES.min_value,
+               _SERIES.max_value).where(_SERIES.experiment_id.in_(ids), _SERIES.name.in_(names))
+    ):
+        nan = float("nan")
+        out[(eid, name)] = (nan if last is None and count else last, nan if lo is None and count else lo,
+                            nan if hi is None and count else hi)
+    return out
+
+
+def _first_values(session: Session, ids: list[int], name: str) -> dict[int, float]:
+    rows = session.execute(
+        select(_SERIES.experiment_id, _POINT.value, _POINT.invalid)
+        .join(MetricPoint.__table__, (_POINT.series_id == _SERIES.id) & (_POINT.step == _SERIES.first_step))
+        .where(_SERIES.experiment_id.in_(ids), _SERIES.name == name).order_by(_POINT.id.desc())
+    ).all()
+    return {eid: (float("nan") if bad or value is None else value) for eid, value, bad in rows}
+
+
+def axis_values(session: Session, exps: list[dict], axis: dict) -> dict[int, float | None]:
+    """One number per experiment for a scatter axis."""
+    ids = [e["id"] for e in exps]
+    if not ids:
+        return {}
+    name, transform = axis["name"], axis["transform"]
+    if axis["source"] == "param":
+        values = _param_values(session, ids, [name])
+        return {eid: v if isinstance(v, float) else None for (eid, _), v in values.items()}
+    if transform in ("smoothing", "moving_average"):
+        data = _values_by_experiment(session, ids, name)
+        return {eid: transforms.axis_value(steps, values, transform, smoothing=axis["smoothing"],
+                                           window=axis["window"]) for eid, (steps, values) in data.items()}
+    if transform == "first":
+        return _first_values(session, ids, name)
+    pick = {"min": 1, "max": 2}.get(transform, 0)
+    return {eid: v[pick] for (eid, _), v in _metric_summaries(session, ids, [name]).items()}
+
+
+def parcoords_rows(session: Session, exps: list[dict], axes: list[str]) -> list[dict]:
+    """``[{"exp", "values": {axis: value}}]`` with parameters (number or text) and last metric values."""
+    ids = [e["id"] for e in exps]
+    params = [a[6:] for a in axes if a.startswith("param:")]
+    metric_names = [a[7:] for a in axes if a.startswith("metric:")]
+    pvals = _param_values(session, ids, params) if params and ids else {}
+    mvals = _metric_summaries(session, ids, metric_names) if metric_names and ids else {}
+    rows = []
+    for e in exps:
+        values = {}
+        for a in axes:
+            if a.startswith("param:"):
+                values[a] = pvals.get((e["id"], a[6:]))
+            else:
+                v = mvals.get((e["id"], a[7:]))
+                values[a] = v[0] if v else None
+        rows.append({"exp": e, "values": values})
+    return rows
+
+
+# --- figures -------------------------------------------------------------------------------
+
+def panel_figure(session: Session, actor: Actor, project: Project, filters, panel: dict, *, x_range=None,
+                 cache=None, progress=None):
+    """The figure of one panel over the visible experiments matching ``filters``."""
+    panel = normalize_panel(panel)
+    if not is_complete(panel):
+        return empty_figure("Edit this panel to choose what it shows")
+    title = panel_title(panel)
+    kind = panel["type"]
+    if kind == "line":
+        group = panel.get("group")
+        exps = panel_experiments(session, actor, project, filters, MAX_LINE_EXPERIMENTS,
+                                 params=[group["name"]] if group and group["by"] == "param" else (),
+                                 with_tags=bool(group and group["by"] == "tag"))
+        series, invalid = line_series(session, exps, panel, x_range, cache)
+        x_axis = panel["x"]
+        return line.line_figure(series, title=title, x_axis=x_axis,
+                                x_label=x_axis[7:] if x_axis.startswith("metric:") else None,
+                                legend=panel["legend"], smoothing=panel["smoothing"], window=panel["window"],
+                                log_y=panel["logY"], log_x=panel["logX"], outliers=panel["outliers"],
+                                group=group, invalid=invalid)
+    exps = panel_experiments(session, actor, project, filters)
+    if kind == "bar":
+        rows, invalid = bar_values(session, exps, panel["metric"], panel["aggregation"])
+        return bar.bar_figure(rows, metric=panel["metric"], aggregation=panel["aggregation"], title=title,
+                              legend=panel["legend"], invalid=invalid)
+    if kind == "scatter":
+        xa, ya = panel["xAxis"], panel["yAxis"]
+        xs, ys = axis_values(session, exps, xa), axis_values(session, exps, ya)
+        rows = [{"exp": e, "x": xs.get(e["id"]), "y": ys.get(e["id"])} for e in exps]
+        return scatter.scatter_figure(
+            rows, title=title, legend=panel["legend"], outliers=panel["outliers"],
+            x_title=scatter.axis_title(xa["name"], xa["transform"], xa["source"] == "param"),
+            y_title=scatter.axis_title(ya["name"], ya["transform"], ya["source"] == "param"),
+            log_x=xa["transform"] == "log", log_y=ya["transform"] == "log")
+    rows = parcoords_rows(session, exps, panel["axes"])
+    return parcoords.parcoords_figure(rows, panel["axes"], title=title)
+
+
+def brush(session: Session, actor: Actor, project: Project, filters, panel: dict, constraints: dict) -> dict:
+    """What a parallel-coordinates brush selects: ``{"keys": [...], "filters": filter model}``.
+
+    ``constraints`` maps axis ids (``param:lr``) to a [lo, hi] range or a list of them. The
+    filter model adds one rule per brushed axis ("between" for numbers; "equals" alternatives
+    for categories) to the current filters, so it can be saved as a query.
+    """
+    panel = normalize_panel(panel)
+    axes = panel.get("axes") or []
+    constraints = {a: r for a, r in (constraints or {}).items() if a in axes and _valid_range(r)}
+    exps = panel_experiments(session, actor, project, filters)
+    rows = parcoords_rows(session, exps, axes)
+    keys = parcoords.brushed_keys(rows, axes, constraints)
+    dims, _, _ = parcoords.build_dimensions(rows, axes)
+    rules = []
+    for f in parcoords.constraints_to_filters(dims, constraints):
+        attr = f["axis"] if f["axis"].startswith("param:") else "metric:last:" + f["axis"][7:]
+        if "values" in f:
+            alternatives = [{"attr": attr, "operator": "equals", "value": v} for v in f["values"]]
+            rules.append({"op": "or", "rules": alternatives} if len(alternatives) != 1 else alternatives[0])
+        else:
+            rules.append({"attr": attr, "operator": "between", "value": f["low"], "value2": f["high"]})
+    base = filters if isinstance(filters, dict) and filters.get("rules") else None
+    model = {"op": "and", "rules": ([base] if base else []) + rules}
+    from dashboard.query import validate_filters
+
+    return {"keys": keys, "filters": validate_filters(model)}
+
+
+def _valid_range(r) -> bool:
+    ranges = r if isinstance(r, list) and r and isinstance(r[0], list) else [r]
+    return all(isinstance(x, list) and len(x) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v)
+                                                           for v in x) for x in ranges) and len(ranges) <= 20
+
+
+def open_cache(cache_dir: Path):
+    """The panel cache under ``Settings.cache_dir`` (one per process and directory)."""
+    import diskcache
+
+    path = str(Path(cache_dir) / "panels")
+    cache = _caches.get(path)
+    if cache is None:
+        cache = _caches[path] = diskcache.Cache(path, size_limit=2 ** 30)
+    return cache
+
+
+_caches: dict = {}

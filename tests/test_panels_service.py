@@ -1,0 +1,134 @@
+"""Panel data service against a real database: series reads, zoom, cache, access, brushing."""
+import math
+
+import numpy as np
+import pytest
+
+from dashboard.auth import Actor
+from dashboard.charts.style import INVALID_NOTE
+from dashboard.db import Database, migrate
+from dashboard.errors import Invalid, NotFound
+from dashboard.services import accounts, ingest, panels, projects
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    home = tmp_path_factory.mktemp("panels-service")
+    url = f"sqlite:///{home / 'halley.db'}"
+    migrate(url)
+    db = Database(url)
+    with db.session() as s:
+        owner = accounts.create_user(s, "powner", "powner@example.org", "pw-123456")
+        other = accounts.create_user(s, "pother", "pother@example.org", "pw-123456")
+    actor = Actor(user_id=owner.id, username=owner.username)
+    keys = []
+    with db.session() as s:
+        for i in range(3):
+            exp, _ = ingest.start_experiment(s, actor, "powner", "demo", name=f"run-{i}")
+            steps = np.arange(20_000)
+            values = np.sin(steps / 700.0) + i
+            values[12_345] = 99.0  # a spike
+            metrics = [{"name": "loss", "value": float(v), "step": int(st), "timestamp": 1.7e9 + st}
+                       for st, v in zip(steps, values)]
+            metrics.append({"name": "loss", "value": "NaN", "step": 20_000})
+            metrics += [{"name": "acc", "value": float(v), "step": k} for k, v in enumerate([1, 2, 2, 3, 10])]
+            ingest.apply_batch(s, actor, exp.key, {
+                "batch_id": f"b{i}", "metrics": metrics, "tags": ["seed"] if i < 2 else [],
+                "parameters": [{"name": "lr", "value": [0.1, 0.01, 0.001][i]},
+                               {"name": "opt", "value": ["sgd", "adam", "sgd"][i]}]})
+            keys.append(exp.key)
+    return {"db": db, "actor": actor, "other": Actor(user_id=other.id, username=other.username), "keys": keys,
+            "cache_dir": home / "cache"}
+
+
+def _project(s, world):
+    return projects.get_readable(s, world["actor"], "powner", "demo")
+
+
+def test_line_panel_downsamples_keeps_spike_and_zoom_is_full_resolution(world, monkeypatch):
+    db, actor = world["db"], world["actor"]
+    cache = panels.open_cache(world["cache_dir"])
+    panel = {"type": "line", "metrics": ["loss"], "x": "step"}
+    with db.session() as s:
+        fig = panels.panel_figure(s, actor, _project(s, world), None, panel, cache=cache)
+    assert len(fig.data) == 3
+    assert all(len(t.y) <= 2000 and max(t.y) == 99.0 for t in fig.data)
+    assert fig.layout.annotations[0].text == INVALID_NOTE  # the NaN point of each run
+    with db.session() as s:
+        zoom = panels.panel_figure(s, actor, _project(s, world), None, panel, x_range=[12_000, 13_000], cache=cache)
+    steps = np.asarray(zoom.data[0].x)
+    assert list(steps) == list(range(12_000, 13_001)) and max(zoom.data[0].y) == 99.0
+    # The database-side reduction (used for large reads) keeps the spike too.
+    monkeypatch.setattr(panels, "RAW_POINTS_LIMIT", 1000)
+    with db.session() as s:
+        reduced = panels.panel_figure(s, actor, _project(s, world), None, panel)
+    assert all(len(t.y) <= 2000 and max(t.y) == 99.0 for t in reduced.data)
+    assert min(reduced.data[0].x) == 0 and max(reduced.data[0].x) == 19_999
+
+
+def test_cache_is_invalidated_by_new_points(world):
+    db, actor = world["db"], world["actor"]
+    cache = panels.open_cache(world["cache_dir"])
+    panel = {"type": "line", "metrics": ["acc"], "x": "step"}
+    with db.session() as s:
+        before = panels.panel_figure(s, actor, _project(s, world), None, panel, cache=cache)
+    assert all(len(t.y) == 5 for t in before.data)
+    with db.session() as s:
+        ingest.apply_batch(s, actor, world["keys"][0], {"batch_id": "more", "metrics": [
+            {"name": "acc", "value": 11.0, "step": 5}]})
+    with db.session() as s:
+        after = panels.panel_figure(s, actor, _project(s, world), None, panel, cache=cache)
+    assert sorted(len(t.y) for t in after.data) == [5, 5, 6]
+
+
+def test_bar_aggregations_and_grouping(world):
+    db, actor = world["db"], world["actor"]
+    expected = {"count": 5, "sum": 18, "average": 3.6, "median": 2, "mode": 2, "rms": math.sqrt(23.6),
+                "std": math.sqrt(((1 - 3.6) ** 2 + 2 * 1.6 ** 2 + 0.6 ** 2 + 6.4 ** 2) / 5)}
+    with db.session() as s:
+        project = _project(s, world)
+        exps = [e for e in panels.panel_experiments(s, actor, project, None) if e["key"] != world["keys"][0]]
+        for agg, value in expected.items():
+            rows, invalid = panels.bar_values(s, exps, "acc", agg)
+            assert [r["value"] for r in rows] == pytest.approx([value, value]), agg
+        fig = panels.panel_figure(s, actor, project, None, {
+            "type": "line", "metrics": ["loss"], "group": {"by": "tag", "name": "seed", "band": "std"}})
+    assert sorted(t.name for t in fig.data if t.showlegend is not False) == ["not seed (1)", "seed (2)"]
+
+
+def test_scatter_and_parcoords_and_brush_to_query(world):
+    db, actor = world["db"], world["actor"]
+    with db.session() as s:
+        project = _project(s, world)
+        sc = panels.panel_figure(s, actor, project, None, {
+            "type": "scatter", "xAxis": {"source": "param", "name": "lr"},
+            "yAxis": {"source": "metric", "name": "loss", "transform": "max"}})
+        assert sorted(sc.data[0].x) == [0.001, 0.01, 0.1] and set(sc.data[0].y) == {99.0}
+        panel = {"type": "parcoords", "axes": ["param:opt", "param:lr", "metric:acc"]}
+        pc = panels.panel_figure(s, actor, project, None, panel)
+        assert [d.label for d in pc.data[0].dimensions] == panel["axes"]
+        assert list(pc.data[0].dimensions[0].ticktext) == ["adam", "sgd"]
+        result = panels.brush(s, actor, project, None, panel, {"param:lr": [0.005, 0.5]})
+        assert sorted(result["keys"]) == sorted(world["keys"][:2])
+        assert result["filters"]["rules"] == [
+            {"attr": "param:lr", "operator": "between", "value": 0.005, "value2": 0.5}]
+        # The brush's filter model selects the same experiments as a query.
+        narrowed = panels.panel_experiments(s, actor, project, result["filters"])
+        assert sorted(e["key"] for e in narrowed) == sorted(result["keys"])
+
+
+def test_access_and_validation(world):
+    db = world["db"]
+    with db.session() as s:
+        project = _project(s, world)
+        with pytest.raises(NotFound):
+            panels.panel_figure(s, world["other"], project, None, {"type": "bar", "metric": "acc"})
+        with pytest.raises(NotFound):
+            panels.brush(s, world["other"], project, None, {"type": "parcoords", "axes": ["param:lr", "metric:acc"]},
+                         {"param:lr": [0, 1]})
+    with pytest.raises(Invalid):
+        panels.normalize_panel({"type": "pie"})
+    clean = panels.normalize_panel({"type": "line", "metrics": ["a", "a", 3, "x" * 400], "smoothing": 7,
+                                    "x": "bogus", "id": "../x", "extra": 1})
+    assert clean["metrics"] == ["a"] and clean["smoothing"] == 0.99 and clean["x"] == "step"
+    assert clean["id"].isalnum() and "extra" not in clean
