@@ -106,7 +106,16 @@ def _pathname_in(body: dict) -> str | None:
 
 
 def _is_public_path(path: str) -> bool:
-    return path in PUBLIC_PAGES or path.startswith(PUBLIC_PAGE_PREFIXES)
+    return path in PUBLIC_PAGES or path.startswith(PUBLIC_PAGE_PREFIXES) or _is_workspace_path(path)
+
+
+def _is_workspace_path(path: str) -> bool:
+    """Workspace and project URLs may show public projects (or share-link ones) to anyone; their
+    page layouts check access and send other anonymous visitors to sign in."""
+    from dashboard.services.names import RESERVED
+
+    first = path.strip("/").split("/", 1)[0]
+    return bool(first) and first.lower() not in RESERVED and not first.startswith(("_", "."))
 
 
 def guard():
