@@ -30,7 +30,11 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver; \
 	fi
 
+# On first start, log the demo project (HALLEY_DEMO=0 skips it; a failed demo doesn't block serving).
 run: install
+	@if [ "$${HALLEY_DEMO:-1}" != "0" ]; then \
+		$(BIN)/halley demo --if-empty || echo "The demo project could not be logged; serving anyway." >&2; \
+	fi
 	$(BIN)/halley serve
 
 demo: install

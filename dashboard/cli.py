@@ -143,5 +143,28 @@ def workspace_create(name, owner) -> None:
     click.echo(f"created workspace {ws.name} owned by {owner}")
 
 
+@main.command()
+@click.option("--workspace", default="demo", show_default=True, help="Workspace to log into")
+@click.option("--project", default="digits-mlp", show_default=True, help="Project to log into")
+@click.option("--runs", default=24, show_default=True, type=click.IntRange(1, 500), help="Runs in the sweep")
+@click.option("--epochs", default=12, show_default=True, type=click.IntRange(1, 200), help="Epochs per run")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds an experiment")
+@click.option("--url", default=None, help="Log into this running server instead of a temporary one")
+@click.option("--api-key", default=None, help="API key for --url (or HALLEY_API_KEY)")
+def demo(workspace, project, runs, epochs, if_empty, url, api_key) -> None:
+    """Train a sweep of small networks on scikit-learn's digits and log it as a demo project.
+
+    Without --url the demo starts a temporary server on this HALLEY_HOME and logs as the
+    system 'demo' user; the first account created afterwards owns the demo workspace.
+    """
+    from dashboard.demo import run_demo
+    from dashboard.errors import HalleyError
+
+    try:
+        run_demo(workspace, project, runs, epochs, url, api_key, if_empty)
+    except HalleyError as exc:
+        _fail(exc.message)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,147 @@
+"""``halley demo``: a real sweep logged through the SDK before any account exists, then
+claimed by the first owner account and read back over REST from ``halley serve``."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import requests
+
+from tests.conftest import HALLEY, ROOT, Accounts, LiveServer, api
+
+RUNS = 2
+EPOCHS = 12
+
+
+def run_demo(server: LiveServer, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([HALLEY, "demo", *args], env=server.env(), cwd=ROOT, capture_output=True, text=True,
+                          timeout=240)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    """An empty install: the demo is logged before anyone has an account."""
+    srv = LiveServer(tmp_path_factory.mktemp("demo-home")).start()
+    done = run_demo(srv, "--runs", str(RUNS))
+    assert done.returncode == 0, done.stderr[-3000:]
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def owner(demo_server):
+    """The first account, as /setup would create it (it is checked to still be needed first)."""
+    first = requests.get(demo_server.url + "/", allow_redirects=False, timeout=30)
+    assert first.status_code == 302 and first.headers["Location"].endswith("/setup")
+    return Accounts(demo_server).create("owner")
+
+
+@pytest.fixture(scope="module")
+def client(demo_server, owner):
+    return api(demo_server, owner.api_key)
+
+
+@pytest.fixture(scope="module")
+def experiments(demo_server, client):
+    r = client.get(f"{demo_server.url}/api/v1/workspaces/demo/projects/digits-mlp/experiments", timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["experiments"]
+
+
+def get(server, client, path: str):
+    r = client.get(f"{server.url}/api/v1{path}", timeout=30)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_first_owner_adopts_the_demo_workspace(demo_server, client, owner):
+    workspaces = get(demo_server, client, "/workspaces").json()["workspaces"]
+    assert set(workspaces) == {"demo", owner.workspace}
+    projects = get(demo_server, client, "/workspaces/demo/projects").json()["projects"]
+    assert [(p["name"], p["experiment_count"]) for p in projects] == [("digits-mlp", RUNS)]
+
+
+def test_a_later_account_does_not_see_the_demo(demo_server, owner):
+    later = Accounts(demo_server).create("later")
+    r = api(demo_server, later.api_key).get(f"{demo_server.url}/api/v1/workspaces", timeout=30)
+    assert r.json()["workspaces"] == [later.workspace]
+
+
+def test_each_run_logs_metrics_parameters_and_tags(demo_server, client, experiments):
+    assert len(experiments) == RUNS
+    assert {e["status"] for e in experiments} == {"finished"}
+    assert len({e["name"] for e in experiments}) == RUNS
+    for e in experiments:
+        key = e["experiment_key"]
+        summary = {m["name"]: m for m in get(demo_server, client, f"/experiments/{key}/metrics/summary").json()["metrics"]}
+        for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
+            assert summary[name]["count"] == EPOCHS
+            assert (summary[name]["first_step"], summary[name]["last_step"]) == (0, EPOCHS - 1)
+        assert 0.5 < summary["val_accuracy"]["last"] <= 1.0
+        assert summary["val_loss"]["min"] < summary["val_loss"]["max"]
+        points = get(demo_server, client, f"/experiments/{key}/metrics?name=val_loss").json()["metrics"]
+        assert [(p["step"], p["epoch"]) for p in points] == [(i, i) for i in range(EPOCHS)]
+
+        params = {p["name"]: p["value"] for p in get(demo_server, client, f"/experiments/{key}/parameters").json()["parameters"]}
+        assert {"learning_rate", "hidden_layer_sizes", "batch_size", "activation", "seed", "epochs"} <= set(params)
+        assert params["epochs"] == str(EPOCHS)
+        tags = get(demo_server, client, f"/experiments/{key}/tags").json()["tags"]
+        assert {"digits", "mlp", params["activation"]} <= set(tags)
+        others = {o["key"] for o in get(demo_server, client, f"/experiments/{key}/others").json()["others"]}
+        assert {"dataset", "best_val_accuracy"} <= others
+
+
+def test_each_run_logs_media_output_and_system(demo_server, client, experiments):
+    key = experiments[0]["experiment_key"]
+    assets = get(demo_server, client, f"/experiments/{key}/assets").json()["assets"]
+    types = {a["type"] for a in assets}
+    assert {"image", "histogram3d", "confusion-matrix", "text", "file", "audio", "code"} <= types
+    histograms = [a for a in assets if a["type"] == "histogram3d"]
+    assert {a["step"] for a in histograms} == set(range(EPOCHS))
+    assert {a["name"] for a in assets if a["type"] == "file"} == {"history.csv", "classification_report.json"}
+    texts = [a for a in assets if a["type"] == "text"]
+    assert texts and all({"true", "predicted", "confidence"} <= set(a["metadata"]) for a in texts)
+
+    matrix_asset = next(a for a in assets if a["type"] == "confusion-matrix")
+    matrix = json.loads(get(demo_server, client, f"/experiments/{key}/assets/{matrix_asset['asset_id']}").content)
+    assert matrix["labels"] == [str(d) for d in range(10)]
+    assert sum(map(sum, matrix["matrix"])) == 450  # the validation split
+    example_ids = {ref["assetId"] for row in matrix["sampleMatrix"] for cell in row if cell for ref in cell}
+    image_ids = {a["asset_id"] for a in assets if a["type"] == "image"}
+    assert example_ids and example_ids <= image_ids
+    png = get(demo_server, client, f"/experiments/{key}/assets/{next(iter(example_ids))}").content
+    assert png.startswith(b"\x89PNG")
+
+    csv_asset = next(a for a in assets if a["name"] == "history.csv")
+    csv_text = get(demo_server, client, f"/experiments/{key}/assets/{csv_asset['asset_id']}").text
+    assert csv_text.splitlines()[0] == "epoch,train_loss,train_accuracy,val_loss,val_accuracy"
+    assert len(csv_text.splitlines()) == EPOCHS + 1
+
+    output = "".join(o["text"] for o in get(demo_server, client, f"/experiments/{key}/output").json()["output"])
+    assert f"epoch  1/{EPOCHS}" in output and "finished mlp-" in output
+    system = get(demo_server, client, f"/experiments/{key}/system").json()
+    assert "scikit-learn" in system["system_info"]
+    assert system["details"]["python_version"]
+
+
+def test_each_run_has_an_html_report_and_a_model_graph(demo_server, owner, experiments):
+    from dashboard.auth import Actor
+    from dashboard.services import accounts
+    from dashboard.services import experiments as experiment_service
+
+    db = Accounts(demo_server).db
+    with db.session() as s:
+        user = accounts.find_user(s, owner.username)
+        exp = experiment_service.get_readable(s, Actor(user_id=user.id, username=user.username),
+                                              experiments[0]["experiment_key"])
+    assert "validation accuracy" in exp.html and "<table" in exp.html
+    assert "Dense(64 -> " in exp.graph and "softmax" in exp.graph
+
+
+def test_if_empty_leaves_a_populated_database_alone(demo_server, client):
+    again = run_demo(demo_server, "--runs", "1", "--if-empty")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "skipping" in again.stdout
+    projects = get(demo_server, client, "/workspaces/demo/projects").json()["projects"]
+    assert projects[0]["experiment_count"] == RUNS
