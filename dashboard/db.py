@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -84,3 +84,23 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
+
+
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Insert many rows in the session's transaction with one driver-level executemany.
+
+    The metric hot path: it skips SQLAlchemy's per-row parameter processing, so ``rows``
+    must hold plain driver values (int, float, str, bool, None) in ``columns`` order.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+    if dialect.paramstyle not in marks:
+        connection.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+        return
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([marks[dialect.paramstyle]] * len(columns))})")
+    connection.exec_driver_sql(sql, list(rows))

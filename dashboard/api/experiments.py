@@ -1,0 +1,278 @@
+"""REST routes for logging runs (start, batch, assets, heartbeat, stop, end) and reading them.
+
+Every write validates the whole request first, then runs in one transaction that is
+committed before the response is sent.
+"""
+from __future__ import annotations
+
+from flask import jsonify, request, send_file
+from pydantic import BaseModel, ValidationError
+
+from dashboard import context
+from dashboard.api import json_body, key_route
+from dashboard.api.openapi import body_model
+from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
+from dashboard.errors import Invalid, TooLarge
+from dashboard.services import assets as asset_service
+from dashboard.services import experiments, ingest, metrics, projects, workspaces
+
+MB = 1024 * 1024
+DRAIN_LIMIT = 1024 * MB  # larger bodies are cut off unread
+
+
+def _parse(model: type[BaseModel], data: dict) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(ingest.validation_message(exc).replace("Invalid batch", "Invalid request")) from exc
+
+
+def _refuse_too_large(message: str) -> None:
+    """Answer 413 after reading (and dropping) the body, so the client, still sending,
+    receives the answer instead of a reset connection and doesn't retry it forever."""
+    remaining = min(request.content_length or 0, DRAIN_LIMIT)
+    stream = request.environ["wsgi.input"]
+    while remaining > 0:
+        chunk = stream.read(min(MB, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    raise TooLarge(message)
+
+
+def _check_body_size() -> None:
+    limit = context.settings().max_request_mb * MB
+    if (request.content_length or 0) > limit:
+        _refuse_too_large(f"Request body too large (limit {limit // MB} MB: HALLEY_MAX_REQUEST_MB)")
+
+
+# --- writes -------------------------------------------------------------------------------
+
+@key_route("/experiments", methods=["POST"])
+@body_model(StartExperimentIn)
+def create_experiment(actor):
+    """Create an experiment (201) or resume an existing key (200)."""
+    body = _parse(StartExperimentIn, json_body())
+    with context.db().session() as s:
+        exp, created = ingest.start_experiment(s, actor, body.workspace, body.project, body.experiment_key, body.name)
+        workspace, project = experiments.location(s, exp)
+        reply = {"experiment_key": exp.key, "workspace": workspace, "project": project, "name": exp.name,
+                 "url": experiments.url_path(workspace, project, exp.key),
+                 "heartbeat_interval_s": experiments.HEARTBEAT_INTERVAL_S}
+    return jsonify(reply), 201 if created else 200
+
+
+@key_route("/experiments/<key>/batch", methods=["POST"])
+@body_model(BatchIn)
+def log_batch(key, actor):
+    """Log a batch of metrics, parameters, others, tags, system details, output, HTML and graph."""
+    _check_body_size()
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise Invalid("Request body must be a JSON object")
+    batch = ingest.parse_batch(raw)
+    with context.db().session() as s:
+        counts = ingest.apply_batch(s, actor, key, batch)
+    if counts.get("duplicate"):
+        return jsonify({"ok": True, "duplicate": True, "stored": {}})
+    return jsonify({"ok": True, "stored": counts})
+
+
+def _form_int(name: str) -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if raw in ("", "None", "null"):
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise Invalid(f"{name} must be a whole number") from exc
+
+
+@key_route("/experiments/<key>/assets", methods=["POST"])
+def upload_experiment_asset(key, actor):
+    """Upload an asset (multipart: file, type, name, step, epoch, context, metadata, asset_id)."""
+    settings = context.settings()
+    limit = settings.max_asset_mb * MB
+    if (request.content_length or 0) > limit + MB:  # multipart overhead and form fields
+        _refuse_too_large(f"Asset too large (limit {settings.max_asset_mb} MB: HALLEY_MAX_ASSET_MB)")
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("Multipart part 'file' is required")
+    form = request.form
+    step, epoch = _form_int("step"), _form_int("epoch")
+    with context.db().session() as s:
+        asset = ingest.store_asset(
+            s, actor, key, data=upload.stream, type=form.get("type") or "file",
+            name=form.get("name") or upload.filename, step=step, epoch=epoch,
+            context=form.get("context") or None, metadata=form.get("metadata"), asset_id=form.get("asset_id"),
+            content_type=upload.mimetype, settings=settings)
+        reply = {"asset_id": asset.asset_id, "name": asset.file_name, "size": asset.size}
+    return jsonify(reply), 201
+
+
+@key_route("/experiments/<key>/heartbeat", methods=["POST"])
+@body_model(HeartbeatIn)
+def experiment_heartbeat(key, actor):
+    """Record that the run is alive; answers whether a stop was requested."""
+    with context.db().session() as s:
+        stop, by = ingest.heartbeat(s, actor, key)
+    return jsonify({"stop_requested": stop, "stopped_by": by})
+
+
+@key_route("/experiments/<key>/end", methods=["POST"])
+@body_model(EndIn)
+def end_experiment(key, actor):
+    """End the run as finished, crashed or stopped."""
+    body = _parse(EndIn, json_body() if request.get_data() else {})
+    with context.db().session() as s:
+        exp = ingest.end_experiment(s, actor, key, body.status)
+        reply = {"ok": True, "status": exp.status, "end_time": experiments.iso(exp.end_time)}
+    return jsonify(reply)
+
+
+@key_route("/experiments/<key>/stop", methods=["POST"])
+def stop_experiment(key, actor):
+    """Ask a running experiment to stop (it learns it from its next heartbeat)."""
+    with context.db().session() as s:
+        exp = experiments.request_stop(s, actor, key)
+        reply = {"ok": True, "stop_requested": exp.stop_requested, "stopped_by": exp.stop_requested_by}
+    return jsonify(reply)
+
+
+# --- reads --------------------------------------------------------------------------------
+
+@key_route("/workspaces", methods=["GET"])
+def list_workspaces(actor):
+    """Names of the workspaces the caller belongs to."""
+    with context.db().session() as s:
+        names = [w.name for w in workspaces.list_for(s, actor)]
+    return jsonify({"workspaces": names})
+
+
+@key_route("/workspaces/<ws>/projects", methods=["GET"])
+def list_projects(ws, actor):
+    """Projects of a workspace the caller can read."""
+    with context.db().session() as s:
+        workspace, _role = workspaces.get_visible(s, actor, ws)
+        items = projects.list_readable(s, actor, workspace.id)
+    return jsonify({"projects": [{"name": p.name, "description": p.description, "public": p.is_public,
+                                  "experiment_count": p.experiment_count} for p in items]})
+
+
+@key_route("/workspaces/<ws>/projects/<project>/experiments", methods=["GET"])
+def list_experiments(ws, project, actor):
+    """Experiments of a project (archived ones with ?archived=1)."""
+    archived = request.args.get("archived", "").lower() in ("1", "true", "yes")
+    with context.db().session() as s:
+        items = experiments.list_metadata(s, actor, ws, project, include_archived=archived)
+    return jsonify({"experiments": items})
+
+
+@key_route("/experiments/<key>", methods=["GET"])
+def get_experiment(key, actor):
+    """An experiment's metadata."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        reply = experiments.describe(s, exp)
+    return jsonify(reply)
+
+
+@key_route("/experiments/<key>/metrics", methods=["GET"])
+def get_metric(key, actor):
+    """Every point of one metric (?name=), in step order."""
+    name = request.args.get("name")
+    if not name:
+        raise Invalid("Query parameter 'name' is required")
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = metrics.points(s, exp.id, name)
+    return jsonify({"metrics": items})
+
+
+@key_route("/experiments/<key>/metrics/summary", methods=["GET"])
+def get_metrics_summary(key, actor):
+    """Per metric: last, min, max, count, first/last step, invalid count."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [metrics.summary_dict(m) for m in metrics.summaries(s, [exp.id])]
+    return jsonify({"metrics": items})
+
+
+@key_route("/experiments/<key>/parameters", methods=["GET"])
+def get_parameters(key, actor):
+    """Last value of every parameter ("value" as text, "value_json" the logged JSON)."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [{"name": p.name, "value": p.value_text, "value_json": p.value_json, "step": p.step,
+                  "source": p.source} for p in experiments.parameters(s, exp)]
+    return jsonify({"parameters": items})
+
+
+@key_route("/experiments/<key>/parameters/<path:name>/history", methods=["GET"])
+def get_parameter_history(key, name, actor):
+    """Every value one parameter was logged with, oldest first."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [{"value": v.value_text, "step": v.step, "logged_at": experiments.iso(v.logged_at)}
+                 for v in experiments.parameter_history(s, exp, name)]
+    return jsonify({"values": items})
+
+
+@key_route("/experiments/<key>/others", methods=["GET"])
+def get_others(key, actor):
+    """The experiment's other key/values (as text)."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [{"key": o.key, "value": o.value} for o in experiments.others(s, exp)]
+    return jsonify({"others": items})
+
+
+@key_route("/experiments/<key>/tags", methods=["GET"])
+def get_tags(key, actor):
+    """The experiment's tags."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = experiments.tags(s, exp)
+    return jsonify({"tags": items})
+
+
+@key_route("/experiments/<key>/assets", methods=["GET"])
+def list_experiment_assets(key, actor):
+    """The experiment's assets (?type= to filter)."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [asset_service.asset_dict(a) for a in asset_service.list_for(s, exp, request.args.get("type"))]
+    return jsonify({"assets": items})
+
+
+@key_route("/experiments/<key>/assets/<asset_id>", methods=["GET"])
+def download_experiment_asset(key, asset_id, actor):
+    """An asset's bytes, as an attachment with a safe file name."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        asset = asset_service.find(s, exp, asset_id)
+    path = asset_service.open_asset(context.settings(), asset)
+    response = send_file(path, mimetype=asset.content_type or "application/octet-stream", as_attachment=True,
+                         download_name=asset_service.safe_download_name(asset.file_name), max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@key_route("/experiments/<key>/output", methods=["GET"])
+def get_output(key, actor):
+    """Captured stdout/stderr lines in order."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [{"text": o.text, "stderr": o.stderr, "offset": o.offset, "timestamp": o.timestamp}
+                 for o in experiments.output(s, exp)]
+    return jsonify({"output": items})
+
+
+@key_route("/experiments/<key>/system", methods=["GET"])
+def get_system(key, actor):
+    """Environment details, system info, installed packages and git facts."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        reply = experiments.system(exp)
+    return jsonify(reply)

@@ -1,0 +1,439 @@
+"""The single write core for logged runs: start, batches, assets, heartbeats, end.
+
+The REST API, the Comet-compatible adapter and the offline-archive importer all call these
+functions, so nothing here depends on Flask. A batch is validated as a whole (``parse_batch``)
+before anything is written and applied in the caller's one transaction; its ``batch_id`` is
+stored in that same transaction so a retried batch adds nothing twice.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from typing import Annotated, Any, BinaryIO, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+from sqlalchemy import func, insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from typing_extensions import NotRequired, TypedDict
+
+from dashboard.auth import Actor, can_read_project
+from dashboard.config import Settings
+from dashboard.errors import Conflict, Invalid
+from dashboard.services import assets as asset_files
+from dashboard.services import experiments, metrics, projects
+from models import (
+    Asset,
+    Experiment,
+    ExperimentStatus,
+    ExperimentTag,
+    Other,
+    OutputLine,
+    Parameter,
+    ParameterValue,
+    Project,
+    ReceivedBatch,
+    utcnow,
+)
+
+KEY_RE = re.compile(r"^[A-Za-z0-9]{32,50}$")
+END_STATUSES = {ExperimentStatus.finished.value, ExperimentStatus.crashed.value, ExperimentStatus.stopped.value}
+
+Name = Annotated[str, Field(min_length=1, max_length=300)]
+Context = Annotated[str, Field(max_length=64)]
+MetricValue = Union[StrictFloat, StrictInt, Literal["NaN", "Infinity", "-Infinity"]]
+
+
+class MetricIn(TypedDict):
+    """A metric point; a TypedDict (validated to a plain dict) keeps big batches cheap."""
+
+    name: Name
+    value: MetricValue
+    step: NotRequired[int | None]
+    epoch: NotRequired[int | None]
+    timestamp: NotRequired[float | None]
+    context: NotRequired[Context | None]
+
+
+class ParameterIn(BaseModel):
+    name: Name
+    value: Any = None
+    step: int | None = None
+    source: Literal["manual", "cli", "auto", "auto-logged"] = "manual"
+
+
+class KeyValueIn(BaseModel):
+    key: Name
+    value: Any = None
+
+
+class GitIn(BaseModel):
+    commit: str | None = None
+    branch: str | None = None
+    remote: str | None = None
+    root: str | None = None
+    user: str | None = None
+
+
+class DetailsIn(BaseModel):
+    """Where and how the run executes; any subset may be sent."""
+
+    host: str | None = None
+    ip: str | None = None
+    os_user: str | None = None
+    os: str | None = None
+    os_type: str | None = None
+    python_version: str | None = None
+    python_executable: str | None = None
+    pid: int | None = None
+    command: list[str] | None = None
+    file_name: str | None = None
+    file_path: str | None = None
+    installed_packages: list[str] | None = None
+    git: GitIn | None = None
+
+
+class OutputIn(BaseModel):
+    text: str
+    stderr: bool = False
+    offset: int | None = None
+    timestamp: float | None = None
+
+
+class HtmlIn(BaseModel):
+    html: str
+    override: bool = False
+
+
+class BatchIn(BaseModel):
+    """One SDK batch: everything optional except its idempotency id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    batch_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    metrics: list[MetricIn] = []
+    parameters: list[ParameterIn] = []
+    others: list[KeyValueIn] = []
+    tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    name: Annotated[str, Field(max_length=300)] | None = None
+    system_info: list[KeyValueIn] = []
+    details: DetailsIn | None = None
+    output: list[OutputIn] = []
+    html: list[HtmlIn] = []
+    graph: str | None = None
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False)[:3]:
+        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    more = exc.error_count() - len(parts)
+    return "Invalid batch: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def parse_batch(data: dict | bytes | str) -> BatchIn:
+    """Validate a batch (a dict, or raw JSON which is parsed and validated in one pass)."""
+    try:
+        if isinstance(data, (bytes, str)):
+            return BatchIn.model_validate_json(data)
+        if not isinstance(data, dict):
+            raise Invalid("A batch must be a JSON object")
+        return BatchIn.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(validation_message(exc)) from exc
+
+
+# --- values -------------------------------------------------------------------------------
+
+def value_fields(value: Any) -> tuple[str | None, float | None, str]:
+    """(display text, numeric value or None, JSON text) of a parameter or other value.
+
+    Numbers and booleans are numeric; so are numeric-looking strings (command-line values)
+    and the strings the SDK uses for NaN/Inf ("NaN" gives no numeric value).
+    """
+    if _is_bad_float(value):
+        text = metrics.encode_value(value)
+        return text, (None if value != value else value), json.dumps(text)
+    as_json = json.dumps(value, default=str)
+    if value is None:
+        return None, None, as_json
+    if isinstance(value, bool):
+        return ("true" if value else "false"), float(value), as_json
+    if isinstance(value, (int, float)):
+        return (str(value) if isinstance(value, int) else repr(float(value))), float(value), as_json
+    if isinstance(value, str):
+        return value, _numeric_text(value), as_json
+    return as_json, None, as_json
+
+
+def _is_bad_float(value: Any) -> bool:
+    return isinstance(value, float) and (value != value or value in (math.inf, -math.inf))
+
+
+def _numeric_text(text: str) -> float | None:
+    if text in metrics.SPECIAL_VALUES:
+        f = metrics.SPECIAL_VALUES[text]
+        return None if f != f else f
+    if len(text) > 64 or not text.strip():
+        return None
+    try:
+        f = float(text)
+    except ValueError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _clip(column: str, value: str | None) -> str | None:
+    """Cut a text to its Experiment column's length (PostgreSQL enforces VARCHAR lengths)."""
+    if value is None:
+        return None
+    length = Experiment.__table__.c[column].type.length
+    return value[:length] if length else value
+
+
+# --- start / end / heartbeat --------------------------------------------------------------
+
+def start_experiment(session: Session, actor: Actor, workspace: str | None, project: str | None,
+                     key: str | None = None, name: str | None = None) -> tuple[Experiment, bool]:
+    """Create an experiment (project made on first use) or resume an existing key the actor
+    may write. Returns (experiment, created)."""
+    if key is not None:
+        if not isinstance(key, str) or not KEY_RE.match(key):
+            raise Invalid("experiment_key must be 32-50 letters or digits")
+        existing = experiments.find_by_key(session, key)
+        if existing is not None:
+            target = session.get(Project, existing.project_id)
+            if not can_read_project(session, actor, target):
+                raise Conflict("This experiment key is already in use")
+            exp = experiments.get_writable(session, actor, key)
+            exp.status = ExperimentStatus.running.value
+            exp.end_time = None
+            exp.stop_requested = False
+            exp.stop_requested_by = None
+            exp.last_heartbeat = exp.updated_at = utcnow()
+            if name:
+                exp.name = _clip("name", name.strip()) or exp.name
+            session.add(exp)
+            session.flush()
+            return exp, False
+    target = projects.get_or_create_for_logging(session, actor, workspace, project)
+    now = utcnow()
+    exp = Experiment(key=key or uuid.uuid4().hex, project_id=target.id, name=_clip("name", (name or "").strip()) or None,
+                     start_time=now, last_heartbeat=now, updated_at=now, created_by_id=actor.user_id)
+    session.add(exp)
+    target.updated_at = now
+    session.add(target)
+    session.flush()
+    return exp, True
+
+
+def heartbeat(session: Session, actor: Actor, key: str) -> tuple[bool, str | None]:
+    """Record that the run is alive; tells it whether a stop was requested."""
+    exp = experiments.get_writable(session, actor, key)
+    exp.last_heartbeat = utcnow()
+    session.add(exp)
+    session.flush()
+    return exp.stop_requested, exp.stop_requested_by
+
+
+def end_experiment(session: Session, actor: Actor, key: str, status: str) -> Experiment:
+    """Mark the run ended; one that was asked to stop ends as "stopped"."""
+    if status not in END_STATUSES:
+        raise Invalid(f"status must be one of: {', '.join(sorted(END_STATUSES))}")
+    exp = experiments.get_writable(session, actor, key)
+    now = utcnow()
+    exp.status = ExperimentStatus.stopped.value if exp.stop_requested else status
+    exp.end_time = exp.last_heartbeat = exp.updated_at = now
+    session.add(exp)
+    session.flush()
+    return exp
+
+
+# --- batches ------------------------------------------------------------------------------
+
+def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> dict:
+    """Apply one validated batch in the caller's transaction. Returns counts per field, or
+    ``{"duplicate": True}`` when this batch_id was already stored."""
+    b = batch if isinstance(batch, BatchIn) else parse_batch(batch)
+    exp = experiments.get_writable(session, actor, key)
+    now = utcnow()
+    # Writing the experiment row first takes the write lock (SQLite) / row lock (PostgreSQL),
+    # so batches of one experiment apply one after another and see each other's series.
+    exp.updated_at = exp.last_heartbeat = now
+    session.add(exp)
+    session.flush()
+    if session.exec(select(ReceivedBatch.id).where(ReceivedBatch.batch_id == b.batch_id)).first() is not None:
+        return {"duplicate": True}
+    session.add(ReceivedBatch(experiment_id=exp.id, batch_id=b.batch_id, received_at=now))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return {"duplicate": True}
+
+    counts = {"metrics": metrics.record_points(session, exp.id, b.metrics, now.timestamp())}
+    counts["parameters"] = _apply_parameters(session, exp, b.parameters, now)
+    counts["others"] = _apply_others(session, exp, b.others)
+    counts["tags"] = add_tags(session, exp, b.tags)
+    if b.name is not None:
+        exp.name = _clip("name", b.name.strip()) or None
+    counts["system_info"] = _apply_system_info(exp, b.system_info)
+    counts["details"] = _apply_details(exp, b.details) if b.details is not None else 0
+    counts["output"] = _apply_output(session, exp, b.output)
+    for part in b.html:
+        exp.html = part.html if part.override else (exp.html or "") + part.html
+    counts["html"] = len(b.html)
+    if b.graph is not None:
+        exp.graph = b.graph
+    counts["graph"] = int(b.graph is not None)
+    session.add(exp)
+    session.flush()
+    return counts
+
+
+def _apply_parameters(session: Session, exp: Experiment, items: list[ParameterIn], now) -> int:
+    if not items:
+        return 0
+    current = {p.name: p for p in session.exec(
+        select(Parameter).where(Parameter.experiment_id == exp.id, Parameter.name.in_({i.name for i in items}))
+    ).all()}
+    history = []
+    for item in items:
+        text, num, as_json = value_fields(item.value)
+        row = current.get(item.name)
+        if row is None:
+            row = current[item.name] = Parameter(experiment_id=exp.id, name=item.name)
+        row.value_text, row.value_num, row.value_json = text, num, as_json
+        row.step = item.step
+        row.source = "auto" if item.source == "auto-logged" else item.source
+        row.updated_at = now
+        session.add(row)
+        history.append({"experiment_id": exp.id, "name": item.name, "value_text": text, "step": item.step,
+                        "logged_at": now})
+    session.flush()
+    session.execute(insert(ParameterValue.__table__), history)
+    return len(items)
+
+
+def _apply_others(session: Session, exp: Experiment, items: list[KeyValueIn]) -> int:
+    if not items:
+        return 0
+    current = {o.key: o for o in session.exec(
+        select(Other).where(Other.experiment_id == exp.id, Other.key.in_({i.key for i in items}))
+    ).all()}
+    for item in items:
+        text, num, _ = value_fields(item.value)
+        row = current.get(item.key)
+        if row is None:
+            row = current[item.key] = Other(experiment_id=exp.id, key=item.key)
+        row.value, row.value_num = text, num
+        session.add(row)
+        if item.key == "Name":  # Comet's convention: the "Name" other is the experiment name
+            exp.name = _clip("name", (text or "").strip()) or None
+    session.flush()
+    return len(items)
+
+
+def add_tags(session: Session, exp: Experiment, names: list[str]) -> int:
+    """Add tags the experiment doesn't have yet; returns how many were added."""
+    wanted = [t.strip()[:200] for t in names if t and t.strip()]
+    if not wanted:
+        return 0
+    have = set(session.exec(select(ExperimentTag.name).where(ExperimentTag.experiment_id == exp.id)).all())
+    new = [t for t in dict.fromkeys(wanted) if t not in have]
+    for tag in new:
+        session.add(ExperimentTag(experiment_id=exp.id, name=tag))
+    session.flush()
+    return len(new)
+
+
+def _apply_system_info(exp: Experiment, items: list[KeyValueIn]) -> int:
+    if not items:
+        return 0
+    try:
+        info = json.loads(exp.system_info_json or "{}")
+    except ValueError:
+        info = {}
+    for item in items:
+        info[item.key] = item.value
+    exp.system_info_json = json.dumps(info, default=str)
+    return len(items)
+
+
+def _apply_details(exp: Experiment, details: DetailsIn) -> int:
+    given = details.model_dump(exclude_unset=True)
+    for field in ("host", "ip", "os_user", "os", "os_type", "python_version", "python_executable",
+                  "file_name", "file_path"):
+        if field in given:
+            setattr(exp, field, _clip(field, given[field]))
+    if "pid" in given:
+        exp.pid = given["pid"]
+    if "command" in given:
+        exp.command = json.dumps(given["command"]) if given["command"] is not None else None
+    if "installed_packages" in given:
+        exp.installed_packages = "\n".join(given["installed_packages"] or []) or None
+    for field, value in (given.get("git") or {}).items():
+        setattr(exp, f"git_{field}", _clip(f"git_{field}", value))
+    return 1
+
+
+def _apply_output(session: Session, exp: Experiment, lines: list[OutputIn]) -> int:
+    if not lines:
+        return 0
+    next_offset = None
+    rows = []
+    for line in lines:
+        offset = line.offset
+        if offset is None:
+            if next_offset is None:
+                top = session.exec(select(func.max(OutputLine.offset)).where(OutputLine.experiment_id == exp.id)).one()
+                next_offset = (top + 1) if top is not None else 0
+            offset, next_offset = next_offset, next_offset + 1
+        rows.append({"experiment_id": exp.id, "offset": offset, "stderr": line.stderr, "text": line.text,
+                     "timestamp": line.timestamp})
+    session.execute(insert(OutputLine.__table__), rows)
+    return len(rows)
+
+
+# --- assets -------------------------------------------------------------------------------
+
+def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | BinaryIO, type: str, name: str | None,
+                step: int | None = None, epoch: int | None = None, context: str | None = None,
+                metadata: dict | str | None = None, asset_id: str | None = None,
+                content_type: str | None = None, settings: Settings | None = None) -> Asset:
+    """Store an asset's bytes under a generated name and record it. Re-sending an asset_id
+    already stored for this experiment returns that asset unchanged."""
+    settings = settings or Settings.from_env()
+    type = asset_files.check_type(type)
+    asset_id = asset_files.check_asset_id(asset_id)
+    metadata_json = asset_files.check_metadata(metadata)
+    display = asset_files.display_name(name)
+    if context is not None and len(context) > 64:
+        raise Invalid("context must be at most 64 characters")
+    for label, value in (("step", step), ("epoch", epoch)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise Invalid(f"{label} must be a whole number")
+    exp = experiments.get_writable(session, actor, key)
+    if asset_id is not None:
+        existing = session.exec(select(Asset).where(Asset.asset_id == asset_id)).first()
+        if existing is not None:
+            if existing.experiment_id != exp.id:
+                raise Conflict("asset_id is already used by another experiment")
+            return existing
+    storage_path, size = asset_files.write_file(settings, data, settings.max_asset_mb * 1024 * 1024)
+    asset = Asset(asset_id=asset_id or uuid.uuid4().hex, experiment_id=exp.id, type=type, file_name=display,
+                  step=step, epoch=epoch, context=context or None, metadata_json=metadata_json, size=size,
+                  storage_path=storage_path, content_type=asset_files.content_type_for(display, content_type))
+    session.add(asset)
+    try:
+        session.flush()
+    except IntegrityError:
+        asset_files.delete_files(settings, [storage_path])
+        raise
+    exp.updated_at = utcnow()
+    session.add(exp)
+    return asset
+

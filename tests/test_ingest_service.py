@@ -1,0 +1,205 @@
+"""The write core and its reads, called directly against a temporary SQLite database."""
+from __future__ import annotations
+
+import io
+import math
+import uuid
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlmodel import select
+
+from dashboard.auth import Actor
+from dashboard.config import Settings
+from dashboard.db import Database, migrate
+from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from dashboard.services import accounts, assets, experiments, ingest, metrics, workspaces
+from models import Experiment, MetricPoint, ReceivedBatch, utcnow
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("ingest-home")
+    settings = Settings.from_env(home=home)
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    with db.session() as s:
+        alice = accounts.create_user(s, "alice", "alice@example.org", "pw-alice-123")
+        bob = accounts.create_user(s, "bob", "bob@example.org", "pw-bob-12345")
+        vera = accounts.create_user(s, "vera", "vera@example.org", "pw-vera-1234")
+        a = Actor(user_id=alice.id, username="alice")
+        ws = workspaces.find_by_name(s, "alice")
+        workspaces.add_collaborator(s, a, ws.id, "vera", "viewer")
+    return {"settings": settings, "db": db, "alice": a, "bob": Actor(user_id=bob.id, username="bob"),
+            "vera": Actor(user_id=vera.id, username="vera")}
+
+
+def new_experiment(env, **kwargs) -> str:
+    with env["db"].session() as s:
+        exp, created = ingest.start_experiment(s, env["alice"], None, kwargs.pop("project", "svc"), **kwargs)
+        assert created
+        return exp.key
+
+
+def batch(env, key, **body) -> dict:
+    with env["db"].session() as s:
+        return ingest.apply_batch(s, env["alice"], key, {"batch_id": body.pop("batch_id", None) or uuid.uuid4().hex,
+                                                          **body})
+
+
+def test_value_fields_keep_text_number_and_json():
+    assert ingest.value_fields(0.5) == ("0.5", 0.5, "0.5")
+    assert ingest.value_fields(3) == ("3", 3.0, "3")
+    assert ingest.value_fields(True) == ("true", 1.0, "true")
+    assert ingest.value_fields([1, 2]) == ("[1, 2]", None, "[1, 2]")
+    assert ingest.value_fields({"a": 1})[1] is None
+    assert ingest.value_fields("0.01") == ("0.01", 0.01, '"0.01"')
+    assert ingest.value_fields("relu") == ("relu", None, '"relu"')
+    assert ingest.value_fields("Infinity")[1] == math.inf
+    assert ingest.value_fields("NaN")[1] is None
+    assert ingest.value_fields(float("nan"))[:2] == ("NaN", None)
+    assert ingest.value_fields(None) == (None, None, "null")
+
+
+def test_summaries_merge_batches_out_of_order_with_nan_and_inf(env):
+    key = new_experiment(env)
+    batch(env, key, metrics=[{"name": "loss", "value": v, "step": s} for s, v in [(5, 2.0), (6, 1.0), (7, "NaN")]])
+    batch(env, key, metrics=[{"name": "loss", "value": v, "step": s, "timestamp": 100.0 + s}
+                             for s, v in [(1, 9.0), (3, "Infinity"), (4, -3.0)]])
+    batch(env, key, metrics=[{"name": "acc", "value": 0.5}, {"name": "acc", "value": 0.7}])
+    with env["db"].session() as s:
+        exp = experiments.get_readable(s, env["alice"], key)
+        sums = {m.name: m for m in metrics.summaries(s, [exp.id])}
+        loss = sums["loss"]
+        assert (loss.count, loss.invalid_count, loss.first_step, loss.last_step) == (6, 2, 1, 7)
+        assert loss.last_value is None  # the highest step was NaN
+        assert (loss.min_value, loss.min_step, loss.max_value, loss.max_step) == (-3.0, 4, 9.0, 1)
+        assert metrics.summary_dict(loss)["last"] == "NaN"
+        acc = sums["acc"]
+        assert (acc.count, acc.last_value, acc.last_step, acc.first_step) == (2, 0.7, None, None)
+        steps, values, epochs, stamps = metrics.series(s, exp.id, "loss")
+        assert steps.tolist() == [1, 3, 4, 5, 6, 7]
+        assert values[1] == math.inf and math.isnan(values[5]) and values[0] == 9.0
+        assert np.isnan(epochs).all() and stamps[0] == 101.0
+        pts = metrics.points(s, exp.id, "loss")
+        assert [p["value"] for p in pts] == [9.0, "Infinity", -3.0, 2.0, 1.0, "NaN"]
+        stored = s.exec(select(MetricPoint).join(metrics.MetricSeries).where(
+            metrics.MetricSeries.experiment_id == exp.id, MetricPoint.step == 7)).one()
+        assert stored.value is None and stored.invalid
+
+
+def test_series_many_reads_many_experiments_in_one_call(env):
+    keys = [new_experiment(env) for _ in range(3)]
+    for n, key in enumerate(keys):
+        batch(env, key, metrics=[{"name": "x", "value": float(n * 10 + i), "step": i} for i in range(n + 2)])
+    with env["db"].session() as s:
+        ids = [experiments.find_by_key(s, k).id for k in keys]
+        many = metrics.series_many(s, ids + [999999], "x")
+    assert sorted(many) == sorted(ids)
+    for n, exp_id in enumerate(ids):
+        assert many[exp_id].values.tolist() == [float(n * 10 + i) for i in range(n + 2)]
+
+
+def test_duplicate_batch_id_adds_nothing(env):
+    key = new_experiment(env)
+    body = {"batch_id": "dup-1", "metrics": [{"name": "m", "value": 1.0, "step": 1}], "tags": ["t"]}
+    assert batch(env, key, **body)["metrics"] == 1
+    assert batch(env, key, **body) == {"duplicate": True}
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        assert metrics.summaries(s, [exp.id])[0].count == 1
+        assert len(s.exec(select(ReceivedBatch).where(ReceivedBatch.batch_id == "dup-1")).all()) == 1
+
+
+def test_invalid_batch_is_rejected_whole(env):
+    key = new_experiment(env)
+    bad = {"batch_id": "bad-1", "metrics": [{"name": "m", "value": 1.0}, {"name": "m", "value": "oops"}]}
+    with pytest.raises(Invalid) as info, env["db"].session() as s:
+        ingest.apply_batch(s, env["alice"], key, bad)
+    assert "metrics.1.value" in info.value.message
+    with pytest.raises(Invalid):
+        ingest.parse_batch(b'{"metrics": []}')  # no batch_id
+    with pytest.raises(Invalid):
+        ingest.parse_batch(b"{not json")
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        assert metrics.summaries(s, [exp.id]) == []
+
+
+def test_start_experiment_key_rules_and_access(env):
+    with env["db"].session() as s, pytest.raises(Invalid):
+        ingest.start_experiment(s, env["alice"], None, None, key="short")
+    key = "a" * 32
+    with env["db"].session() as s:
+        exp, created = ingest.start_experiment(s, env["alice"], None, "keys", key=key, name="n1")
+        assert created and exp.key == key
+    with env["db"].session() as s:
+        exp, created = ingest.start_experiment(s, env["alice"], None, "ignored", key=key)
+        assert not created and exp.name == "n1" and exp.status == "running"
+    with env["db"].session() as s, pytest.raises(Conflict):
+        ingest.start_experiment(s, env["bob"], None, None, key=key)
+    with env["db"].session() as s, pytest.raises(Forbidden):
+        ingest.start_experiment(s, env["vera"], None, None, key=key)
+    with env["db"].session() as s, pytest.raises(NotFound):
+        experiments.get_readable(s, env["bob"], key)
+    with env["db"].session() as s, pytest.raises(Forbidden):
+        ingest.apply_batch(s, env["vera"], key, {"batch_id": "v1"})
+
+
+def test_heartbeat_stop_and_end(env):
+    key = new_experiment(env)
+    with env["db"].session() as s:
+        assert ingest.heartbeat(s, env["alice"], key) == (False, None)
+        experiments.request_stop(s, env["alice"], key)
+    with env["db"].session() as s:
+        assert ingest.heartbeat(s, env["alice"], key) == (True, "alice")
+        exp = ingest.end_experiment(s, env["alice"], key, "finished")
+        assert exp.status == "stopped" and exp.end_time is not None
+    with env["db"].session() as s, pytest.raises(Invalid):
+        ingest.end_experiment(s, env["alice"], key, "exploded")
+
+
+def test_lost_heartbeat_reads_as_crashed(env):
+    key = new_experiment(env)
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        exp.last_heartbeat = utcnow() - timedelta(seconds=experiments.LOST_AFTER_S + 5)
+        s.add(exp)
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        assert exp.status == "running" and experiments.effective_status(exp) == "crashed"
+        by_sql = s.exec(select(experiments.status_expression()).where(Experiment.key == key)).one()
+        assert by_sql == "crashed"
+        assert experiments.describe(s, exp)["status"] == "crashed"
+
+
+def test_store_asset_uses_generated_paths_and_limits(env, tmp_path):
+    settings = env["settings"]
+    key = new_experiment(env)
+    with env["db"].session() as s:
+        a = ingest.store_asset(s, env["alice"], key, data=io.BytesIO(b"data!"), type="text", name="../../x/evil.txt",
+                               metadata='{"k": 1}', asset_id="asset-1", settings=settings)
+        assert a.file_name == "../../x/evil.txt" and a.size == 5
+    path = assets.open_asset(settings, a)
+    assert path.read_bytes() == b"data!"
+    assert settings.assets_dir.resolve() in path.resolve().parents and "evil" not in str(path)
+    assert assets.safe_download_name(a.file_name) == "evil.txt"
+    with env["db"].session() as s:
+        again = ingest.store_asset(s, env["alice"], key, data=b"other", type="text", name="y", asset_id="asset-1",
+                                   settings=settings)
+        assert again.id == a.id
+    other = new_experiment(env)
+    with env["db"].session() as s, pytest.raises(Conflict):
+        ingest.store_asset(s, env["alice"], other, data=b"x", type="text", name="y", asset_id="asset-1",
+                           settings=settings)
+    before = sorted(p for p in settings.assets_dir.rglob("*") if p.is_file())
+    small = Settings(home=settings.home, database_url=settings.database_url, secret_key="x", max_asset_mb=1)
+    with env["db"].session() as s, pytest.raises(TooLarge):
+        ingest.store_asset(s, env["alice"], key, data=io.BytesIO(b"0" * (1024 * 1024 + 1)), type="file",
+                           name="big", settings=small)
+    assert sorted(p for p in settings.assets_dir.rglob("*") if p.is_file()) == before
+    with env["db"].session() as s, pytest.raises(Invalid):
+        ingest.store_asset(s, env["alice"], key, data=b"x", type="spreadsheet", name="y", settings=settings)
+    assert assets.delete_files(settings, [a.storage_path, "../../etc/passwd"]) == 1
+    assert not path.exists()
