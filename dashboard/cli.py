@@ -166,5 +166,27 @@ def demo(workspace, project, runs, epochs, if_empty, url, api_key) -> None:
         _fail(exc.message)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--api-key", default=None, help="API key (default: HALLEY_API_KEY)")
+@click.option("--url", default=None, help="Server URL (default: HALLEY_URL, else http://127.0.0.1:8050)")
+@click.option("--workspace", default=None, help="Log into this workspace instead of the recorded one")
+@click.option("--project", default=None, help="Log into this project instead of the recorded one")
+def upload(paths, api_key, url, workspace, project) -> None:
+    """Send offline runs and spooled data to a server.
+
+    PATHS are OfflineExperiment zip archives, folders holding them, or SDK spool folders
+    (~/.halley/spool/<key>). Uploading the same data again stores nothing twice.
+    """
+    from dashboard.sdk.upload import upload as upload_paths
+
+    results = upload_paths(list(paths), api_key=api_key, url=url, workspace=workspace, project=project,
+                           echo=click.echo)
+    if not results:
+        _fail("no offline archives or spool folders found")
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

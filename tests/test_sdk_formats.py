@@ -13,7 +13,7 @@ from PIL import Image
 
 from dashboard.sdk.environment import parse_cli_args
 from dashboard.sdk.formats import (array_to_png, confusion_matrix_json, flatten_parameters, histogram_edges,
-                                   histogram_json, json_number, json_value, wav_bytes)
+                                   histogram_json, image_bytes, json_number, json_value, wav_bytes)
 
 
 def test_sdk_imports_without_the_server_stack():
@@ -136,6 +136,18 @@ def test_arrays_become_png():
     assert back.shape == (2, 2, 3) and back[0, 0].tolist() == [255, 128, 0]
     with pytest.raises(ValueError):
         array_to_png(np.zeros((2, 2, 5)))
+
+
+def test_images_from_pil_files_and_file_likes(tmp_path):
+    pil = Image.new("RGB", (3, 2), (10, 20, 30))
+    data, ext = image_bytes(pil)
+    assert ext == "png" and Image.open(io.BytesIO(data)).getpixel((2, 1)) == (10, 20, 30)
+    path = tmp_path / "photo.jpg"
+    pil.save(path, format="JPEG")
+    assert image_bytes(str(path)) == (path.read_bytes(), "jpg")
+    assert image_bytes(io.BytesIO(data)) == (data, "png")
+    with pytest.raises(TypeError):
+        image_bytes(object())
 
 
 def test_cli_arguments_parse_like_comet():

@@ -149,6 +149,17 @@ def test_existing_experiment_appends(server, user, sdk_env):
     assert [p["value"] for p in e.get_metrics("m")] == [1.0, 2.0]
 
 
+def test_large_batches_go_gzip_compressed(server, user, sdk_env, monkeypatch):
+    monkeypatch.setenv("HALLEY_GZIP", "1")
+    with Experiment(api_key=user.api_key, url=server.url, project_name="gzip", **QUIET) as exp:
+        assert exp._sender.client.gzip
+        for step in range(12000):
+            exp.log_metric("long_metric_name_to_fill_the_body", step / 7, step=step)
+    e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
+    points = e.get_metrics("long_metric_name_to_fill_the_body")
+    assert [p["step"] for p in points] == list(range(12000)) and points[-1]["value"] == 11999 / 7
+
+
 def test_bad_key_warns_once_and_logs_nothing(server, sdk_env, capfd):
     exp = Experiment(api_key="not-a-real-key", url=server.url, **QUIET)
     for i in range(5):

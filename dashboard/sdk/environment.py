@@ -256,5 +256,9 @@ class Tee(io.TextIOBase):
     def encoding(self):
         return getattr(self._stream, "encoding", "utf-8")
 
+    @property
+    def errors(self):
+        return getattr(self._stream, "errors", None)
+
     def __getattr__(self, name):
         return getattr(self._stream, name)

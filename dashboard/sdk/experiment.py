@@ -382,7 +382,8 @@ class BaseExperiment:
             q = self._q
 
             def sink(text, is_err):
-                q.append(("x", text, is_err, _now()))
+                if not self._ended:
+                    q.append(("x", text, is_err, _now()))
             sys.stdout = env.Tee(sys.stdout, sink, False)
             sys.stderr = env.Tee(sys.stderr, sink, True)
         self._saved_hook = sys.excepthook

@@ -19,7 +19,7 @@ from typing import Callable
 
 import requests
 
-from dashboard.sdk.config import ClientConfig
+from dashboard.sdk.config import ClientConfig, env_bool
 from dashboard.sdk.formats import json_number, json_value
 from dashboard.sdk.spool import Delivery, SpoolDir
 
@@ -65,7 +65,8 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         if config.api_key:
             self.session.headers["Authorization"] = config.api_key
-        self.gzip = not any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
+        local = any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
+        self.gzip = env_bool("HALLEY_GZIP", not local)  # compressing costs more than it saves on loopback
 
     def request(self, method: str, path: str, *, json_body=None, raw: bytes | None = None,
                 files=None, data=None, params=None, timeout: float | None = None) -> requests.Response:

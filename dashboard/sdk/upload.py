@@ -5,6 +5,7 @@ entry the server already has is acknowledged and ignored.
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -53,7 +54,7 @@ def _upload_one(client: HttpClient, src: Path, workspace: str | None, project: s
     result = UploadResult(str(src), ok=False)
     try:
         contents = read_archive(src) if src.is_file() else read_spool_dir(src)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         result.error = f"unreadable: {exc}"
         return result
     body = dict(contents.experiment)
