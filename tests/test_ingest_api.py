@@ -343,3 +343,11 @@ def test_a_100k_point_batch_is_stored(server, owner):
     assert sums["m3"]["last"] == 99_999 * 0.5 and sums["m0"]["min"] == 0.0
     pts = s.get(f"{server.url}/api/v1/experiments/{key}/metrics", params={"name": "m1"}).json()["metrics"]
     assert len(pts) == 25_000 and pts[-1]["step"] == 24_999
+
+
+def test_openapi_documents_the_batch_body(server):
+    doc = requests.get(server.url + "/api/v1/openapi.json").json()
+    batch = doc["paths"]["/api/v1/experiments/{key}/batch"]["post"]
+    assert batch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BatchIn")
+    assert "metrics" in doc["components"]["schemas"]["BatchIn"]["properties"]
+    assert "/api/v1/experiments/{key}/assets/{asset_id}" in doc["paths"]

@@ -104,12 +104,12 @@ def _int(value) -> int | None:
 
 
 def _update_summaries(session: Session, series: dict[str, MetricSeries], rows: list[tuple]) -> None:
-    cols = list(zip(*rows))
-    sids = np.asarray(cols[0], dtype=np.int64)
-    steps = np.asarray(cols[1], dtype=float)
-    values = np.asarray(cols[4], dtype=float)
-    invalid = np.asarray(cols[5], dtype=bool)
-    stamps = np.asarray(cols[3], dtype=float)
+    # One comprehension per column: much faster than zip(*rows) over 100k tuples.
+    sids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    steps = np.asarray([r[1] for r in rows], dtype=float)  # None -> NaN
+    stamps = np.asarray([r[3] for r in rows], dtype=float)
+    values = np.asarray([r[4] for r in rows], dtype=float)
+    invalid = np.asarray([r[5] for r in rows], dtype=bool)
     order = np.argsort(sids, kind="stable")  # keeps arrival order within a series
     sorted_ids = sids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
