@@ -149,6 +149,24 @@ def test_existing_experiment_appends(server, user, sdk_env):
     assert [p["value"] for p in e.get_metrics("m")] == [1.0, 2.0]
 
 
+def test_odd_values_are_coerced_not_fatal(server, user, sdk_env, capfd):
+    with Experiment(api_key=user.api_key, url=server.url, project_name="odd", **QUIET) as exp:
+        exp.log_metric("m", True, step=np.int64(0), epoch=np.int32(1))
+        exp.log_metric("m", "2.5", step=1)
+        exp.log_metric("m", "not a number", step=2)
+        exp.log_metric("m", "also not", step=3)
+        exp.log_metric("m", np.float16(0.5), step=4)
+        exp.log_parameter("arr", np.array([1.5, np.nan]), step=np.int64(2))
+        exp.log_image(np.zeros((2, 2)), name="i.png", step=np.int64(5), metadata={"x": np.float64(np.inf)})
+    e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
+    assert [(p["step"], p["value"]) for p in e.get_metrics("m")] == [(0, 1.0), (1, 2.5), (4, 0.5)]
+    assert e.get_metrics("m")[0]["epoch"] == 1
+    assert json.loads(e.get_parameters_summary("arr")[0]["value_json"]) == [1.5, "NaN"]
+    image = e.get_asset_list("image")[0]
+    assert image["step"] == 5 and image["metadata"] == {"x": "Infinity"}
+    assert capfd.readouterr().err.count("was skipped") == 1
+
+
 def test_large_batches_go_gzip_compressed(server, user, sdk_env, monkeypatch):
     monkeypatch.setenv("HALLEY_GZIP", "1")
     with Experiment(api_key=user.api_key, url=server.url, project_name="gzip", **QUIET) as exp:

@@ -21,7 +21,8 @@ from typing import Any
 
 from dashboard.sdk import environment as env
 from dashboard.sdk.config import ClientConfig, env_float, resolve_flag, spool_root
-from dashboard.sdk.formats import confusion_matrix_json, flatten_parameters, histogram_json, image_bytes, wav_bytes
+from dashboard.sdk.formats import (confusion_matrix_json, flatten_parameters, histogram_json, image_bytes, json_value,
+                                   wav_bytes)
 from dashboard.sdk.spool import Delivery, SpoolDir
 from dashboard.sdk.transport import HttpClient, Rejected, Sender, Transient, warn
 
@@ -243,9 +244,11 @@ class BaseExperiment:
         if self._off:
             return None
         asset_id = uuid.uuid4().hex
+        step = self._step if step is None else step
+        epoch = self._epoch if epoch is None else epoch
         fields = {"asset_id": asset_id, "type": type_, "name": str(name), "context": self._context,
-                  "step": self._step if step is None else step, "epoch": self._epoch if epoch is None else epoch,
-                  "metadata": metadata}
+                  "step": None if step is None else int(step), "epoch": None if epoch is None else int(epoch),
+                  "metadata": None if metadata is None else json_value(metadata)}
         if path is not None and os.path.getsize(path) <= IN_MEMORY_MAX:
             data, path = Path(path).read_bytes(), None
         self._q.append(("A", Delivery("asset", fields=fields, data=data, data_path=path and str(path))))

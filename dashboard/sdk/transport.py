@@ -106,11 +106,38 @@ class HttpClient:
                      timeout=max(self.config.request_timeout_s, 300))
 
 
-def _metric(t) -> dict:
+def metric_value(value):
+    """A metric value the server accepts (a number or "NaN"/"Infinity"/"-Infinity"), or None."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    out = json_number(value)
+    return out if not isinstance(out, (str, bool)) or out in ("NaN", "Infinity", "-Infinity") else None
+
+
+def _int_or_none(value):
+    return value if value is None or type(value) is int else int(value)
+
+
+def _metric(t) -> dict | None:
+    """Null step/epoch/context are left out: the common point stays small to encode and send."""
     v = t[2]
     if not ((type(v) is float and v - v == 0) or type(v) is int):
-        v = json_number(v)
-    return {"name": t[1], "value": v, "step": t[3], "epoch": t[4], "timestamp": t[5], "context": t[6]}
+        v = metric_value(v)
+        if v is None:
+            return None
+    d = {"name": t[1], "value": v, "timestamp": t[5]}
+    if t[3] is not None:
+        d["step"] = t[3] if type(t[3]) is int else _int_or_none(t[3])
+    if t[4] is not None:
+        d["epoch"] = t[4] if type(t[4]) is int else _int_or_none(t[4])
+    if t[6] is not None:
+        d["context"] = t[6]
+    return d
 
 
 class BatchBuilder:
@@ -118,6 +145,7 @@ class BatchBuilder:
 
     def __init__(self):
         self.output_offset = 0
+        self.skipped: set[str] = set()   # metrics given a value that is not a number
         self._reset()
 
     def _reset(self) -> None:
@@ -133,9 +161,14 @@ class BatchBuilder:
     def add(self, t: tuple, out: list) -> None:
         kind = t[0]
         if kind == "m":
-            self._list("metrics").append(_metric(t))
+            point = _metric(t)
+            if point is None:
+                self.skipped.add(t[1])
+                return
+            self._list("metrics").append(point)
         elif kind == "p":
-            self._list("parameters").append({"name": t[1], "value": json_value(t[2]), "step": t[3], "source": t[4]})
+            self._list("parameters").append({"name": t[1], "value": json_value(t[2]), "step": _int_or_none(t[3]),
+                                             "source": t[4]})
         elif kind == "o":
             self._list("others").append({"key": t[1], "value": json_value(t[2])})
         elif kind == "t":
@@ -252,6 +285,8 @@ class Sender(threading.Thread):
         for _ in range(len(q)):
             add(q.popleft(), out)
         self.builder.cut(out)
+        while self.builder.skipped:
+            self._warn_once(f"metric {self.builder.skipped.pop()!r}: a value that is not a number was skipped")
         for d in out:
             if self.client is None or self.unreachable or self.dead:
                 self.spool.add(d)
