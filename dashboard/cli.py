@@ -166,6 +166,46 @@ def demo(workspace, project, runs, epochs, if_empty, url, api_key) -> None:
         _fail(exc.message)
 
 
+@main.group("import")
+def import_() -> None:
+    """Bring runs in from other trackers."""
+
+
+@import_.command("comet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--workspace", default=None, help="Workspace to import into (default: the archive's, else the user's own)")
+@click.option("--project", default=None, help="Project to import into (default: the archive's, else 'general')")
+@click.option("--user", "username", default=None, help="Import as this user (default: the instance's first owner)")
+def import_comet(paths, workspace, project, username) -> None:
+    """Import comet_ml offline archives (zip files, or folders holding them).
+
+    Each archive becomes one experiment with everything it recorded. Runs are identified by
+    their experiment key: an archive whose key already exists is skipped, so importing the
+    same archives again changes nothing. A damaged or foreign zip is reported and nothing of
+    it is imported; the command exits with status 1 when any archive failed.
+    """
+    from dashboard.auth import Actor
+    from dashboard.importers.comet import import_paths
+    from dashboard.services import accounts, demo_owner
+
+    settings, database = _database()
+    with database.session() as s:
+        u = accounts.find_user(s, username) if username else demo_owner.first_person(s)
+        if u is None:
+            _fail(f"no user '{username}'" if username else "no user yet: create one with 'halley user create'")
+        actor = Actor(user_id=u.id, username=u.username)
+    results = import_paths(database, settings, actor, list(paths), workspace, project)
+    if not results:
+        _fail("no comet_ml archives found")
+    for r in results:
+        click.echo(r.describe(), err=r.status == "failed")
+    failed = sum(r.status == "failed" for r in results)
+    click.echo(f"{sum(r.status == 'imported' for r in results)} imported, "
+               f"{sum(r.status == 'skipped' for r in results)} skipped, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--api-key", default=None, help="API key (default: HALLEY_API_KEY)")
