@@ -96,8 +96,12 @@ def test_batch_round_trip_of_every_field(server, owner):
     assert pts[0] == {"name": "loss", "value": 1.5, "step": 1, "epoch": 0, "timestamp": 1700000000.5,
                       "context": "train"}
     assert all(p["timestamp"] for p in pts)  # filled by the server when missing
+    post_batch(s, server.url, key, metrics=[{"name": "acc", "value": 0.5, "step": 1}])
+    every = s.get(base + "/metrics").json()["metrics"]
+    assert [p["name"] for p in every] == ["acc"] + ["loss"] * 5
     loss = summary(s, server.url, key)["loss"]
     assert (loss["count"], loss["invalid_count"], loss["last"], loss["min"], loss["max"]) == (5, 3, 0.25, 0.25, 1.5)
+    assert sorted(summary(s, server.url, key)) == ["acc", "loss"]
     assert (loss["first_step"], loss["last_step"]) == (1, 5)
 
     params = {p["name"]: p for p in s.get(base + "/parameters").json()["parameters"]}

@@ -110,6 +110,9 @@ def test_duplicate_batch_id_adds_nothing(env):
         exp = experiments.find_by_key(s, key)
         assert metrics.summaries(s, [exp.id])[0].count == 1
         assert len(s.exec(select(ReceivedBatch).where(ReceivedBatch.batch_id == "dup-1")).all()) == 1
+    other = new_experiment(env)
+    with pytest.raises(Conflict):
+        batch(env, other, **body)
 
 
 def test_invalid_batch_is_rejected_whole(env):

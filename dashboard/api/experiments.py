@@ -179,10 +179,8 @@ def get_experiment(key, actor):
 
 @key_route("/experiments/<key>/metrics", methods=["GET"])
 def get_metric(key, actor):
-    """Every point of one metric (?name=), in step order."""
-    name = request.args.get("name")
-    if not name:
-        raise Invalid("Query parameter 'name' is required")
+    """Every point of one metric (?name=), or of every metric, in step order."""
+    name = request.args.get("name") or None
     with context.db().session() as s:
         exp = experiments.get_readable(s, actor, key)
         items = metrics.points(s, exp.id, name)

@@ -265,14 +265,16 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     exp.updated_at = exp.last_heartbeat = now
     session.add(exp)
     session.flush()
-    if session.exec(select(ReceivedBatch.id).where(ReceivedBatch.batch_id == b.batch_id)).first() is not None:
+    seen = session.exec(select(ReceivedBatch.experiment_id).where(ReceivedBatch.batch_id == b.batch_id)).first()
+    if seen is not None:
+        if seen != exp.id:
+            raise Conflict("batch_id was already used by another experiment")
         return {"duplicate": True}
     session.add(ReceivedBatch(experiment_id=exp.id, batch_id=b.batch_id, received_at=now))
     try:
         session.flush()
-    except IntegrityError:
-        session.rollback()
-        return {"duplicate": True}
+    except IntegrityError as exc:  # the id was used by a batch of another experiment
+        raise Conflict("batch_id was already used by another experiment") from exc
 
     counts = {"metrics": metrics.record_points(session, exp.id, b.metrics, now.timestamp())}
     counts["parameters"] = _apply_parameters(session, exp, b.parameters, now)

@@ -207,16 +207,19 @@ def series_many(session: Session, experiment_ids: list[int], name: str) -> dict[
     return {int(ids[a]): Series(steps[a:b], values[a:b], epochs[a:b], stamps[a:b]) for a, b in zip(starts, ends)}
 
 
-def points(session: Session, experiment_id: int, name: str) -> list[dict]:
-    """Every point of one metric as JSON-ready dicts (value NaN/Inf as strings), in step order."""
-    rows = session.execute(
-        sa_select(_POINT.step, _POINT.value, _POINT.invalid, _POINT.epoch, _POINT.timestamp, _POINT.context)
+def points(session: Session, experiment_id: int, name: str | None = None) -> list[dict]:
+    """Every point of one metric (or, without a name, of all metrics by name) as JSON-ready
+    dicts with NaN/Inf as strings, in step order."""
+    stmt = (
+        sa_select(_SERIES.name, _POINT.step, _POINT.value, _POINT.invalid, _POINT.epoch, _POINT.timestamp,
+                  _POINT.context)
         .join(MetricSeries.__table__, _SERIES.id == _POINT.series_id)
-        .where(_SERIES.experiment_id == experiment_id, _SERIES.name == name)
-        .order_by(_POINT.step, _POINT.id)
-    ).all()
-    return [{"name": name, "value": encode_value(value) if invalid else value, "step": step, "epoch": epoch,
-             "timestamp": ts, "context": ctx} for step, value, invalid, epoch, ts, ctx in rows]
+        .where(_SERIES.experiment_id == experiment_id)
+    )
+    stmt = stmt.where(_SERIES.name == name) if name is not None else stmt
+    rows = session.execute(stmt.order_by(_SERIES.name, _POINT.step, _POINT.id)).all()
+    return [{"name": n, "value": encode_value(value) if invalid else value, "step": step, "epoch": epoch,
+             "timestamp": ts, "context": ctx} for n, step, value, invalid, epoch, ts, ctx in rows]
 
 
 def summaries(session: Session, experiment_ids: list[int], names: list[str] | None = None) -> list[MetricSeries]:
