@@ -70,7 +70,7 @@ def project_list(workspace: str, cards):
             html.Td(html.Span(c.description, className="small text-muted workspace-project-description")),
             html.Td(_visibility(c)),
             html.Td(c.experiment_count, className="text-end workspace-project-count"),
-            html.Td(_when(c.last_updated), className="small"),
+            html.Td(_when(c.last_updated), className="small text-nowrap"),
             html.Td(c.owner or "—", className="workspace-project-owner"),
             html.Td(_menu(c, html.I(className="bi bi-gear"), "workspace-row-menu"), className="text-end"),
         ], className="workspace-project-row")
