@@ -44,7 +44,7 @@ MAX_DEPTH = 3  # the top group plus two levels of nested groups
 MAX_RULES = 60
 MAX_NAME = 300
 MAX_TEXT = 1000
-# Running experiments whose heartbeat is older than this are shown as crashed.
+# Running experiments silent for this long are shown as crashed (as services.experiments reads them).
 LOST_HEARTBEAT = timedelta(seconds=60)
 
 TEXT_OPS = ("contains", "not_contains", "equals", "not_equals", "begins_with", "ends_with", "is_null",
@@ -120,11 +120,8 @@ def _now() -> datetime:
 def status_expression() -> ColumnElement:
     """The status as reads report it: a running experiment whose heartbeat was lost is crashed."""
     cutoff = _now() - LOST_HEARTBEAT
-    return case(
-        (and_(Experiment.status == "running", Experiment.last_heartbeat.is_not(None),
-              Experiment.last_heartbeat < cutoff), literal("crashed")),
-        else_=Experiment.status,
-    )
+    seen = func.coalesce(Experiment.last_heartbeat, Experiment.start_time)
+    return case((and_(Experiment.status == "running", seen < cutoff), literal("crashed")), else_=Experiment.status)
 
 
 def duration_expression() -> ColumnElement:

@@ -45,7 +45,8 @@ def db(tmp_path_factory):
             e = Experiment(key=key, project_id=p.id, name=name, status=status, file_name=fname, host=host,
                            os_user="ada" if host == "gpu1" else "bob", start_time=start,
                            end_time=start + timedelta(seconds=dur) if dur is not None else None,
-                           visible=key != "d" * 32)
+                           visible=key != "d" * 32,
+                           last_heartbeat=datetime.now(timezone.utc) if status == "running" else None)
             s.add(e)
             s.flush()
             s.add_all([ExperimentTag(experiment_id=e.id, name=t) for t in tags])
@@ -142,9 +143,9 @@ def test_parameter_absent_and_boolean(db):
     ("metric:max:loss", "gt", 1, None, "d"),
     ("metric:last:loss", "is_null", None, None, "c"),
     ("metric:last:acc", "is_not_null", None, None, "d"),
-    ("sys:duration", "gt", 50, None, "ac"),
+    ("sys:duration", "gt", 50, None, "abc"),    # a running experiment lasts until its last heartbeat
     ("sys:duration", "between", 10, 200, "ad"),
-    ("sys:duration", "is_null", None, None, "b"),
+    ("sys:duration", "lt", 50, None, "d"),
 ])
 def test_number_operators(db, attr, operator, value, value2, expected):
     assert keys(db, rule(attr, operator, value, value2)) == expected

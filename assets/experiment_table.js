@@ -1,0 +1,93 @@
+/* Cell renderers and formatters of the project's experiment table (dash-ag-grid).
+ *
+ * Renderers that act (visibility eye, color square, rename pencil) report the click to Dash
+ * through props.setData(), which sets the grid's cellRendererData prop; the server checks
+ * access and applies the change.
+ */
+(function () {
+  var h = React.createElement;
+  var components = (window.dashAgGridComponentFunctions = window.dashAgGridComponentFunctions || {});
+  var functions = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
+
+  var STATUS = {
+    finished: ["bi-check-circle-fill text-success", "Finished"],
+    running: ["bi-arrow-repeat text-primary halley-spin", "Running"],
+    stopped: ["bi-stop-circle-fill text-warning", "Stopped"],
+    crashed: ["bi-x-octagon-fill text-danger", "Crashed"]
+  };
+
+  components.HalleyStatus = function (props) {
+    if (!props.data) { return null; }
+    var s = STATUS[props.value] || ["bi-question-circle text-muted", String(props.value || "")];
+    return h("span", {className: "halley-status", title: s[1], "data-status": props.value},
+      h("i", {className: "bi " + s[0]}));
+  };
+
+  components.HalleyVisible = function (props) {
+    if (!props.data) { return null; }
+    var visible = props.value !== false;
+    return h("button", {
+      type: "button",
+      className: "btn btn-link p-0 halley-visible " + (visible ? "text-body" : "text-secondary opacity-50"),
+      title: visible ? "Shown in panels (click to hide)" : "Hidden from panels (click to show)",
+      "data-visible": visible ? "true" : "false",
+      onClick: function (e) { e.stopPropagation(); props.setData({action: "visible", visible: !visible}); }
+    }, h("i", {className: "bi " + (visible ? "bi-eye-fill" : "bi-eye-slash")}));
+  };
+
+  components.HalleyColor = function (props) {
+    if (!props.data) { return null; }
+    var color = props.value || "#adb5bd";
+    return h("button", {
+      type: "button", className: "halley-color-square", title: "Change color",
+      style: {backgroundColor: color},
+      onClick: function (e) { e.stopPropagation(); props.setData({action: "color", color: color}); }
+    });
+  };
+
+  components.HalleyTags = function (props) {
+    if (!props.data || !props.value) { return null; }
+    return h("span", {className: "halley-tags"}, props.value.map(function (t) {
+      return h("span", {key: t, className: "badge rounded-pill text-bg-light border me-1 halley-tag"}, t);
+    }));
+  };
+
+  components.HalleyName = function (props) {
+    if (!props.data) { return null; }
+    var base = (props.colDef.cellRendererParams || {}).base || "";
+    var canWrite = (props.colDef.cellRendererParams || {}).canWrite;
+    return h("span", {className: "halley-name"},
+      h("a", {href: base + "/" + encodeURIComponent(props.data.key), className: "halley-name-link"},
+        String(props.value)),
+      canWrite ? h("button", {
+        type: "button", className: "btn btn-link p-0 ms-2 halley-rename", title: "Rename",
+        onClick: function (e) { e.stopPropagation(); props.setData({action: "rename", name: props.value}); }
+      }, h("i", {className: "bi bi-pencil"})) : null);
+  };
+
+  functions.halleyDuration = function (seconds) {
+    if (seconds === null || seconds === undefined || seconds === "") { return ""; }
+    var s = Math.max(0, Math.round(Number(seconds)));
+    var d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600);
+    var mm = Math.floor((s % 3600) / 60), ss = s % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return (d ? d + "d " : "") + pad(hh) + ":" + pad(mm) + ":" + pad(ss);
+  };
+
+  functions.halleyNumber = function (value) {
+    if (typeof value !== "number") { return value === null || value === undefined ? "" : String(value); }
+    if (Number.isInteger(value)) { return String(value); }
+    var a = Math.abs(value);
+    return (a !== 0 && (a < 1e-4 || a >= 1e6)) ? value.toExponential(4) : String(Number(value.toPrecision(6)));
+  };
+
+  /* Grid commands the page's clientside callbacks call. */
+  window.halleyTable = {
+    refresh: function (gridId, purge, deselect) {
+      return dash_ag_grid.getApiAsync(gridId).then(function (api) {
+        if (deselect) { api.deselectAll(); }
+        if (purge) { api.purgeInfiniteCache(); } else { api.refreshInfiniteCache(); }
+      });
+    }
+  };
+})();

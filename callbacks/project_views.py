@@ -1,0 +1,267 @@
+"""The project view state and saved views.
+
+``project-state`` (a dcc.Store) is the single source of truth for what the page shows; one
+callback (``update_state``) applies every change to it: the grid's column moves, resizes and
+sorts, the query builder, group-by, hide-constant, panels expanded, column picks, Discard,
+and a state carried in the URL.
+
+URL: ``/<ws>/<project>?view=<id>`` names the saved view; unsaved changes are written to the
+``#hash`` (compressed JSON, see ``experiment_table.encode_state``) with
+``history.replaceState`` as soon as they happen. The hash never re-runs the pages router,
+so the grid is not rebuilt on each change, and a reload or a shared URL restores the view
+from it. The hash is cleared when the state equals the saved view again.
+"""
+from __future__ import annotations
+
+import copy
+from urllib.parse import quote
+
+from dash import ALL, Input, Output, State, ctx, html, no_update
+
+from dashboard import context
+from dashboard.errors import HalleyError, Invalid
+from dashboard.services import experiment_table as table, project_views
+from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
+from callbacks.project_table import load_project, refresh
+from callbacks.query_builder import add_rule, remove_at, rule_from_form, toggle_op
+from layouts.components.access import error_alert
+from layouts.components.experiment_table import column_def, column_defs
+from layouts.components.query_builder import ALL_EXPERIMENTS, filter_chips, group_targets
+from layouts.components.view_menu import view_items
+
+HIDDEN = {"display": "none"}
+
+
+def canonical(state: dict | None) -> dict:
+    """The parts of a state a person sees, with default widths filled in, for comparing."""
+    s = table.normalize_state(state)
+    by_id = {c["colId"]: c for c in s["columnState"]}
+    cols = []
+    for col in table.shown_columns(s):
+        saved = by_id.get(col, {})
+        width = saved.get("width") or column_def(col, "", False).get("width", 150)
+        cols.append((col, width, saved.get("sort"), saved.get("sortIndex") if saved.get("sort") else None,
+                     saved.get("pinned")))
+    return {"filters": s["filters"], "queryId": s["queryId"], "cols": cols, "groupBy": s["groupBy"],
+            "hideConstant": s["hideConstant"], "panelsOpen": s["panelsOpen"], "panels": s["panels"]}
+
+
+def _hidden_columns(state: dict, ctx_data) -> set[str]:
+    if not state.get("hideConstant"):
+        return set()
+    with context.db().session() as s:
+        p = load_project(s, ctx_data)
+        return set(table.constant_columns(s, p, state))
+
+
+def _merge_columns(current: list[str], picked: list[str]) -> list[str]:
+    picked = [c for c in picked or [] if isinstance(c, str)]
+    return [c for c in current if c in picked] + [c for c in picked if c not in current]
+
+
+NOTHING = (no_update,) * 8
+
+
+def update_state(url_hash, column_state, query_value, _add, _remove, _op, _clear, group_by, hide_constant,
+                 _panels, _columns_apply, _discard, state, saved, ctx_data, attr, operator, value, value2,
+                 target, picked):
+    trig = ctx.triggered_id
+    fired = ctx.triggered[0]["value"] if ctx.triggered else None
+    try:
+        current = table.normalize_state(state)
+    except Invalid:
+        current = table.default_state()
+    new = copy.deepcopy(current)
+    columns_changed = rows_changed = controls = False
+    try:
+        if trig is None or trig == "project-url-hash":
+            decoded = table.decode_state((url_hash or "").lstrip("#"))
+            if decoded is None or canonical(decoded) == canonical(current):
+                return NOTHING
+            new, columns_changed, rows_changed, controls = decoded, True, True, True
+        elif trig == "project-grid":
+            new["columnState"] = table._column_state(column_state, new["columns"])
+            if new["columnState"] == current["columnState"]:
+                return NOTHING
+        elif trig == "project-query-select":
+            if query_value == (current["queryId"] if current["queryId"] is not None else ALL_EXPERIMENTS):
+                return NOTHING
+            if query_value == ALL_EXPERIMENTS or query_value is None:
+                new["filters"], new["queryId"] = {"op": "and", "rules": []}, None
+            else:
+                with context.db().session() as s:
+                    saved_query = project_views.get_query(s, context.current_actor(), load_project(s, ctx_data),
+                                                          query_value)
+                    new["filters"], new["queryId"] = project_views.query_filters(saved_query), saved_query.id
+            rows_changed = True
+        elif trig == "project-filter-add":
+            new["filters"] = add_rule(new["filters"], rule_from_form(attr, operator, value, value2), target)
+            rows_changed = True
+        elif isinstance(trig, dict) and trig.get("type") == "project-filter-remove":
+            if not fired:
+                return NOTHING
+            new["filters"], rows_changed = remove_at(new["filters"], trig.get("path", "")), True
+        elif isinstance(trig, dict) and trig.get("type") == "project-filter-op":
+            if not fired:
+                return NOTHING
+            new["filters"], rows_changed = toggle_op(new["filters"], trig.get("path", "")), True
+        elif trig == "project-filter-clear":
+            new["filters"], new["queryId"], rows_changed, controls = {"op": "and", "rules": []}, None, True, True
+        elif trig == "project-groupby":
+            if (group_by or None) == current["groupBy"]:
+                return NOTHING
+            new["groupBy"], rows_changed = group_by or None, True
+        elif trig == "project-hide-constant":
+            if bool(hide_constant) == current["hideConstant"]:
+                return NOTHING
+            new["hideConstant"], columns_changed = bool(hide_constant), True
+        elif trig == "project-panels-toggle":
+            new["panelsOpen"], controls = not current["panelsOpen"], True
+        elif trig == "project-columns-apply":
+            new["columns"] = _merge_columns(current["columns"], picked)
+            columns_changed = rows_changed = True
+        elif trig == "project-view-discard":
+            new, columns_changed, rows_changed, controls = table.normalize_state((saved or {}).get("state")), True, True, True
+        else:
+            return NOTHING
+        new = table.normalize_state(new)
+        if rows_changed and new["hideConstant"]:
+            columns_changed = True
+        defs = no_update
+        if columns_changed:
+            defs = column_defs(new, (ctx_data or {}).get("base", ""), bool((ctx_data or {}).get("canWrite")),
+                               _hidden_columns(new, ctx_data))
+    except HalleyError as exc:
+        return (no_update,) * 7 + (exc.message,)
+    query_select = (new["queryId"] if new["queryId"] is not None else ALL_EXPERIMENTS) if controls else no_update
+    return (new, defs, refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
+            new["groupBy"] if controls else no_update, new["hideConstant"] if controls else no_update,
+            new["panelsOpen"] if controls or trig == "project-panels-toggle" else no_update, "")
+
+
+def render_state(state, saved, ctx_data):
+    """What follows from the state: filter chips, group targets, dirty flag, URL hash, CSV link."""
+    state = table.normalize_state(state)
+    dirty = canonical(state) != canonical((saved or {}).get("state"))
+    ctx_data = ctx_data or {}
+    encoded = table.encode_state(state)
+    href = (f"/api/v1/workspaces/{quote(str(ctx_data.get('workspace', '')), safe='')}/projects/"
+            f"{quote(str(ctx_data.get('project', '')), safe='')}/experiments.csv?state={encoded}")
+    return (filter_chips(state["filters"]), group_targets(state["filters"]), None if dirty else HIDDEN,
+            None if dirty else HIDDEN, encoded if dirty else "", href)
+
+
+def toggle_columns(_open, _cancel, _apply, is_open, state):
+    if ctx.triggered_id == "project-columns-open" and not is_open:
+        return True, (state or {}).get("columns") or []
+    return False, no_update
+
+
+def open_save_view(_open, _cancel, is_open):
+    return ctx.triggered_id == "project-view-save-open" and not is_open
+
+
+def save_view(_n, mode, name, state, saved, ctx_data):
+    saved = saved or {}
+    actor = context.current_actor()
+    try:
+        with context.db().session() as s:
+            p = load_project(s, ctx_data)
+            if mode == "update" and saved.get("viewId") is not None:
+                view = project_views.update_view(s, actor, p, saved["viewId"], state)
+                new_saved = {"viewId": view.id, "name": view.name, "state": project_views.view_state(view)}
+                return None, False, new_saved, no_update, html.Span(f"Saved the view '{view.name}'."), True
+            view = project_views.create_view(s, actor, p, name, state)
+    except HalleyError as exc:
+        return error_alert(exc.message), no_update, no_update, no_update, no_update, no_update
+    return None, False, no_update, f"{(ctx_data or {}).get('base', '')}?view={view.id}", no_update, no_update
+
+
+def view_action(_defaults, _deletes, saved, ctx_data):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        return no_update, no_update, no_update, no_update
+    actor = context.current_actor()
+    base = (ctx_data or {}).get("base", "")
+    try:
+        with context.db().session() as s:
+            p = load_project(s, ctx_data)
+            if trig.get("type") == "project-view-default":
+                view = project_views.set_default(s, actor, p, trig.get("id"))
+                message = f"'{view.name}' is now the project's default view."
+            else:
+                view = project_views.get_view(s, actor, p, trig.get("id"))
+                project_views.delete_view(s, actor, p, view.id)
+                message = f"Deleted the view '{view.name}'."
+                if view.id == (saved or {}).get("viewId"):
+                    return no_update, f"{base}?view=builtin", html.Span(message), True
+            items = view_items(project_views.list_views(s, actor, p), (saved or {}).get("viewId"), base,
+                               bool((ctx_data or {}).get("canWrite")))
+    except HalleyError as exc:
+        return no_update, no_update, html.Span(exc.message, className="text-danger"), True
+    return items, no_update, html.Span(message), True
+
+
+READ_HASH_JS = """
+function (_ctx) { return window.location.hash ? window.location.hash.slice(1) : null; }
+"""
+
+WRITE_HASH_JS = """
+function (hash) {
+    var target = window.location.pathname + window.location.search + (hash ? "#" + hash : "");
+    if (target !== window.location.pathname + window.location.search + window.location.hash) {
+        window.history.replaceState(window.history.state, "", target);
+    }
+    return window.dash_clientside.no_update;
+}
+"""
+
+
+def register(app) -> None:
+    PUBLIC_CALLBACK_OUTPUTS.update({"project-state.data", "project-filter-chips.children",
+                                    "project-columns-modal.is_open"})
+    app.callback(
+        Output("project-state", "data"), Output("project-grid", "columnDefs"),
+        Output("project-refresh", "data", allow_duplicate=True), Output("project-query-select", "value"),
+        Output("project-groupby", "value"), Output("project-hide-constant", "value"),
+        Output("project-panels-collapse", "is_open"), Output("project-filter-error", "children"),
+        Input("project-url-hash", "data"), Input("project-grid", "columnState"), Input("project-query-select", "value"),
+        Input("project-filter-add", "n_clicks"), Input({"type": "project-filter-remove", "path": ALL}, "n_clicks"),
+        Input({"type": "project-filter-op", "path": ALL}, "n_clicks"), Input("project-filter-clear", "n_clicks"),
+        Input("project-groupby", "value"), Input("project-hide-constant", "value"),
+        Input("project-panels-toggle", "n_clicks"), Input("project-columns-apply", "n_clicks"),
+        Input("project-view-discard", "n_clicks"),
+        State("project-state", "data"), State("project-saved", "data"), State("project-ctx", "data"),
+        State("project-filter-attr", "value"), State("project-filter-operator", "value"),
+        State("project-filter-value", "value"), State("project-filter-value2", "value"),
+        State("project-filter-target", "value"), State("project-columns-select", "value"),
+        prevent_initial_call="initial_duplicate",
+    )(update_state)
+    app.callback(Output("project-filter-chips", "children"), Output("project-filter-target", "options"),
+                 Output("project-view-dirty", "style"), Output("project-view-discard", "style"),
+                 Output("project-hash", "data"), Output("project-export", "href"),
+                 Input("project-state", "data"), Input("project-saved", "data"), State("project-ctx", "data"))(
+        render_state)
+    app.clientside_callback(READ_HASH_JS, Output("project-url-hash", "data"), Input("project-ctx", "data"))
+    app.clientside_callback(WRITE_HASH_JS, Output("project-hash", "id"), Input("project-hash", "data"),
+                            prevent_initial_call=True)
+    app.callback(Output("project-columns-modal", "is_open"), Output("project-columns-select", "value"),
+                 Input("project-columns-open", "n_clicks"), Input("project-columns-cancel", "n_clicks"),
+                 Input("project-columns-apply", "n_clicks"), State("project-columns-modal", "is_open"),
+                 State("project-state", "data"), prevent_initial_call=True)(toggle_columns)
+    app.callback(Output("project-view-modal", "is_open"), Input("project-view-save-open", "n_clicks"),
+                 Input("project-view-cancel", "n_clicks"), State("project-view-modal", "is_open"),
+                 prevent_initial_call=True)(open_save_view)
+    app.callback(Output("project-view-error", "children"), Output("project-view-modal", "is_open", allow_duplicate=True),
+                 Output("project-saved", "data"), Output("shell-url", "href", allow_duplicate=True),
+                 Output("project-toast", "children", allow_duplicate=True),
+                 Output("project-toast", "is_open", allow_duplicate=True),
+                 Input("project-view-save", "n_clicks"), State("project-view-save-mode", "value"),
+                 State("project-view-name", "value"), State("project-state", "data"), State("project-saved", "data"),
+                 State("project-ctx", "data"), prevent_initial_call=True)(save_view)
+    app.callback(Output("project-view-menu", "children"), Output("shell-url", "href", allow_duplicate=True),
+                 Output("project-toast", "children", allow_duplicate=True),
+                 Output("project-toast", "is_open", allow_duplicate=True),
+                 Input({"type": "project-view-default", "id": ALL}, "n_clicks"),
+                 Input({"type": "project-view-delete", "id": ALL}, "n_clicks"),
+                 State("project-saved", "data"), State("project-ctx", "data"), prevent_initial_call=True)(view_action)

@@ -1,0 +1,410 @@
+"""The project's experiment table, computed in SQL: pages of rows, sorting, filtering,
+group-by counts, constant-column detection, CSV export, and the view state they read.
+
+Nothing here loads every experiment of a project: a page is one SELECT with OFFSET/LIMIT
+over the filtered, sorted experiments, and the values of the page's parameter, metric and
+"other" columns come from one query per kind for the page's ids only.
+
+The view state (what a saved view stores and what the URL carries) is a dict::
+
+    {"filters": <query.py filter model>, "queryId": int|None, "columns": [column id, ...],
+     "columnState": [{"colId", "width", "sort", "sortIndex", "pinned"}, ...],
+     "groupBy": column id|None, "hideConstant": bool, "panelsOpen": bool, "panels": [...]}
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import zlib
+from datetime import datetime
+from typing import Any, Iterator
+
+from sqlalchemy import Select, case, func, select
+from sqlmodel import Session
+
+from dashboard import query as q
+from dashboard.auth import Actor
+from dashboard.charts.style import experiment_color
+from dashboard.errors import Invalid
+from models import Experiment, ExperimentTag, MetricSeries, Other, Parameter, Project
+
+DEFAULT_COLUMNS = ["sys:status", "sys:visible", "sys:color", "tags", "sys:name", "sys:end_time",
+                   "sys:file_name", "sys:duration"]
+MAX_COLUMNS = 300
+MAX_PAGE = 1000
+MAX_STATE_BYTES = 64 * 1024
+CSV_CHUNK = 2000
+
+
+def default_state() -> dict:
+    return {"filters": {"op": "and", "rules": []}, "queryId": None, "columns": list(DEFAULT_COLUMNS),
+            "columnState": [], "groupBy": None, "hideConstant": False, "panelsOpen": True, "panels": []}
+
+
+def _column_state(items: Any, columns: list[str]) -> list[dict]:
+    out = []
+    if not isinstance(items, list):
+        return out
+    allowed = set(columns)
+    for item in items[:MAX_COLUMNS]:
+        if not isinstance(item, dict) or item.get("colId") not in allowed:
+            continue
+        clean = {"colId": item["colId"]}
+        if isinstance(item.get("width"), (int, float)) and 20 <= item["width"] <= 2000:
+            clean["width"] = int(item["width"])
+        if item.get("sort") in ("asc", "desc"):
+            clean["sort"] = item["sort"]
+            clean["sortIndex"] = item.get("sortIndex") if isinstance(item.get("sortIndex"), int) else 0
+        if item.get("pinned") in ("left", "right"):
+            clean["pinned"] = item["pinned"]
+        out.append(clean)
+    return out
+
+
+def normalize_state(state: Any) -> dict:
+    """A valid state from untrusted input: unknown keys dropped, columns and filters checked."""
+    base = default_state()
+    if not isinstance(state, dict):
+        return base
+    columns = state.get("columns")
+    if isinstance(columns, list):
+        seen: list[str] = []
+        for col in columns[:MAX_COLUMNS]:
+            q.parse_column(col)
+            if col not in seen:
+                seen.append(col)
+        base["columns"] = seen
+    base["filters"] = q.validate_filters(state.get("filters") or None)
+    base["columnState"] = _column_state(state.get("columnState"), base["columns"])
+    group_by = state.get("groupBy")
+    if group_by:
+        q.parse_column(group_by)
+        base["groupBy"] = group_by
+    query_id = state.get("queryId")
+    base["queryId"] = query_id if isinstance(query_id, int) and not isinstance(query_id, bool) else None
+    base["hideConstant"] = state.get("hideConstant") is True
+    base["panelsOpen"] = state.get("panelsOpen") is not False
+    panels = state.get("panels")
+    base["panels"] = panels if isinstance(panels, list) else []
+    if len(json.dumps(base)) > MAX_STATE_BYTES:
+        raise Invalid("The view is too large to keep")
+    return base
+
+
+def encode_state(state: dict) -> str:
+    """A compact URL-safe text for a state (compressed JSON, base64url without padding)."""
+    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def decode_state(text: str | None) -> dict | None:
+    """The state in an URL, or None when it is missing or unreadable."""
+    if not text or len(text) > MAX_STATE_BYTES:
+        return None
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        decompressor = zlib.decompressobj()
+        raw = decompressor.decompress(packed, MAX_STATE_BYTES)
+        return normalize_state(json.loads(raw))
+    except (ValueError, zlib.error, Invalid, TypeError):
+        return None
+
+
+def sort_model_of(state: dict) -> list[dict]:
+    """The AG Grid sort model the column state describes."""
+    sorted_cols = [c for c in state.get("columnState", []) if c.get("sort")]
+    sorted_cols.sort(key=lambda c: c.get("sortIndex") or 0)
+    return [{"colId": c["colId"], "sort": c["sort"]} for c in sorted_cols]
+
+
+def shown_columns(state: dict) -> list[str]:
+    """The view's columns in display order (the column state's order first)."""
+    columns = list(state.get("columns") or [])
+    ordered = [c["colId"] for c in state.get("columnState", []) if c["colId"] in columns]
+    return ordered + [c for c in columns if c not in ordered]
+
+
+# --- the compiled query, reusable by the project panels ------------------------------------
+
+def group_condition(col: q.Column, value: Any):
+    """Experiments whose ``col`` displays ``value`` (None = empty)."""
+    if col.kind == "tags":
+        if value is None:
+            return ~select(ExperimentTag.id).where(ExperimentTag.experiment_id == Experiment.id).exists()
+        return select(ExperimentTag.id).where(ExperimentTag.experiment_id == Experiment.id,
+                                              ExperimentTag.name == str(value)).exists()
+    expr = q.value_expression(col)
+    if value is None:
+        return expr.is_(None)
+    if q.attribute_type(col) == "number":
+        return expr == q._number(value)
+    return expr == value
+
+
+def matching_select(project: Project, filters: Any, group: tuple[str, Any] | None = None,
+                    include_archived: bool = False) -> Select:
+    """SELECT Experiment.id of the project's experiments that match a filter model.
+
+    The caller must have checked read access to ``project`` (see ``matching_ids``).
+    """
+    stmt = select(Experiment.id).where(q.project_scope(project.id, include_archived), q.compile_filters(filters))
+    if group is not None:
+        stmt = stmt.where(group_condition(q.parse_column(group[0]), group[1]))
+    return stmt
+
+
+def matching_ids(session: Session, actor: Actor, project: Project, filters: Any) -> Select:
+    """The matching-experiments SELECT for a project the actor may read (Forbidden otherwise)."""
+    from dashboard.auth import can_read_project
+    from dashboard.errors import NotFound
+
+    if not can_read_project(session, actor, project):
+        raise NotFound("Project not found")
+    return matching_select(project, filters)
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else None
+
+
+def _cell(text: str | None, num: float | None):
+    """A parameter/other value for the table: a number when it reads as one, else its text."""
+    if num is not None and (text is None or q.is_numeric_text(text)):
+        return num
+    return text
+
+
+def _order_terms(sort_model: Any) -> list:
+    terms = []
+    for item in (sort_model or [])[:5]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            col = q.parse_column(item.get("colId"))
+        except Invalid:
+            continue
+        if col.kind == "tags":
+            continue
+        desc = item.get("sort") == "desc"
+        for expr in q.sort_expressions(col):
+            terms.append(expr.desc().nulls_last() if desc else expr.asc().nulls_last())
+    return terms
+
+
+def _fill_values(session: Session, rows: dict[int, dict], columns: list[q.Column]) -> None:
+    """Add the values of parameter, metric, other and tags columns to rows keyed by id."""
+    ids = list(rows)
+    if not ids:
+        return
+    params = {c.name for c in columns if c.kind == "param"}
+    others = {c.name for c in columns if c.kind == "other"}
+    metrics = {c.name for c in columns if c.kind == "metric"}
+    if params:
+        for eid, name, text, num in session.execute(
+            select(Parameter.experiment_id, Parameter.name, Parameter.value_text, Parameter.value_num)
+            .where(Parameter.experiment_id.in_(ids), Parameter.name.in_(params))
+        ):
+            rows[eid][f"param:{name}"] = _cell(text, num)
+    if others:
+        for eid, key, text, num in session.execute(
+            select(Other.experiment_id, Other.key, Other.value, Other.value_num)
+            .where(Other.experiment_id.in_(ids), Other.key.in_(others))
+        ):
+            rows[eid][f"other:{key}"] = _cell(text, num)
+    if metrics:
+        for eid, name, last, lo, hi in session.execute(
+            select(MetricSeries.experiment_id, MetricSeries.name, MetricSeries.last_value,
+                   MetricSeries.min_value, MetricSeries.max_value)
+            .where(MetricSeries.experiment_id.in_(ids), MetricSeries.name.in_(metrics))
+        ):
+            rows[eid].update({f"metric:last:{name}": last, f"metric:min:{name}": lo, f"metric:max:{name}": hi})
+    for row in rows.values():
+        row["tags"] = []
+    for eid, tag in session.execute(
+        select(ExperimentTag.experiment_id, ExperimentTag.name)
+        .where(ExperimentTag.experiment_id.in_(ids)).order_by(ExperimentTag.name)
+    ):
+        rows[eid]["tags"].append(tag)
+
+
+def _base_row(e: Experiment, status: str, duration: float | None) -> dict:
+    return {
+        "key": e.key, "sys:key": e.key, "sys:name": e.name or e.key, "sys:status": status,
+        "sys:visible": e.visible, "sys:color": e.color or experiment_color({"key": e.key}),
+        "sys:file_name": e.file_name,
+        "sys:start_time": _iso(e.start_time), "sys:end_time": _iso(e.end_time),
+        "sys:duration": round(duration, 3) if duration is not None else None, "sys:host": e.host,
+        "sys:user": e.os_user, "sys:python_version": e.python_version, "sys:os": e.os,
+        "sys:git_branch": e.git_branch, "sys:git_commit": e.git_commit, "sys:command": e.command,
+    }
+
+
+def fetch_rows(session: Session, project: Project, state: dict, start: int, end: int,
+               sort_model: Any = None, group: tuple[str, Any] | None = None) -> tuple[list[dict], int]:
+    """One page of rows (``start`` to ``end``) and the number of matching experiments.
+
+    The caller has checked read access to ``project``.
+    """
+    start = max(0, int(start or 0))
+    end = max(start, min(int(end or start + 100), start + MAX_PAGE))
+    where = matching_select(project, state.get("filters"), group).whereclause
+    total = session.execute(select(func.count(Experiment.id)).where(where)).scalar_one()
+    stmt = (select(Experiment, q.status_expression(), q.duration_expression()).where(where)
+            .order_by(*_order_terms(sort_model if sort_model is not None else sort_model_of(state)),
+                      Experiment.start_time.desc(), Experiment.id.desc())
+            .offset(start).limit(end - start))
+    rows: dict[int, dict] = {}
+    for e, status, duration in session.execute(stmt):
+        rows[e.id] = _base_row(e, status, duration)
+    _fill_values(session, rows, [q.parse_column(c) for c in state.get("columns") or []])
+    return list(rows.values()), total
+
+
+def group_counts(session: Session, project: Project, state: dict, limit: int = 200) -> list[tuple[Any, int]]:
+    """(value, number of matching experiments) per value of the group-by column, largest first."""
+    group_by = state.get("groupBy")
+    if not group_by:
+        return []
+    col = q.parse_column(group_by)
+    matching = matching_select(project, state.get("filters")).subquery()
+    if col.kind == "tags":
+        stmt = (select(ExperimentTag.name, func.count()).where(ExperimentTag.experiment_id.in_(select(matching.c.id)))
+                .group_by(ExperimentTag.name))
+        untagged = session.execute(
+            select(func.count()).select_from(matching).where(
+                ~select(ExperimentTag.id).where(ExperimentTag.experiment_id == matching.c.id).exists())
+        ).scalar_one()
+        counted = [(v, n) for v, n in session.execute(stmt.order_by(func.count().desc()).limit(limit))]
+        return counted + ([(None, untagged)] if untagged else [])
+    expr = q.value_expression(col).label("group_value")
+    inner = select(expr).where(q.project_scope(project.id), q.compile_filters(state.get("filters"))).subquery()
+    stmt = (select(inner.c.group_value, func.count()).group_by(inner.c.group_value)
+            .order_by(func.count().desc(), inner.c.group_value).limit(limit))
+    return [(_iso(v) if isinstance(v, datetime) else v, n) for v, n in session.execute(stmt)]
+
+
+def constant_columns(session: Session, project: Project, state: dict) -> list[str]:
+    """Shown columns whose value is the same for every matching experiment."""
+    matching = matching_select(project, state.get("filters"))
+    total = session.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+    if total <= 1:
+        return []
+    ids = select(matching.subquery().c.id)
+    cols = [q.parse_column(c) for c in shown_columns(state)]
+    constant = []
+
+    def spread(model, name_col, value_col, names):
+        if not names:
+            return {}
+        stmt = (select(name_col, func.count(func.distinct(value_col)), func.count(value_col))
+                .where(model.experiment_id.in_(ids), name_col.in_(names)).group_by(name_col))
+        return {name: (distinct, count) for name, distinct, count in session.execute(stmt)}
+
+    by_kind = {
+        "param": spread(Parameter, Parameter.name, Parameter.value_text,
+                        {c.name for c in cols if c.kind == "param"}),
+        "other": spread(Other, Other.key, Other.value, {c.name for c in cols if c.kind == "other"}),
+    }
+    metric_names = {c.name for c in cols if c.kind == "metric"}
+    for agg, value_col in q.METRIC_AGGS.items():
+        by_kind[f"metric:{agg}"] = spread(MetricSeries, MetricSeries.name, value_col, metric_names)
+    for col in cols:
+        if col.kind in ("param", "other", "metric"):
+            key = col.kind if col.kind != "metric" else f"metric:{col.agg}"
+            distinct, count = by_kind[key].get(col.name, (0, 0))
+            # constant: one value everywhere, or missing everywhere
+            if (distinct == 1 and count == total) or count == 0:
+                constant.append(col.id)
+        elif col.kind == "sys" and col.name not in ("name", "key"):
+            expr = q.value_expression(col)
+            distinct, nulls = session.execute(
+                select(func.count(func.distinct(expr)), func.count() - func.count(expr))
+                .where(q.project_scope(project.id), q.compile_filters(state.get("filters")))
+            ).one()
+            if (distinct == 1 and nulls == 0) or (distinct == 0):
+                constant.append(col.id)
+    return constant
+
+
+# --- column catalogue ------------------------------------------------------------------------
+
+def attributes(session: Session, project: Project) -> list[dict]:
+    """Every column the project can show or filter on: ``{"id", "label", "type", "group"}``.
+
+    Parameters and others report "number", "text", "boolean" or "mixed" from their values.
+    """
+    in_project = select(Experiment.id).where(q.project_scope(project.id))
+    out = [{"id": f"sys:{f}", "label": label, "type": kind, "group": "System"}
+           for f, (label, kind, _) in q.SYSTEM_FIELDS.items()]
+    out.append({"id": "tags", "label": "Tags", "type": "tags", "group": "System"})
+
+    def kinds(model, name_col, text_col):
+        bools = func.sum(case((text_col.in_(["True", "False", "true", "false"]), 1), else_=0))
+        stmt = (select(name_col, func.count(), func.count(model.value_num), bools)
+                .where(model.experiment_id.in_(in_project)).group_by(name_col).order_by(name_col))
+        for name, count, numeric, boolean in session.execute(stmt):
+            if boolean and boolean == count:
+                kind = "boolean"
+            elif numeric == count:
+                kind = "number"
+            elif numeric == 0:
+                kind = "text"
+            else:
+                kind = "mixed"
+            yield name, kind
+
+    out += [{"id": f"param:{n}", "label": n, "type": k, "group": "Parameters"}
+            for n, k in kinds(Parameter, Parameter.name, Parameter.value_text)]
+    metric_names = session.execute(
+        select(MetricSeries.name).where(MetricSeries.experiment_id.in_(in_project)).distinct()
+        .order_by(MetricSeries.name)).scalars().all()
+    for name in metric_names:
+        out += [{"id": f"metric:{agg}:{name}", "label": f"{name} ({agg})", "type": "number", "group": "Metrics"}
+                for agg in q.METRIC_AGGS]
+    out += [{"id": f"other:{n}", "label": n, "type": k, "group": "Others"}
+            for n, k in kinds(Other, Other.key, Other.value)]
+    return out
+
+
+def project_tags(session: Session, project: Project) -> list[str]:
+    return session.execute(
+        select(ExperimentTag.name).join(Experiment, Experiment.id == ExperimentTag.experiment_id)
+        .where(q.project_scope(project.id)).distinct().order_by(ExperimentTag.name)
+    ).scalars().all()
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(value)
+    text = str(value)
+    # keep spreadsheets from evaluating cell text as a formula
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not q.is_numeric_text(text) else text
+
+
+def iter_csv(session: Session, project: Project, state: dict) -> Iterator[str]:
+    """The CSV of every matching experiment with the view's shown columns, in chunks."""
+    columns = [c for c in shown_columns(state) if c != "sys:visible"]
+    labels = [q.parse_column(c).label for c in columns]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["Experiment key"] + labels)
+    yield buf.getvalue()
+    start = 0
+    while True:
+        rows, total = fetch_rows(session, project, state, start, start + CSV_CHUNK)
+        buf.seek(0)
+        buf.truncate()
+        for row in rows:
+            writer.writerow([row["key"]] + [_csv_value(row.get(c)) for c in columns])
+        yield buf.getvalue()
+        start += CSV_CHUNK
+        if start >= total or not rows:
+            break
