@@ -60,6 +60,18 @@ def test_value_fields_keep_text_number_and_json():
     assert ingest.value_fields("NaN")[1] is None
     assert ingest.value_fields(float("nan"))[:2] == ("NaN", None)
     assert ingest.value_fields(None) == (None, None, "null")
+    assert ingest.value_fields(10**400)[1] is None
+
+
+def test_out_of_range_numbers_are_refused_or_flagged(env):
+    key = new_experiment(env)
+    with pytest.raises(Invalid):
+        batch(env, key, metrics=[{"name": "m", "value": 1.0, "step": 2**64}])
+    batch(env, key, metrics=[{"name": "m", "value": 10**400, "step": 1}], parameters=[{"name": "p", "value": 10**400}])
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        m = metrics.summaries(s, [exp.id])[0]
+        assert (m.count, m.invalid_count, m.last_value) == (1, 1, math.inf)
 
 
 def test_summaries_merge_batches_out_of_order_with_nan_and_inf(env):

@@ -43,6 +43,7 @@ END_STATUSES = {ExperimentStatus.finished.value, ExperimentStatus.crashed.value,
 
 Name = Annotated[str, Field(min_length=1, max_length=300)]
 Context = Annotated[str, Field(max_length=64)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # what the database's integers hold
 MetricValue = Union[StrictFloat, StrictInt, Literal["NaN", "Infinity", "-Infinity"]]
 
 
@@ -51,8 +52,8 @@ class MetricIn(TypedDict):
 
     name: Name
     value: MetricValue
-    step: NotRequired[int | None]
-    epoch: NotRequired[int | None]
+    step: NotRequired[Int64 | None]
+    epoch: NotRequired[Int64 | None]
     timestamp: NotRequired[float | None]
     context: NotRequired[Context | None]
 
@@ -60,7 +61,7 @@ class MetricIn(TypedDict):
 class ParameterIn(BaseModel):
     name: Name
     value: Any = None
-    step: int | None = None
+    step: Int64 | None = None
     source: Literal["manual", "cli", "auto", "auto-logged"] = "manual"
 
 
@@ -87,7 +88,7 @@ class DetailsIn(BaseModel):
     os_type: str | None = None
     python_version: str | None = None
     python_executable: str | None = None
-    pid: int | None = None
+    pid: Int64 | None = None
     command: list[str] | None = None
     file_name: str | None = None
     file_path: str | None = None
@@ -98,7 +99,7 @@ class DetailsIn(BaseModel):
 class OutputIn(BaseModel):
     text: str
     stderr: bool = False
-    offset: int | None = None
+    offset: Int64 | None = None
     timestamp: float | None = None
 
 
@@ -162,8 +163,10 @@ def value_fields(value: Any) -> tuple[str | None, float | None, str]:
         return None, None, as_json
     if isinstance(value, bool):
         return ("true" if value else "false"), float(value), as_json
-    if isinstance(value, (int, float)):
-        return (str(value) if isinstance(value, int) else repr(float(value))), float(value), as_json
+    if isinstance(value, int):
+        return str(value), (float(value) if abs(value) < 2**1023 else None), as_json
+    if isinstance(value, float):
+        return repr(value), value, as_json
     if isinstance(value, str):
         return value, _numeric_text(value), as_json
     return as_json, None, as_json

@@ -84,7 +84,10 @@ def record_points(session: Session, experiment_id: int, points: list[dict], now:
         if v.__class__ is str:
             f = special[v]
         else:
-            f = float(v)
+            try:
+                f = float(v)
+            except OverflowError:  # an integer beyond float range
+                f = math.inf if v > 0 else -math.inf
         invalid = f - f != 0  # true for NaN and +/-Inf
         ts = p.get("timestamp")
         append((sid_of[p["name"]], p.get("step"), p.get("epoch"), now if ts is None else ts,
