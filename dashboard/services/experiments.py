@@ -173,23 +173,27 @@ def request_stop(session: Session, actor: Actor, key: str) -> Experiment:
     return exp
 
 
-def list_for_project(session: Session, actor: Actor, workspace_name: str, project_name: str,
-                     include_archived: bool = False) -> list[Experiment]:
-    """Experiments of a project the actor may read, newest first."""
-    project = project_service.get_readable(session, actor, workspace_name, project_name)
+def _in_project(session: Session, project: Project, include_archived: bool) -> list[Experiment]:
     stmt = select(Experiment).where(Experiment.project_id == project.id)
     if not include_archived:
         stmt = stmt.where(Experiment.archived == False)  # noqa: E712
     return list(session.exec(stmt.order_by(Experiment.start_time.desc(), Experiment.id.desc())).all())
 
 
+def list_for_project(session: Session, actor: Actor, workspace_name: str, project_name: str,
+                     include_archived: bool = False) -> list[Experiment]:
+    """Experiments of a project the actor may read, newest first."""
+    project = project_service.get_readable(session, actor, workspace_name, project_name)
+    return _in_project(session, project, include_archived)
+
+
 def list_metadata(session: Session, actor: Actor, workspace_name: str, project_name: str,
                   include_archived: bool = False) -> list[dict]:
+    """``metadata`` of every experiment of a readable project, newest first."""
     project = project_service.get_readable(session, actor, workspace_name, project_name)
     ws = session.get(Workspace, project.workspace_id)
     now = utcnow()
-    return [metadata(e, ws.name, project.name, now)
-            for e in list_for_project(session, actor, ws.name, project.name, include_archived)]
+    return [metadata(e, ws.name, project.name, now) for e in _in_project(session, project, include_archived)]
 
 
 # --- what was logged ----------------------------------------------------------------------
