@@ -80,4 +80,5 @@ def json_body() -> dict:
 from dashboard.api import accounts as _accounts  # noqa: E402,F401  (registers routes)
 from dashboard.api import experiments as _experiments  # noqa: E402,F401
 from dashboard.api import projects as _projects  # noqa: E402,F401
+from dashboard.api import experiment_media as _experiment_media  # noqa: E402,F401
 from dashboard.api import experiment_table as _experiment_table  # noqa: E402,F401

@@ -1,0 +1,85 @@
+"""The Charts tab: a chart per metric by default, Add Chart, smoothing, X axis, outliers,
+metric colors, and the layout saved as the project's experiment view."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard.charts.metric_lines import X_AXES
+from dashboard.services import experiment_page
+
+
+def default_state(metric_names: list[str]) -> dict:
+    names = [n for n in metric_names if not n.startswith("sys.")]
+    return {"charts": [{"metrics": [n]} for n in names], "colors": {}, "smoothing": 0.0, "x_axis": "step",
+            "ignore_outliers": False}
+
+
+def initial_state(session, page) -> dict:
+    names = [m.name for m in experiment_page.metric_summaries(session, page.experiment.id)]
+    saved = experiment_page.chart_view(session, page.project.id)
+    if saved:
+        state = experiment_page.clean_chart_state(saved)
+        known = set(names)
+        state["charts"] = [c for c in state["charts"] if any(m in known for m in c["metrics"])]
+        if state["charts"]:
+            return state
+        return {**default_state(names), **{k: state[k] for k in ("colors", "smoothing", "x_axis", "ignore_outliers")}}
+    return default_state(names)
+
+
+def charts_tab(session, page, _assets_dir):
+    state = initial_state(session, page)
+    names = [m.name for m in experiment_page.metric_summaries(session, page.experiment.id)]
+    options = [{"label": n, "value": n} for n in names]
+    controls = dbc.Row([
+        dbc.Col([dbc.Label("Smoothing", className="small mb-0"),
+                 dcc.Slider(id="experiment-charts-smoothing", min=0, max=0.99, step=0.01, value=state["smoothing"],
+                            marks={0: "0", 0.5: "0.5", 0.99: "0.99"}, tooltip={"placement": "bottom"})], md=3),
+        dbc.Col([dbc.Label("X axis", className="small mb-0"),
+                 dcc.Dropdown(id="experiment-charts-xaxis", value=state["x_axis"], clearable=False, searchable=False,
+                              options=[{"label": v, "value": k} for k, v in X_AXES.items()])], md=2),
+        dbc.Col(dbc.Switch(id="experiment-charts-outliers", label="Ignore outliers", value=state["ignore_outliers"],
+                           className="mt-4"), md=2),
+        dbc.Col(html.Div([
+            dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add Chart"], id="experiment-charts-add-open",
+                       size="sm", color="primary"),
+            dbc.Button([html.I(className="bi bi-palette me-1"), "Change Colors"], id="experiment-charts-colors-open",
+                       size="sm", color="secondary", outline=True),
+            dbc.Button([html.I(className="bi bi-save me-1"), "Save view"], id="experiment-charts-save", size="sm",
+                       color="success", outline=True) if page.can_write else None,
+        ], className="d-flex gap-2 mt-3 justify-content-end"), md=5),
+    ], className="mb-2 g-2 align-items-start")
+    add_modal = dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Add Chart")),
+        dbc.ModalBody([dbc.Label("Metrics (one line each)"),
+                       dcc.Dropdown(id="experiment-charts-add-metrics", options=options, multi=True)]),
+        dbc.ModalFooter(dbc.Button("Add", id="experiment-charts-add", color="primary")),
+    ], id="experiment-charts-add-modal", is_open=False)
+    color_modal = dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Change Colors")),
+        dbc.ModalBody([
+            dbc.Label("Metric"), dcc.Dropdown(id="experiment-charts-color-metric", options=options, clearable=False),
+            dbc.Label("Color", className="mt-2"),
+            dbc.Input(id="experiment-charts-color-value", type="color", value="#1f77b4", style={"width": "5rem"}),
+        ]),
+        dbc.ModalFooter(dbc.Button("Apply", id="experiment-charts-color-apply", color="primary")),
+    ], id="experiment-charts-colors-modal", is_open=False)
+    return html.Div([
+        dcc.Store(id="experiment-charts-state", data=state),
+        controls, add_modal, color_modal,
+        html.Div(id="experiment-charts-message"),
+        dcc.Loading(html.Div(id="experiment-charts-grid", className="row g-3"), delay_show=400),
+    ])
+
+
+def chart_card(index: int, title: str, graph, invalid: int):
+    note = html.Div("Some invalid values were ignored", className="small text-warning px-2") if invalid else None
+    return dbc.Col(dbc.Card([
+        html.Div([
+            html.Span(title, className="small fw-semibold text-truncate"),
+            html.Button(html.I(className="bi bi-x-lg"), id={"type": "experiment-chart-delete", "index": index},
+                        className="btn btn-link btn-sm p-0 text-muted", title="Delete chart"),
+        ], className="d-flex justify-content-between align-items-center px-2 pt-1"),
+        graph, note,
+    ], className="experiment-chart-card"), lg=6)

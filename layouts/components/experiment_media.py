@@ -1,0 +1,117 @@
+"""The Graphics and Audio tabs: filter/sort controls and the cards (images and waveforms).
+
+Images and audio load from ``/api/v1/experiments/<key>/media/<asset_id>``, which checks read
+access and serves only known image/audio types inline.
+"""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard.services import experiment_page
+
+PAGE_SIZE = 60
+AUDIO_PAGE_SIZE = 30
+
+
+def media_url(key: str, asset_id: str) -> str:
+    return f"/api/v1/experiments/{key}/media/{asset_id}"
+
+
+def _name_filter(prefix: str):
+    return dbc.InputGroup([
+        dbc.Input(id=f"{prefix}-filter", placeholder="Filter by name", type="search", debounce=True),
+        dbc.Select(id=f"{prefix}-filter-mode", value="exact", options=[{"label": "Exact", "value": "exact"},
+                                                                        {"label": "Regex", "value": "regex"}],
+                   style={"maxWidth": "7rem"}),
+    ], size="sm")
+
+
+def _sort_controls(prefix: str):
+    return dbc.InputGroup([
+        dbc.InputGroupText("Sort"),
+        dbc.Select(id=f"{prefix}-sort", value="name", options=[{"label": "Name", "value": "name"},
+                                                               {"label": "Step", "value": "step"}]),
+        dbc.Select(id=f"{prefix}-order", value="asc", options=[{"label": "Ascending", "value": "asc"},
+                                                               {"label": "Descending", "value": "desc"}]),
+    ], size="sm")
+
+
+def _step_options(steps: list[int]):
+    return [{"label": "All steps", "value": "all"}] + [{"label": f"Step {s}", "value": str(s)} for s in steps]
+
+
+def graphics_tab(session, page, _assets_dir):
+    steps = experiment_page.steps_of(experiment_page.media_items(session, page.experiment, "image"))
+    return html.Div([
+        dbc.Row([
+            dbc.Col(_sort_controls("experiment-graphics"), md=3),
+            dbc.Col(_name_filter("experiment-graphics"), md=4),
+            dbc.Col(html.Div([
+                dbc.Select(id="experiment-graphics-step", value="all", options=_step_options(steps), size="sm",
+                           style={"maxWidth": "10rem"}),
+                dbc.Button(html.I(className="bi bi-skip-backward-fill"), id="experiment-graphics-prev", size="sm",
+                           color="secondary", outline=True, title="Previous step"),
+                dbc.Button(html.I(className="bi bi-play-fill"), id="experiment-graphics-play", size="sm",
+                           color="secondary", outline=True, title="Play"),
+                dbc.Button(html.I(className="bi bi-skip-forward-fill"), id="experiment-graphics-next", size="sm",
+                           color="secondary", outline=True, title="Next step"),
+            ], className="d-flex gap-1"), md=5),
+        ], className="g-2 mb-2"),
+        dcc.Store(id="experiment-graphics-steps", data=steps),
+        dcc.Store(id="experiment-graphics-page", data=0),
+        dcc.Interval(id="experiment-graphics-timer", interval=1200, disabled=True),
+        html.Div(id="experiment-graphics-message"),
+        html.Div(id="experiment-graphics-grid", className="d-flex flex-wrap gap-2"),
+        html.Div([
+            dbc.Button("‹ Previous", id="experiment-graphics-page-prev", size="sm", color="link"),
+            html.Span(id="experiment-graphics-count", className="small text-muted mx-2"),
+            dbc.Button("Next ›", id="experiment-graphics-page-next", size="sm", color="link"),
+        ], className="d-flex align-items-center mt-2"),
+    ])
+
+
+def image_card(key: str, item) -> html.Div:
+    step = "" if item.step is None else f"step {item.step}"
+    return html.Div([
+        html.A(html.Img(src=media_url(key, item.asset_id), alt=item.name,
+                        className="experiment-image"), href=media_url(key, item.asset_id), target="_blank",
+               rel="noopener"),
+        html.Div(item.name, className="small text-truncate", title=item.name),
+        html.Div(step, className="small text-muted"),
+    ], className="experiment-image-card border rounded p-1")
+
+
+def audio_tab(session, page, _assets_dir):
+    steps = experiment_page.steps_of(experiment_page.media_items(session, page.experiment, "audio"))
+    return html.Div([
+        dbc.Row([
+            dbc.Col(_sort_controls("experiment-audio"), md=3),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("Group by"), dbc.Select(
+                id="experiment-audio-group", value="none",
+                options=[{"label": v, "value": k} for k, v in (("none", "None"), ("name", "Name"), ("step", "Step"),
+                                                               ("context", "Context"))])], size="sm"), md=2),
+            dbc.Col(_name_filter("experiment-audio"), md=4),
+            dbc.Col(dbc.Select(id="experiment-audio-step", value="all", options=_step_options(steps), size="sm"), md=3),
+        ], className="g-2 mb-2"),
+        html.Div(id="experiment-audio-message"),
+        html.Div(id="experiment-audio-list"),
+    ])
+
+
+def audio_card(key: str, item, fig, duration: float):
+    return html.Div([
+        html.Div([html.Span(item.name, className="small fw-semibold text-truncate me-2"),
+                  html.Span(("" if item.step is None else f"step {item.step}") + (f" · {item.context}" if item.context else ""),
+                            className="small text-muted")]),
+        html.Div([
+            dcc.Graph(figure=fig, id={"type": "experiment-audio-wave", "index": item.asset_id},
+                      config={"displayModeBar": False}, className="experiment-audio-wave")
+            if fig is not None else html.Div("(no waveform)", className="small text-muted"),
+            html.Button(html.I(className="bi bi-play-fill"), id={"type": "experiment-audio-play", "index": item.asset_id},
+                        className="btn btn-light btn-sm experiment-audio-play", title="Play"),
+        ], className="experiment-audio-visual"),
+        html.Audio(src=media_url(key, item.asset_id), id=f"experiment-audio-el-{item.asset_id}", preload="none"),
+        html.Span(id={"type": "experiment-audio-state", "index": item.asset_id}, className="d-none"),
+        html.Span(f"{duration:.2f} s", className="small text-muted"),
+    ], className="experiment-audio-card border rounded p-2 mb-2")
