@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     from dashboard.background import make_background_manager
 
     server.register_blueprint(api)
+    from dashboard.api.comet import comet
+
+    server.register_blueprint(comet)
 
     app = Dash(
         __name__,

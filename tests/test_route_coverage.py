@@ -47,3 +47,16 @@ def test_anonymous_callback_requests_are_refused(server):
 def test_anonymous_page_request_redirects_to_login(server):
     r = requests.get(server.url + "/workspaces", allow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_comet_routes_are_key_checked_except_health_and_not_found(tmp_path, monkeypatch):
+    """The comet_ml-compatible routes (/clientlib, /api/rest/v2) all need an API key, except
+    the SDK's health/version probes and the catch-alls that answer 404."""
+    monkeypatch.setenv("HALLEY_HOME", str(tmp_path))
+    from app import create_app
+
+    rules = [r for r in create_app().server.url_map.iter_rules() if r.endpoint.startswith("comet.")]
+    assert len(rules) > 40
+    public = {r.rule for r in rules if ACCESS_RULES[r.endpoint] == "public"}
+    assert public == {"/clientlib/health/ping", "/clientlib/isAlive/ver", "/clientlib/<path:unknown>",
+                      "/api/rest/v2/<path:unknown>", "/clientlib/rest/v2/<path:unknown>"}
