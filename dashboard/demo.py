@@ -35,7 +35,7 @@ HIDDEN_SIZES = ((32,), (64,), (128,), (64, 32), (128, 64))
 BATCH_SIZES = (32, 64, 128)
 ACTIVATIONS = ("relu", "tanh", "logistic")
 SNAPSHOT_EVERY = 4  # misclassified digits are logged every few epochs (and at the last one)
-SYSTEM_METRICS_S = 0.5  # runs take seconds, so sample CPU and memory often enough to draw a line
+SYSTEM_METRICS_S = 0.2  # runs take about a second, so sample CPU and memory often enough to draw a line
 
 
 @dataclass(frozen=True)

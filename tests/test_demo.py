@@ -145,3 +145,13 @@ def test_if_empty_leaves_a_populated_database_alone(demo_server, client):
     assert "skipping" in again.stdout
     projects = get(demo_server, client, "/workspaces/demo/projects").json()["projects"]
     assert projects[0]["experiment_count"] == RUNS
+
+
+def test_demo_logs_into_a_running_server_with_a_key(demo_server, client, owner):
+    done = run_demo(demo_server, "--runs", "1", "--epochs", "2", "--url", demo_server.url,
+                    "--api-key", owner.api_key, "--workspace", owner.workspace, "--project", "sweep")
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = get(demo_server, client, f"/workspaces/{owner.workspace}/projects/sweep/experiments").json()["experiments"]
+    assert len(runs) == 1
+    meta = get(demo_server, client, f"/experiments/{runs[0]['experiment_key']}").json()
+    assert "--api-key" in meta["command"] and owner.api_key not in " ".join(meta["command"])
