@@ -171,6 +171,9 @@ def test_icon_upload_and_rejected_non_image(server, accounts, data, page, consol
                          files=[{"name": "evil.png", "mimeType": "image/png", "buffer": b"<svg onload=alert(1)>"}])
     expect(page.locator("#workspace-icon-message")).to_contain_text("not a valid PNG or JPEG")
     page.set_input_files("#workspace-icon-upload input[type=file]",
+                         files=[{"name": "huge.png", "mimeType": "image/png", "buffer": _png() + bytes(1_200_000)}])
+    expect(page.locator("#workspace-icon-message")).to_contain_text("at most 1 MB")
+    page.set_input_files("#workspace-icon-upload input[type=file]",
                          files=[{"name": "logo.png", "mimeType": "image/png", "buffer": _png()}])
     icon = page.locator(".workspace-project-card", has_text="iconic").locator("img.workspace-project-icon")
     expect(icon).to_be_visible()
@@ -232,4 +235,25 @@ def test_names_with_markup_render_as_text(server, accounts, data, page, console_
     expect(page.locator("#project-header-crumb-project")).to_have_text(name)
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator("img[src='x']").count() == 0
+    assert console_errors == []
+
+
+def test_many_projects_are_paged(server, accounts, data, page, console_errors):
+    owner = accounts.create("ws")
+    for i in range(130):
+        data.project(owner, f"p{i:03d}", public=i % 2 == 0, description=f"number {i}")
+    sign_in(page, server, owner, f"/{owner.workspace}")
+    expect(page.locator("#workspace-total")).to_have_text("130 projects")
+    expect(page.locator(".workspace-project-card")).to_have_count(24)
+    choose(page, "workspace-sort", "Name")
+    expect(page.locator(".workspace-project-name").first).to_have_text("p129")  # descending first
+    page.click("#workspace-sort-dir")  # ascending
+    expect(page.locator(".workspace-project-name").first).to_have_text("p000")
+    page.locator("#workspace-pagination").get_by_text("»").click()
+    expect(page.locator(".workspace-project-name").first).to_have_text("p120")
+    expect(page.locator(".workspace-project-card")).to_have_count(130 - 5 * 24)
+    # A filter starts again from the first page.
+    choose(page, "workspace-visibility", "Private")
+    expect(page.locator("#workspace-total")).to_have_text("65 projects")
+    expect(page.locator(".workspace-project-name").first).to_have_text("p001")
     assert console_errors == []
