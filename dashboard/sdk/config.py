@@ -40,6 +40,7 @@ class ClientConfig:
     url: str
     retry_max_s: float = 30.0
     end_timeout_s: float = 120.0
+    offline_end_wait_s: float = 10.0
     request_timeout_s: float = 30.0
 
     @classmethod
@@ -49,6 +50,7 @@ class ClientConfig:
             url=(url or os.environ.get("HALLEY_URL") or DEFAULT_URL).rstrip("/"),
             retry_max_s=env_float("HALLEY_RETRY_MAX_S", 30.0),
             end_timeout_s=env_float("HALLEY_END_TIMEOUT_S", 120.0),
+            offline_end_wait_s=env_float("HALLEY_OFFLINE_END_WAIT_S", 10.0),
             request_timeout_s=env_float("HALLEY_TIMEOUT_S", 30.0),
         )
 

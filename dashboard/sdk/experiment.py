@@ -546,14 +546,21 @@ class Experiment(BaseExperiment):
         return self._sender.flush(timeout or self._config.end_timeout_s)
 
     def _finish(self, status: str) -> None:
-        delivered = self._sender.close(self._config.end_timeout_s)
+        delivered = self._sender.close(self._config.end_timeout_s, self._config.offline_end_wait_s)
         if self._sender.dead:
             return
-        try:
-            self._sender.client.request("POST", f"/experiments/{self.id}/end", json_body={"status": status})
-            ended = True
-        except (Transient, Rejected):
-            ended = False
+        ended = False
+        for pause in (0.5, 1.0, 2.0, None):
+            try:
+                self._sender.client.request("POST", f"/experiments/{self.id}/end", json_body={"status": status})
+                ended = True
+                break
+            except Rejected:
+                break
+            except Transient:
+                if pause is None or self._sender.unreachable:
+                    break
+                time.sleep(pause)
         if not delivered or not ended:
             self._spool.write_end(status)
             warn(f"experiment {self.id}: the server could not be reached before the end; the rest is kept "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +69,10 @@ class SpoolDir:
         self.format_name = format_name
         self._seq = 0
         self._ready = False
+        self._lock = threading.Lock()
 
     def _prepare(self) -> None:
-        if self._ready:
+        if self._ready and self.path.exists():
             return
         (self.path / "entries").mkdir(parents=True, exist_ok=True)
         existing = sorted((self.path / "entries").glob("*.json"))
@@ -81,11 +83,14 @@ class SpoolDir:
         self._ready = True
 
     def add(self, d: Delivery) -> None:
-        if d.spool_paths:
-            return
-        self._prepare()
-        self._seq += 1
-        base = self.path / "entries" / f"{self._seq:09d}"
+        with self._lock:
+            if d.spool_paths:
+                return
+            self._prepare()
+            self._seq += 1
+            self._write(d, self.path / "entries" / f"{self._seq:09d}")
+
+    def _write(self, d: Delivery, base: Path) -> None:
         if d.kind == "batch":
             p = base.with_name(base.name + ".batch.json")
             _atomic_write(p, d.payload)
@@ -98,7 +103,8 @@ class SpoolDir:
                 shutil.copyfile(d.data_path, data_p)
             meta_p = base.with_name(base.name + ".asset.json")
             _atomic_write(meta_p, json.dumps(d.fields).encode())
-            d.data, d.data_path = None, str(data_p)
+            d.data_path = str(data_p)  # path first: a concurrent reader always finds the bytes
+            d.data = None
             d.spool_paths = (meta_p, data_p)
 
     def write_end(self, status: str) -> None:

@@ -239,16 +239,22 @@ class Sender(threading.Thread):
     def nudge(self) -> None:
         self.wake.set()
 
-    def flush(self, timeout: float) -> bool:
-        """Waits until everything queued so far is delivered (True) or the timeout passes."""
-        deadline = time.monotonic() + timeout
-        self.next_try = 0.0 if not self.unreachable else self.next_try
+    def flush(self, timeout: float, offline_wait: float | None = None) -> bool:
+        """Waits until everything queued so far is delivered (True) or the timeout passes.
+
+        With ``offline_wait``, gives up after that long when the server is still unreachable:
+        every pending entry is on disk by then, so waiting longer protects nothing.
+        """
+        started = time.monotonic()
+        deadline = started + timeout
         self.wake.set()
         with self.idle:
             while not self._drained():
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.is_alive():
                     return self._drained()
+                if offline_wait is not None and self.unreachable and time.monotonic() - started > offline_wait:
+                    return False
                 self.idle.wait(min(left, 0.2))
                 self.wake.set()
         return True
@@ -256,12 +262,22 @@ class Sender(threading.Thread):
     def _drained(self) -> bool:
         return not self.queue and not self.pending and self.builder.count == 0 and self.create_body is None
 
-    def close(self, timeout: float) -> bool:
-        ok = self.flush(timeout)
+    def close(self, timeout: float, offline_wait: float | None = None) -> bool:
+        """Flushes, stops the thread, and writes whatever is still undelivered to the spool."""
+        ok = self.flush(timeout, offline_wait)
         self.closing = True
         self.wake.set()
-        self.join(5)
-        return ok
+        # a request in flight may take up to its timeout; an unreachable server fails fast
+        self.join(5 if self.client is None or self.unreachable else self.client.config.request_timeout_s + 5)
+        if ok and not self.is_alive():
+            return True
+        out: list[Delivery] = []
+        for _ in range(len(self.queue)):
+            self.builder.add(self.queue.popleft(), out)
+        self.builder.cut(out)
+        for d in list(self.pending) + out:
+            self.spool.add(d)
+        return False
 
     # --- the thread ---
 
