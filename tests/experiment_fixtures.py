@@ -47,6 +47,13 @@ class Logger:
             return ingest.store_asset(s, self.actor, key, data=data, type=type, name=name, settings=self.settings,
                                       **kw).asset_id
 
+    def many_assets(self, key: str, items) -> None:
+        """Stores (data, type, name, step) tuples in one transaction."""
+        with self.db.session() as s:
+            for data, type_, name, step in items:
+                ingest.store_asset(s, self.actor, key, data=data, type=type_, name=name, step=step,
+                                   settings=self.settings)
+
     def end(self, key: str, status: str = "finished") -> None:
         with self.db.session() as s:
             ingest.end_experiment(s, self.actor, key, status)
@@ -134,11 +141,10 @@ def large_experiment(log: Logger, project: str = "big", output_lines: int = 100_
         log.batch(key, output=[{"text": f"line {i} {'needle' if i % 10_000 == 7 else 'hay'}\n", "offset": i}
                                for i in range(start, min(output_lines, start + chunk))])
     rng = np.random.default_rng(1)
-    for step in range(histogram_steps):
-        doc = formats.histogram_json(rng.normal(step / histogram_steps, 1.0, 100))
-        log.asset(key, json.dumps(doc).encode(), "histogram3d", "activations", step=step)
+    log.many_assets(key, ((json.dumps(formats.histogram_json(rng.normal(step / histogram_steps, 1.0, 100))).encode(),
+                           "histogram3d", "activations", step) for step in range(histogram_steps)))
     tiny = png(3, 4)
-    for i in range(images):
-        log.asset(key, tiny, "image", f"{'cat' if i % 4 == 0 else 'dog'}_{i % 50}.png", step=i // 50)
+    log.many_assets(key, ((tiny, "image", f"{'cat' if i % 4 == 0 else 'dog'}_{i % 50}.png", i // 50)
+                          for i in range(images)))
     log.end(key)
     return key
