@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import threading
 import uuid
 from datetime import timedelta
 
@@ -355,3 +356,27 @@ def test_openapi_documents_the_batch_body(server):
     assert batch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BatchIn")
     assert "metrics" in doc["components"]["schemas"]["BatchIn"]["properties"]
     assert "/api/v1/experiments/{key}/assets/{asset_id}" in doc["paths"]
+
+
+def test_concurrent_batches_to_one_experiment_lose_nothing(server, user):
+    key = start(api(server, user.api_key), server.url, project="concurrent")["experiment_key"]
+    errors = []
+
+    def send(worker: int) -> None:
+        s = api(server, user.api_key)
+        for n in range(5):
+            pts = [{"name": name, "value": float(worker * 1000 + n * 100 + i), "step": worker * 1000 + n * 100 + i}
+                   for i in range(100) for name in ("shared", f"batch{n}")]
+            r = post_batch(s, server.url, key, metrics=pts)
+            if r.status_code != 200:
+                errors.append(r.text)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    sums = summary(api(server, user.api_key), server.url, key)
+    assert sums["shared"]["count"] == 2000 and all(sums[f"batch{n}"]["count"] == 400 for n in range(5))
+    assert sums["shared"]["max"] == 3499.0 and sums["shared"]["last_step"] == 3499 and sums["shared"]["min"] == 0.0

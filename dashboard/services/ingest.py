@@ -263,11 +263,19 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     b = batch if isinstance(batch, BatchIn) else parse_batch(batch)
     exp = experiments.get_writable(session, actor, key)
     now = utcnow()
-    # Writing the experiment row first takes the write lock (SQLite) / row lock (PostgreSQL),
-    # so batches of one experiment apply one after another and see each other's series.
-    exp.updated_at = exp.last_heartbeat = now
-    session.add(exp)
-    session.flush()
+    locked = []
+
+    def lock() -> None:
+        # Writing the experiment row takes the write lock (SQLite) / row lock (PostgreSQL),
+        # so batches of one experiment apply one after another and see each other's rows.
+        if not locked:
+            exp.updated_at = exp.last_heartbeat = now
+            session.add(exp)
+            session.flush()
+            locked.append(True)
+
+    points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock)
+    lock()
     seen = session.exec(select(ReceivedBatch.experiment_id).where(ReceivedBatch.batch_id == b.batch_id)).first()
     if seen is not None:
         if seen != exp.id:
@@ -279,7 +287,7 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     except IntegrityError as exc:  # the id was used by a batch of another experiment
         raise Conflict("batch_id was already used by another experiment") from exc
 
-    counts = {"metrics": metrics.record_points(session, exp.id, b.metrics, now.timestamp())}
+    counts = {"metrics": metrics.store_points(session, points)}
     counts["parameters"] = _apply_parameters(session, exp, b.parameters, now)
     counts["others"] = _apply_others(session, exp, b.others)
     counts["tags"] = add_tags(session, exp, b.tags)

@@ -1,7 +1,8 @@
 """Metric points and their per-(experiment, metric) summaries: the hot path.
 
-Writes: ``record_points`` inserts a batch of points with one executemany and updates the
-affected ``MetricSeries`` summaries in bulk (read once, computed with numpy, written back).
+Writes: ``prepare_points`` builds the rows and each series' summary delta with numpy (before
+the write lock); ``store_points`` inserts the rows with one executemany and folds the deltas
+into the affected ``MetricSeries`` (read once, written back together).
 Reads: ``series`` / ``series_many`` return numpy arrays from one indexed query;
 ``summaries`` reads the summaries of many experiments at once.
 
@@ -11,7 +12,8 @@ Over JSON they travel as the strings "NaN", "Infinity" and "-Infinity".
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
 from sqlalchemy import insert, select as sa_select
@@ -53,12 +55,16 @@ def decode_value(value) -> float:
 
 # --- writes -------------------------------------------------------------------------------
 
-def _series_ids(session: Session, experiment_id: int, names: set[str]) -> dict[str, MetricSeries]:
+def _series_ids(session: Session, experiment_id: int, names: set[str],
+                before_create: Callable[[], None] | None = None) -> dict[str, MetricSeries]:
     """The experiment's series for these names, creating missing ones (one insert)."""
     found = {s.name: s for s in session.exec(
         select(MetricSeries).where(MetricSeries.experiment_id == experiment_id, MetricSeries.name.in_(names))
     ).all()}
     missing = sorted(names - found.keys())
+    if missing and before_create is not None:
+        before_create()
+        return _series_ids(session, experiment_id, names)  # read again under the caller's lock
     if missing:
         session.execute(insert(MetricSeries.__table__),
                         [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in missing])
@@ -69,12 +75,37 @@ def _series_ids(session: Session, experiment_id: int, names: set[str]) -> dict[s
     return found
 
 
-def record_points(session: Session, experiment_id: int, points: list[dict], now: float) -> int:
-    """Store validated metric points (dicts with name, value and optional step, epoch,
-    timestamp, context) and update their series summaries. Returns the number stored."""
+@dataclass
+class BatchStats:
+    """What one batch adds to one series' summary, computed before the write lock."""
+
+    count: int
+    invalid: int
+    first_step: int | None
+    last_step: int | None
+    last_value: float | None
+    low: tuple[float, int | None] | None  # (min finite value, its step)
+    high: tuple[float, int | None] | None
+    first_ts: float | None
+    last_ts: float | None
+
+
+@dataclass
+class PreparedPoints:
+    experiment_id: int
+    rows: list[tuple]
+    stats: dict[int, BatchStats]  # by series id
+
+
+def prepare_points(session: Session, experiment_id: int, points: list[dict], now: float,
+                   before_create: Callable[[], None] | None = None) -> PreparedPoints:
+    """The CPU work of storing validated metric points (dicts with name, value and optional
+    step, epoch, timestamp, context): insert rows and per-series summary deltas. Done before
+    the batch takes its write lock, so concurrent batches overlap it. Missing series are
+    created here (once per metric), after calling ``before_create`` (the caller's lock)."""
     if not points:
-        return 0
-    series = _series_ids(session, experiment_id, {p["name"] for p in points})
+        return PreparedPoints(experiment_id, [], {})
+    series = _series_ids(session, experiment_id, {p["name"] for p in points}, before_create)
     sid_of = {name: s.id for name, s in series.items()}
     special = SPECIAL_VALUES
     rows = []
@@ -92,9 +123,28 @@ def record_points(session: Session, experiment_id: int, points: list[dict], now:
         ts = p.get("timestamp")
         append((sid_of[p["name"]], p.get("step"), p.get("epoch"), now if ts is None else ts,
                 None if f != f else f, invalid, p.get("context")))
-    bulk_insert(session, MetricPoint.__table__, POINT_COLUMNS, rows)
-    _update_summaries(session, series, rows)
-    return len(rows)
+    return PreparedPoints(experiment_id, rows, _batch_stats(rows))
+
+
+def store_points(session: Session, prepared: PreparedPoints) -> int:
+    """Insert prepared points (one executemany) and fold their deltas into the summaries,
+    read afresh here because another batch may have changed them meanwhile."""
+    if not prepared.rows:
+        return 0
+    bulk_insert(session, MetricPoint.__table__, POINT_COLUMNS, prepared.rows)
+    current = session.exec(
+        select(MetricSeries).where(MetricSeries.id.in_(list(prepared.stats)))
+        .execution_options(populate_existing=True)
+    ).all()
+    for s in current:
+        _fold(s, prepared.stats[s.id])
+    session.flush()
+    return len(prepared.rows)
+
+
+def record_points(session: Session, experiment_id: int, points: list[dict], now: float) -> int:
+    """``prepare_points`` then ``store_points``; returns the number of points stored."""
+    return store_points(session, prepare_points(session, experiment_id, points, now))
 
 
 def _num(value) -> float | None:
@@ -106,7 +156,7 @@ def _int(value) -> int | None:
     return None if value != value else int(value)
 
 
-def _update_summaries(session: Session, series: dict[str, MetricSeries], rows: list[tuple]) -> None:
+def _batch_stats(rows: list[tuple]) -> dict[int, BatchStats]:
     # One comprehension per column: much faster than zip(*rows) over 100k tuples.
     sids = np.asarray([r[0] for r in rows], dtype=np.int64)
     steps = np.asarray([r[1] for r in rows], dtype=float)  # None -> NaN
@@ -117,48 +167,49 @@ def _update_summaries(session: Session, series: dict[str, MetricSeries], rows: l
     sorted_ids = sids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     ends = np.r_[starts[1:], len(order)]
-    by_id = {s.id: s for s in series.values()}
+    out = {}
     for start, end in zip(starts, ends):
         idx = order[start:end]
-        _merge(by_id[int(sorted_ids[start])], steps[idx], values[idx], invalid[idx], stamps[idx])
-    session.flush()
+        out[int(sorted_ids[start])] = _stats(steps[idx], values[idx], invalid[idx], stamps[idx])
+    return out
 
 
-def _merge(s: MetricSeries, steps: np.ndarray, values: np.ndarray, invalid: np.ndarray,
-           stamps: np.ndarray) -> None:
-    """Fold one batch of a series into its summary. "Last" is the point with the highest
-    step (the latest-arriving one among equals, or simply the latest when steps are absent)."""
-    had_points = s.count > 0
-    s.count = s.count + len(values)
-    s.invalid_count = s.invalid_count + int(invalid.sum())
-    has_step = ~np.isnan(steps)
-    if has_step.any():
-        top = np.nanmax(steps)
-        last = int(np.flatnonzero(steps == top)[-1])
-        low = float(np.nanmin(steps))
-        if s.first_step is None or low < s.first_step:
-            s.first_step = int(low)
+def _stats(steps: np.ndarray, values: np.ndarray, invalid: np.ndarray, stamps: np.ndarray) -> BatchStats:
+    """One series' share of a batch. Its "last" point is the one with the highest step (the
+    latest-arriving among equals), or simply the latest when steps are absent."""
+    if (~np.isnan(steps)).any():
+        last = int(np.flatnonzero(steps == np.nanmax(steps))[-1])
+        first_step = int(np.nanmin(steps))
     else:
-        last = len(values) - 1
-    last_step = _int(steps[last])
-    if not had_points or last_step is None or s.last_step is None or last_step >= s.last_step:
-        s.last_value = _num(values[last])
-        s.last_step = last_step
-    finite = ~invalid
-    if finite.any():
-        fin_idx = np.flatnonzero(finite)
-        lo = int(fin_idx[np.argmin(values[fin_idx])])
-        hi = int(fin_idx[np.argmax(values[fin_idx])])
-        if s.min_value is None or values[lo] < s.min_value:
-            s.min_value, s.min_step = float(values[lo]), _int(steps[lo])
-        if s.max_value is None or values[hi] > s.max_value:
-            s.max_value, s.max_step = float(values[hi]), _int(steps[hi])
-    if not np.isnan(stamps).all():
-        first_ts, last_ts = float(np.nanmin(stamps)), float(np.nanmax(stamps))
-        if s.first_timestamp is None or first_ts < s.first_timestamp:
-            s.first_timestamp = first_ts
-        if s.last_timestamp is None or last_ts > s.last_timestamp:
-            s.last_timestamp = last_ts
+        last, first_step = len(values) - 1, None
+    low = high = None
+    finite = np.flatnonzero(~invalid)
+    if len(finite):
+        lo = int(finite[np.argmin(values[finite])])
+        hi = int(finite[np.argmax(values[finite])])
+        low, high = (float(values[lo]), _int(steps[lo])), (float(values[hi]), _int(steps[hi]))
+    has_ts = not np.isnan(stamps).all()
+    return BatchStats(len(values), int(invalid.sum()), first_step, _int(steps[last]), _num(values[last]), low, high,
+                      float(np.nanmin(stamps)) if has_ts else None, float(np.nanmax(stamps)) if has_ts else None)
+
+
+def _fold(s: MetricSeries, b: BatchStats) -> None:
+    """Merge a batch's stats into a series summary."""
+    had_points = s.count > 0
+    s.count += b.count
+    s.invalid_count += b.invalid
+    if b.first_step is not None and (s.first_step is None or b.first_step < s.first_step):
+        s.first_step = b.first_step
+    if not had_points or b.last_step is None or s.last_step is None or b.last_step >= s.last_step:
+        s.last_value, s.last_step = b.last_value, b.last_step
+    if b.low is not None and (s.min_value is None or b.low[0] < s.min_value):
+        s.min_value, s.min_step = b.low
+    if b.high is not None and (s.max_value is None or b.high[0] > s.max_value):
+        s.max_value, s.max_step = b.high
+    if b.first_ts is not None and (s.first_timestamp is None or b.first_ts < s.first_timestamp):
+        s.first_timestamp = b.first_ts
+    if b.last_ts is not None and (s.last_timestamp is None or b.last_ts > s.last_timestamp):
+        s.last_timestamp = b.last_ts
 
 
 # --- reads --------------------------------------------------------------------------------
