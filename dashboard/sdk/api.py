@@ -130,9 +130,10 @@ class APIExperiment:
     def get_state(self) -> str:
         return self.get_metadata()["status"]
 
-    def get_metrics(self, metric: str | None = None) -> list[dict]:
-        """Every point, in step order; ``value`` is a float (nan/inf kept). Comet's key names
-        (metricName, metricValue, runContext) are included too."""
+    def get_metrics(self, metric: str | None = None, name: str | None = None) -> list[dict]:
+        """Every point of one metric (or of all), in step order; ``value`` is a float (nan/inf
+        kept). Comet's key names (metricName, metricValue, runContext) are included too."""
+        metric = metric or name
         points = self._get("/metrics", {"name": metric} if metric else None).json()["metrics"]
         out = []
         for p in points:
