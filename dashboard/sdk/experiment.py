@@ -387,8 +387,8 @@ class BaseExperiment:
             def sink(text, is_err):
                 if not self._ended:
                     q.append(("x", text, is_err, _now()))
-            sys.stdout = env.Tee(sys.stdout, sink, False)
-            sys.stderr = env.Tee(sys.stderr, sink, True)
+            self._tees = (env.Tee(sys.stdout, sink, False), env.Tee(sys.stderr, sink, True))
+            sys.stdout, sys.stderr = self._tees
         self._saved_hook = sys.excepthook
         sys.excepthook = self._excepthook
         threading.Thread(target=self._log_environment, name="halley-env", daemon=True).start()
@@ -452,9 +452,9 @@ class BaseExperiment:
     def _restore(self) -> None:
         self._threads_stop.set()
         if self._saved_streams is not None:
-            if isinstance(sys.stdout, env.Tee):
+            if sys.stdout is self._tees[0]:  # someone may have replaced it since; leave theirs alone
                 sys.stdout = self._saved_streams[0]
-            if isinstance(sys.stderr, env.Tee):
+            if sys.stderr is self._tees[1]:
                 sys.stderr = self._saved_streams[1]
             self._saved_streams = None
         if self._saved_hook is not None and sys.excepthook == self._excepthook:

@@ -101,8 +101,12 @@ class HttpClient:
         form = {k: (json.dumps(v) if k == "metadata" else str(v)) for k, v in d.fields.items()
                 if v is not None}
         name = d.fields.get("name") or "asset"
+        try:
+            data = d.asset_bytes()
+        except OSError as exc:  # e.g. a large file deleted before it could be sent
+            raise Rejected(0, f"asset {name!r} could not be read: {exc}") from exc
         self.request("POST", f"/experiments/{key}/assets", data=form,
-                     files={"file": (name, d.asset_bytes(), "application/octet-stream")},
+                     files={"file": (name, data, "application/octet-stream")},
                      timeout=max(self.config.request_timeout_s, 300))
 
 
@@ -326,7 +330,7 @@ class Sender(threading.Thread):
                 try:
                     self.client.deliver(self.key, d)
                 except Rejected as exc:
-                    self._warn_once(f"the server refused data for experiment {self.key}: {exc.message}")
+                    self._warn_once(f"could not store data for experiment {self.key}: {exc.message}")
                 self.pending.popleft()
                 self.spool.remove(d)
                 self.delivered += 1
