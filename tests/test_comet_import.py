@@ -209,7 +209,8 @@ def test_every_message_type_is_stored(server, importer):
         by_type.setdefault(a.type, []).append(a)
     uploads = [m["payload"] for m in msgs if m["type"] == "file_upload"]
     points = [m["payload"] for m in msgs if m["type"] == "3d-image"]
-    assert len(got["assets"]) == len(uploads) + sum(len(p["items"]) + 1 for p in points)
+    os_pkgs = [m["payload"]["os_packages"] for m in msgs if m["type"] == "os_packages"]
+    assert len(got["assets"]) == len(uploads) + sum(len(p["items"]) + 1 for p in points) + len(os_pkgs)
     (image,) = by_type["image"]
     assert (image.file_name, image.step) == ("red.png", 2)
     assert asset_bytes(server, image) == (importer["tmp"] / "red.png").read_bytes()
@@ -221,8 +222,10 @@ def test_every_message_type_is_stored(server, importer):
     (text,) = by_type["text"]
     assert asset_bytes(server, text) == b"some text" and json.loads(text.metadata_json) == {"k": 1}
     assert text.step == 1
-    (data,) = by_type["file"]
-    assert data.file_name == "data.json" and json.loads(asset_bytes(server, data)) == {"a": 1}
+    files = {a.file_name: a for a in by_type["file"]}
+    assert json.loads(asset_bytes(server, files["data.json"])) == {"a": 1}
+    if os_pkgs:  # dpkg's list, as a downloadable file
+        assert asset_bytes(server, files["os_packages.txt"]).decode().splitlines() == os_pkgs[0]
     (curve,) = by_type["curve"]
     assert json.loads(asset_bytes(server, curve))["y"] == [0, 0.8, 1]
     (cm,) = by_type["confusion-matrix"]
@@ -248,8 +251,7 @@ def test_every_message_type_is_stored(server, importer):
     assert details["command"] == env["command"] and details["file_name"] == "train_offline.py"
     (pkgs,) = [m["payload"]["installed_packages"] for m in msgs if m["type"] == "installed_packages"]
     assert system["installed_packages"] == pkgs and any(p.startswith("comet_ml==") for p in pkgs)
-    os_pkgs = [m["payload"]["os_packages"] for m in msgs if m["type"] == "os_packages"]
-    assert system["system_info"].get("os_packages", []) == (os_pkgs[0] if os_pkgs else [])
+    assert "os_packages" not in system["system_info"]
     assert system["git"]["commit"] == importer["head"] and system["git"]["user"] == "Test User"
     assert system["git"]["branch"].startswith("refs/heads/")
     assert exp.graph == "Sequential()"

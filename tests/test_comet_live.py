@@ -173,8 +173,8 @@ def test_online_experiment_logs_everything(server, live):
     assert download(text) == b"live text" and text["metadata"] == {"k": 2}
     (audio,) = by_type["audio"]
     assert audio["name"] == "tone.wav" and download(audio)[:4] == b"RIFF"
-    (data,) = by_type["file"]
-    assert json.loads(download(data)) == {"b": 2}
+    files = {a["name"]: a for a in by_type["file"]}
+    assert json.loads(download(files["data.json"])) == {"b": 2}
     assert json.loads(download(by_type["confusion-matrix"][0]))["matrix"] == [[3, 1], [0, 4]]
     assert by_type["histogram3d"][0]["name"] == "weights"
     assert any(a["name"].endswith(".py") for a in by_type["code"])
@@ -217,6 +217,8 @@ def test_comet_api_getters(server, live):
     assert got["image_size"] == (live["tmp"] / "blue.png").stat().st_size
     assert got["system"]["logAdditionalSystemInfoList"] == [{"key": "custom_key", "value": "custom_value"}]
     assert any(p.startswith("comet_ml==") for p in got["system"]["installedPackages"])
+    if Path("/var/lib/dpkg/status").exists():
+        assert got["system"]["osPackages"] and all("=" in p for p in got["system"]["osPackages"])
     assert "hello stdout\n" in got["output"] and got["html"] == "<h1>A</h1><p>B</p>"
     assert got["graph"] == "Sequential(live)" and got["git"]["parent"] == live["head"]
     assert got["patch_size"] > 0

@@ -122,7 +122,8 @@ def import_archive(database: Database, settings: Settings, actor: Actor, path: s
                           skipped=dict(plan.skipped))
     limit = settings.max_asset_mb * 1024 * 1024
     archive = Archive(path)
-    too_big = [spec.name for spec in plan.assets if archive.size(spec.member) > limit]
+    too_big = [spec.name for spec in plan.assets
+               if (len(spec.data) if spec.data is not None else archive.size(spec.member)) > limit]
     archive.close()
     if too_big:
         result.message = f"asset {too_big[0]!r} is larger than HALLEY_MAX_ASSET_MB ({settings.max_asset_mb} MB)"

@@ -36,7 +36,7 @@ class ArchiveError(Exception):
 
 @dataclass
 class AssetSpec:
-    member: str  # zip member (or file in the folder) holding the bytes
+    member: str  # zip member (or file in the folder) holding the bytes; "" when ``data`` is set
     type: AssetType
     name: str
     step: int | None = None
@@ -277,7 +277,9 @@ class _Planner:
     def _os_packages(self, p: dict) -> None:
         pkgs = p.get("os_packages")
         if isinstance(pkgs, list):
-            self.batch["system_info"].append({"key": "os_packages", "value": [str(x) for x in pkgs]})
+            self.assets.append(AssetSpec(member="", type=AssetType.file, name=cf.OS_PACKAGES_NAME,
+                                         metadata={"comet_upload_type": cf.OS_PACKAGES_KIND},
+                                         asset_id=cf.os_packages_asset_id(self.key), data=cf.os_packages_file(pkgs)))
             self.counts["os_packages"] += 1
 
     def _gpu_static_info(self, p: dict) -> None:

@@ -61,6 +61,10 @@ COMET_TYPES: dict[str, str] = {
 LOSSY_TYPES = {AssetType.file, AssetType.other, AssetType.html}
 
 TEXT_SAMPLE_NAME = "auto-generated-in-the-backend"
+# OS packages (dpkg, often thousands of lines) are kept as a downloadable file, not as a
+# system-info value.
+OS_PACKAGES_NAME = "os_packages.txt"
+OS_PACKAGES_KIND = "os-packages"
 PATCH_MEMBER = "git_diff.patch"
 # log_other keys comet_ml sets itself; they are kept as others like any other key.
 NAME_KEY = "Name"
@@ -123,6 +127,15 @@ def dependencies(current: Any, items: Iterable[dict]) -> dict:
         if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
             merged[item["name"]] = item.get("version")
     return merged
+
+
+def os_packages_file(packages: Iterable[Any]) -> bytes:
+    return "\n".join(str(p) for p in packages).encode("utf-8")
+
+
+def os_packages_asset_id(key: str) -> str:
+    """One OS-packages file per experiment: a fixed asset id makes a resent list a no-op."""
+    return f"ospackages{key}"
 
 
 def valid_key(key: Any) -> bool:

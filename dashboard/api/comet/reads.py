@@ -197,13 +197,24 @@ def get_asset(actor: Actor):
     return response
 
 
+def _os_packages(session, exp) -> list[str]:
+    for asset in asset_service.list_for(session, exp, AssetType.file.value):
+        if asset_service.asset_dict(asset)["metadata"].get("comet_upload_type") == cf.OS_PACKAGES_KIND:
+            try:
+                return asset_service.open_asset(context.settings(), asset).read_text("utf-8").splitlines()
+            except NotFound:
+                return []
+    return []
+
+
 @comet_route(rest("experiment/system-details"), methods=("GET",))
 def read_system_details(actor: Actor):
     with context.db().session() as s:
         exp, _, _ = _readable(s, actor)
         system = experiments.system(exp)
+        os_packages = _os_packages(s, exp)
     d, info = system["details"], dict(system["system_info"])
-    reserved = {"os_packages", "gpu_static_info", "machine", "processor", "os_release", "python_version_verbose",
+    reserved = {"gpu_static_info", "machine", "processor", "os_release", "python_version_verbose",
                 "dependencies", "git_repo_name", "cloud_provider", "cloud_metadata"}
     return ok({
         "experimentKey": exp.key, "user": d["os_user"], "hostname": d["host"], "ip": d["ip"], "os": d["os"],
@@ -211,7 +222,7 @@ def read_system_details(actor: Actor):
         "pythonVersion": d["python_version"], "pythonVersionVerbose": info.get("python_version_verbose"),
         "executable": d["python_executable"], "command": d["command"], "machine": info.get("machine"),
         "processor": info.get("processor"), "installedPackages": system["installed_packages"],
-        "osPackages": info.get("os_packages") or [], "gpuStaticInfo": info.get("gpu_static_info") or [],
+        "osPackages": os_packages, "gpuStaticInfo": info.get("gpu_static_info") or [],
         "logAdditionalSystemInfoList": [{"key": k, "value": v} for k, v in info.items() if k not in reserved],
         "dependencies": info.get("dependencies") or {}, "networkInterfaceIps": [], "totalRam": None,
         "maxTotalMemory": None, "systemMetricNames": [],

@@ -14,7 +14,7 @@ from dashboard.auth import Actor
 from dashboard.errors import Invalid
 from dashboard.importers import comet_format as cf
 from dashboard.services import experiments, ingest
-from models import ExperimentStatus
+from models import AssetType, ExperimentStatus
 
 
 def _others(data: dict) -> list[dict]:
@@ -56,7 +56,10 @@ def system_details(actor: Actor):
     if isinstance(data.get("installedPackages"), list):
         details["installed_packages"] = [str(p) for p in data["installedPackages"]]
     if isinstance(data.get("osPackages"), list):
-        info.append({"key": "os_packages", "value": [str(p) for p in data["osPackages"]]})
+        with context.db().session() as s:
+            ingest.store_asset(s, actor, key, data=cf.os_packages_file(data["osPackages"]), type=AssetType.file.value,
+                               name=cf.OS_PACKAGES_NAME, metadata={"comet_upload_type": cf.OS_PACKAGES_KIND},
+                               asset_id=cf.os_packages_asset_id(key), settings=context.settings())
     if data.get("gpuStaticInfoList") is not None:
         info.append({"key": "gpu_static_info", "value": data["gpuStaticInfoList"]})
     for item in data.get("logAdditionalSystemInfoList") or []:
