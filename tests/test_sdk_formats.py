@@ -156,3 +156,53 @@ def test_cli_arguments_parse_like_comet():
     assert parse_cli_args(["--offset", "-3", "--last"]) == {"offset": -3, "last": True}
     assert parse_cli_args(["data.csv", "--x", "1"]) == {"run_arg_0": "data.csv", "run_arg_1": "--x", "run_arg_2": "1"}
     assert json.dumps(parse_cli_args([]))
+
+
+def test_image_scale_shape_channels_and_minmax():
+    chw = np.zeros((3, 4, 6), dtype=np.float64)  # channels first: 3 x H4 x W6
+    chw[0] = 10.0
+    data, _ = image_bytes(chw, channels="first", minmax=(0, 10))
+    img = Image.open(io.BytesIO(data))
+    assert img.size == (6, 4) and img.getpixel((0, 0)) == (255, 0, 0)
+    assert Image.open(io.BytesIO(image_bytes(chw, scale=0.5, channels="first")[0])).size == (3, 2)
+    assert Image.open(io.BytesIO(image_bytes(Image.new("L", (8, 8)), shape=(2, 3))[0])).size == (2, 3)
+
+
+LOGGING_METHODS = ["set_name", "get_name", "get_key", "add_tag", "add_tags", "get_tags", "log_metric", "log_metrics",
+                   "log_parameter", "log_parameters", "log_other", "log_others", "log_html", "log_html_url",
+                   "log_image", "log_asset", "log_asset_data", "log_audio", "log_text", "log_confusion_matrix",
+                   "log_histogram_3d", "set_model_graph", "log_code", "log_system_info", "set_step", "set_epoch",
+                   "train", "validate", "test", "end", "flush", "log_curve", "context_manager", "log_epoch_end"]
+
+
+def _positional(func):
+    import inspect
+
+    return [p.name for p in inspect.signature(func).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
+def test_signatures_match_comet_ml(monkeypatch):
+    """Switching is a one-line import change: every comet_ml parameter exists here, in the same order."""
+    monkeypatch.setenv("COMET_DISABLE_AUTO_LOGGING", "1")
+    import comet_ml
+
+    from dashboard.sdk import API, APIExperiment, Experiment, OfflineExperiment
+
+    pairs = [(getattr(comet_ml.Experiment, m), getattr(Experiment, m)) for m in LOGGING_METHODS]
+    pairs += [(getattr(comet_ml.API, m), getattr(API, m))
+              for m in ("get", "get_experiment", "get_experiments", "get_experiment_by_key", "stop_experiment")]
+    pairs += [(getattr(comet_ml.APIExperiment, m), getattr(APIExperiment, m))
+              for m in ("get_metrics", "get_metrics_summary", "get_parameters_summary", "get_others_summary",
+                        "get_tags", "get_asset_list", "get_asset", "get_output", "get_system_details",
+                        "get_state", "get_metadata")]
+    for theirs, ours in pairs:
+        expected = _positional(theirs)
+        assert _positional(ours)[:len(expected)] == expected, ours.__qualname__
+    assert "offline_directory" in _positional(OfflineExperiment.__init__)
+    from comet_ml.exceptions import InterruptedExperiment as CometInterrupted
+
+    from dashboard.sdk import InterruptedExperiment
+
+    assert issubclass(InterruptedExperiment, KeyboardInterrupt) and issubclass(CometInterrupted, KeyboardInterrupt)
+    assert str(InterruptedExperiment("ada")) == str(CometInterrupted("ada")).replace("Comet", "Halley")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -59,11 +60,26 @@ class API:
     def get_projects(self, workspace: str) -> list[str]:
         return [p["name"] for p in self._get(f"/workspaces/{_q(workspace)}/projects").json()["projects"]]
 
-    def get_experiments(self, workspace: str, project_name: str | None = None, **kwargs) -> list["APIExperiment"]:
+    def get_experiments(self, workspace: str, project_name: str | None = None, pattern: str | None = None,
+                        page: int | None = None, page_size: int | None = None, sort_by: str | None = None,
+                        sort_order: str | None = None) -> list["APIExperiment"]:
+        """Experiments of a project (of every project without one); ``pattern`` is a regular
+        expression on the name, ``sort_by`` "startTime" or "endTime", ``page`` counts from 1."""
         if project_name is None:
-            return [e for p in self.get_projects(workspace) for e in self.get_experiments(workspace, p)]
-        body = self._get(f"/workspaces/{_q(workspace)}/projects/{_q(project_name)}/experiments").json()
-        return [APIExperiment(self, m) for m in body["experiments"]]
+            found = [e for p in self.get_projects(workspace) for e in self.get_experiments(workspace, p)]
+        else:
+            body = self._get(f"/workspaces/{_q(workspace)}/projects/{_q(project_name)}/experiments").json()
+            found = [APIExperiment(self, m) for m in body["experiments"]]
+        if pattern:
+            rx = re.compile(pattern)
+            found = [e for e in found if rx.search(e.name or "")]
+        if sort_by in ("startTime", "endTime"):
+            field = "start_time" if sort_by == "startTime" else "end_time"
+            found.sort(key=lambda e: e._metadata.get(field) or "", reverse=sort_order == "desc")
+        if page_size:
+            start = (max(page or 1, 1) - 1) * page_size
+            found = found[start:start + page_size]
+        return found
 
     def get_experiment(self, workspace: str, project_name: str, experiment: str) -> "APIExperiment | None":
         for e in self.get_experiments(workspace, project_name):
@@ -168,12 +184,12 @@ class APIExperiment:
     def get_tags(self) -> list[str]:
         return self._get("/tags").json()["tags"]
 
-    def get_asset_list(self, asset_type: str = "all") -> list[dict]:
+    def get_asset_list(self, asset_type: str = "all", timeout: float | None = None) -> list[dict]:
         params = None if asset_type in (None, "all") else {"type": asset_type}
         rows = self._get("/assets", params).json()["assets"]
         return [{**r, "assetId": r["asset_id"], "fileName": r["name"]} for r in rows]
 
-    def get_asset(self, asset_id: str, return_type: str = "binary"):
+    def get_asset(self, asset_id: str, return_type: str = "binary", stream: bool = False):
         data = self._get(f"/assets/{_q(asset_id)}").content
         if return_type == "json":
             return json.loads(data)

@@ -279,9 +279,11 @@ class BaseExperiment:
         return self._asset(asset_type, name or file_name or "data", data=raw, step=step, epoch=epoch,
                            metadata=metadata)
 
-    def log_image(self, image_data, name=None, overwrite=False, image_format="png", step=None,
-                  annotations=None, metadata=None, epoch=None, **kwargs):
-        data, ext = image_bytes(image_data)
+    def log_image(self, image_data, name=None, overwrite=False, image_format="png", image_scale=1.0,
+                  image_shape=None, image_colormap=None, image_minmax=None, image_channels="last",
+                  copy_to_tmp=True, step=None, annotations=None, metadata=None, epoch=None, **kwargs):
+        """PNG for arrays and PIL images (``image_colormap`` is not applied); files as they are."""
+        data, ext = image_bytes(image_data, image_scale, image_shape, image_minmax, image_channels)
         if name is None:
             if isinstance(image_data, (str, os.PathLike)):
                 name = os.path.basename(str(image_data))
@@ -293,8 +295,8 @@ class BaseExperiment:
             result["imageId"] = result["assetId"]
         return result
 
-    def log_audio(self, audio_data, sample_rate=None, file_name=None, metadata=None, overwrite=False,
-                  copy_to_tmp=True, step=None, epoch=None, **kwargs):
+    def log_audio(self, audio_data, sample_rate=None, normalize_data="PCM_16_BIT", file_name=None, metadata=None,
+                  overwrite=False, copy_to_tmp=True, step=None, epoch=None, **kwargs):
         meta = dict(metadata or {})
         if isinstance(audio_data, (str, os.PathLike)):
             data = Path(audio_data).read_bytes()
@@ -330,7 +332,7 @@ class BaseExperiment:
                              column_label="Predicted Category", max_examples_per_cell=25, max_categories=25,
                              winner_function=None, index_to_example_function=None, cache=True,
                              file_name="confusion-matrix.json", overwrite=False, step=None, epoch=None,
-                             images=None, selected=None, metadata=None, **kwargs):
+                             images=None, selected=None, images_annotations=None, metadata=None, **kwargs):
         to_example = index_to_example_function
         if images is not None and to_example is None:
             uploaded: dict[int, dict] = {}

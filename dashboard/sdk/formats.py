@@ -223,22 +223,35 @@ def _example_ref(example: Any, index: int) -> tuple[Any, str | None]:
 
 # --- images ----------------------------------------------------------------------------------
 
-def image_bytes(image: Any) -> tuple[bytes, str]:
-    """Returns (bytes, extension) for a path, a file-like, a PIL image or a numpy array."""
-    if isinstance(image, (str, bytes)) is False and hasattr(image, "read"):
+def image_bytes(image: Any, scale: float = 1.0, shape: tuple | None = None, minmax: tuple | None = None,
+                channels: str = "last") -> tuple[bytes, str]:
+    """Returns (bytes, extension) for a path, a file-like, a PIL image or a numpy array.
+
+    Files are sent as they are; PIL images and arrays become PNG, resized by ``scale`` or to
+    ``shape`` (width, height) like Comet. ``minmax`` and ``channels`` ("last" or "first")
+    describe arrays.
+    """
+    if not isinstance(image, (str, bytes)) and hasattr(image, "read"):
         data = image.read()
-        return (data.encode() if isinstance(data, str) else data), _sniff(data)
+        data = data.encode() if isinstance(data, str) else data
+        return data, _sniff(data)
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
         with open(image, "rb") as fh:
             data = fh.read()
         return data, _sniff(data)
     if hasattr(image, "save") and hasattr(image, "mode"):
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        return buf.getvalue(), "png"
-    if hasattr(image, "shape") and hasattr(image, "dtype"):
-        return array_to_png(image), "png"
-    raise TypeError(f"can't log an image of type {type(image).__name__}")
+        pil = image
+    elif hasattr(image, "shape") and hasattr(image, "dtype"):
+        pil = array_to_image(image, minmax, channels)
+    else:
+        raise TypeError(f"can't log an image of type {type(image).__name__}")
+    if shape is not None:
+        pil = pil.resize((int(shape[0]), int(shape[1])))
+    elif scale != 1.0:
+        pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))))
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG")
+    return buf.getvalue(), "png"
 
 
 def _sniff(data: bytes) -> str:
@@ -253,27 +266,36 @@ def _sniff(data: bytes) -> str:
     return "png"
 
 
-def array_to_png(array: Any) -> bytes:
-    """HxW (grey) or HxWxC (C = 1, 3, 4) array to PNG; floats in [0, 1] are scaled to 0-255,
-    other ranges are min-max scaled."""
+def array_to_image(array: Any, minmax: tuple | None = None, channels: str = "last"):
+    """HxW (grey) or HxWxC (C = 1, 3, 4; CxHxW with channels="first") array to a PIL image.
+    uint8 is kept; other types are scaled from ``minmax``, else from [0, 1] when the data fits
+    in it, else from the data's own min and max."""
     import numpy as np
     from PIL import Image
 
     a = np.asarray(array)
+    if channels == "first" and a.ndim == 3:
+        a = np.moveaxis(a, 0, -1)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
         raise ValueError(f"image array must be HxW or HxWxC with C in 1, 3, 4; got shape {a.shape}")
-    if a.dtype != np.uint8:
+    if a.dtype != np.uint8 or minmax is not None:
         a = a.astype(np.float64)
-        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-        if lo >= 0 and hi <= 1:
-            a = a * 255.0
-        elif hi > lo:
-            a = (a - lo) / (hi - lo) * 255.0
+        if minmax is not None:
+            lo, hi = float(minmax[0]), float(minmax[1])
+        else:
+            lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+            if lo >= 0 and hi <= 1:
+                lo, hi = 0.0, 1.0
+        a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
         a = np.nan_to_num(a).clip(0, 255).round().astype(np.uint8)
+    return Image.fromarray(a)
+
+
+def array_to_png(array: Any) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(a).save(buf, format="PNG")
+    array_to_image(array).save(buf, format="PNG")
     return buf.getvalue()
 
 
