@@ -278,11 +278,13 @@ def test_workspace_and_project_options_and_legacy_messages(server, accounts, imp
               {"type": "ws_msg", "payload": {"local_timestamp": 3, "htmlOverride": "<b>old</b>"}},
               {"type": "ws_msg", "payload": {"local_timestamp": 4, "env_details": {"hostname": "oldhost", "pid": 3}}},
               {"type": "ws_msg", "payload": {"local_timestamp": 5, "metric": {"metricName": "old_m", "metricValue": 2,
-                                                                              "step": 1, "epoch": None}}}]
-    dropped = lambda lines: lines[:] and lines.__setitem__(slice(None), [  # noqa: E731
-        m for m in lines if m["type"] in ("metric_msg", "log_other")])
+                                                                              "step": 1, "epoch": None}}},
+              {"type": "ws_msg", "payload": {"local_timestamp": 6, "code": "print('legacy')"}}]
+    def metrics_and_others_only(lines):
+        lines[:] = [m for m in lines if m["type"] in ("metric_msg", "log_other")]
+
     copy = variant(importer["archive"], importer["tmp"] / "variants", key, {"workspace": "ignored"},
-                   edit=dropped, extra_lines=legacy)
+                   edit=metrics_and_others_only, extra_lines=legacy)
     result = halley_import(server, copy, "--user", other.username, "--workspace", other.workspace,
                            "--project", "moved")
     assert result.returncode == 0, result.stderr
@@ -291,6 +293,8 @@ def test_workspace_and_project_options_and_legacy_messages(server, accounts, imp
     assert got["others"]["legacy"] == "7" and ("legacy line", False) in got["output"]
     assert got["exp"].html == "<b>old</b>" and got["system"]["details"]["host"] == "oldhost"
     assert got["metrics"]["old_m"][0]["value"] == 2
+    (code,) = [a for a in got["assets"] if a.type == "code"]
+    assert (code.file_name, asset_bytes(server, code)) == ("code.py", b"print('legacy')")
 
 
 def bad_archive(importer, kind: str, key: str) -> tuple[Path, str]:
@@ -352,8 +356,10 @@ def test_failure_while_writing_rolls_back_and_removes_files(server, importer):
 
 def test_folder_of_archives(server, importer, tmp_path):
     shutil.copy(importer["archive"], tmp_path / importer["archive"].name)
-    variant(importer["archive"], tmp_path, "9" * 32, edit=lambda lines: lines.__setitem__(
-        slice(None), [m for m in lines if m["type"] != "file_upload" and m["type"] != "3d-image"]))
+    def without_files(lines):
+        lines[:] = [m for m in lines if m["type"] not in ("file_upload", "3d-image", "os_packages")]
+
+    variant(importer["archive"], tmp_path, "9" * 32, edit=without_files)
     result = halley_import(server, tmp_path, "--user", importer["user"].username)
     assert result.returncode == 0, result.stderr
     assert "1 imported, 1 skipped, 0 failed" in result.stdout

@@ -194,9 +194,8 @@ def _ws_message(payload: dict) -> list[tuple[str, dict]]:
         out.append(("system_info", {"system_info": payload["log_system_info"]}))
     if payload.get("code"):
         out.append(("legacy_code", {"code": payload["code"]}))
-    for k in ("metric",):
-        if isinstance(payload.get(k), dict):
-            out.append(("metric_msg", {"metric": payload[k], "context": payload.get("context"), "local_timestamp": ts}))
+    if isinstance(payload.get("metric"), dict):
+        out.append(("metric_msg", {"metric": payload["metric"], "context": payload.get("context"), "local_timestamp": ts}))
     for k in ("param", "params"):
         if isinstance(payload.get(k), dict):
             out.append(("parameter_msg", {k: payload[k], "local_timestamp": ts}))
@@ -322,7 +321,10 @@ class _Planner:
             self.add(kind, payload)
 
     def _legacy_code(self, p: dict) -> None:
-        self.skipped["ws_msg code (no file)"] += 1
+        """Old SDKs' ``set_code`` sent the source text itself."""
+        self.assets.append(AssetSpec(member="", type=AssetType.code, name="code.py",
+                                     metadata={"source_code_type": "manual"}, data=str(p["code"]).encode("utf-8")))
+        self.counts["assets"] += 1
 
     def _file_upload(self, p: dict) -> None:
         member = p.get("file_path")

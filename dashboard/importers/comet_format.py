@@ -8,7 +8,6 @@ output chunks to lines.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import re
@@ -280,7 +279,3 @@ def output_lines(chunks: Iterable[tuple[str, bool, float | None]]) -> list[dict]
     for stderr, (rest, ts) in pending.items():
         lines.append({"text": rest, "stderr": stderr, "timestamp": ts})
     return lines
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

@@ -42,10 +42,6 @@ def output(actor: Actor):
     return ok(apply(actor, experiment_key(data), {"output": lines}, dedupe=True))
 
 
-def _system_info(session, exp) -> dict:
-    return experiments.system(exp)["system_info"]
-
-
 @comet_route(rest("write/experiment/system-details"))
 def system_details(actor: Actor):
     """One of: environment details, installed packages, OS packages, GPU list, or
@@ -119,7 +115,7 @@ def dependencies(actor: Actor):
     data = body()
     key = experiment_key(data)
     with context.db().session() as s:
-        current = _system_info(s, experiments.get_writable(s, actor, key)).get("dependencies")
+        current = experiments.system(experiments.get_writable(s, actor, key))["system_info"].get("dependencies")
     merged = cf.dependencies(current, data.get("logDependencies") or [])
     return ok(apply(actor, key, {"system_info": [{"key": "dependencies", "value": merged}]}))
 
