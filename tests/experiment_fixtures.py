@@ -106,6 +106,11 @@ def rich_experiment(log: Logger, project: str = "demo") -> str:
               graph="Sequential(\n  Linear(784, 64)\n  ReLU()\n  Linear(64, 10)\n)",
               system_info=[{"key": "gpu_count", "value": 1}])
     log.asset(key, b"import torch\n\nlr = 0.01  # learning rate\nprint('training')\n", "code", "train.py")
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": ["import numpy as np\n", "x = np.arange(3)"], "metadata": {}, "outputs": [],
+         "execution_count": 1},
+        {"cell_type": "code", "source": "print(x.sum())", "metadata": {}, "outputs": [], "execution_count": 2}]}
+    log.asset(key, json.dumps(notebook).encode(), "notebook", "history.ipynb")
     image_ids = []
     for step in range(6):
         for name in ("sample_a.png", "sample_b.png"):

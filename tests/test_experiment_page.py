@@ -74,6 +74,7 @@ def test_header_rename_tags_and_reproduce(server, rich, page, console_errors):
     assert "unzip patch.zip" in restore and "git apply git_diff.patch" in restore
     expect(page.locator("#experiment-reproduce-run")).to_have_text("/usr/bin/python3 train.py --epochs 5")
     expect(page.locator("#experiment-reproduce-patch")).to_have_attribute("href", re.compile(r"/assets/[0-9a-f]+$"))
+    expect(page.locator("#experiment-reproduce-notebook")).to_have_text("Download notebook (.ipynb)")
     assert real_errors(console_errors) == []
 
 
@@ -193,9 +194,14 @@ def test_output_system_packages_graph_code_text(server, rich, page, console_erro
     expect(page.locator("#experiment-graph")).to_contain_text("Linear(784, 64)")
 
     open_tab(page, server, rich, "code")
-    code = page.locator("#experiment-code-0")
+    code = page.locator(".experiment-code-file", has_text="train.py")
     expect(code).to_contain_text("lr = 0.01  # learning rate")
     expect(code.locator("pre code")).to_have_count(1)
+    expect(page.locator("#experiment-code")).to_contain_text("In [2]:")
+    expect(page.locator("#experiment-code")).to_contain_text("print(x.sum())")
+    download = page.locator("#experiment-code-notebook-download").get_attribute("href")
+    nb = page.request.get(server.url + download)
+    assert nb.status == 200 and json.loads(nb.body())["cells"][1]["source"] == "print(x.sum())"
 
     open_tab(page, server, rich, "text")
     grid = page.locator("#experiment-text-grid")

@@ -125,9 +125,10 @@ def test_ignore_outliers_narrows_the_y_range():
 
 def test_system_metric_groups():
     groups = system_metrics.group_names(["sys.cpu.percent.avg", "sys.gpu.0.gpu_utilization", "sys.ram.used",
-                                         "sys.load.avg", "loss"])
+                                         "sys.ram.percent.used", "sys.gpu.0.used_memory", "sys.load.avg", "loss"])
     assert groups == {"cpu": ["sys.cpu.percent.avg"], "gpu": ["sys.gpu.0.gpu_utilization"],
-                      "memory": ["sys.load.avg", "sys.ram.used"]}
+                      "gpu_memory": ["sys.gpu.0.used_memory"], "load": ["sys.load.avg"],
+                      "memory": ["sys.ram.used"], "memory_percent": ["sys.ram.percent.used"]}
     figs = system_metrics.figures({"sys.cpu.percent.avg": (np.array([1e9, 1e9 + 60.0]), np.array([10.0, 20.0]))})
     assert [k for k, _ in figs] == ["cpu"]
 

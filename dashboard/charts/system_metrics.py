@@ -1,4 +1,4 @@
-"""CPU, GPU and memory charts from the ``sys.*`` metrics the SDK logs."""
+"""CPU, GPU and memory charts from the ``sys.*`` metrics the SDK logs, one chart per unit."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,32 +7,46 @@ import plotly.graph_objects as go
 from dashboard.charts.metric_lines import Series, figure
 
 GROUPS = [
-    ("cpu", "CPU utilization (%)", ("sys.cpu",)),
-    ("gpu", "GPU", ("sys.gpu",)),
-    ("memory", "Memory", ("sys.ram", "sys.memory", "sys.load", "sys.proc")),
+    ("cpu", "CPU utilization (%)"),
+    ("load", "CPU load"),
+    ("gpu", "GPU utilization (%)"),
+    ("gpu_memory", "GPU memory"),
+    ("memory_percent", "Memory used (%)"),
+    ("memory", "Memory (bytes)"),
+    ("other", "Other system metrics"),
 ]
 
 
+def group_of(name: str) -> str | None:
+    if not name.startswith("sys."):
+        return None
+    percent = "percent" in name or "util" in name
+    if name.startswith("sys.cpu"):
+        return "cpu"
+    if name.startswith("sys.load"):
+        return "load"
+    if name.startswith("sys.gpu"):
+        return "gpu" if percent else "gpu_memory"
+    if name.startswith(("sys.ram", "sys.memory")):
+        return "memory_percent" if percent else "memory"
+    return "other"
+
+
 def group_names(names: list[str]) -> dict[str, list[str]]:
-    """The sys.* metric names per chart group; unknown sys.* names go to the memory/other group."""
-    out: dict[str, list[str]] = {key: [] for key, _t, _p in GROUPS}
+    """The sys.* metric names per chart (same unit in one chart)."""
+    out: dict[str, list[str]] = {}
     for name in sorted(names):
-        if not name.startswith("sys."):
-            continue
-        for key, _title, prefixes in GROUPS:
-            if name.startswith(prefixes):
-                out[key].append(name)
-                break
-        else:
-            out["memory"].append(name)
-    return {k: v for k, v in out.items() if v}
+        group = group_of(name)
+        if group:
+            out.setdefault(group, []).append(name)
+    return out
 
 
 def figures(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str, go.Figure]]:
     """One chart per non-empty group; x is wall time (epoch seconds -> datetime)."""
     out = []
     groups = group_names(list(series))
-    for key, title, _prefixes in GROUPS:
+    for key, title in GROUPS:
         names = groups.get(key)
         if not names:
             continue
@@ -40,6 +54,8 @@ def figures(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str,
         for name in names:
             x, y = series[name]
             lines.append(Series(name, np.asarray(x, dtype="datetime64[s]") if x.dtype.kind == "f" else x, y))
-        fig, _invalid = figure(lines, title=title, x_axis="wall", height=280)
+        fig, _invalid = figure(lines, title=title, x_axis="wall", height=260)
+        fig.update_layout(xaxis_title=None, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
+                                                    "xanchor": "right"}, margin={"t": 60, "b": 30})
         out.append((key, fig))
     return out
