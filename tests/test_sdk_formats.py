@@ -45,6 +45,7 @@ def test_nested_parameters_flatten_with_pipes():
     assert flat == {"lr": 0.1, "model|layers": [64, 32], "model|act|fn": "relu"} and nested
     flat, nested = flatten_parameters({"a": 1}, prefix="opt")
     assert flat == {"opt_a": 1} and not nested
+    assert flatten_parameters({"val": {"acc": 1}}, separator="/")[0] == {"val/acc": 1}
 
 
 def test_histogram_bins_follow_comets_edge_rule():

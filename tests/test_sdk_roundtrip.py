@@ -46,7 +46,8 @@ def test_every_logging_call_round_trips(server, user, sdk_env, accounts):
     values = [0.5, float("nan"), float("inf"), -float("inf"), 2, np.float32(0.25)]
     for step, v in enumerate(values):
         exp.log_metric("loss", v, step=step, epoch=step // 2)
-    exp.log_metrics({"a": 1.0, "b": 2.0}, prefix="val", step=7)
+    exp.log_metrics({"a": 1.0, "b": {"c": 2.0}}, prefix="val", step=7)
+    exp.log_metric("after", 1.0)  # takes the current step, which log_metrics moved to 7
     exp.set_step(9)
     with exp.train():
         exp.log_metric("acc", 0.75)
@@ -95,7 +96,8 @@ def test_every_logging_call_round_trips(server, user, sdk_env, accounts):
     acc = sorted((p["context"], p["value"], p["step"]) for p in e.get_metrics("acc"))
     assert acc == [("train", 0.75, 9), ("validate", 0.5, 9)]
     assert [p["value"] for p in e.get_metrics(name="val_a")] == [1.0]
-    assert {p["name"] for p in e.get_metrics()} == {"loss", "acc", "val_a", "val_b"}
+    assert {p["name"] for p in e.get_metrics()} == {"loss", "acc", "val_a", "val_b/c", "after"}
+    assert [p["step"] for p in e.get_metrics("after")] == [7]
     summary = {m["name"]: m for m in e.get_metrics_summary()}
     assert summary["loss"]["count"] == 6 and summary["loss"]["invalid_count"] == 3
 

@@ -149,14 +149,22 @@ class BaseExperiment:
             self._check_stop()
         if self._off:
             return
-        self._q.append(("m", str(name), value, self._step if step is None else step,
-                        self._epoch if epoch is None else epoch, _now(),
-                        self._context if include_context else None))
+        # like Comet, a given step/epoch becomes the current one (for later calls, assets, sys.*)
+        if step is None:
+            step = self._step
+        else:
+            self._step = step
+        if epoch is None:
+            epoch = self._epoch
+        else:
+            self._epoch = epoch
+        self._q.append(("m", str(name), value, step, epoch, _now(), self._context if include_context else None))
 
     def log_metrics(self, dic, prefix=None, step=None, epoch=None, include_context=True):
-        flat, _ = flatten_parameters(dic)
-        for k, v in flat.items():
-            self.log_metric(f"{prefix}_{k}" if prefix else k, v, step=step, epoch=epoch,
+        """Nested dicts are flattened with '/', as Comet does for metrics."""
+        flat, _ = flatten_parameters(dic, separator="/")
+        for k in sorted(flat):
+            self.log_metric(f"{prefix}_{k}" if prefix else k, flat[k], step=step, epoch=epoch,
                             include_context=include_context)
 
     def _ctx(self, name: str) -> str:

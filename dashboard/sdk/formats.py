@@ -52,15 +52,16 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def flatten_parameters(params: dict, prefix: str | None = None) -> tuple[dict, bool]:
-    """Nested dicts flattened with '|' like Comet; a prefix joins with '_'. Returns (flat, nested?)."""
+def flatten_parameters(params: dict, prefix: str | None = None, separator: str = "|") -> tuple[dict, bool]:
+    """Nested dicts flattened with '|' like Comet's parameters ('/' for its metrics); a prefix
+    joins with '_'. Returns (flat, nested?)."""
     flat: dict = {}
     nested = False
 
     def walk(d: dict, path: str) -> None:
         nonlocal nested
         for k, v in d.items():
-            key = f"{path}|{k}" if path else str(k)
+            key = f"{path}{separator}{k}" if path else str(k)
             if isinstance(v, dict) and v:
                 nested = True
                 walk(v, key)
