@@ -314,3 +314,27 @@ def test_bad_key_and_unknown_endpoints_fail_clearly(server):
     assert requests.get(server.url + "/clientlib/health/ping").status_code == 200
     version = requests.get(server.url + "/clientlib/isAlive/ver").json()["version"]
     assert tuple(map(int, version.split("."))) >= (3, 20, 60)
+
+
+RESUME_SCRIPT = r'''
+import sys
+import comet_ml
+
+exp = comet_ml.ExistingExperiment(previous_experiment=sys.argv[1], log_env_gpu=False, log_env_details=False,
+                                  log_code=False, log_git_metadata=False, log_git_patch=False)
+exp.log_metric("resumed", 3.5, step=10)
+exp.log_other("resumed_by", "existing")
+exp.end()
+'''
+
+
+def test_existing_experiment_resumes_the_run(server, live):
+    user, key = live["user"], live["key"]
+    result = run_comet(server, user, live["tmp"], RESUME_SCRIPT, key)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = api_get(server, user, f"/experiments/{key}/metrics", name="resumed")["metrics"]
+    assert [(p["value"], p["step"]) for p in resumed] == [(3.5, 10)]
+    others = {o["key"]: o["value"] for o in api_get(server, user, f"/experiments/{key}/others")["others"]}
+    assert others["resumed_by"] == "existing" and others["note"] == "hello"
+    assert api_get(server, user, f"/experiments/{key}")["status"] == "finished"
+    assert len(api_get(server, user, f"/experiments/{key}/metrics", name="loss")["metrics"]) == 7
