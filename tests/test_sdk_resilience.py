@@ -186,3 +186,36 @@ def test_upload_reports_what_it_cannot_read(tmp_path):
     up = subprocess.run([HALLEY, "upload", str(bad), "--url", "http://127.0.0.1:9", "--api-key", "k"],
                         capture_output=True, text=True, timeout=60)
     assert up.returncode == 1 and "bad.zip: FAILED (unreadable" in up.stdout
+
+
+KILLED_OFFLINE = """
+    import sys, time
+    from dashboard.sdk import OfflineExperiment
+    exp = OfflineExperiment(offline_directory=sys.argv[1], project_name="killed-offline", log_git_patch=False,
+                            log_env_details=False, auto_metric_logging=False)
+    for step in range(100):
+        exp.log_metric("m", step, step=step)
+    exp.flush()
+    print("KEY", exp.get_key(), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_offline_run_killed_before_end_can_still_be_uploaded(own_server, own_user, tmp_path):
+    script = tmp_path / "offline.py"
+    script.write_text(textwrap.dedent(KILLED_OFFLINE))
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, str(script), str(runs)], cwd=tmp_path, stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": os.getcwd(), "HALLEY_BATCH_INTERVAL_S": "0.1"})
+    try:
+        key = proc.stdout.readline().split()[1]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not (runs / f"{key}.zip").exists() and (runs / f".{key}.partial").is_dir()
+    up = subprocess.run([HALLEY, "upload", str(runs), "--api-key", own_user.api_key, "--url", own_server.url],
+                        capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    api = API(api_key=own_user.api_key, url=own_server.url)
+    assert steps_of(api, key, "m") == list(range(100))
+    assert api.get_experiment_by_key(key).project_name == "killed-offline"

@@ -18,6 +18,9 @@ members plus ``manifest.json``::
                  {"kind": "asset", "path": "entries/..asset.json", "data": "entries/..asset.bin"}],
      "end": {"status": ...} | null}
 
+An OfflineExperiment builds its archive in ``<offline_directory>/.<key>.partial/`` (the spool
+layout); if the process dies before ``end()``, ``halley upload`` accepts that folder too.
+
 Entries are delivered in order. Batch ids and asset ids are fixed when the entry is written,
 so delivering an entry twice stores it once.
 """
