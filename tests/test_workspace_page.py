@@ -124,6 +124,7 @@ def test_create_edit_and_delete(server, accounts, data, page, console_errors):
 
     # Edit through the list view's config button.
     page.click("#workspace-view-list")
+    expect(page.locator("#workspace-list")).to_be_visible()
     open_menu(page, "detector", "Edit")
     expect(page.locator("#workspace-edit-name")).to_have_value("detector")
     page.fill("#workspace-edit-name", "detector-v2")
@@ -139,6 +140,7 @@ def test_create_edit_and_delete(server, accounts, data, page, console_errors):
 
     # Delete through the grid card's dots; the confirm names what is lost.
     page.click("#workspace-view-grid")
+    expect(page.locator("#workspace-grid")).to_be_visible()
     open_menu(page, "detector-v2", "Delete")
     expect(page.locator("#workspace-delete-lost")).to_contain_text("2 experiments")
     expect(page.locator("#workspace-delete-lost")).to_contain_text("2 asset files")
@@ -177,7 +179,7 @@ def test_icon_upload_and_rejected_non_image(server, accounts, data, page, consol
                          files=[{"name": "logo.png", "mimeType": "image/png", "buffer": _png()}])
     icon = page.locator(".workspace-project-card", has_text="iconic").locator("img.workspace-project-icon")
     expect(icon).to_be_visible()
-    assert page.evaluate("(el) => el.naturalWidth", icon.element_handle()) > 0
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=icon.element_handle())
     src = icon.get_attribute("src")
     # The icon route checks access: the owner's key reads it, an anonymous visitor doesn't.
     r = requests.get(server.url + src, headers={"Authorization": owner.api_key})
