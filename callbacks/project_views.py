@@ -1,9 +1,9 @@
 """The project view state and saved views.
 
-``project-state`` (a dcc.Store) is the single source of truth for what the page shows; one
-callback (``update_state``) applies every change to it: the grid's column moves, resizes and
-sorts, the query builder, group-by, hide-constant, panels expanded, column picks, Discard,
-and a state carried in the URL.
+``project-state`` (a dcc.Store) is the single source of truth for what the page shows.
+``update_state`` applies the query builder, group-by, hide-constant, panels expanded, column
+picks, Discard and a state carried in the URL; ``grid_columns_changed`` the grid's column
+moves, resizes and sorts.
 
 URL: ``/<ws>/<project>?view=<id>`` names the saved view; unsaved changes are written to the
 ``#hash`` (compressed JSON, see ``experiment_table.encode_state``) with
@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from urllib.parse import quote
 
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 
 from dashboard import context
 from dashboard.errors import HalleyError, Invalid
@@ -25,7 +25,7 @@ from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
 from callbacks.project_table import load_project, refresh
 from callbacks.query_builder import add_rule, remove_at, rule_from_form, toggle_op
 from layouts.components.access import error_alert
-from layouts.components.experiment_table import column_def, column_defs
+from layouts.components.experiment_table import column_def, column_defs, option_for
 from layouts.components.query_builder import ALL_EXPERIMENTS, filter_chips, group_targets
 from layouts.components.view_menu import view_items
 
@@ -59,12 +59,24 @@ def _merge_columns(current: list[str], picked: list[str]) -> list[str]:
     return [c for c in current if c in picked] + [c for c in picked if c not in current]
 
 
-NOTHING = (no_update,) * 8
+NOTHING = (no_update,) * 9
 
 
-def update_state(url_hash, column_state, query_value, _add, _remove, _op, _clear, group_by, hide_constant,
+def _changes(current: dict, new: dict, replace: bool):
+    """The new state, as a Patch of the keys that changed: callbacks in flight at the same time
+    (a column resize while a filter is added) then don't undo each other's change."""
+    if replace:
+        return new
+    patch = Patch()
+    for key, value in new.items():
+        if current.get(key) != value:
+            patch[key] = value
+    return patch
+
+
+def update_state(url_hash, query_value, _add, _remove, _op, _clear, group_by, hide_constant,
                  _panels, _columns_apply, _discard, state, saved, ctx_data, attr, operator, value, value2,
-                 target, picked):
+                 target, picked, group_options):
     trig = ctx.triggered_id
     fired = ctx.triggered[0]["value"] if ctx.triggered else None
     try:
@@ -79,10 +91,6 @@ def update_state(url_hash, column_state, query_value, _add, _remove, _op, _clear
             if decoded is None or canonical(decoded) == canonical(current):
                 return NOTHING
             new, columns_changed, rows_changed, controls = decoded, True, True, True
-        elif trig == "project-grid":
-            new["columnState"] = table._column_state(column_state, new["columns"])
-            if new["columnState"] == current["columnState"]:
-                return NOTHING
         elif trig == "project-query-select":
             if query_value == (current["queryId"] if current["queryId"] is not None else ALL_EXPERIMENTS):
                 return NOTHING
@@ -132,11 +140,34 @@ def update_state(url_hash, column_state, query_value, _add, _remove, _op, _clear
             defs = column_defs(new, (ctx_data or {}).get("base", ""), bool((ctx_data or {}).get("canWrite")),
                                _hidden_columns(new, ctx_data))
     except HalleyError as exc:
-        return (no_update,) * 7 + (exc.message,)
+        return (no_update,) * 7 + (exc.message, no_update)
     query_select = (new["queryId"] if new["queryId"] is not None else ALL_EXPERIMENTS) if controls else no_update
-    return (new, defs, refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
+    return (_changes(current, new, replace=trig in (None, "project-url-hash", "project-view-discard")), defs, refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
             new["groupBy"] if controls else no_update, new["hideConstant"] if controls else no_update,
-            new["panelsOpen"] if controls or trig == "project-panels-toggle" else no_update, "")
+            new["panelsOpen"] if controls or trig == "project-panels-toggle" else no_update, "",
+            with_option(group_options, new["groupBy"]) if controls else no_update)
+
+
+def with_option(options, col_id):
+    """Dropdown options that include ``col_id``: a value missing from the options (they load
+    after the view is restored) would be dropped by the dropdown."""
+    options = list(options or [])
+    if col_id and not any(o.get("value") == col_id for o in options):
+        options.append(option_for(col_id))
+    return options
+
+
+def grid_columns_changed(column_state, state):
+    """Columns moved, resized or sorted in the grid. A callback of its own: the grid reports
+    its columns on every load, and Dash drops a callback's pending result when the same
+    callback fires again, which would lose a state being restored from the URL."""
+    current = table.normalize_state(state)
+    columns = table.clean_column_state(column_state, current["columns"])
+    if columns == current["columnState"]:
+        return no_update
+    patch = Patch()
+    patch["columnState"] = columns
+    return patch
 
 
 def render_state(state, saved, ctx_data):
@@ -161,7 +192,9 @@ def open_save_view(_open, _cancel, is_open):
     return ctx.triggered_id == "project-view-save-open" and not is_open
 
 
-def save_view(_n, mode, name, state, saved, ctx_data):
+def save_view(n, mode, name, state, saved, ctx_data):
+    if not n:  # the modal's button mounting, not a click
+        return (no_update,) * 6
     saved = saved or {}
     actor = context.current_actor()
     try:
@@ -218,14 +251,17 @@ function (hash) {
 
 
 def register(app) -> None:
+    # project-view-error: the save callback also fires when its button mounts; it saves nothing
+    # without a click and write access (checked by the service)
     PUBLIC_CALLBACK_OUTPUTS.update({"project-state.data", "project-filter-chips.children",
-                                    "project-columns-modal.is_open"})
+                                    "project-columns-modal.is_open", "project-view-error.children"})
     app.callback(
         Output("project-state", "data"), Output("project-grid", "columnDefs"),
         Output("project-refresh", "data", allow_duplicate=True), Output("project-query-select", "value"),
         Output("project-groupby", "value"), Output("project-hide-constant", "value"),
         Output("project-panels-collapse", "is_open"), Output("project-filter-error", "children"),
-        Input("project-url-hash", "data"), Input("project-grid", "columnState"), Input("project-query-select", "value"),
+        Output("project-groupby", "options", allow_duplicate=True),
+        Input("project-url-hash", "data"), Input("project-query-select", "value"),
         Input("project-filter-add", "n_clicks"), Input({"type": "project-filter-remove", "path": ALL}, "n_clicks"),
         Input({"type": "project-filter-op", "path": ALL}, "n_clicks"), Input("project-filter-clear", "n_clicks"),
         Input("project-groupby", "value"), Input("project-hide-constant", "value"),
@@ -235,8 +271,11 @@ def register(app) -> None:
         State("project-filter-attr", "value"), State("project-filter-operator", "value"),
         State("project-filter-value", "value"), State("project-filter-value2", "value"),
         State("project-filter-target", "value"), State("project-columns-select", "value"),
+        State("project-groupby", "options"),
         prevent_initial_call="initial_duplicate",
     )(update_state)
+    app.callback(Output("project-state", "data", allow_duplicate=True), Input("project-grid", "columnState"),
+                 State("project-state", "data"), prevent_initial_call=True)(grid_columns_changed)
     app.callback(Output("project-filter-chips", "children"), Output("project-filter-target", "options"),
                  Output("project-view-dirty", "style"), Output("project-view-discard", "style"),
                  Output("project-hash", "data"), Output("project-export", "href"),

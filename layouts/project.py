@@ -34,7 +34,8 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
                 current = None
         elif view != "builtin":
             current = project_views.default_view(s, me, p)
-    state = project_views.view_state(current) if current is not None else table.default_state()
+        state = project_views.view_state(current) if current is not None else table.default_state()
+        hidden = set(table.constant_columns(s, p, state)) if state["hideConstant"] else set()
     base_url = project_path(section.workspace, p.name)
     saved = {"viewId": current.id if current else None, "name": current.name if current else None, "state": state}
     return html.Div([
@@ -60,9 +61,9 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
         ], className="d-flex align-items-center"),
         dbc.Collapse(html.Div(id="project-panels", className="project-panels mb-2"),
                      id="project-panels-collapse", is_open=state.get("panelsOpen", True)),
-        toolbar(section.can_write, me.is_authenticated),
+        toolbar(state, section.can_write, me.is_authenticated),
         html.Div(id="project-groups", className="d-flex flex-wrap gap-1 mb-2"),
-        grid(state, base_url, section.can_write),
+        grid(state, base_url, section.can_write, hidden),
         dialogs(),
         dbc.Toast(id="project-toast", header="Experiments", is_open=False, dismissable=True, duration=4000,
                   style={"position": "fixed", "bottom": 16, "right": 16, "zIndex": 2000}),

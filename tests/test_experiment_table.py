@@ -194,3 +194,278 @@ def test_filters_of_each_type_narrow_the_table(server, owner, project, page, con
     expect(page.locator("#project-filter-error")).to_contain_text("not a number")
     expect(page.locator(".project-filter-chip")).to_have_count(1)
     assert console_errors == []
+
+
+def _experiment(db, key):
+    from models import Experiment, ExperimentTag, Project
+
+    with db.session() as s:
+        e = s.exec(select(Experiment).where(Experiment.key == key)).one()
+        tags = s.exec(select(ExperimentTag.name).where(ExperimentTag.experiment_id == e.id)).all()
+        return e, s.get(Project, e.project_id).name, sorted(tags)
+
+
+def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_errors):
+    keys = seed(accounts.db, owner, "bulk", 6, "b")
+    seed(accounts.db, owner, "elsewhere", 1, "x")
+    open_project(page, server, owner, f"/{owner.workspace}/bulk")
+    count = count_text(page)
+    expect(count).to_have_text("6 experiments")
+    for button in ("#project-archive", "#project-move-open", "#project-tag-open", "#project-diff"):
+        expect(page.locator(button)).to_be_disabled()
+
+    # Tag two experiments with a new tag typed and Enter
+    select_rows(page, keys[:2])
+    expect(page.locator("#project-selected-count")).to_have_text("2 selected")
+    page.click("#project-tag-open")
+    page.fill("#project-tag-input", "promising")
+    page.press("#project-tag-input", "Enter")
+    expect(page.locator("#project-toast")).to_contain_text("Tagged 2 experiments with 'promising'")
+    expect(row(page, keys[0]).locator(".halley-tag", has_text="promising")).to_be_visible()
+    page.click("#project-tag-cancel")
+    assert _experiment(accounts.db, keys[0])[2] == ["best", "promising"]
+    assert _experiment(accounts.db, keys[1])[2] == ["promising"]
+
+    # Hide them from panels, then show one again from its eye
+    page.click("#project-hide")
+    expect(row(page, keys[0]).locator(".halley-visible[data-visible='false']")).to_be_visible()
+    assert _experiment(accounts.db, keys[0])[0].visible is False
+    row(page, keys[0]).locator(".halley-visible").click()
+    expect(row(page, keys[0]).locator(".halley-visible[data-visible='true']")).to_be_visible()
+    assert _experiment(accounts.db, keys[0])[0].visible is True
+
+    # Diff is enabled for exactly two and opens the compare page
+    expect(page.locator("#project-diff")).to_be_enabled()
+    page.click("#project-diff")
+    expect(page).to_have_url(re.compile(r"/compare\?experiments="))
+    assert parse_qs(urlparse(page.url).query)["experiments"] == [f"{keys[0]},{keys[1]}"]
+
+    # Archive one: it leaves the table
+    page.goto(server.url + f"/{owner.workspace}/bulk")
+    wait_rows(page)
+    select_rows(page, [keys[2]])
+    page.click("#project-archive")
+    expect(count).to_have_text("5 experiments")
+    expect(row(page, keys[2])).to_have_count(0)
+    assert _experiment(accounts.db, keys[2])[0].archived is True
+
+    # Move one to another project of the user
+    select_rows(page, [keys[3]])
+    page.click("#project-move-open")
+    pick(page, "project-move-target", f"{owner.workspace} / elsewhere")
+    page.click("#project-move-submit")
+    expect(count).to_have_text("4 experiments")
+    assert _experiment(accounts.db, keys[3])[1] == "elsewhere"
+    assert console_errors == []
+
+
+def test_color_and_rename_cells(server, owner, accounts, page, console_errors):
+    keys = seed(accounts.db, owner, "cells", 2, "c")
+    open_project(page, server, owner, f"/{owner.workspace}/cells")
+    row(page, keys[0]).locator(".halley-color-square").click()
+    page.fill("#project-color-input", "#ff8800")
+    page.click("#project-color-save")
+    expect(row(page, keys[0]).locator(".halley-color-square")).to_have_attribute("style", re.compile("255, 136, 0"))
+    assert _experiment(accounts.db, keys[0])[0].color == "#ff8800"
+
+    row(page, keys[1]).locator(".halley-name").hover()
+    row(page, keys[1]).locator(".halley-rename").click()
+    page.fill("#project-rename-input", "baseline <b>v2</b>")
+    page.press("#project-rename-input", "Enter")
+    expect(row(page, keys[1]).locator(".halley-name-link")).to_have_text("baseline <b>v2</b>")
+    assert _experiment(accounts.db, keys[1])[0].name == "baseline <b>v2</b>"
+    assert console_errors == []
+
+
+def header_ids(page):
+    return page.locator("#project-grid .ag-header-cell[col-id]").evaluate_all(
+        "cells => cells.filter(c => c.offsetParent !== null).map(c => c.getAttribute('col-id'))")
+
+
+def test_columns_group_by_and_hide_constant(server, owner, project, page, console_errors):
+    open_project(page, server, owner, project)
+    # Customize columns: add a parameter and a metric column
+    page.click("#project-columns-open")
+    for label in ("Parameters: lr", "Parameters: batch", "Metrics: loss (min)"):
+        page.click("#project-columns-select")
+        page.locator(".dash-dropdown-content .dash-dropdown-search").fill(label)
+        page.locator(".dash-dropdown-content .dash-dropdown-option").filter(
+            has_text=re.compile("^" + re.escape(label) + "$")).first.click()
+        page.keyboard.press("Escape")
+    page.click("#project-columns-apply")
+    expect(page.locator("#project-grid .ag-header-cell[col-id='metric:min:loss']")).to_be_visible()
+    first = page.locator("#project-grid .ag-center-cols-container .ag-row[row-index='0']")
+    expect(first.locator("[col-id='param:lr']")).to_have_text("0.004")
+    expect(first.locator("[col-id='metric:min:loss']")).to_have_text("0.0208")
+    # Hide constant columns: batch and file name are the same everywhere
+    page.locator("#project-hide-constant").check()
+    expect(page.locator("#project-grid .ag-header-cell[col-id='param:batch']")).to_have_count(0)
+    assert "sys:file_name" not in header_ids(page) and "param:lr" in header_ids(page)
+    page.locator("#project-hide-constant").uncheck()
+    expect(page.locator("#project-grid .ag-header-cell[col-id='param:batch']")).to_be_visible()
+
+    # Group by the optimizer: counts per value; a group narrows the table
+    pick(page, "project-groupby", "Parameters: optimizer")
+    chips = page.locator(".project-group-chip")
+    expect(chips).to_have_count(3)
+    expect(page.locator(".project-group-chip[data-value='adam']")).to_contain_text("8")
+    page.click(".project-group-chip[data-value='sgd']")
+    expect(count_text(page)).to_have_text("8 experiments")
+    expect(page.locator(".project-group-chip[data-value='sgd']")).to_have_class(re.compile("btn-primary"))
+
+    # all of it survives a reload
+    page.reload()
+    wait_rows(page)
+    expect(page.locator(".project-group-chip")).to_have_count(3)
+    expect(page.locator("#project-grid .ag-header-cell[col-id='metric:min:loss']")).to_be_visible()
+    assert console_errors == []
+
+
+def test_saved_queries(server, owner, project, page, console_errors):
+    open_project(page, server, owner, project)
+    count = count_text(page)
+    add_filter(page, "System: Host", "equals", "gpu1")
+    expect(count).to_have_text("12 experiments")
+    page.click("#project-query-save-open")
+    page.fill("#project-query-name", "on gpu1")
+    page.click("#project-query-save")
+    expect(page.locator("#project-query-select")).to_contain_text("on gpu1")
+    # back to all experiments, then load the saved query
+    pick(page, "project-query-select", "All experiments")
+    expect(count).to_have_text(f"{N} experiments")
+    expect(page.locator(".project-filter-chip")).to_have_count(0)
+    pick(page, "project-query-select", "on gpu1")
+    expect(count).to_have_text("12 experiments")
+    # change it and save the changes to the loaded query
+    add_filter(page, "Parameters: optimizer", "equals", "sgd")
+    expect(count).to_have_text("4 experiments")
+    page.click("#project-query-save-open")
+    expect(page.locator("#project-query-save-mode")).to_contain_text("Save changes to the query 'on gpu1'")
+    page.click("#project-query-save")
+    pick(page, "project-query-select", "All experiments")
+    pick(page, "project-query-select", "on gpu1")
+    expect(count).to_have_text("4 experiments")
+    # delete it
+    page.click("#project-query-save-open")
+    page.click("#project-query-delete")
+    expect(page.locator("#project-query-select")).to_contain_text("All experiments")
+    page.click("#project-query-select")
+    expect(page.locator(".dash-dropdown-content .dash-dropdown-option", has_text="on gpu1")).to_have_count(0)
+    page.keyboard.press("Escape")
+    assert console_errors == []
+
+
+def test_saved_views_default_discard_delete(server, owner, accounts, page, console_errors):
+    seed(accounts.db, owner, "views", 5, "v")
+    path = f"/{owner.workspace}/views"
+    open_project(page, server, owner, path)
+    pick(page, "project-groupby", "System: Status")
+    expect(page.locator(".project-group-chip")).to_have_count(4)
+    expect(page.locator("#project-view-dirty")).to_be_visible()
+    # Save as a new view: the URL names it and the changes are no longer pending
+    page.click("#project-view-save-open")
+    page.fill("#project-view-name", "by status")
+    page.click("#project-view-save")
+    expect(page).to_have_url(re.compile(r"\?view=\d+$"))
+    expect(page.locator("#project-view-menu")).to_contain_text("by status")
+    expect(page.locator(".project-group-chip")).to_have_count(4)
+    expect(page.locator("#project-view-dirty")).to_be_hidden()
+    # change it, discard, change again and save the changes into it
+    page.click("#project-panels-toggle")
+    expect(page.locator("#project-view-dirty")).to_be_visible()
+    page.click("#project-view-discard")
+    expect(page.locator("#project-view-dirty")).to_be_hidden()
+    add_filter(page, "System: Status", "equals", "running")
+    expect(count_text(page)).to_have_text("1 experiment")
+    page.click("#project-view-save-open")
+    page.click("#project-view-save")  # "save changes to the view" is preselected
+    expect(page.locator("#project-view-dirty")).to_be_hidden()
+    expect(page).not_to_have_url(re.compile("#"))
+
+    # make it the project's default (hover the view in Change View, click the check)
+    page.click("#project-view-menu")
+    item = page.locator(".project-view-item[data-view='by status']")
+    item.hover()
+    item.locator(".project-view-action").first.click()
+    expect(page.locator("#project-toast")).to_contain_text("is now the project's default view")
+    # opening the project renders the default view
+    page.goto(server.url + path)
+    wait_rows(page)
+    expect(page.locator("#project-view-menu")).to_contain_text("by status")
+    expect(count_text(page)).to_have_text("1 experiment")
+    # the built-in view is still there
+    page.goto(server.url + path + "?view=builtin")
+    wait_rows(page)
+    expect(count_text(page)).to_have_text("5 experiments")
+    # delete the view: the project falls back to the built-in view
+    page.click("#project-view-menu")
+    item = page.locator(".project-view-item[data-view='by status']")
+    item.hover()
+    item.locator(".project-view-action").nth(1).click()
+    expect(page.locator(".project-view-item[data-view='by status']")).to_have_count(0)
+    page.goto(server.url + path)
+    wait_rows(page)
+    expect(count_text(page)).to_have_text("5 experiments")
+    assert console_errors == []
+
+
+def test_public_visitor_uses_views_but_cannot_save(server, owner, accounts, browser, console_errors):
+    from models import Project
+
+    seed(accounts.db, owner, "open", 4, "o")
+    with accounts.db.session() as s:
+        p = s.exec(select(Project).where(Project.name == "open")).all()
+        for item in p:
+            item.is_public = True
+            s.add(item)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server.url + f"/{owner.workspace}/open")
+    wait_rows(page)
+    expect(count_text(page)).to_have_text("4 experiments")
+    expect(page.locator("#project-view-save-open")).to_be_hidden()
+    expect(page.locator("#project-query-save-open")).to_be_hidden()
+    expect(page.locator("#project-archive")).to_be_hidden()
+    expect(page.locator(".halley-rename")).to_have_count(0)
+    add_filter(page, "System: Status", "equals", "finished")
+    expect(count_text(page)).to_have_text("1 experiment")
+    page.reload()
+    wait_rows(page)
+    expect(count_text(page)).to_have_text("1 experiment")
+    # a hand-made write request is refused
+    r = requests.post(server.url + "/_dash-update-component", json={
+        "output": "..project-toast.children...project-toast.is_open...project-refresh.data..",
+        "outputs": [], "inputs": [{"id": "project-archive", "property": "n_clicks", "value": 1}],
+        "state": [{"id": "project-grid", "property": "selectedRows", "value": [{"key": "o00".ljust(32, "0")}]},
+                  {"id": "project-ctx", "property": "data", "value": {"workspace": owner.workspace, "project": "open"}}],
+        "changedPropIds": ["project-archive.n_clicks"]})
+    assert r.status_code == 401
+    assert _experiment(accounts.db, "o00".ljust(32, "0"))[0].archived is False
+    context.close()
+    assert errors == []
+
+
+def test_csv_export_streams_matching_rows(server, owner, project, accounts):
+    from dashboard.services.experiment_table import default_state, encode_state
+
+    url = server.url + f"/api/v1/workspaces/{owner.workspace}/projects/table/experiments.csv"
+    state = default_state()
+    state["columns"] = ["sys:name", "param:lr", "metric:last:loss", "tags"]
+    state["filters"] = {"op": "and", "rules": [{"attr": "param:optimizer", "operator": "equals", "value": "adam"}]}
+    state["columnState"] = [{"colId": "sys:name"}, {"colId": "metric:last:loss", "sort": "asc", "sortIndex": 0},
+                            {"colId": "param:lr"}]
+    r = requests.get(url, params={"state": encode_state(state)}, headers={"Authorization": owner.api_key})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    lines = r.text.strip().splitlines()
+    assert lines[0] == "Experiment key,Name,loss (last),lr,Tags"    # in the view's column order
+    assert len(lines) == 1 + N // 3
+    assert lines[1].startswith("t2100") and ",run-21,0.0455,0.002," in lines[1]    # sorted by loss
+    # everything, with the default columns
+    assert len(requests.get(url, headers={"Authorization": owner.api_key}).text.strip().splitlines()) == 1 + N
+    # access is checked
+    assert requests.get(url).status_code == 401
+    stranger = accounts.create("stranger")
+    assert requests.get(url, headers={"Authorization": stranger.api_key}).status_code == 404
+    assert requests.get(url, params={"state": "garbage"}, headers={"Authorization": owner.api_key}).status_code == 400

@@ -43,7 +43,7 @@ def default_state() -> dict:
             "columnState": [], "groupBy": None, "hideConstant": False, "panelsOpen": True, "panels": []}
 
 
-def _column_state(items: Any, columns: list[str]) -> list[dict]:
+def clean_column_state(items: Any, columns: list[str]) -> list[dict]:
     out = []
     if not isinstance(items, list):
         return out
@@ -77,7 +77,7 @@ def normalize_state(state: Any) -> dict:
                 seen.append(col)
         base["columns"] = seen
     base["filters"] = q.validate_filters(state.get("filters") or None)
-    base["columnState"] = _column_state(state.get("columnState"), base["columns"])
+    base["columnState"] = clean_column_state(state.get("columnState"), base["columns"])
     group_by = state.get("groupBy")
     if group_by:
         q.parse_column(group_by)

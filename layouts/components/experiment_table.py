@@ -61,7 +61,7 @@ def column_defs(state: dict, base_url: str, can_write: bool, hidden: set[str] | 
     return defs
 
 
-def grid(state: dict, base_url: str, can_write: bool) -> dag.AgGrid:
+def grid(state: dict, base_url: str, can_write: bool, hidden: set[str] | frozenset = frozenset()) -> dag.AgGrid:
     selection = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": False, "enableClickSelection": False}
     options = {"cacheBlockSize": 100, "maxBlocksInCache": 20, "rowBuffer": 10, "infiniteInitialRowCount": 1,
                "suppressFieldDotNotation": True, "animateRows": False, "tooltipShowDelay": 400,
@@ -70,7 +70,7 @@ def grid(state: dict, base_url: str, can_write: bool) -> dag.AgGrid:
     return dag.AgGrid(
         id=GRID_ID,
         rowModelType="infinite",
-        columnDefs=column_defs(state, base_url, can_write),
+        columnDefs=column_defs(state, base_url, can_write, hidden),
         defaultColDef={"sortable": True, "resizable": True, "minWidth": 60, "width": 150,
                        "suppressHeaderMenuButton": True},
         getRowId="params.data.key",
@@ -85,7 +85,13 @@ def _action(label: str, icon: str, id: str, **kw) -> dbc.Button:
                       className="border", disabled=True, **kw)
 
 
-def toolbar(can_write: bool, signed_in: bool) -> html.Div:
+def option_for(col_id: str) -> dict:
+    col = parse_column(col_id)
+    group = {"sys": "System", "tags": "System", "param": "Parameters", "metric": "Metrics", "other": "Others"}[col.kind]
+    return {"label": f"{group}: {col.label}", "value": col_id}
+
+
+def toolbar(state: dict, can_write: bool, signed_in: bool) -> html.Div:
     # read-only visitors get the write actions hidden (the services refuse them anyway)
     writes = html.Div([
         _action("Archive", "bi-archive", "project-archive"),
@@ -93,15 +99,16 @@ def toolbar(can_write: bool, signed_in: bool) -> html.Div:
         _action("Tag", "bi-tag", "project-tag-open"),
         dbc.ButtonGroup([_action("Show", "bi-eye", "project-show"), _action("Hide", "bi-eye-slash", "project-hide")],
                         size="sm"),
-    ], className="d-flex align-items-center gap-1", style=None if can_write else {"display": "none"})
+    ], className="d-flex align-items-center gap-1" if can_write else "d-none")
     actions = [html.Span("0 selected", id="project-selected-count", className="small text-muted me-2"), writes,
                _action("Diff", "bi-file-diff", "project-diff")]
     tools = [
         dcc.Dropdown(id="project-groupby", placeholder="Group by…", clearable=True, className="project-groupby",
-                     style={"minWidth": "13rem"}),
+                     style={"minWidth": "13rem"}, value=state.get("groupBy"),
+                     options=[option_for(state["groupBy"])] if state.get("groupBy") else []),
         dbc.Button([html.I(className="bi bi-layout-three-columns me-1"), "Customize columns"],
                    id="project-columns-open", size="sm", color="light", className="border"),
-        dbc.Switch(id="project-hide-constant", label="Hide constant columns", value=False,
+        dbc.Switch(id="project-hide-constant", label="Hide constant columns", value=bool(state.get("hideConstant")),
                    className="mb-0 small ms-1"),
         # the export route needs a session or an API key
         html.A([html.I(className="bi bi-download me-1"), "Export CSV"], id="project-export", href="#",
