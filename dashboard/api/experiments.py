@@ -114,6 +114,7 @@ def upload_experiment_asset(key, actor):
 @body_model(HeartbeatIn)
 def experiment_heartbeat(key, actor):
     """Record that the run is alive; answers whether a stop was requested."""
+    _parse(HeartbeatIn, json_body() if request.get_data() else {})
     with context.db().session() as s:
         stop, by = ingest.heartbeat(s, actor, key)
     return jsonify({"stop_requested": stop, "stopped_by": by})
@@ -133,6 +134,7 @@ def end_experiment(key, actor):
 @key_route("/experiments/<key>/stop", methods=["POST"])
 def stop_experiment(key, actor):
     """Ask a running experiment to stop (it learns it from its next heartbeat)."""
+    request.get_data()  # any body is ignored, but read so the connection stays reusable
     with context.db().session() as s:
         exp = experiments.request_stop(s, actor, key)
         reply = {"ok": True, "stop_requested": exp.stop_requested, "stopped_by": exp.stop_requested_by}
