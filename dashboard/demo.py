@@ -301,6 +301,7 @@ def masked_api_key_argv():
 
 def log_sweep(url: str, api_key: str, workspace: str, project: str, runs: int, epochs: int) -> list[str]:
     """Train and log ``runs`` configurations; returns the experiment keys."""
+    from threadpoolctl import threadpool_limits
     from tqdm import tqdm
 
     from dashboard.sdk import Experiment
@@ -308,17 +309,18 @@ def log_sweep(url: str, api_key: str, workspace: str, project: str, runs: int, e
     data = load_data()
     keys = []
     terminal = sys.stdout
-    with masked_api_key_argv(), tqdm(sweep(runs), desc=f"demo {workspace}/{project}", unit="run", file=sys.stderr) as bar:
+    # One BLAS thread: the matrices are tiny, and spinning BLAS threads would fight the
+    # server thread and the SDK's sender for the two cores (several times slower under load).
+    bar = tqdm(sweep(runs), desc=f"demo {workspace}/{project}", unit="run", file=sys.stderr)
+    with masked_api_key_argv(), threadpool_limits(limits=1), bar:
         for config in bar:
             # Progress lines go to the experiment's output, not to the terminal (the bar is there).
-            with contextlib.redirect_stdout(io.StringIO()):
-                exp = Experiment(api_key=api_key, project_name=project, workspace=workspace, url=url,
-                                 parse_args=False, log_code=False, log_git_metadata=False, log_git_patch=False,
-                                 system_metrics_interval=SYSTEM_METRICS_S)
-                try:
-                    last = train_run(exp, config, data, epochs)
-                finally:
-                    exp.end()
+            # Leaving the ``with Experiment`` block ends the run (as "crashed" on an exception).
+            with contextlib.redirect_stdout(io.StringIO()), \
+                    Experiment(api_key=api_key, project_name=project, workspace=workspace, url=url,
+                               parse_args=False, log_code=False, log_git_metadata=False, log_git_patch=False,
+                               system_metrics_interval=SYSTEM_METRICS_S) as exp:
+                last = train_run(exp, config, data, epochs)
             keys.append(exp.get_key())
             bar.set_postfix(val_acc=f"{last['val_accuracy']:.3f}")
     print(f"logged {len(keys)} runs to {url}/{workspace}/{project}", file=terminal)
