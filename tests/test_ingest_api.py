@@ -380,3 +380,14 @@ def test_concurrent_batches_to_one_experiment_lose_nothing(server, user):
     sums = summary(api(server, user.api_key), server.url, key)
     assert sums["shared"]["count"] == 2000 and all(sums[f"batch{n}"]["count"] == 400 for n in range(5))
     assert sums["shared"]["max"] == 3499.0 and sums["shared"]["last_step"] == 3499 and sums["shared"]["min"] == 0.0
+
+
+def test_heartbeats_keep_the_connection_reusable(server, owner):
+    """gunicorn drops a kept-alive connection when a route leaves the body unread; the SDK
+    heartbeats every few seconds on one connection, so these routes must read theirs."""
+    s, _ = owner
+    key = start(s, server.url, project="keepalive")["experiment_key"]
+    base = f"{server.url}/api/v1/experiments/{key}"
+    for _ in range(60):
+        assert s.post(base + "/heartbeat", json={}).status_code == 200
+        assert s.post(base + "/stop", json={}).status_code == 200
