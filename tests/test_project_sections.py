@@ -18,6 +18,29 @@ def data(accounts, server):
     return ProjectData(accounts, server)
 
 
+def experiment_ids(data, keys) -> list[int]:
+    from sqlmodel import select
+
+    from models import Experiment
+
+    with data.db.session() as s:
+        return list(s.exec(select(Experiment.id).where(Experiment.key.in_(keys))).all())
+
+
+def logged_rows(data, ids) -> int:
+    """Metric points, metric series, parameters and assets still stored for these experiment ids."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from models import Asset, MetricPoint, MetricSeries, Parameter
+
+    with data.db.session() as s:
+        series = select(MetricSeries.id).where(MetricSeries.experiment_id.in_(ids))
+        return sum(s.exec(select(func.count()).select_from(model).where(cond)).one() for model, cond in (
+            (MetricPoint, MetricPoint.series_id.in_(series)), (MetricSeries, MetricSeries.experiment_id.in_(ids)),
+            (Parameter, Parameter.experiment_id.in_(ids)), (Asset, Asset.experiment_id.in_(ids))))
+
+
 def test_header_shortcuts(server, accounts, data, page, console_errors):
     owner = accounts.create("ph")
     data.project(owner, "head")
@@ -178,6 +201,8 @@ def test_archive_restore_and_delete_many(server, accounts, data, page, console_e
     data.experiment(owner, "shelf", "live")
     stored = asset_files(data, owner, "shelf")
     assert len(stored) == 3
+    deleted_ids, kept_ids = experiment_ids(data, keys[1:]), experiment_ids(data, keys[:1])
+    assert len(deleted_ids) == 2 and logged_rows(data, deleted_ids) == 2 * 4  # point, series, parameter, asset
     sign_in(page, server, owner, f"/{owner.workspace}/shelf/archive")
     rows = page.locator(".project-archive-row")
     expect(rows).to_have_count(3)
@@ -204,6 +229,7 @@ def test_archive_restore_and_delete_many(server, accounts, data, page, console_e
     assert r.status_code == 404
     r = requests.get(server.url + f"/api/v1/experiments/{keys[0]}", headers={"Authorization": owner.api_key})
     assert r.status_code == 200 and r.json()["archived"] is False
+    assert logged_rows(data, deleted_ids) == 0 and logged_rows(data, kept_ids) > 0
     remaining = asset_files(data, owner, "shelf")
     assert len(remaining) == 1
     for rel in stored:
