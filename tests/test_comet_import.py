@@ -285,6 +285,9 @@ def test_workspace_and_project_options_and_legacy_messages(server, accounts, imp
 
     copy = variant(importer["archive"], importer["tmp"] / "variants", key, {"workspace": "ignored"},
                    edit=metrics_and_others_only, extra_lines=legacy)
+    refused = halley_import(server, copy, "--user", other.username)
+    assert refused.returncode == 1 and "Workspace 'ignored' not found" in refused.stderr
+    assert "pass --workspace" in refused.stderr and stored(importer, key) is None
     result = halley_import(server, copy, "--user", other.username, "--workspace", other.workspace,
                            "--project", "moved")
     assert result.returncode == 0, result.stderr

@@ -21,7 +21,7 @@ from typing import Iterable
 from dashboard.auth import Actor
 from dashboard.config import Settings
 from dashboard.db import Database
-from dashboard.errors import HalleyError
+from dashboard.errors import HalleyError, NotFound
 from dashboard.importers.comet_archive import (
     Archive,
     ArchiveError,
@@ -143,6 +143,8 @@ def import_archive(database: Database, settings: Settings, actor: Actor, path: s
     except (HalleyError, ArchiveError) as exc:
         asset_files.delete_files(settings, written)
         result.message = getattr(exc, "message", None) or str(exc)
+        if isinstance(exc, NotFound) and plan.workspace and not workspace:
+            result.message += " (the workspace recorded in the archive; pass --workspace to choose one)"
     except BaseException:
         asset_files.delete_files(settings, written)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -151,7 +152,7 @@ def pending_rpcs(actor: Actor):
         exp = experiments.get_writable(s, actor, key)
         if exp.stop_requested and not _stop_delivered(s, exp):
             by = exp.stop_requested_by or actor.username
-            ingest.apply_batch(s, actor, key, {"batch_id": f"stop-{key}-{int(time.time() * 1000)}",
+            ingest.apply_batch(s, actor, key, {"batch_id": uuid.uuid4().hex,
                                                "others": [{"key": cf.STOPPED_BY_USER_KEY, "value": True}]})
             calls.append({"callId": f"stop-{key}", "userName": by, "functionName": "stop", "cometDefined": True,
                           "arguments": [], "createdAt": int(time.time() * 1000)})
