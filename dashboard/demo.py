@@ -24,7 +24,6 @@ import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from werkzeug.serving import WSGIRequestHandler
@@ -53,14 +52,14 @@ class RunConfig:
 
 
 def sweep(runs: int, seed: int = 7) -> list[RunConfig]:
-    """``runs`` distinct configurations drawn from the grid (reproducible for a given seed)."""
+    """``runs`` configurations from the grid, distinct up to its size (reproducible for a given seed)."""
     rng = random.Random(seed)
     grid = [(lr, h, b, a) for lr in LEARNING_RATES for h in HIDDEN_SIZES for b in BATCH_SIZES for a in ACTIVATIONS]
     rng.shuffle(grid)
     configs = []
     for i in range(runs):
         lr, hidden, batch, activation = grid[i % len(grid)]
-        configs.append(RunConfig(lr, hidden, batch, activation, seed=i // len(grid) + rng.randrange(1000)))
+        configs.append(RunConfig(lr, hidden, batch, activation, seed=rng.randrange(1000)))
     return configs
 
 
