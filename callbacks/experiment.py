@@ -14,7 +14,7 @@ from dashboard.errors import HalleyError
 from dashboard.services import experiment_page, experiments
 from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
 from layouts.components.access import error_alert
-from layouts.components.experiment_header import status_badge, tag_badges
+from layouts.components.experiment_header import format_duration, status_badge, tag_badges
 from layouts.components.experiment_tables import history_table
 from layouts.components.experiment_tabs import RENDERERS
 from layouts.components.project_markdown import render_markdown
@@ -43,9 +43,10 @@ def refresh_status(_n, ref):
         with context.db().session() as s:
             page = experiment_page.open_key(s, actor, key_of(ref))
     except HalleyError:
-        return no_update, True
-    running = page.status == "running"
-    return status_badge(page.status, page.experiment.stop_requested), not running
+        return no_update, True, no_update, no_update
+    exp = page.experiment
+    return (status_badge(page.status, exp.stop_requested), page.status != "running",
+            format_duration(experiments.duration_s(exp)), experiment_page.started_label(exp.end_time))
 
 
 def toggle_rename(_open, _cancel, _saved):
@@ -199,6 +200,7 @@ def register(app) -> None:
     app.callback(Output("experiment-tab-content", "children"), Input("experiment-tabs", "active_tab"),
                  State("experiment-ref", "data"))(render_tab)
     app.callback(Output("experiment-status-wrap", "children"), Output("experiment-status-poll", "disabled"),
+                 Output("experiment-duration", "children"), Output("experiment-end", "children"),
                  Input("experiment-status-poll", "n_intervals"), State("experiment-ref", "data"),
                  prevent_initial_call=True)(refresh_status)
     app.callback(Output("experiment-name-view", "style"), Output("experiment-rename-edit", "style"),

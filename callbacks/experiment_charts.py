@@ -30,7 +30,7 @@ def update_state(smoothing, x_axis, outliers, _add, _deletes, _color, add_metric
             return no_update
         state["charts"] = list(state.get("charts") or []) + [{"metrics": list(add_metrics)[:20]}]
     elif trigger == "experiment-charts-color-apply":
-        if not color_metric or not color_value:
+        if not color_metric or not experiment_page.COLOR.fullmatch(str(color_value or "")):
             return no_update
         state["colors"] = {**(state.get("colors") or {}), color_metric: color_value}
     elif isinstance(trigger, dict) and trigger.get("type") == "experiment-chart-delete":

@@ -188,6 +188,10 @@ def test_name_matcher_exact_regex_and_invalid():
         ep.name_matcher("(", "regex")
     with pytest.raises(Invalid):
         ep.name_matcher("a" * 500, "regex")
+    for evil in ("(a+)+$", "(a*)*b", "(x+x+)+y", "(a{1,5})+"):
+        with pytest.raises(Invalid, match="Nested repetition"):
+            ep.name_matcher(evil, "regex")
+    assert ep.name_matcher("(ab)+", "regex")("xabab")
 
 
 def test_filter_media_sort_and_step():

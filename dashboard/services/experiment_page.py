@@ -43,6 +43,9 @@ PREVIEW_CAP = 200_000
 PREVIEW_EXTENSIONS = (".csv", ".js", ".json", ".log", ".md", ".py", ".rst", ".tsv", ".txt", ".yaml", ".yml")
 CHART_VIEW_NAME = "Experiment charts"
 KNOWN_GIT_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+# A group that repeats something and is itself repeated: the shape of catastrophic backtracking.
+NESTED_REPEAT = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
+COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
 
 
 @dataclass
@@ -253,6 +256,8 @@ def name_matcher(pattern: str, mode: str = "exact"):
     if len(pattern) > MAX_PATTERN:
         raise Invalid(f"The filter is too long (at most {MAX_PATTERN} characters)")
     if mode == "regex":
+        if NESTED_REPEAT.search(pattern):
+            raise Invalid("Nested repetition like (a+)+ is not supported in filters")
         try:
             rx = re.compile(pattern)
         except re.error as exc:
@@ -333,7 +338,7 @@ def clean_chart_state(state: dict) -> dict:
         if metrics:
             charts.append({"metrics": metrics})
     colors = {str(k)[:MAX_NAME]: str(v)[:16] for k, v in (state.get("colors") or {}).items()
-              if re.fullmatch(r"#[0-9a-fA-F]{3,8}", str(v))} if isinstance(state.get("colors"), dict) else {}
+              if COLOR.fullmatch(str(v))} if isinstance(state.get("colors"), dict) else {}
     try:
         smoothing = min(max(float(state.get("smoothing") or 0), 0.0), 0.99)
     except (TypeError, ValueError):
