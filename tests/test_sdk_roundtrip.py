@@ -159,6 +159,9 @@ def test_odd_values_are_coerced_not_fatal(server, user, sdk_env, capfd):
         exp.log_metric("m", "not a number", step=2)
         exp.log_metric("m", "also not", step=3)
         exp.log_metric("m", np.float16(0.5), step=4)
+        exp.log_metric("x" * 301, 1.0)
+        exp.log_metric("", 1.0)
+        exp.log_parameter("y" * 301, 1)
         exp.log_parameter("arr", np.array([1.5, np.nan]), step=np.int64(2))
         exp.log_image(np.zeros((2, 2)), name="i.png", step=np.int64(5), metadata={"x": np.float64(np.inf)})
     e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
@@ -167,7 +170,9 @@ def test_odd_values_are_coerced_not_fatal(server, user, sdk_env, capfd):
     assert json.loads(e.get_parameters_summary("arr")[0]["value_json"]) == [1.5, "NaN"]
     image = e.get_asset_list("image")[0]
     assert image["step"] == 5 and image["metadata"] == {"x": "Infinity"}
-    assert capfd.readouterr().err.count("was skipped") == 1
+    err = capfd.readouterr().err
+    assert err.count("skipped metric 'm'") == 1 and err.count("skipped") == 4  # m, 'xxx..', '', 'yyy..'
+    assert {p["name"] for p in e.get_parameters_summary()} == {"arr"}
 
 
 def test_large_batches_go_gzip_compressed(server, user, sdk_env, monkeypatch):

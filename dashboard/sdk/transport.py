@@ -24,6 +24,7 @@ from dashboard.sdk.formats import json_number, json_value
 from dashboard.sdk.spool import Delivery, SpoolDir
 
 MAX_ITEMS = 5000
+MAX_NAME = 300  # the server's limit for metric, parameter and other names
 GZIP_MIN_BYTES = 64 * 1024
 USER_AGENT = "halley-sdk/1"
 
@@ -129,6 +130,8 @@ def _int_or_none(value):
 
 def _metric(t) -> dict | None:
     """Null step/epoch/context are left out: the common point stays small to encode and send."""
+    if not 0 < len(t[1]) <= MAX_NAME:
+        return None
     v = t[2]
     if not ((type(v) is float and v - v == 0) or type(v) is int):
         v = metric_value(v)
@@ -149,7 +152,7 @@ class BatchBuilder:
 
     def __init__(self):
         self.output_offset = 0
-        self.skipped: set[str] = set()   # metrics given a value that is not a number
+        self.skipped: set[str] = set()   # why items were left out (the server would refuse the batch)
         self._reset()
 
     def _reset(self) -> None:
@@ -167,9 +170,13 @@ class BatchBuilder:
         if kind == "m":
             point = _metric(t)
             if point is None:
-                self.skipped.add(t[1])
+                self.skipped.add(f"metric {t[1][:80]!r}: a value that is not a number or a name that is "
+                                 f"empty or over {MAX_NAME} characters")
                 return
             self._list("metrics").append(point)
+        elif kind in ("p", "o", "s") and not 0 < len(t[1]) <= MAX_NAME:
+            self.skipped.add(f"name {t[1][:80]!r}: empty or over {MAX_NAME} characters")
+            return
         elif kind == "p":
             self._list("parameters").append({"name": t[1], "value": json_value(t[2]), "step": _int_or_none(t[3]),
                                              "source": t[4]})
@@ -306,7 +313,7 @@ class Sender(threading.Thread):
             add(q.popleft(), out)
         self.builder.cut(out)
         while self.builder.skipped:
-            self._warn_once(f"metric {self.builder.skipped.pop()!r}: a value that is not a number was skipped")
+            self._warn_once(f"skipped {self.builder.skipped.pop()}")
         for d in out:
             if self.client is None or self.unreachable or self.dead:
                 self.spool.add(d)
