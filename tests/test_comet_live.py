@@ -338,3 +338,33 @@ def test_existing_experiment_resumes_the_run(server, live):
     assert others["resumed_by"] == "existing" and others["note"] == "hello"
     assert api_get(server, user, f"/experiments/{key}")["status"] == "finished"
     assert len(api_get(server, user, f"/experiments/{key}/metrics", name="loss")["metrics"]) == 7
+
+
+def test_stop_protocol_shapes(server, live):
+    """API.stop_experiment's endpoint, the heartbeat's pending flag and the exact RemoteCall
+    shape comet_ml accepts (any extra key would make it drop the call), delivered once."""
+    user = live["user"]
+    headers = {"Authorization": user.api_key}
+    key = "5" * 32
+    run = requests.post(server.url + "/clientlib/logger/add/run", headers=headers,
+                        json={"apiKey": user.api_key, "experimentKey": key, "projectName": "comet-stop", "offline": False})
+    assert run.status_code == 200 and run.json()["runId"] == key
+    beat = lambda: requests.post(server.url + "/clientlib/status-report/update", headers=headers,  # noqa: E731
+                                 json={"experimentKey": key, "runId": key, "is_alive": True}).json()
+    first = beat()
+    assert first["pending_rpcs"] is False and first["is_alive_beat_duration_millis"] > 0
+    assert "gpu_monitor_interval_millis" in first
+    stop = requests.get(server.url + "/api/rest/v2/write/experiment/stop", params={"experimentKey": key},
+                        headers=headers)
+    assert stop.status_code == 200 and beat()["pending_rpcs"] is True
+    calls = requests.get(server.url + "/clientlib/rpc/get-pending-rpcs", params={"experimentKey": key},
+                         headers=headers).json()["remoteProcedureCalls"]
+    assert len(calls) == 1
+    assert set(calls[0]) == {"callId", "userName", "functionName", "cometDefined", "arguments", "createdAt"}
+    assert (calls[0]["functionName"], calls[0]["cometDefined"], calls[0]["userName"]) == ("stop", True, user.username)
+    assert beat()["pending_rpcs"] is False
+    assert requests.get(server.url + "/clientlib/rpc/get-pending-rpcs", params={"experimentKey": key},
+                        headers=headers).json()["remoteProcedureCalls"] == []
+    requests.post(server.url + "/clientlib/status-report/update", headers=headers,
+                  json={"experimentKey": key, "runId": key, "is_alive": False})
+    assert api_get(server, user, f"/experiments/{key}")["status"] == "stopped"
