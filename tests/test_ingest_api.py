@@ -214,7 +214,7 @@ def test_asset_round_trip_with_a_hostile_name(server, owner):
 
 
 def test_size_limits_answer_413(tmp_path):
-    srv = LiveServer(tmp_path / "small", extra_env={"HALLEY_MAX_ASSET_MB": "1", "HALLEY_MAX_REQUEST_MB": "1"})
+    srv = LiveServer(tmp_path / "small", extra_env={"HALLEY_MAX_ASSET_MB": "1", "HALLEY_MAX_REQUEST_MB": "2"})
     srv.start()
     try:
         user = Accounts(srv).create("small")
@@ -223,8 +223,12 @@ def test_size_limits_answer_413(tmp_path):
         r = s.post(f"{srv.url}/api/v1/experiments/{key}/assets",
                    files={"file": ("big.bin", b"0" * (1024 * 1024 + 10), "application/octet-stream")},
                    data={"type": "file"})
-        assert r.status_code == 413 and r.json()["status"] == 413
-        huge = [{"name": "m", "value": 1.0, "step": i} for i in range(40000)]
+        assert r.status_code == 413 and r.json()["status"] == 413  # found while storing the upload
+        r = s.post(f"{srv.url}/api/v1/experiments/{key}/assets",
+                   files={"file": ("bigger.bin", b"0" * (5 * 1024 * 1024), "application/octet-stream")},
+                   data={"type": "file"})
+        assert r.status_code == 413  # refused by its declared length, body drained
+        huge = [{"name": "m", "value": 1.0, "step": i} for i in range(80000)]
         r = post_batch(s, srv.url, key, metrics=huge)
         assert r.status_code == 413
         assert s.get(f"{srv.url}/api/v1/experiments/{key}/assets").json()["assets"] == []

@@ -5,7 +5,7 @@ committed before the response is sent.
 """
 from __future__ import annotations
 
-from flask import jsonify, request, send_file
+from flask import current_app, jsonify, request, send_file
 from pydantic import BaseModel, ValidationError
 
 from dashboard import context
@@ -24,7 +24,7 @@ def _parse(model: type[BaseModel], data: dict) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Invalid(ingest.validation_message(exc).replace("Invalid batch", "Invalid request")) from exc
+        raise Invalid(ingest.validation_message(exc, "request")) from exc
 
 
 def _refuse_too_large(message: str) -> None:
@@ -93,7 +93,9 @@ def upload_experiment_asset(key, actor):
     """Upload an asset (multipart: file, type, name, step, epoch, context, metadata, asset_id)."""
     settings = context.settings()
     limit = settings.max_asset_mb * MB
-    if (request.content_length or 0) > limit + MB:  # multipart overhead and form fields
+    # Room for the multipart framing and form fields, within what Flask accepts at all.
+    ceiling = min(limit + MB, current_app.config.get("MAX_CONTENT_LENGTH") or limit + MB)
+    if (request.content_length or 0) > ceiling:
         _refuse_too_large(f"Asset too large (limit {settings.max_asset_mb} MB: HALLEY_MAX_ASSET_MB)")
     upload = request.files.get("file")
     if upload is None:

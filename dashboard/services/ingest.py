@@ -126,13 +126,13 @@ class BatchIn(BaseModel):
     graph: str | None = None
 
 
-def validation_message(exc: ValidationError) -> str:
+def validation_message(exc: ValidationError, what: str = "batch") -> str:
     parts = []
     for err in exc.errors(include_url=False)[:3]:
         loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p))
         parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
     more = exc.error_count() - len(parts)
-    return "Invalid batch: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    return f"Invalid {what}: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 def parse_batch(data: dict | bytes | str) -> BatchIn:
@@ -263,16 +263,18 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     b = batch if isinstance(batch, BatchIn) else parse_batch(batch)
     exp = experiments.get_writable(session, actor, key)
     now = utcnow()
-    locked = []
+    locked = False
 
     def lock() -> None:
         # Writing the experiment row takes the write lock (SQLite) / row lock (PostgreSQL),
         # so batches of one experiment apply one after another and see each other's rows.
+        nonlocal locked
         if not locked:
             exp.updated_at = exp.last_heartbeat = now
             session.add(exp)
             session.flush()
-            locked.append(True)
+            session.refresh(exp)  # e.g. html appended by a batch that committed meanwhile
+            locked = True
 
     points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock)
     lock()
