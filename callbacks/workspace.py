@@ -13,7 +13,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import context
 from dashboard.auth import can_write_project
-from dashboard.errors import HalleyError, Invalid, NotFound
+from dashboard.errors import HalleyError, Invalid
 from dashboard.services import projects, workspaces
 from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
 from layouts.components.access import error_alert
@@ -34,15 +34,19 @@ def list_projects(ws_name, query, owner, visibility, sort, sort_clicks, mode, pa
     if ctx.triggered_id in ("workspace-search", "workspace-owner", "workspace-visibility", "workspace-sort"):
         page = 1
     try:
+        page = max(1, int(page or 1))
         with context.db().session() as s:
             ws, _role = workspaces.get_visible(s, actor, ws_name or "")
-            cards, total = projects.search(s, actor, ws.id, query=query or "", owner_id=owner,
-                                           visibility=visibility, sort=sort or "updated", descending=descending,
-                                           page=max(1, int(page or 1)) - 1)
+            options = dict(query=query or "", owner_id=owner, visibility=visibility, sort=sort or "updated",
+                           descending=descending)
+            cards, total = projects.search(s, actor, ws.id, page=page - 1, **options)
+            pages = max(1, -(-total // projects.PAGE_SIZE))
+            if page > pages:  # e.g. the last project of the last page was deleted
+                page = pages
+                cards, total = projects.search(s, actor, ws.id, page=page - 1, **options)
     except (HalleyError, ValueError, TypeError) as exc:
         message = exc.message if isinstance(exc, HalleyError) else "Invalid request"
         return error_alert(message, id="workspace-error"), "", 1, 1, no_update, no_update, no_update
-    pages = max(1, -(-total // projects.PAGE_SIZE))
     if not cards:
         body = html.P("No projects match." if total == 0 and (query or owner or visibility) else
                       "No projects yet. Create one, or log an experiment with the SDK.",
@@ -50,7 +54,7 @@ def list_projects(ws_name, query, owner, visibility, sort, sort_clicks, mode, pa
     else:
         body = project_list(ws.name, cards) if mode == "list" else project_grid(ws.name, cards)
     arrow = html.I(className="bi bi-sort-down" if descending else "bi bi-sort-up")
-    return (body, f"{total} project{'s' if total != 1 else ''}", pages, min(int(page or 1), pages),
+    return (body, f"{total} project{'s' if total != 1 else ''}", pages, page,
             "border active" if mode == "list" else "border", "border" if mode == "list" else "border active", arrow)
 
 
@@ -181,7 +185,7 @@ def create_project(_n, name, description, visibility, ws_name, refresh):
             ws = workspaces.get_readable(s, actor, ws_name or "")
             f = _fields(name, description, visibility)
             project = projects.create(s, actor, ws.id, f["name"], f["description"], f["is_public"])
-    except (HalleyError, NotFound) as exc:
+    except HalleyError as exc:
         return no_update, error_alert(exc.message, id="workspace-create-message"), no_update, no_update
     ok = dbc.Alert(["Created project ", dcc.Link(project.name, href=project_path(ws.name, project.name)), "."],
                    color="success", className="py-2", id="workspace-ok", duration=6000)
