@@ -43,9 +43,14 @@ class InterruptedExperiment(KeyboardInterrupt):
 
 
 class BaseExperiment:
-    """Logging methods shared by online and offline runs."""
+    """Logging methods shared by online and offline runs.
 
-    _online = True
+    Each automatic part can be switched off by its argument or by an environment variable
+    (HALLEY_AUTO_LOG_CODE, _CLI_ARGUMENTS, _OUTPUT_LOGGER, _ENV_DETAILS, _GIT_METADATA,
+    _GIT_PATCH, _ENV_HOST, _ENV_CPU, _ENV_GPU, _METRICS); system metrics need
+    auto_metric_logging and log_env_cpu or log_env_gpu, every ``system_metrics_interval`` s
+    (HALLEY_SYSTEM_METRICS_INTERVAL). ``disabled=True`` or HALLEY_DISABLE=1 makes every call a no-op.
+    """
 
     def __init__(self, api_key=None, project_name=None, workspace=None, experiment_key=None, log_code=True,
                  parse_args=True, auto_output_logging=True, log_env_details=True, log_git_metadata=True,

@@ -15,8 +15,6 @@ class OfflineExperiment(BaseExperiment):
     """``OfflineExperiment(offline_directory=None, ...)``; the directory falls back to
     HALLEY_OFFLINE_DIRECTORY, then ./.halley-runs. ``api_key`` is ignored (give it to upload)."""
 
-    _online = False
-
     def __init__(self, *args, offline_directory: str | None = None, **kwargs):
         self.offline_directory = offline_root(offline_directory)
         self.archive_path = None

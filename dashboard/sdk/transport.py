@@ -210,8 +210,11 @@ class BatchBuilder:
     def cut(self, out: list) -> None:
         if self.count:
             self.body["batch_id"] = uuid.uuid4().hex
-            payload = json.dumps(self.body, separators=(",", ":"), allow_nan=False).encode()
-            out.append(Delivery("batch", payload=payload, items=self.count))
+            try:
+                payload = json.dumps(self.body, separators=(",", ":"), allow_nan=False).encode()
+                out.append(Delivery("batch", payload=payload, items=self.count))
+            except (TypeError, ValueError) as exc:  # never expected; don't retry it forever
+                self.skipped.add(f"{self.count} items that could not be encoded ({exc})")
         self._reset()
 
 
@@ -246,9 +249,6 @@ class Sender(threading.Thread):
         self.delivered = 0
 
     # --- called from other threads ---
-
-    def nudge(self) -> None:
-        self.wake.set()
 
     def flush(self, timeout: float, offline_wait: float | None = None) -> bool:
         """Waits until everything queued so far is delivered (True) or the timeout passes.
