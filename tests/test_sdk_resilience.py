@@ -186,6 +186,14 @@ def test_upload_reports_what_it_cannot_read(tmp_path):
     up = subprocess.run([HALLEY, "upload", str(bad), "--url", "http://127.0.0.1:9", "--api-key", "k"],
                         capture_output=True, text=True, timeout=60)
     assert up.returncode == 1 and "bad.zip: FAILED (unreadable" in up.stdout
+    comet = tmp_path / "comet.zip"
+    with zipfile.ZipFile(comet, "w") as z:
+        z.writestr("experiment.json", "{}")
+        z.writestr("messages.json", "")
+    up = subprocess.run([HALLEY, "upload", str(comet), "--url", "http://127.0.0.1:9", "--api-key", "k"],
+                        capture_output=True, text=True, timeout=60)
+    assert up.returncode == 1 and "not a Halley offline archive (a comet_ml archive? use: halley import comet)" \
+        in up.stdout
 
 
 KILLED_OFFLINE = """

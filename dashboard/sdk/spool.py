@@ -181,11 +181,13 @@ def write_archive(spool: SpoolDir, target: Path, start_time: float, end_time: fl
 
 def read_archive(path: Path) -> SpoolContents:
     with zipfile.ZipFile(path) as z:
-        manifest = json.loads(z.read("manifest.json"))
+        names = set(z.namelist())
+        manifest = json.loads(z.read("manifest.json")) if "manifest.json" in names else {}
         if manifest.get("format") != "halley-offline":
-            raise ValueError(f"{path}: not a Halley offline archive")
+            hint = " (a comet_ml archive? use: halley import comet)" if "messages.json" in names else ""
+            raise ValueError(f"not a Halley offline archive{hint}")
         if int(manifest.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"{path}: archive format {manifest['version']} is newer than this SDK reads")
+            raise ValueError(f"archive format {manifest['version']} is newer than this SDK reads")
         entries = []
         for e in manifest["entries"]:
             if e["kind"] == "batch":
