@@ -357,6 +357,37 @@ def test_failure_while_writing_rolls_back_and_removes_files(server, importer):
     assert asset_files(server) == files
 
 
+APPEND_SCRIPT = r'''
+import sys
+import comet_ml
+
+exp = comet_ml.ExistingOfflineExperiment(previous_experiment=sys.argv[1], log_env_gpu=False, log_env_details=False,
+                                         log_code=False, log_git_metadata=False, log_git_patch=False)
+exp.log_metric("appended", 5, step=100)
+exp.end()
+'''
+
+
+def test_existing_offline_experiment_archives_add_to_the_run(server, importer, tmp_path):
+    script = tmp_path / "append.py"
+    script.write_text(APPEND_SCRIPT)
+    subprocess.run([sys.executable, str(script), importer["key"]], env=comet_env(tmp_path), cwd=tmp_path, check=True,
+                   capture_output=True, timeout=180)
+    (appending,) = (tmp_path / "offline").glob("*.zip")
+    assert appending.name.startswith(importer["key"] + "-")
+    shutil.copy(importer["archive"], tmp_path / "offline" / importer["archive"].name)
+    before = stored(importer)
+    first = halley_import(server, tmp_path / "offline", "--user", importer["user"].username)
+    assert first.returncode == 0 and "1 imported, 1 skipped, 0 failed" in first.stdout, first.stderr
+    after = stored(importer)
+    assert [p["value"] for p in after["metrics"]["appended"]] == [5]
+    assert after["metrics"]["loss"] == before["metrics"]["loss"]
+    assert after["exp"].start_time == before["exp"].start_time and after["exp"].status == "finished"
+    again = halley_import(server, tmp_path / "offline", "--user", importer["user"].username)
+    assert "0 imported, 2 skipped" in again.stdout and "already added" in again.stdout
+    assert stored(importer)["metrics"]["appended"] == after["metrics"]["appended"]
+
+
 def test_folder_of_archives(server, importer, tmp_path):
     shutil.copy(importer["archive"], tmp_path / importer["archive"].name)
     def without_files(lines):

@@ -9,10 +9,13 @@ archive leaves nothing behind.
 Idempotency: the experiment key identifies the run. An archive whose key already exists in
 Halley is skipped (reported as "already imported") and nothing is changed, so importing the
 same archive twice, or a folder that was partly imported before, never duplicates data.
+Archives written by ``ExistingOfflineExperiment`` (resume strategy "get"/"get_or_create")
+add to the run with their key instead; their batches carry ids derived from the archive's
+content, so the same one is recognised by the ingest core and skipped the second time.
 """
 from __future__ import annotations
 
-import uuid
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,13 +71,19 @@ def _utc(ms) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
 
 
-def _batches(batch: dict) -> Iterable[dict]:
-    """The archive's batch, with its metrics split over several apply_batch calls."""
+class AlreadyImported(Exception):
+    """This archive's data is already stored (its first batch id is known)."""
+
+
+def _batches(batch: dict, digest: str) -> Iterable[dict]:
+    """The archive's batch, with its metrics split over several apply_batch calls; the batch
+    ids derive from the archive's digest (the first one is the digest itself)."""
     metrics = batch.get("metrics") or []
     rest = {k: v for k, v in batch.items() if k != "metrics"}
-    yield {**rest, "batch_id": uuid.uuid4().hex, "metrics": metrics[:METRICS_PER_BATCH]}
+    yield {**rest, "batch_id": digest, "metrics": metrics[:METRICS_PER_BATCH]}
     for i in range(METRICS_PER_BATCH, len(metrics), METRICS_PER_BATCH):
-        yield {"batch_id": uuid.uuid4().hex, "metrics": metrics[i:i + METRICS_PER_BATCH]}
+        batch_id = hashlib.sha256(f"{digest}:{i}".encode()).hexdigest()
+        yield {"batch_id": batch_id, "metrics": metrics[i:i + METRICS_PER_BATCH]}
 
 
 def set_times(session, actor: Actor, key: str, start: datetime | None, end: datetime | None) -> None:
@@ -96,17 +105,18 @@ def import_plan(session, settings: Settings, actor: Actor, archive: Archive, pla
     The relative path of every asset file written is appended to ``written`` so the caller
     can remove them if the transaction is rolled back.
     """
-    exp, _created = ingest.start_experiment(session, actor, workspace or plan.workspace, project or plan.project,
-                                            key=plan.key, name=plan.name)
-    for batch in _batches(plan.batch):
-        ingest.apply_batch(session, actor, plan.key, batch)
+    exp, created = ingest.start_experiment(session, actor, workspace or plan.workspace, project or plan.project,
+                                           key=plan.key, name=plan.name)
+    for batch in _batches(plan.batch, plan.digest):
+        if ingest.apply_batch(session, actor, plan.key, batch).get("duplicate"):
+            raise AlreadyImported()
     for spec in plan.assets:
         asset = ingest.store_asset(session, actor, plan.key, data=read_asset(archive, spec), type=spec.type.value,
                                    name=spec.name, step=spec.step, epoch=spec.epoch, context=spec.context,
                                    metadata=spec.metadata, asset_id=spec.asset_id, settings=settings)
         written.append(asset.storage_path)
     ingest.end_experiment(session, actor, plan.key, ExperimentStatus.finished.value)
-    set_times(session, actor, plan.key, _utc(plan.start_ms), _utc(plan.stop_ms))
+    set_times(session, actor, plan.key, _utc(plan.start_ms) if created else None, _utc(plan.stop_ms))
     return experiments.location(session, exp)
 
 
@@ -129,7 +139,7 @@ def import_archive(database: Database, settings: Settings, actor: Actor, path: s
         result.message = f"asset {too_big[0]!r} is larger than HALLEY_MAX_ASSET_MB ({settings.max_asset_mb} MB)"
         return result
     with database.session() as s:
-        if experiments.find_by_key(s, plan.key) is not None:
+        if experiments.find_by_key(s, plan.key) is not None and not plan.appends:
             result.status = "skipped"
             result.message = f"an experiment with key {plan.key} already exists (imported before); nothing changed"
             return result
@@ -140,6 +150,10 @@ def import_archive(database: Database, settings: Settings, actor: Actor, path: s
             result.workspace, result.project = import_plan(s, settings, actor, archive, plan, workspace, project,
                                                            written)
         result.status = "imported"
+    except AlreadyImported:
+        asset_files.delete_files(settings, written)
+        result.status = "skipped"
+        result.message = f"this archive was already added to experiment {plan.key}; nothing changed"
     except (HalleyError, ArchiveError) as exc:
         asset_files.delete_files(settings, written)
         result.message = getattr(exc, "message", None) or str(exc)

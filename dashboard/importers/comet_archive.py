@@ -11,6 +11,7 @@ The plan is expressed in the ingest core's vocabulary (the ``apply_batch`` dict 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import zipfile
@@ -59,6 +60,8 @@ class ImportPlan:
     assets: list[AssetSpec]
     counts: Counter
     skipped: Counter
+    appends: bool = False  # written by ExistingOfflineExperiment: adds to an existing run
+    digest: str = ""  # of experiment.json + messages.json: identifies this archive's data
 
 
 class Archive:
@@ -108,7 +111,8 @@ class Archive:
 
 
 def find_archives(paths: list[str | os.PathLike]) -> list[Path]:
-    """Zip files as given, plus the zips (and extracted archives) inside given folders."""
+    """Zip files as given, plus the zips (and extracted archives) inside given folders, with
+    the archives that add to an existing run after the ones that create runs."""
     found: list[Path] = []
     for raw in paths:
         p = Path(raw)
@@ -117,7 +121,8 @@ def find_archives(paths: list[str | os.PathLike]) -> list[Path]:
             found.extend(sorted(x for x in p.iterdir() if x.is_dir() and (x / MESSAGES_FILE).exists()))
         else:
             found.append(p)
-    return found
+    # ExistingOfflineExperiment archives (<key>-<suffix>.zip) add to a run: import them last
+    return sorted(found, key=lambda p: "-" in p.stem)
 
 
 def _load_meta(archive: Archive) -> dict:
@@ -410,9 +415,12 @@ def plan_archive(path: str | os.PathLike) -> ImportPlan:
             ingest.parse_batch({**planner.batch, "batch_id": "check"})
         except Invalid as exc:
             raise ArchiveError(exc.message) from exc
+        digest = hashlib.sha256(archive.read(EXPERIMENT_FILE) + b"\0" + archive.read(MESSAGES_FILE)).hexdigest()
+        appends = meta.get("resume_strategy") in ("get", "get_or_create") or meta.get("mode") == "append"
         return ImportPlan(key=key, workspace=meta.get("workspace") or None, project=meta.get("project_name") or None,
                           name=planner.name, start_ms=meta.get("start_time"), stop_ms=meta.get("stop_time"),
-                          batch=planner.batch, assets=planner.assets, counts=planner.counts, skipped=planner.skipped)
+                          batch=planner.batch, assets=planner.assets, counts=planner.counts, skipped=planner.skipped,
+                          appends=appends, digest=digest)
     finally:
         archive.close()
 
