@@ -9,9 +9,9 @@ access on their own.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode, urlparse
+from urllib.parse import quote, urlencode, urlparse
 
-from flask import Blueprint, Flask, jsonify, redirect, request, session as flask_session
+from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session as flask_session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from dashboard import context
@@ -85,6 +85,29 @@ def setup_post():
             return redirect(f"/setup?{query}")
     login_user(user, remember=True)
     return redirect("/")
+
+
+@auth_routes.get("/shared/<token>")
+def shared_link(token: str):
+    """A valid share link remembers its token in this browser's session and opens the
+    project; an unknown or deleted one answers 404."""
+    from dashboard.services import projects, sharing
+
+    with context.db().session() as s:
+        project = sharing.project_for_token(s, token)
+        target = f"/{projects.workspace_name(s, project)}/{project.name}" if project else None
+    if project is None:
+        body = render_template_string(NOT_FOUND_PAGE, message="This shared link does not exist or was deleted.")
+        return body, 404
+    flask_session[context.SHARE_SESSION_KEY] = sharing.remember_token(flask_session.get(context.SHARE_SESSION_KEY), token)
+    return redirect(quote(target))
+
+
+# A page outside Dash for the share-link 404; styled by the same Bootstrap file.
+NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found - Halley</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"></head>
+<body><div class="container py-5" id="not-found"><h2>Not found</h2>
+<p class="text-muted" id="not-found-message">{{ message }}</p><a href="/">Go to Halley</a></div></body></html>"""
 
 
 @auth_routes.route("/logout", methods=["GET", "POST"])

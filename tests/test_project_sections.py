@@ -185,7 +185,8 @@ def test_visibility_and_share_link_lifecycle(server, accounts, data, page, brows
     page.click("#project-manage-share-delete")
     expect(page.locator("#project-manage-share-deleted")).to_be_visible()
     expect(page.locator("#project-manage-share-create")).to_be_visible()
-    anon.goto(link)
+    response = anon.goto(link)
+    assert response.status == 404
     expect(anon.locator("#not-found-message")).to_contain_text("does not exist or was deleted")
     anon.goto(f"{server.url}/{owner.workspace}/managed/notes")
     expect(anon).to_have_url(re.compile(r"/login\?next="))
