@@ -106,7 +106,7 @@ def test_scatter_and_parcoords_and_brush_to_query(world):
         assert sorted(sc.data[0].x) == [0.001, 0.01, 0.1] and set(sc.data[0].y) == {99.0}
         panel = {"type": "parcoords", "axes": ["param:opt", "param:lr", "metric:acc"]}
         pc = panels.panel_figure(s, actor, project, None, panel)
-        assert [d.label for d in pc.data[0].dimensions] == panel["axes"]
+        assert [d.label for d in pc.data[0].dimensions] == ["opt", "lr", "acc"]
         assert list(pc.data[0].dimensions[0].ticktext) == ["adam", "sgd"]
         result = panels.brush(s, actor, project, None, panel, {"param:lr": [0.005, 0.5]})
         assert sorted(result["keys"]) == sorted(world["keys"][:2])

@@ -69,9 +69,11 @@ def build_dimensions(rows: list[dict], axes: list[str]) -> tuple[list[dict], np.
 
 
 def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", constraints: dict | None = None,
-                     invalid: int = 0, colorscale: str = "Viridis") -> go.Figure:
+                     invalid: int = 0, colorscale: str = "Viridis", labels: dict | None = None) -> go.Figure:
     """``axes`` in display order; the last one is the target that colors the lines.
-    ``constraints`` maps an axis name to its constraint range (kept when the figure is rebuilt)."""
+    ``constraints`` maps an axis name to its constraint range (kept when the figure is rebuilt);
+    ``labels`` gives axes a display name."""
+    labels = labels or {}
     if len(axes) < 2:
         return empty_figure("Choose at least two axes")
     dims, idx, bad = build_dimensions(rows, axes)
@@ -81,7 +83,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     target = dims[-1]["values"]
     plotly_dims = []
     for d in dims:
-        pd = {"label": d["label"], "values": d["values"]}
+        pd = {"label": labels.get(d["label"], d["label"]), "values": d["values"]}
         if "tickvals" in d:
             pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"])
         if constraints and constraints.get(d["label"]) is not None:
@@ -89,7 +91,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
         plotly_dims.append(pd)
     fig = go.Figure(go.Parcoords(
         line={"color": target, "colorscale": colorscale, "showscale": True,
-              "colorbar": {"title": {"text": axes[-1]}, "thickness": 12}},
+              "colorbar": {"title": {"text": labels.get(axes[-1], axes[-1])}, "thickness": 12}},
         dimensions=plotly_dims,
     ))
     base_layout(fig, title, showlegend=False)

@@ -21,7 +21,7 @@ def experiment_color(exp: dict) -> str:
 def base_layout(fig: go.Figure, title: str | None = None, *, showlegend: bool = True) -> go.Figure:
     fig.update_layout(
         title={"text": title or "", "x": 0.01, "font": {"size": 14}},
-        margin={"l": 50, "r": 20, "t": 40 if title else 20, "b": 40},
+        margin={"l": 50, "r": 20, "t": 40 if title else 28, "b": 40},
         template="plotly_white",
         showlegend=showlegend,
         legend={"font": {"size": 10}},
@@ -34,7 +34,7 @@ def base_layout(fig: go.Figure, title: str | None = None, *, showlegend: bool = 
 def note_invalid(fig: go.Figure, invalid: int) -> go.Figure:
     """Add the "Some invalid values were ignored" note when any value was skipped."""
     if invalid:
-        fig.add_annotation(text=INVALID_NOTE, xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
+        fig.add_annotation(text=INVALID_NOTE, xref="paper", yref="paper", x=0, y=1.01, xanchor="left",
                            yanchor="bottom", showarrow=False, font={"size": 11, "color": "#b35c00"},
                            name="invalid-note")
     return fig

@@ -15,9 +15,9 @@ count and last step (new points change the key) and the range.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,9 @@ def normalize_panel(raw) -> dict:
         raise Invalid("A panel needs a type: line, bar, scatter or parcoords")
     kind = raw["type"]
     pid = raw.get("id") if isinstance(raw.get("id"), str) and raw["id"].isalnum() and len(raw["id"]) <= 32 else None
-    panel = {"id": pid or uuid.uuid4().hex[:12], "type": kind, "name": _text(raw.get("name"), 200) or "",
+    if pid is None:  # stable, so a view written without ids doesn't look changed on every load
+        pid = hashlib.sha1(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    panel = {"id": pid, "type": kind, "name": _text(raw.get("name"), 200) or "",
              "legend": "key" if raw.get("legend") == "key" else "name",
              "outliers": "ignore" if raw.get("outliers") == "ignore" else "show"}
     if kind == "line":
@@ -117,12 +119,16 @@ def normalize_panel(raw) -> dict:
 
 def normalize_panels(items) -> list[dict]:
     """The valid panels of a view state's ``panels`` list (invalid entries are dropped)."""
-    out = []
+    out, seen = [], set()
     for item in items if isinstance(items, list) else []:
         try:
-            out.append(normalize_panel(item))
+            panel = normalize_panel(item)
         except Invalid:
             continue
+        while panel["id"] in seen:
+            panel["id"] = hashlib.sha1(panel["id"].encode()).hexdigest()[:12]
+        seen.add(panel["id"])
+        out.append(panel)
     return out[:50]
 
 
@@ -370,7 +376,7 @@ def _x_values(entry: dict, x_axis: str) -> np.ndarray:
         first = entry.get("first_timestamp")
         return entry["timestamp"] - (first if first is not None else np.nanmin(entry["timestamp"], initial=0))
     if x_axis == "wall":
-        return (entry["timestamp"] * 1000).astype("datetime64[ms]")
+        return entry["timestamp"] * 1000.0  # epoch ms, drawn on a date axis
     return entry["step"]
 
 
@@ -535,12 +541,12 @@ def parcoords_rows(session: Session, exps: list[dict], axes: list[str]) -> list[
 # --- figures -------------------------------------------------------------------------------
 
 def panel_figure(session: Session, actor: Actor, project: Project, filters, panel: dict, *, x_range=None,
-                 cache=None, progress=None):
+                 cache=None, constraints: dict | None = None):
     """The figure of one panel over the visible experiments matching ``filters``."""
     panel = normalize_panel(panel)
     if not is_complete(panel):
         return empty_figure("Edit this panel to choose what it shows")
-    title = panel_title(panel)
+    title = ""  # the panel card shows the title
     kind = panel["type"]
     if kind == "line":
         group = panel.get("group")
@@ -569,7 +575,8 @@ def panel_figure(session: Session, actor: Actor, project: Project, filters, pane
             y_title=scatter.axis_title(ya["name"], ya["transform"], ya["source"] == "param"),
             log_x=xa["transform"] == "log", log_y=ya["transform"] == "log")
     rows = parcoords_rows(session, exps, panel["axes"])
-    return parcoords.parcoords_figure(rows, panel["axes"], title=title)
+    return parcoords.parcoords_figure(rows, panel["axes"], title=title, constraints=constraints,
+                                      labels={a: a.split(":", 1)[1] for a in panel["axes"]})
 
 
 def brush(session: Session, actor: Actor, project: Project, filters, panel: dict, constraints: dict) -> dict:
@@ -598,7 +605,50 @@ def brush(session: Session, actor: Actor, project: Project, filters, panel: dict
     model = {"op": "and", "rules": ([base] if base else []) + rules}
     from dashboard.query import validate_filters
 
-    return {"keys": keys, "filters": validate_filters(model)}
+    return {"keys": keys, "filters": validate_filters(model), "rules": rules}
+
+
+def narrow_filters(filters, rules) -> dict:
+    """``filters`` with a brush's rules added (AND); the experiment table uses it while a
+    parallel-coordinates brush is active."""
+    from dashboard.query import validate_filters
+
+    base = validate_filters(filters or None)
+    if not rules:
+        return base
+    if base.get("op", "and") == "and":
+        return validate_filters({"op": "and", "rules": list(base.get("rules") or []) + list(rules)})
+    return validate_filters({"op": "and", "rules": [base] + list(rules)})
+
+
+def featured_panels(cat: dict) -> list[dict]:
+    """Ready-made panels for this project's metrics and parameters (the gallery's Featured tab)."""
+    metrics_, params = cat.get("metrics") or [], cat.get("params") or []
+    if not metrics_ and not params:
+        return []
+
+    def prefer(words):
+        for w in words:
+            for m in metrics_:
+                if w in m.lower():
+                    return m
+        return metrics_[0] if metrics_ else None
+
+    loss = prefer(("loss",))
+    target = prefer(("acc", "loss"))
+    out = []
+    if metrics_:
+        out.append({"type": "line", "name": "Training curves", "metrics": metrics_[:3], "x": "step"})
+        out.append({"type": "line", "name": f"{loss} (smoothed)", "metrics": [loss], "smoothing": 0.8})
+        out.append({"type": "bar", "name": f"Average {target} per experiment", "metric": target,
+                    "aggregation": "average"})
+    if params and metrics_:
+        out.append({"type": "parcoords", "name": "Hyperparameter sweep",
+                    "axes": [f"param:{p}" for p in params[:7]] + [f"metric:{target}"]})
+        out.append({"type": "scatter", "name": f"{target} by {params[0]}",
+                    "xAxis": {"source": "param", "name": params[0]},
+                    "yAxis": {"source": "metric", "name": target, "transform": "last"}})
+    return [normalize_panel(p) for p in out]
 
 
 def _valid_range(r) -> bool:

@@ -1,0 +1,565 @@
+"""Project panels: the area, the gallery and editor, the figures, zoom re-reads, and the
+parallel-coordinates brush that narrows the experiment table.
+
+Panels live in the view state (``project-state["panels"]``): ``project-panels-list`` is the
+page's copy and every change is written back with a Patch, so the URL hash and saved views
+carry them. Line figures are drawn in the foreground (a zoom re-reads its step range);
+bar, scatter and parallel coordinates are drawn together by a background callback with a
+progress bar. The background job has no request, so the foreground signs who is asking
+and which project (``project-panels-ticket``) and the job checks access again from that.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+from dash import ALL, MATCH, Input, Output, Patch, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from callbacks.project_table import load_project
+from dashboard import context
+from dashboard.auth import Actor, can_read_project
+from dashboard.charts.style import empty_figure
+from dashboard.config import Settings
+from dashboard.db import Database
+from dashboard.errors import HalleyError, Invalid, NotFound
+from dashboard.query import describe_rule
+from dashboard.services import panels as svc, project_views
+from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
+from layouts.components.access import error_alert
+from layouts.components.panel_editor import X_OPTIONS
+from layouts.components.panel_gallery import template_cards
+from layouts.components.panels import brush_bar, panel_cards, panels_area
+from layouts.components.query_builder import query_options
+from models import Project
+
+TICKET_SALT = "halley-panels"
+TICKET_MAX_AGE = 12 * 3600
+HIDDEN = {"display": "none"}
+_settings: Settings | None = None  # set by register(); inherited by forked background jobs
+ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3",
+         "parcoords": "bi-distribute-horizontal"}
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=TICKET_SALT)
+
+
+def _current_settings() -> Settings:
+    try:
+        return context.settings()
+    except RuntimeError:
+        return _settings or Settings.from_env()
+
+
+def make_ticket(actor: Actor, project: Project) -> str:
+    return _serializer(_current_settings()).dumps({"p": project.id, "u": actor.user_id, "n": actor.username,
+                                                   "s": list(actor.share_project_ids)})
+
+
+def read_ticket(ticket) -> tuple[Actor, int]:
+    """The actor and project id a ticket was signed for (NotFound when forged or expired)."""
+    try:
+        data = _serializer(_current_settings()).loads(ticket or "", max_age=TICKET_MAX_AGE)
+    except BadSignature:
+        raise NotFound("Reload the page to see its panels") from None
+    return Actor(user_id=data.get("u"), username=data.get("n"), share_project_ids=tuple(data.get("s") or ())), data["p"]
+
+
+def _cache():
+    return svc.open_cache(_current_settings().cache_dir)
+
+
+def _filters(state) -> dict | None:
+    return (state or {}).get("filters") if isinstance(state, dict) else None
+
+
+# --- the area and the list -----------------------------------------------------------------
+
+def render_area(ctx_data, state):
+    actor = context.current_actor()
+    try:
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            ticket = make_ticket(actor, project)
+    except HalleyError:
+        return None
+    return panels_area(svc.normalize_panels((state or {}).get("panels")), actor.is_authenticated, ticket)
+
+
+def list_from_state(state, current):
+    panels = svc.normalize_panels((state or {}).get("panels"))
+    return no_update if panels == (current or []) else panels
+
+
+def state_from_list(panels, state):
+    if svc.normalize_panels(panels) == svc.normalize_panels((state or {}).get("panels")):
+        return no_update
+    patch = Patch()
+    patch["panels"] = svc.normalize_panels(panels)
+    return patch
+
+
+def render_cards(panels, _ticket):
+    return panel_cards(svc.normalize_panels(panels), context.current_actor().is_authenticated)
+
+
+def _panel(panels, pid):
+    for p in svc.normalize_panels(panels):
+        if p["id"] == pid:
+            return p
+    return None
+
+
+# --- figures ------------------------------------------------------------------------------
+
+def step_range(relayout) -> list[float] | None:
+    """The zoomed x range of a relayout event, or None for the full range."""
+    if not isinstance(relayout, dict) or relayout.get("xaxis.autorange"):
+        return None
+    lo, hi = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
+    if lo is None and isinstance(relayout.get("xaxis.range"), list) and len(relayout["xaxis.range"]) == 2:
+        lo, hi = relayout["xaxis.range"]
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo < hi:
+        return [float(lo), float(hi)]
+    return None
+
+
+def line_figure(relayout, _refresh, panels, state, ctx_data):
+    pid = ctx.outputs_list["id"]["index"]
+    panel = _panel(panels, pid)
+    if panel is None:
+        raise PreventUpdate
+    trig = ctx.triggered_id
+    zoom = step_range(relayout) if panel["x"] == "step" else None
+    if isinstance(trig, dict) and trig.get("type") == "project-panel-line":
+        # Zooms on other x axes stay in the browser. Other relayout events (the first
+        # autosize) still draw: they can overtake the initial request, whose answer Dash
+        # then drops.
+        keys = set((relayout or {}).keys())
+        zoomed = keys & {"xaxis.range[0]", "xaxis.range", "xaxis.autorange", "yaxis.range[0]", "yaxis.autorange"}
+        if zoomed and panel["x"] != "step":
+            raise PreventUpdate
+    try:
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            return svc.panel_figure(s, context.current_actor(), project, _filters(state), panel, x_range=zoom,
+                                    cache=_cache())
+    except HalleyError as exc:
+        return empty_figure(exc.message)
+
+
+def aggregate_figures(set_progress, ids, _refresh, panels, state, ticket, brush):
+    """Bar, scatter and parallel-coordinates figures, in the order of their graphs (background job)."""
+    total = len(ids or [])
+    if not total:
+        return []
+    set_progress((0, total))
+    try:
+        actor, project_id = read_ticket(ticket)
+    except NotFound as exc:
+        return [empty_figure(exc.message)] * total
+    settings = _current_settings()
+    database = Database(settings.database_url)
+    out = []
+    with database.session() as s:
+        project = s.get(Project, project_id)
+        if project is None or not can_read_project(s, actor, project):
+            return [empty_figure("Project not found")] * total
+        cache = svc.open_cache(settings.cache_dir)
+        for i, gid in enumerate(ids):
+            panel = _panel(panels, gid.get("index"))
+            try:
+                constraints = (brush or {}).get("constraints") if (brush or {}).get("panel") == gid.get("index") else None
+                fig = svc.panel_figure(s, actor, project, _filters(state), panel, cache=cache,
+                                       constraints=constraints) if panel else empty_figure("Panel removed")
+            except HalleyError as exc:
+                fig = empty_figure(exc.message)
+            out.append(fig)
+            set_progress((i + 1, total))
+    return out
+
+
+# --- gallery and editor --------------------------------------------------------------------
+
+def open_gallery(_n, ctx_data):
+    actor = context.current_actor()
+    try:
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            cat = svc.catalogue(s, actor, project)
+            mine = svc.list_templates(s, actor)
+    except HalleyError:
+        raise PreventUpdate from None
+    featured = svc.featured_panels(cat)
+    data = {"catalogue": cat, "featured": featured, "mine": mine}
+    feat_cards = template_cards([(f"featured:{i}", svc.panel_title(p), ICONS[p["type"]], _describe(p))
+                                 for i, p in enumerate(featured)])
+    mine_cards = template_cards([(f"mine:{t['id']}", t["name"], ICONS[t["config"]["type"]], _describe(t["config"]))
+                                 for t in mine], deletable=True)
+    return True, feat_cards, mine_cards, data
+
+
+def _describe(panel: dict) -> str:
+    kind = panel["type"]
+    if kind == "line":
+        return f"Line chart of {', '.join(panel['metrics'])} against {panel['x']}"
+    if kind == "bar":
+        return f"Bar chart: {panel['aggregation']} of {panel['metric']}"
+    if kind == "scatter":
+        return f"Scatter chart: {panel['yAxis']['name']} against {panel['xAxis']['name']}"
+    return f"Parallel coordinates over {len(panel['axes'])} axes, colored by {panel['axes'][-1].split(':', 1)[1]}"
+
+
+def _with_defaults(panel: dict, cat: dict) -> dict:
+    """A new built-in panel pre-filled with the project's first metric, so the preview shows data."""
+    metrics_, params = cat.get("metrics") or [], cat.get("params") or []
+    if panel["type"] == "line" and metrics_:
+        panel["metrics"] = metrics_[:1]
+    elif panel["type"] == "bar" and metrics_:
+        panel["metric"] = metrics_[0]
+    elif panel["type"] == "scatter" and metrics_:
+        x = {"source": "param", "name": params[0]} if params else {"source": "metric", "name": metrics_[0]}
+        panel.update(xAxis=x, yAxis={"source": "metric", "name": metrics_[-1]})
+    elif panel["type"] == "parcoords" and metrics_:
+        panel["axes"] = [f"param:{p}" for p in params[:5]] + [f"metric:{metrics_[0]}"]
+    return svc.normalize_panel(panel)
+
+
+def open_editor(_picks, _edits, gallery_data, panels):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    gallery_data = gallery_data or {}
+    index = str(trig.get("index"))
+    if trig.get("type") == "project-panel-edit":
+        panel = _panel(panels, index)
+        if panel is None:
+            raise PreventUpdate
+        return {"mode": "edit", "config": panel}, no_update, True
+    kind, _, ref = index.partition(":")
+    try:
+        if kind == "builtin":
+            config = _with_defaults(svc.default_panel(ref), gallery_data.get("catalogue") or {})
+        elif kind == "featured":
+            config = svc.normalize_panel((gallery_data.get("featured") or [])[int(ref)])
+        else:
+            config = next(t["config"] for t in gallery_data.get("mine") or [] if str(t["id"]) == ref)
+    except (Invalid, IndexError, ValueError, StopIteration):
+        raise PreventUpdate from None
+    config = {**config, "id": uuid.uuid4().hex[:12]}
+    return {"mode": "new", "config": config}, False, True
+
+
+def _axis_value(axis: dict | None) -> str | None:
+    return f"{axis['source']}:{axis['name']}" if axis else None
+
+
+def fill_editor(editing, _reset, ctx_data):
+    """Editor controls from the panel being edited (or its type's defaults after Reset)."""
+    if not editing:
+        raise PreventUpdate
+    panel = svc.normalize_panel(editing["config"])
+    if ctx.triggered_id == "project-editor-reset":
+        panel = {**svc.default_panel(panel["type"]), "id": panel["id"]}
+    try:
+        with context.db().session() as s:
+            cat = svc.catalogue(s, context.current_actor(), load_project(s, ctx_data))
+    except HalleyError:
+        cat = {"metrics": [], "params": [], "tags": []}
+    metric_opts = [{"label": m, "value": m} for m in cat["metrics"]]
+    both = [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]] + \
+        [{"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
+    x_opts = X_OPTIONS + [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]]
+    group_opts = [{"label": "Tags", "value": "tag"}] + [{"label": f"Parameter: {p}", "value": f"param:{p}"}
+                                                         for p in cat["params"]]
+    group = panel.get("group") or {}
+    group_value = ("tag" if group.get("by") == "tag" else f"param:{group['name']}") if group else None
+    kind = panel["type"]
+    styles = [None if kind == k else HIDDEN for k in ("line", "bar", "scatter", "parcoords")]
+    axes = panel.get("axes") or []
+    title = ("Edit " if editing.get("mode") == "edit" else "New ") + {
+        "line": "Line Chart", "bar": "Bar Chart", "scatter": "Scatter Chart", "parcoords": "Parallel Coordinates"}[kind]
+    return (title, panel["name"], panel["legend"], panel["outliers"], *styles,
+            None if kind in ("line", "bar", "scatter") else HIDDEN, None if kind in ("line", "scatter") else HIDDEN,
+            metric_opts, panel.get("metrics") or [], x_opts, panel.get("x", "step"), panel.get("smoothing", 0),
+            panel.get("window", 1), ["y"] if panel.get("logY") else [], group_opts, group_value,
+            group.get("stat", "mean"), group.get("band", "minmax"),
+            metric_opts, panel.get("metric"), panel.get("aggregation", "sum"),
+            both, _axis_value(panel.get("xAxis")), (panel.get("xAxis") or {}).get("transform", "last"),
+            both, _axis_value(panel.get("yAxis")), (panel.get("yAxis") or {}).get("transform", "last"),
+            both, axes[:-1], both, axes[-1] if axes else None, None)
+
+
+def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing, window, logy, group, stat, band,
+                         bar_metric, aggregation, sx, sx_t, sy, sy_t, axes, target) -> dict:
+    """The panel config the editor's controls describe (validated)."""
+    base = svc.normalize_panel((editing or {}).get("config") or {})
+    kind = base["type"]
+    raw = {"id": base["id"], "type": kind, "name": name or "", "legend": legend, "outliers": outliers}
+    if kind == "line":
+        raw.update(metrics=metrics_ or [], x=x, smoothing=smoothing or 0, window=window or 1, logY="y" in (logy or []))
+        if group:
+            by, _, gname = str(group).partition(":")
+            raw["group"] = {"by": "tag" if by == "tag" else "param", "name": gname or None, "stat": stat, "band": band}
+    elif kind == "bar":
+        raw.update(metric=bar_metric, aggregation=aggregation)
+    elif kind == "scatter":
+        for key, val, transform in (("xAxis", sx, sx_t), ("yAxis", sy, sy_t)):
+            if val:
+                source, _, aname = str(val).partition(":")
+                raw[key] = {"source": source, "name": aname, "transform": transform}
+    else:
+        chosen = [a for a in axes or [] if a != target]
+        raw["axes"] = chosen + ([target] if target else [])
+    return svc.normalize_panel(raw)
+
+
+def preview(*args):
+    *controls, editing, state, ctx_data = args
+    if not editing:
+        raise PreventUpdate
+    try:
+        panel = config_from_controls(editing, *controls)
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            return svc.panel_figure(s, context.current_actor(), project, _filters(state), panel, cache=_cache())
+    except HalleyError as exc:
+        return empty_figure(exc.message)
+
+
+def apply_editor(_n, *args):
+    *controls, editing, panels = args
+    if not editing:
+        raise PreventUpdate
+    try:
+        panel = config_from_controls(editing, *controls)
+    except Invalid as exc:
+        return no_update, no_update, exc.message
+    panels = svc.normalize_panels(panels)
+    if editing.get("mode") == "edit" and any(p["id"] == panel["id"] for p in panels):
+        panels = [panel if p["id"] == panel["id"] else p for p in panels]
+    else:
+        panels.append(panel)
+    return panels, False, None
+
+
+def delete_panel(_clicks, panels):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    return [p for p in svc.normalize_panels(panels) if p["id"] != trig.get("index")]
+
+
+def keep_panel(_clicks, panels):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    panel = _panel(panels, trig.get("index"))
+    if panel is None:
+        raise PreventUpdate
+    try:
+        with context.db().session() as s:
+            svc.save_template(s, context.current_actor(), panel)
+    except HalleyError as exc:
+        return exc.message, True
+    return f"Added '{svc.panel_title(panel)}' to your panels.", True
+
+
+def forget_template(_clicks, gallery_data):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    ref = str(trig.get("index", "")).partition(":")[2]
+    actor = context.current_actor()
+    try:
+        with context.db().session() as s:
+            svc.delete_template(s, actor, int(ref))
+            mine = svc.list_templates(s, actor)
+    except (HalleyError, ValueError):
+        raise PreventUpdate from None
+    data = {**(gallery_data or {}), "mine": mine}
+    return template_cards([(f"mine:{t['id']}", t["name"], ICONS[t["config"]["type"]], _describe(t["config"]))
+                           for t in mine], deletable=True), data
+
+
+# --- brushing ------------------------------------------------------------------------------
+
+def constraint_updates(restyle, axes: list[str]) -> dict:
+    """{axis id: range or None} from a parcoords restyle event."""
+    out = {}
+    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
+        return out
+    for key, value in restyle[0].items():
+        if not key.startswith("dimensions[") or not key.endswith("].constraintrange"):
+            continue
+        try:
+            i = int(key[len("dimensions["):key.index("]")])
+        except ValueError:
+            continue
+        if 0 <= i < len(axes):
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) and value[0] \
+                    and isinstance(value[0][0], list):
+                value = value[0]  # restyle wraps per-trace values in a list
+            out[axes[i]] = value if value else None
+    return out
+
+
+def brush(restyles, panels, current, state, ctx_data):
+    """A parcoords brush changed: keep its ranges and what they select (the table narrows)."""
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict):
+        raise PreventUpdate
+    pid = trig.get("index")
+    panel = _panel(panels, pid)
+    if panel is None or panel["type"] != "parcoords":
+        raise PreventUpdate
+    restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"].get("index") == pid), None)
+    updates = constraint_updates(restyle, panel["axes"])
+    if not updates:
+        raise PreventUpdate
+    constraints = dict((current or {}).get("constraints") or {}) if (current or {}).get("panel") == pid else {}
+    constraints.update(updates)
+    constraints = {k: v for k, v in constraints.items() if v}
+    if not constraints:
+        if current is None:
+            raise PreventUpdate
+        return None, []
+    try:
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            result = svc.brush(s, context.current_actor(), project, _filters(state), panel, constraints)
+    except HalleyError as exc:
+        return no_update, error_alert(exc.message)
+    data = {"panel": pid, "constraints": constraints, "rules": result["rules"], "count": len(result["keys"])}
+    description = "; ".join(describe_rule(r) if "attr" in r else "one of several values" for r in result["rules"])
+    return data, brush_bar(len(result["keys"]), description, bool((ctx_data or {}).get("canWrite")))
+
+
+BRUSH_CHANGED_JS = """
+function (brush) {
+    if (window.halleyPanels) { window.halleyPanels.brushChanged(brush); }
+    return window.dash_clientside.no_update;
+}
+"""
+
+
+def save_brush(_n, current, state, ctx_data):
+    if not _n or not current or not current.get("rules"):
+        raise PreventUpdate
+    actor = context.current_actor()
+    filters = svc.narrow_filters(_filters(state), current["rules"])
+    name = "Brush: " + "; ".join(describe_rule(r) if "attr" in r else "several values" for r in current["rules"])
+    try:
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            try:
+                saved = project_views.create_query(s, actor, project, name[:180], filters)
+            except HalleyError:
+                saved = project_views.create_query(s, actor, project, f"{name[:160]} ({time.strftime('%H:%M:%S')})",
+                                                   filters)
+            options = query_options(project_views.list_queries(s, actor, project))
+    except HalleyError as exc:
+        return no_update, no_update, no_update, no_update, exc.message, True
+    return None, [], options, saved.id, f"Saved the query '{saved.name}'.", True
+
+
+def register(app) -> None:
+    global _settings
+    _settings = app.server.extensions["halley"]["settings"]
+    PUBLIC_CALLBACK_OUTPUTS.update({
+        "project-panels.children", "project-panels-list.data", "project-panels-grid.children",
+        "project-panel-line", "project-panel-agg", "project-panels-gallery.is_open", "project-panels-editing.data",
+        "project-editor-title.children", "project-editor-preview.figure", "project-panels-brush.data"})
+    app.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"))(
+        render_area)
+    app.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
+                 State("project-panels-list", "data"), prevent_initial_call=True)(list_from_state)
+    app.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
+                 State("project-state", "data"), prevent_initial_call=True)(state_from_list)
+    app.callback(Output("project-panels-grid", "children"), Input("project-panels-list", "data"),
+                 State("project-panels-ticket", "data"), prevent_initial_call=True)(render_cards)
+    app.callback(Output({"type": "project-panel-line", "index": MATCH}, "figure"),
+                 Input({"type": "project-panel-line", "index": MATCH}, "relayoutData"),
+                 Input("project-refresh", "data"), State("project-panels-list", "data"),
+                 State("project-state", "data"), State("project-ctx", "data"))(line_figure)
+    app.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),
+                 Input({"type": "project-panel-agg", "index": ALL}, "id"), Input("project-refresh", "data"),
+                 State("project-panels-list", "data"), State("project-state", "data"),
+                 State("project-panels-ticket", "data"), State("project-panels-brush", "data"),
+                 background=True,
+                 progress=[Output("project-panels-progress", "value"), Output("project-panels-progress", "max")],
+                 running=[(Output("project-panels-progress-wrap", "style"), {"display": "flex"}, HIDDEN)],
+                 )(aggregate_figures)
+    app.callback(Output("project-panels-gallery", "is_open"), Output("project-gallery-featured", "children"),
+                 Output("project-gallery-mine", "children"), Output("project-panels-catalogue", "data"),
+                 Input("project-panels-add", "n_clicks"), State("project-ctx", "data"),
+                 prevent_initial_call=True)(open_gallery)
+    app.callback(Output("project-panels-editing", "data"),
+                 Output("project-panels-gallery", "is_open", allow_duplicate=True),
+                 Output("project-panels-editor", "is_open"),
+                 Input({"type": "project-gallery-pick", "index": ALL}, "n_clicks"),
+                 Input({"type": "project-panel-edit", "index": ALL}, "n_clicks"),
+                 State("project-panels-catalogue", "data"), State("project-panels-list", "data"),
+                 prevent_initial_call=True)(open_editor)
+    app.callback(
+        Output("project-editor-title", "children"), Output("project-editor-name", "value"),
+        Output("project-editor-legend", "value"), Output("project-editor-outliers", "value"),
+        Output("project-editor-line", "style"), Output("project-editor-bar", "style"),
+        Output("project-editor-scatter", "style"), Output("project-editor-parcoords", "style"),
+        Output("project-editor-legend-wrap", "style"), Output("project-editor-outliers-wrap", "style"),
+        Output("project-editor-metrics", "options"), Output("project-editor-metrics", "value"),
+        Output("project-editor-x", "options"), Output("project-editor-x", "value"),
+        Output("project-editor-smoothing", "value"), Output("project-editor-window", "value"),
+        Output("project-editor-logy", "value"), Output("project-editor-group", "options"),
+        Output("project-editor-group", "value"), Output("project-editor-group-stat", "value"),
+        Output("project-editor-group-band", "value"),
+        Output("project-editor-bar-metric", "options"), Output("project-editor-bar-metric", "value"),
+        Output("project-editor-aggregation", "value"),
+        Output("project-editor-sx", "options"), Output("project-editor-sx", "value"),
+        Output("project-editor-sx-transform", "value"),
+        Output("project-editor-sy", "options"), Output("project-editor-sy", "value"),
+        Output("project-editor-sy-transform", "value"),
+        Output("project-editor-axes", "options"), Output("project-editor-axes", "value"),
+        Output("project-editor-target", "options"), Output("project-editor-target", "value"),
+        Output("project-editor-error", "children"),
+        Input("project-panels-editing", "data"), Input("project-editor-reset", "n_clicks"),
+        State("project-ctx", "data"), prevent_initial_call=True)(fill_editor)
+    controls = [State(f"project-editor-{c}", "value") for c in (
+        "name", "legend", "outliers", "metrics", "x", "smoothing", "window", "logy", "group", "group-stat",
+        "group-band", "bar-metric", "aggregation", "sx", "sx-transform", "sy", "sy-transform", "axes", "target")]
+    app.callback(Output("project-editor-preview", "figure"),
+                 *[Input(c.component_id, c.component_property) for c in controls],
+                 Input("project-panels-editing", "data"), State("project-state", "data"),
+                 State("project-ctx", "data"), prevent_initial_call=True)(preview)
+    app.callback(Output("project-panels-list", "data", allow_duplicate=True),
+                 Output("project-panels-editor", "is_open", allow_duplicate=True),
+                 Output("project-editor-error", "children", allow_duplicate=True),
+                 Input("project-editor-done", "n_clicks"), *controls, State("project-panels-editing", "data"),
+                 State("project-panels-list", "data"), prevent_initial_call=True)(apply_editor)
+    app.callback(Output("project-panels-list", "data", allow_duplicate=True),
+                 Input({"type": "project-panel-delete", "index": ALL}, "n_clicks"),
+                 State("project-panels-list", "data"), prevent_initial_call=True)(delete_panel)
+    app.callback(Output("project-toast", "children", allow_duplicate=True),
+                 Output("project-toast", "is_open", allow_duplicate=True),
+                 Input({"type": "project-panel-keep", "index": ALL}, "n_clicks"),
+                 State("project-panels-list", "data"), prevent_initial_call=True)(keep_panel)
+    app.callback(Output("project-gallery-mine", "children", allow_duplicate=True),
+                 Output("project-panels-catalogue", "data", allow_duplicate=True),
+                 Input({"type": "project-gallery-forget", "index": ALL}, "n_clicks"),
+                 State("project-panels-catalogue", "data"), prevent_initial_call=True)(forget_template)
+    app.callback(Output("project-panels-brush", "data"), Output("project-panels-brush-bar", "children"),
+                 Input({"type": "project-panel-agg", "index": ALL}, "restyleData"),
+                 State("project-panels-list", "data"), State("project-panels-brush", "data"),
+                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True)(brush)
+    app.clientside_callback(BRUSH_CHANGED_JS, Output("project-panels-brush-bar", "id"),
+                            Input("project-panels-brush", "data"), prevent_initial_call=True)
+    app.callback(Output("project-panels-brush", "data", allow_duplicate=True),
+                 Output("project-panels-brush-bar", "children", allow_duplicate=True),
+                 Output("project-query-select", "options", allow_duplicate=True),
+                 Output("project-query-select", "value", allow_duplicate=True),
+                 Output("project-toast", "children", allow_duplicate=True),
+                 Output("project-toast", "is_open", allow_duplicate=True),
+                 Input("project-panels-brush-save", "n_clicks"), State("project-panels-brush", "data"),
+                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True)(save_brush)

@@ -1,0 +1,108 @@
+"""The project panels area (inside ``project-panels`` above the experiment table): the
+"Add Panel" button, one card per panel with its three-dot menu, the brush banner of parallel
+coordinates, the progress of background aggregations, and the gallery and editor dialogs.
+
+Line panels are ``project-panel-line`` graphs (drawn and re-read on zoom by a foreground
+callback); bar, scatter and parallel-coordinates panels are ``project-panel-agg`` graphs
+drawn together by a background callback. Export and reset-zoom run in the browser
+(assets/panels.js) through the ``data-panel-action`` buttons.
+"""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard.services.panels import panel_title
+from layouts.components.panel_editor import panel_editor
+from layouts.components.panel_gallery import panel_gallery
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "toImage"]}
+
+
+def graph_id(panel: dict) -> dict:
+    kind = "project-panel-line" if panel["type"] == "line" else "project-panel-agg"
+    return {"type": kind, "index": panel["id"]}
+
+
+def _menu(panel: dict, can_keep: bool) -> dbc.DropdownMenu:
+    pid = panel["id"]
+
+    def client(label, action, icon):
+        return html.Button([html.I(className=f"bi {icon} me-2"), label], className="dropdown-item",
+                           **{"data-panel-action": action, "data-panel-id": pid})
+
+    items = [
+        html.Button([html.I(className="bi bi-pencil me-2"), "Edit Panel"], className="dropdown-item",
+                    id={"type": "project-panel-edit", "index": pid}),
+        html.Button([html.I(className="bi bi-trash me-2"), "Delete"], className="dropdown-item text-danger",
+                    id={"type": "project-panel-delete", "index": pid}),
+    ]
+    if can_keep:
+        items.append(html.Button([html.I(className="bi bi-bookmark-plus me-2"), "Add to my panels"],
+                                 className="dropdown-item", id={"type": "project-panel-keep", "index": pid}))
+    items.append(dbc.DropdownMenuItem(divider=True))
+    items += [client("Export as PNG", "png", "bi-file-image"), client("Export as JPEG", "jpeg", "bi-file-image"),
+              client("Export as SVG", "svg", "bi-filetype-svg"), client("Reset zoom", "reset", "bi-zoom-out")]
+    return dbc.DropdownMenu(items, label=html.I(className="bi bi-three-dots-vertical"), size="sm", color="link",
+                            align_end=True, caret=False, className="project-panel-menu",
+                            toggle_class_name="text-secondary py-0 px-1 project-panel-menu-toggle",
+                            id={"type": "project-panel-menu", "index": pid})
+
+
+def panel_card(panel: dict, can_keep: bool) -> html.Div:
+    """One panel: title, three-dot menu and its graph (filled by the figure callbacks)."""
+    return html.Div(dbc.Card([
+        html.Div([
+            html.Span(panel_title(panel), className="project-panel-title text-truncate"),
+            _menu(panel, can_keep),
+        ], className="d-flex align-items-center justify-content-between px-2 pt-1"),
+        dcc.Graph(id=graph_id(panel), config=GRAPH_CONFIG, className="project-panel-graph",
+                  style={"height": "320px"}),
+    ], className="h-100 shadow-sm"), className="col-12 col-lg-6 col-xxl-4 project-panel",
+        id=f"project-panel-{panel['id']}", **{"data-panel-type": panel["type"], "data-panel-id": panel["id"],
+                                               "data-panel-title": panel_title(panel)})
+
+
+def panel_cards(panels: list[dict], can_keep: bool) -> list:
+    if not panels:
+        return [html.Div("No panels yet. Add one to chart the visible experiments.",
+                         className="text-muted small py-3", id="project-panels-empty")]
+    return [panel_card(p, can_keep) for p in panels]
+
+
+def panels_area(panels: list[dict], can_keep: bool, ticket: str) -> html.Div:
+    return html.Div([
+        dcc.Store(id="project-panels-list", data=panels),
+        dcc.Store(id="project-panels-ticket", data=ticket),
+        dcc.Store(id="project-panels-editing"),
+        dcc.Store(id="project-panels-catalogue"),
+        html.Div([
+            dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add Panel"], id="project-panels-add", size="sm",
+                       color="primary", outline=True),
+            html.Div([
+                dbc.Progress(id="project-panels-progress", value=0, max=1, striped=True, animated=True,
+                             style={"width": "160px", "height": "8px"}),
+                html.Span("Computing panels…", className="small text-muted ms-2"),
+            ], id="project-panels-progress-wrap", className="align-items-center ms-3", style={"display": "none"}),
+            html.Div(id="project-panels-brush-bar", className="ms-auto small"),
+        ], className="d-flex align-items-center mb-2"),
+        html.Div(panel_cards(panels, can_keep), id="project-panels-grid", className="row g-2"),
+        panel_gallery(),
+        panel_editor(),
+    ], id="project-panels-area")
+
+
+def brush_bar(count: int | None, description: str, can_save: bool) -> list:
+    """The line above the panels while a parallel-coordinates brush narrows the table."""
+    if count is None:
+        return []
+    items = [html.Span([html.I(className="bi bi-funnel me-1"),
+                        f"Brush: {count} experiment{'s' if count != 1 else ''} ({description})"],
+                       id="project-panels-brush-count", className="me-2")]
+    if can_save:
+        items.append(dbc.Button("Save as query", id="project-panels-brush-save", size="sm", color="primary",
+                                className="py-0 me-1"))
+    items.append(html.Button("Clear", id="project-panels-brush-clear", className="btn btn-outline-secondary btn-sm py-0",
+                             **{"data-panel-action": "clear-brush"}))
+    return items

@@ -1,0 +1,176 @@
+"""Project panels in headless Chromium: the gallery, the editor, saved views, export, zoom and
+the parallel-coordinates brush narrowing the experiment table. WebGL and Plotly are slow
+under software rendering, so waits are generous."""
+import json
+import re
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.auth import Actor
+from dashboard.db import Database
+from dashboard.services import accounts as account_service, experiment_bulk, ingest, project_views, projects
+from tests.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+SLOW = 30_000
+LRS = [0.1, 0.03, 0.01, 0.003, 0.001, 0.0003]
+
+
+@pytest.fixture(scope="module")
+def panel_project(server, accounts):
+    """Six runs with loss/acc curves and lr/optimizer parameters; the last one is hidden."""
+    owner = accounts.create("pan")
+    db = Database(server.database_url)
+    rng = np.random.default_rng(0)
+    with db.session() as s:
+        user = account_service.find_user(s, owner.username)
+        actor = Actor(user_id=user.id, username=user.username)
+        keys = []
+        for i in range(6):
+            exp, _ = ingest.start_experiment(s, actor, owner.workspace, "panels", name=f"run-{i}")
+            metrics = [{"name": "loss", "value": float(np.exp(-st / 80) * (1 + i / 10) + rng.normal(0, 0.02)),
+                        "step": st} for st in range(300)]
+            metrics += [{"name": "acc", "value": float(1 - np.exp(-st / 60) * (1 + i / 10)), "step": st}
+                        for st in range(300)]
+            if i == 0:
+                metrics.append({"name": "loss", "value": "NaN", "step": 300})
+            ingest.apply_batch(s, actor, exp.key, {
+                "batch_id": f"panels-{owner.username}-{i}", "metrics": metrics,
+                "parameters": [{"name": "lr", "value": LRS[i]}, {"name": "optimizer", "value": ["sgd", "adam"][i % 2]}]})
+            keys.append(exp.key)
+        project = projects.get_readable(s, actor, owner.workspace, "panels")
+        experiment_bulk.set_visible(s, actor, project, [keys[5]], False)
+    return {"owner": owner, "path": f"/{owner.workspace}/panels", "keys": keys, "db": db, "actor": actor}
+
+
+def _view_with_panels(panel_project, name: str, panels: list[dict]) -> str:
+    with panel_project["db"].session() as s:
+        project = projects.get_readable(s, panel_project["actor"], panel_project["owner"].workspace, "panels")
+        view = project_views.create_view(s, panel_project["actor"], project, name, {"panels": panels})
+    return f"{panel_project['path']}?view={view.id}"
+
+
+def _card(page, kind: str):
+    return page.locator(f'.project-panel[data-panel-type="{kind}"]')
+
+
+def _menu_item(page, kind: str, label: str):
+    card = _card(page, kind)
+    card.locator(".project-panel-menu-toggle").click()
+    return card.locator(".dropdown-menu").get_by_text(label, exact=True)
+
+
+DRAWN = {"line": ".scatterlayer .trace", "bar": ".barlayer .trace", "scatter": ".scatterlayer .trace",
+         "parcoords": ".parcoords .y-axis"}
+
+
+def test_add_each_panel_type_edit_save_view_and_reload(server, page, panel_project, console_errors):
+    sign_in(page, server, panel_project["owner"], panel_project["path"])
+    expect(page.locator("#project-panels-add")).to_be_visible(timeout=SLOW)
+    for kind in ("line", "bar", "scatter", "parcoords"):
+        page.click("#project-panels-add")
+        expect(page.locator("#project-panels-gallery")).to_contain_text("Built-in")
+        page.locator(f'[id*="builtin:{kind}"]').click()
+        preview = page.locator("#project-editor-preview")
+        expect(preview.locator(DRAWN[kind]).first).to_be_attached(timeout=SLOW)  # the live preview
+        if kind == "line":
+            page.fill("#project-editor-name", "Loss curves")
+        page.click("#project-editor-done")
+        expect(page.locator("#project-panels-editor")).not_to_be_visible()
+        expect(_card(page, kind).locator(DRAWN[kind]).first).to_be_attached(timeout=SLOW)
+
+    # Only the visible experiments are drawn, each in its color, named in the legend.
+    line = _card(page, "line")
+    expect(line.locator(".scatterlayer .trace")).to_have_count(5, timeout=SLOW)
+    expect(line.locator(".legend")).to_contain_text("run-4")
+    expect(line.locator(".legend")).not_to_contain_text("run-5")
+    expect(_card(page, "parcoords").locator(".parcoords .y-axis")).to_have_count(3, timeout=SLOW)
+    # run-0 logged a NaN: the panels reading its last value say so.
+    expect(_card(page, "scatter")).to_contain_text("Some invalid values were ignored", timeout=SLOW)
+
+    # Edit: rename, legend by key.
+    _menu_item(page, "line", "Edit Panel").click()
+    expect(page.locator("#project-editor-name")).to_have_value("Loss curves", timeout=SLOW)
+    page.fill("#project-editor-name", "Loss (edited)")
+    page.locator("#project-editor-legend").get_by_text("Experiment keys").click()
+    page.click("#project-editor-done")
+    expect(line.locator(".project-panel-title")).to_have_text("Loss (edited)")
+    expect(line.locator(".legend")).to_contain_text(panel_project["keys"][0][:8], timeout=SLOW)
+
+    # Delete one, then save the view and find the panels after a reload.
+    _menu_item(page, "bar", "Delete").click()
+    expect(_card(page, "bar")).to_have_count(0)
+    page.click("#project-view-save-open")
+    page.fill("#project-view-name", "Panels view")
+    page.click("#project-view-save")
+    page.wait_for_url(re.compile(r"\?view=\d+"), timeout=SLOW)
+    page.reload()
+    expect(page.locator(".project-panel")).to_have_count(3, timeout=SLOW)
+    expect(_card(page, "line").locator(".project-panel-title")).to_have_text("Loss (edited)")
+    expect(_card(page, "line").locator(".scatterlayer .trace")).to_have_count(5, timeout=SLOW)
+    expect(_card(page, "parcoords").locator(".parcoords .y-axis")).to_have_count(3, timeout=SLOW)
+    page.screenshot(path="/tmp/shots/panels_saved_view.png", full_page=True)
+    assert console_errors == []
+
+
+def test_export_svg_and_jpeg_and_zoom_rereads_the_range(server, page, panel_project, console_errors, tmp_path):
+    url = _view_with_panels(panel_project, "Export view", [{"type": "line", "name": "Accuracy", "metrics": ["acc"]}])
+    sign_in(page, server, panel_project["owner"], url)
+    card = _card(page, "line")
+    expect(card.locator(".scatterlayer .trace")).to_have_count(5, timeout=SLOW)
+
+    for label, fmt in (("Export as SVG", "svg"), ("Export as JPEG", "jpeg")):
+        with page.expect_download(timeout=SLOW) as info:
+            _menu_item(page, "line", label).click()
+        download = info.value
+        assert download.suggested_filename == f"Accuracy.{fmt}"
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        data = path.read_bytes()
+        if fmt == "svg":
+            assert data.lstrip().startswith(b"<svg") and b"run-1" in data
+        else:
+            assert data[:3] == b"\xff\xd8\xff" and len(data) > 5_000
+
+    # Zooming asks the server for the visible steps only; Reset zoom brings back everything.
+    pid = card.get_attribute("data-panel-id")
+    graph = f"#project-panel-{pid} .js-plotly-plot"
+    page.evaluate(f"Plotly.relayout(document.querySelector('{graph}'), {{'xaxis.range': [100, 150]}})")
+    page.wait_for_function(f"""() => {{ const xs = Array.from(document.querySelector('{graph}')._fullData[0].x);
+        return xs.length === 51 && xs[0] === 100 && xs[50] === 150; }}""", timeout=SLOW)
+    _menu_item(page, "line", "Reset zoom").click()
+    page.wait_for_function(f"() => document.querySelector('{graph}')._fullData[0].x.length === 300", timeout=SLOW)
+    assert console_errors == []
+
+
+def test_brush_parallel_coordinates_narrows_table_and_saves_query(server, page, panel_project, console_errors):
+    url = _view_with_panels(panel_project, "Sweep view", [
+        {"type": "parcoords", "name": "Sweep", "axes": ["param:lr", "param:optimizer", "metric:acc"]}])
+    sign_in(page, server, panel_project["owner"], url)
+    card = _card(page, "parcoords")
+    expect(card.locator(".parcoords .y-axis")).to_have_count(3, timeout=SLOW)
+    expect(card).to_contain_text("optimizer")
+    expect(page.locator("#project-count")).to_have_text("6 experiments", timeout=SLOW)
+
+    pid = card.get_attribute("data-panel-id")
+    page.evaluate(f"""Plotly.restyle(document.querySelector('#project-panel-{pid} .js-plotly-plot'),
+                      {{'dimensions[0].constraintrange': [[0.005, 0.2]]}}, [0])""")
+    expect(page.locator("#project-panels-brush-count")).to_contain_text("3 experiments", timeout=SLOW)
+    expect(page.locator("#project-count")).to_have_text("3 experiments", timeout=SLOW)
+    names = page.locator(".ag-center-cols-container .ag-row")
+    expect(names).to_have_count(3, timeout=SLOW)
+    page.screenshot(path="/tmp/shots/panels_brush.png", full_page=True)
+
+    page.click("#project-panels-brush-save")
+    expect(page.locator("#project-toast")).to_contain_text("Saved the query", timeout=SLOW)
+    expect(page.locator("#project-filter-chips")).to_contain_text("between", timeout=SLOW)
+    expect(page.locator("#project-count")).to_have_text("3 experiments", timeout=SLOW)
+    with panel_project["db"].session() as s:
+        project = projects.get_readable(s, panel_project["actor"], panel_project["owner"].workspace, "panels")
+        saved = [q for q in project_views.list_queries(s, panel_project["actor"], project) if q.name.startswith("Brush")]
+    assert len(saved) == 1
+    rules = json.loads(saved[0].filters_json)["rules"]
+    assert rules == [{"attr": "param:lr", "operator": "between", "value": 0.005, "value2": 0.2}]
+    assert console_errors == []
