@@ -143,13 +143,17 @@ def test_every_logging_call_round_trips(server, user, sdk_env, accounts):
 
 
 def test_existing_experiment_appends(server, user, sdk_env):
-    with Experiment(api_key=user.api_key, url=server.url, project_name="resume", **QUIET) as exp:
+    with_output = {**QUIET, "auto_output_logging": True}
+    with Experiment(api_key=user.api_key, url=server.url, project_name="resume", **with_output) as exp:
         exp.log_metric("m", 1, step=0)
+        print("first run")
     with ExistingExperiment(api_key=user.api_key, url=server.url, previous_experiment=exp.get_key(),
-                            **QUIET) as again:
+                            **with_output) as again:
         again.log_metric("m", 2, step=1)
+        print("second run")
     e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
     assert [p["value"] for p in e.get_metrics("m")] == [1.0, 2.0]
+    assert e.get_output() == "first run\nsecond run\n"
 
 
 def test_odd_values_are_coerced_not_fatal(server, user, sdk_env, capfd):

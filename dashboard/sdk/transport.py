@@ -25,6 +25,7 @@ from dashboard.sdk.spool import Delivery, SpoolDir
 
 MAX_ITEMS = 5000
 MAX_NAME = 300  # the server's limit for metric, parameter and other names
+OUTPUT_CHUNK = 64 * 1024
 GZIP_MIN_BYTES = 64 * 1024
 USER_AGENT = "halley-sdk/1"
 
@@ -151,7 +152,6 @@ class BatchBuilder:
     """Turns queued tuples into ordered deliveries (batches cut at MAX_ITEMS, assets between)."""
 
     def __init__(self):
-        self.output_offset = 0
         self.skipped: set[str] = set()   # why items were left out (the server would refuse the batch)
         self._reset()
 
@@ -192,9 +192,15 @@ class BatchBuilder:
             details = self.body.setdefault("details", {})
             details.update(json_value(t[1]))
         elif kind == "x":
-            self._list("output").append({"text": t[1], "stderr": t[2], "offset": self.output_offset,
-                                         "timestamp": t[3]})
-            self.output_offset += 1
+            # Consecutive writes to the same stream become one chunk (print() writes the text and
+            # the newline separately). No offset: the server numbers chunks in arrival order,
+            # which also keeps a resumed experiment's output after what it already has.
+            out_list = self._list("output")
+            last = out_list[-1] if out_list else None
+            if last is not None and last["stderr"] == t[2] and len(last["text"]) < OUTPUT_CHUNK:
+                last["text"] += t[1]
+                return
+            out_list.append({"text": t[1], "stderr": t[2], "timestamp": t[3]})
         elif kind == "h":
             self._list("html").append({"html": t[1], "override": t[2]})
         elif kind == "g":
