@@ -407,3 +407,26 @@ def test_access_public_viewer_and_private(server, rich, accounts, page):
             projects.update(s, log.actor, project.id, is_public=False)
     page.goto(server.url + rich["path"])
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_share_link_visitor_reads_the_experiment(server, rich, page, console_errors):
+    from dashboard.services import projects, sharing
+
+    log = rich["log"]
+    with log.db.session() as s:
+        project = projects.get_readable(s, log.actor, rich["owner"].workspace, "demo")
+        token = sharing.create_link(s, log.actor, project.id)
+    try:
+        page.goto(f"{server.url}/shared/{token}")
+        page.goto(f"{server.url}{rich['path']}?tab=hyperparameters")
+        expect(page.locator("#experiment-params-grid .ag-row")).to_have_count(3)
+        expect(page.locator("#experiment-rename-open")).to_have_count(0)
+        page.click("#experiment-tab-confusion")
+        expect(page.locator("#experiment-cm-graph .js-plotly-plot")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"\?tab=confusion$"))
+    finally:
+        with log.db.session() as s:
+            sharing.delete_link(s, log.actor, project.id)
+    page.goto(f"{server.url}{rich['path']}")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    assert real_errors(console_errors) == []
