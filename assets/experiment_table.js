@@ -26,18 +26,26 @@
   components.HalleyVisible = function (props) {
     if (!props.data) { return null; }
     var visible = props.value !== false;
+    var icon = h("i", {className: "bi " + (visible ? "bi-eye-fill" : "bi-eye-slash")});
+    if (!(props.colDef.cellRendererParams || {}).canWrite) {
+      return h("span", {className: "halley-visible " + (visible ? "" : "text-secondary opacity-50"),
+        "data-visible": visible ? "true" : "false"}, icon);
+    }
     return h("button", {
       type: "button",
       className: "btn btn-link p-0 halley-visible " + (visible ? "text-body" : "text-secondary opacity-50"),
       title: visible ? "Shown in panels (click to hide)" : "Hidden from panels (click to show)",
       "data-visible": visible ? "true" : "false",
       onClick: function (e) { e.stopPropagation(); props.setData({action: "visible", visible: !visible}); }
-    }, h("i", {className: "bi " + (visible ? "bi-eye-fill" : "bi-eye-slash")}));
+    }, icon);
   };
 
   components.HalleyColor = function (props) {
     if (!props.data) { return null; }
     var color = props.value || "#adb5bd";
+    if (!(props.colDef.cellRendererParams || {}).canWrite) {
+      return h("span", {className: "halley-color-square d-inline-block", style: {backgroundColor: color, cursor: "default"}});
+    }
     return h("button", {
       type: "button", className: "halley-color-square", title: "Change color",
       style: {backgroundColor: color},

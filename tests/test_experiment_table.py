@@ -429,6 +429,8 @@ def test_public_visitor_uses_views_but_cannot_save(server, owner, accounts, brow
     expect(page.locator("#project-query-save-open")).to_be_hidden()
     expect(page.locator("#project-archive")).to_be_hidden()
     expect(page.locator(".halley-rename")).to_have_count(0)
+    expect(page.locator("button.halley-visible")).to_have_count(0)     # eye and color are not clickable
+    expect(page.locator("button.halley-color-square")).to_have_count(0)
     add_filter(page, "System: Status", "equals", "finished")
     expect(count_text(page)).to_have_text("1 experiment")
     page.reload()

@@ -247,3 +247,97 @@ def test_describe_rule():
     assert describe_rule({"attr": "metric:last:loss", "operator": "lt", "value": 0.3}) == "loss (last) < 0.3"
     assert describe_rule({"attr": "sys:host", "operator": "is_null"}) == "Host is null"
     assert describe_rule({"attr": "param:lr", "operator": "between", "value": 1, "value2": 2}) == "lr between 1 and 2"
+
+
+# --- the table service over the same data --------------------------------------------------
+
+def test_lost_heartbeat_reads_as_crashed(db):
+    from models import Experiment as E
+
+    with Session(db) as s:
+        e = s.exec(select(E).where(E.key == "b" * 32)).one()
+        e.last_heartbeat = datetime.now(timezone.utc) - timedelta(minutes=5)
+        s.add(e)
+        s.commit()
+    try:
+        assert keys(db, rule("sys:status", "equals", "crashed")) == "bc"
+        assert keys(db, rule("sys:status", "equals", "running")) == ""
+    finally:
+        with Session(db) as s:
+            e = s.exec(select(E).where(E.key == "b" * 32)).one()
+            e.last_heartbeat = datetime.now(timezone.utc)
+            s.add(e)
+            s.commit()
+
+
+def _project(s):
+    return s.get(Project, 1)
+
+
+def test_table_rows_sort_page_and_values(db):
+    from dashboard.services import experiment_table as table
+
+    state = table.default_state()
+    state["columns"] += ["param:lr", "metric:min:loss", "other:dataset"]
+    with Session(db) as s:
+        rows, total = table.fetch_rows(s, _project(s), state, 0, 100)
+        assert total == 4 and [r["key"][0] for r in rows] == list("dcba")   # newest first
+        by_key = {r["key"][0]: r for r in rows}
+        assert by_key["a"]["param:lr"] == 0.01 and by_key["c"]["param:lr"] == "auto"
+        assert by_key["a"]["metric:min:loss"] == 0.1 and by_key["c"].get("metric:min:loss") is None
+        assert by_key["a"]["tags"] == ["best", "v1"] and by_key["b"]["sys:name"] == "b" * 32
+        assert by_key["a"]["other:dataset"] == "mnist" and by_key["a"]["sys:duration"] == 100
+        # numbers sort numerically, then text, absent last
+        rows, _ = table.fetch_rows(s, _project(s), state, 0, 100, [{"colId": "param:lr", "sort": "asc"}])
+        assert [r["key"][0] for r in rows] == list("dabc")
+        rows, _ = table.fetch_rows(s, _project(s), state, 0, 100, [{"colId": "metric:last:loss", "sort": "desc"}])
+        assert [r["key"][0] for r in rows] == list("dabc")
+        rows, total = table.fetch_rows(s, _project(s), state, 1, 3, [{"colId": "sys:name", "sort": "asc"}])
+        assert total == 4 and [r["key"][0] for r in rows] == list("bd")
+        # unknown or hostile sort columns are ignored, not compiled
+        rows, _ = table.fetch_rows(s, _project(s), state, 0, 100, [{"colId": "sys:id; drop", "sort": "asc"}, "x"])
+        assert len(rows) == 4
+
+
+def test_group_counts_constant_columns_and_csv(db):
+    from dashboard.services import experiment_table as table
+
+    with Session(db) as s:
+        p = _project(s)
+        state = dict(table.default_state(), groupBy="sys:file_name")
+        assert table.group_counts(s, p, state) == [("train.py", 2), ("eval.py", 1), ("run_model.py", 1)]
+        assert table.group_counts(s, p, dict(state, groupBy="tags")) == [("v1", 2), ("best", 1),
+                                                                          ("x'; DROP TABLE experiment; --", 1),
+                                                                          (None, 1)]
+        rows, total = table.fetch_rows(s, p, state, 0, 10, group=("tags", None))
+        assert total == 1 and rows[0]["key"][0] == "c"
+        rows, total = table.fetch_rows(s, p, state, 0, 10, group=("param:lr", 0.1))
+        assert total == 1 and rows[0]["key"][0] == "b"
+        state = table.default_state()
+        state["columns"] = ["sys:name", "sys:file_name", "param:opt", "param:batch", "metric:max:loss"]
+        state["filters"] = rule("sys:file_name", "equals", "train.py")
+        # file name is the same for both; "batch" is absent everywhere; opt and loss differ
+        assert table.constant_columns(s, p, state) == ["sys:file_name", "param:batch"]
+        csv_text = "".join(table.iter_csv(s, p, state))
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "Experiment key,Name,File name,opt,batch,loss (max)"
+    assert len(lines) == 3
+
+
+def test_view_state_encoding_is_validated():
+    from dashboard.services import experiment_table as table
+
+    state = table.default_state()
+    state["filters"] = rule("param:lr", "gt", 0.1)
+    state["columnState"] = [{"colId": "sys:name", "width": 300, "sort": "desc", "sortIndex": 0, "junk": 1},
+                            {"colId": "not-a-column", "width": 10}]
+    encoded = table.encode_state(state)
+    assert "/" not in encoded and "+" not in encoded and "=" not in encoded
+    decoded = table.decode_state(encoded)
+    assert decoded["filters"] == state["filters"]
+    assert decoded["columnState"] == [{"colId": "sys:name", "width": 300, "sort": "desc", "sortIndex": 0}]
+    assert table.decode_state("not base64!") is None
+    assert table.decode_state(table.encode_state({"columns": ["sys:password_hash"]})) is None
+    assert table.decode_state(table.encode_state({"filters": rule("sys:name", "gt", 1)})) is None
+    with pytest.raises(Invalid):
+        table.normalize_state({"groupBy": "experiment.key"})

@@ -278,7 +278,8 @@ def group_counts(session: Session, project: Project, state: dict, limit: int = 2
             select(func.count()).select_from(matching).where(
                 ~select(ExperimentTag.id).where(ExperimentTag.experiment_id == matching.c.id).exists())
         ).scalar_one()
-        counted = [(v, n) for v, n in session.execute(stmt.order_by(func.count().desc()).limit(limit))]
+        counted = [(v, n) for v, n in session.execute(
+            stmt.order_by(func.count().desc(), ExperimentTag.name).limit(limit))]
         return counted + ([(None, untagged)] if untagged else [])
     expr = q.value_expression(col).label("group_value")
     inner = select(expr).where(q.project_scope(project.id), q.compile_filters(state.get("filters"))).subquery()

@@ -24,6 +24,8 @@ def column_def(col_id: str, base_url: str, can_write: bool) -> dict:
         d["cellRenderer"] = RENDERERS[col_id]
     if col_id in NARROW:
         d["width"] = NARROW[col_id]
+    if col_id in ("sys:visible", "sys:color"):
+        d["cellRendererParams"] = {"canWrite": can_write}
     if col_id == "sys:name":
         d.update(cellRendererParams={"base": base_url, "canWrite": can_write}, width=240)
     if col_id == "tags":
