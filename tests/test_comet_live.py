@@ -368,3 +368,23 @@ def test_stop_protocol_shapes(server, live):
     requests.post(server.url + "/clientlib/status-report/update", headers=headers,
                   json={"experimentKey": key, "runId": key, "is_alive": False})
     assert api_get(server, user, f"/experiments/{key}")["status"] == "stopped"
+
+
+CRASH_SCRIPT = r'''
+import comet_ml
+
+exp = comet_ml.Experiment(project_name="comet-crash", log_env_gpu=False, log_env_details=False,
+                          log_code=False, log_git_metadata=False, log_git_patch=False)
+print("KEY=" + exp.get_key(), flush=True)
+exp.log_metric("x", 1, step=0)
+raise ValueError("boom")
+'''
+
+
+def test_a_crashing_script_ends_the_run_as_crashed(server, live):
+    user = live["user"]
+    result = run_comet(server, user, live["tmp"], CRASH_SCRIPT)
+    assert result.returncode != 0 and "ValueError: boom" in result.stderr
+    key = result.stdout.split("KEY=")[1].split()[0]
+    assert api_get(server, user, f"/experiments/{key}")["status"] == "crashed"
+    assert [p["value"] for p in api_get(server, user, f"/experiments/{key}/metrics", name="x")["metrics"]] == [1]
