@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from dashboard.sdk import environment as env
 from dashboard.sdk.config import ClientConfig, env_float, resolve_flag, spool_root
