@@ -158,6 +158,8 @@ def open_save_query(_open, _cancel, is_open, state, ctx_data):
 
 
 def save_query(_save, _delete, mode, name, state, ctx_data):
+    if not (ctx.triggered and ctx.triggered[0]["value"]):  # a button mounting, not a click
+        return (no_update,) * 6
     state = state or {}
     actor = context.current_actor()
     try:
