@@ -103,6 +103,14 @@ def test_charts_tab_lines_add_delete_color_and_saved_view(server, rich, page, co
     assert chart_line_counts(page) == [1, 1]
     expect(page.locator(".experiment-chart-card").nth(1)).to_contain_text("Some invalid values were ignored")
 
+    first_y = "() => { const p = document.querySelector('.experiment-chart .js-plotly-plot'); return p && p._fullData && Array.from(p._fullData[0].y); }"
+    raw = page.evaluate(first_y)
+    page.locator("#experiment-charts-smoothing [role=slider]").first.focus()
+    page.keyboard.press("End")  # heaviest smoothing: the curve lags far behind the raw accuracy
+    page.wait_for_function(f"() => {{ const y = ({first_y})(); return y && y[20] < {raw[20]} - 0.1; }}")
+    page.keyboard.press("Home")
+    page.wait_for_function(f"() => {{ const y = ({first_y})(); return y && Math.abs(y[20] - {raw[20]}) < 1e-9; }}")
+
     page.click("#experiment-charts-add-open")
     page.click("#experiment-charts-add-metrics")
     page.keyboard.type("loss")
