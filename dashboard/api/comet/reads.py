@@ -86,8 +86,8 @@ def experiment_list(actor: Actor):
     with context.db().session() as s:
         found = experiments.list_for_project(s, actor, ws, project, include_archived=archived)
         found = [e for e in found if e.archived == archived]
-        located = [(e, *experiments.location(s, e)) for e in found]
-    return ok({"experiments": [comet_metadata(e, w, p) for e, w, p in located]})
+        ws, project = experiments.location(s, found[0]) if found else (ws, project)  # one project: names once
+    return ok({"experiments": [comet_metadata(e, ws, project) for e in found]})
 
 
 @comet_route(rest("experiment/metadata"), methods=("GET",))
@@ -97,28 +97,25 @@ def experiment_metadata(actor: Actor):
         return ok(comet_metadata(exp, ws, project))
 
 
-def _points(session, exp, names: list[str]) -> list[dict]:
-    out = []
-    for name in names:
-        for p in metrics.points(session, exp.id, name):
-            out.append({"metricName": name, "metricValue": _text(p["value"]), "timestamp": _ts_ms(p["timestamp"]),
-                        "step": p["step"], "epoch": p["epoch"], "runContext": p["context"], "offset": len(out)})
-    return out
+def _points(session, exp, name: str | None) -> list[dict]:
+    """One metric's points (or every metric's, in one query) in comet_ml's shape."""
+    return [{"metricName": p["name"], "metricValue": _text(p["value"]), "timestamp": _ts_ms(p["timestamp"]),
+             "step": p["step"], "epoch": p["epoch"], "runContext": p["context"], "offset": i}
+            for i, p in enumerate(metrics.points(session, exp.id, name))]
 
 
 @comet_route(rest("experiment/metrics/get-all"), methods=("GET",))
 def metrics_all(actor: Actor):
     with context.db().session() as s:
         exp, _, _ = _readable(s, actor)
-        names = [m.name for m in metrics.summaries(s, [exp.id])]
-        return ok({"metrics": _points(s, exp, names)})
+        return ok({"metrics": _points(s, exp, None)})
 
 
 @comet_route(rest("experiment/metrics/get-metric"), methods=("GET",))
 def metric_one(actor: Actor):
     with context.db().session() as s:
         exp, _, _ = _readable(s, actor)
-        return ok({"metrics": _points(s, exp, [request.args.get("metricName") or ""])})
+        return ok({"metrics": _points(s, exp, request.args.get("metricName") or "")})
 
 
 @comet_route(rest("experiment/metrics/summary"), methods=("GET",))
