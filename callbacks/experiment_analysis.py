@@ -104,7 +104,8 @@ def change_histograms(_deletes, _restores, state):
 
 
 def register(app) -> None:
-    for output in ("experiment-cm-graph.figure", "experiment-cm-examples.children", "experiment-hist-charts.children"):
+    for output in ("experiment-cm-graph.figure", "experiment-cm-examples.children", "experiment-hist-charts.children",
+                   "experiment-hist-state.data"):
         PUBLIC_CALLBACK_OUTPUTS.add(output)
     app.callback(Output("experiment-cm-graph", "figure"), Output("experiment-cm-message", "children"),
                  Input("experiment-cm-select", "value"), Input("experiment-cm-mode", "value"),

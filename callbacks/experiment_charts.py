@@ -91,7 +91,9 @@ def save_view(_n, state, ref):
 
 
 def register(app) -> None:
-    PUBLIC_CALLBACK_OUTPUTS.add("experiment-charts-grid.children")
+    for output in ("experiment-charts-grid.children", "experiment-charts-state.data",
+                   "experiment-charts-add-modal.is_open", "experiment-charts-colors-modal.is_open"):
+        PUBLIC_CALLBACK_OUTPUTS.add(output)
     app.callback(
         Output("experiment-charts-state", "data"),
         Input("experiment-charts-smoothing", "value"), Input("experiment-charts-xaxis", "value"),

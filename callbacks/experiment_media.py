@@ -103,7 +103,8 @@ def show_audio(sort, order, group, pattern, mode, step, ref):
 
 
 def register(app) -> None:
-    for output in ("experiment-graphics-grid.children", "experiment-audio-list.children"):
+    for output in ("experiment-graphics-grid.children", "experiment-audio-list.children",
+                   "experiment-graphics-step.value", "experiment-graphics-timer.disabled"):
         PUBLIC_CALLBACK_OUTPUTS.add(output)
     app.callback(
         Output("experiment-graphics-grid", "children"), Output("experiment-graphics-message", "children"),

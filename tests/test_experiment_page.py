@@ -405,10 +405,17 @@ def test_access_public_viewer_and_private(server, rich, accounts, page):
         page.context.clear_cookies()
         page.goto(server.url + rich["path"] + "?tab=graphics")
         expect(page.locator(".experiment-image-card")).to_have_count(12)
+        page.click("#experiment-graphics-next")
+        expect(page.locator(".experiment-image-card")).to_have_count(2)
         src = page.locator(".experiment-image").first.get_attribute("src")
         r = page.request.get(server.url + src)
         assert r.status == 200 and r.headers["content-type"] == "image/png"
         assert r.headers["x-content-type-options"] == "nosniff"
+        page.goto(server.url + rich["path"] + "?tab=charts")
+        expect(page.locator(".experiment-chart")).to_have_count(2)
+        page.locator(".experiment-chart-card").first.locator("button[title='Delete chart']").click()
+        expect(page.locator(".experiment-chart")).to_have_count(1)
+        expect(page.locator("#experiment-charts-save")).to_have_count(0)
     finally:
         with log.db.session() as s:
             project = projects.get_readable(s, log.actor, rich["owner"].workspace, "demo")
