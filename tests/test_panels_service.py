@@ -70,15 +70,21 @@ def test_cache_is_invalidated_by_new_points(world):
     db, actor = world["db"], world["actor"]
     cache = panels.open_cache(world["cache_dir"])
     panel = {"type": "line", "metrics": ["acc"], "x": "step"}
+    counts = {"type": "bar", "metric": "acc", "aggregation": "count"}
     with db.session() as s:
         before = panels.panel_figure(s, actor, _project(s, world), None, panel, cache=cache)
+        bars = panels.panel_figure(s, actor, _project(s, world), None, counts, cache=cache)
+        assert panels.panel_figure(s, actor, _project(s, world), None, counts, cache=cache) == bars  # cached
     assert all(len(t.y) == 5 for t in before.data)
+    assert sorted(bars.data[0].y) == [5, 5, 5]
     with db.session() as s:
         ingest.apply_batch(s, actor, world["keys"][0], {"batch_id": "more", "metrics": [
             {"name": "acc", "value": 11.0, "step": 5}]})
     with db.session() as s:
         after = panels.panel_figure(s, actor, _project(s, world), None, panel, cache=cache)
+        bars_after = panels.panel_figure(s, actor, _project(s, world), None, counts, cache=cache)
     assert sorted(len(t.y) for t in after.data) == [5, 5, 6]
+    assert sorted(bars_after.data[0].y) == [5, 5, 6]
 
 
 def test_bar_aggregations_and_grouping(world):

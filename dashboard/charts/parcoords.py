@@ -25,6 +25,14 @@ def _as_number(value):
         return None
 
 
+def _numeric_column(raw: list) -> np.ndarray | None:
+    """The column as floats (None/"" -> NaN), or None when some value is text."""
+    try:
+        return np.array([np.nan if v is None or v == "" else v for v in raw], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
 def build_dimensions(rows: list[dict], axes: list[str]) -> tuple[list[dict], np.ndarray, int]:
     """Turn per-experiment values into Plotly dimensions.
 
@@ -33,35 +41,28 @@ def build_dimensions(rows: list[dict], axes: list[str]) -> tuple[list[dict], np.
     Returns (dimensions, indices of the kept rows, invalid count). Each dimension dict has
     ``label``, ``values`` and, for categorical axes, ``tickvals``/``ticktext`` and ``categories``.
     """
-    n = len(rows)
-    keep = np.ones(n, dtype=bool)
-    invalid = 0
-    columns: list[tuple[str, list]] = []
+    keep = np.ones(len(rows), dtype=bool)
+    bad = np.zeros(len(rows), dtype=bool)
+    columns = []
     for axis in axes:
         raw = [r["values"].get(axis) for r in rows]
-        columns.append((axis, raw))
-        for i, v in enumerate(raw):
-            if v is None or v == "":
-                keep[i] = False
-    numeric_axes = {}
-    for axis, raw in columns:
-        nums = [_as_number(v) for i, v in enumerate(raw) if keep[i]]
-        numeric_axes[axis] = all(x is not None for x in nums)
-        if numeric_axes[axis]:
-            for i, v in enumerate(raw):
-                if keep[i] and not np.isfinite(_as_number(v)):
-                    keep[i] = False
-                    invalid += 1
+        keep &= np.array([v is not None and v != "" for v in raw], dtype=bool)
+        columns.append((axis, raw, _numeric_column(raw)))
+    for _, raw, nums in columns:
+        if nums is not None:
+            bad |= np.array([v is not None and v != "" for v in raw], dtype=bool) & ~np.isfinite(nums)
+    invalid = int((keep & bad).sum())
+    keep &= ~bad
     idx = np.flatnonzero(keep)
     dims = []
-    for axis, raw in columns:
-        if numeric_axes[axis]:
-            dims.append({"label": axis, "values": np.array([_as_number(raw[i]) for i in idx], dtype=np.float64)})
+    for axis, raw, nums in columns:
+        if nums is not None:
+            dims.append({"label": axis, "values": nums[idx]})
             continue
-        cats = sorted({str(raw[i]) for i in idx}, key=lambda c: (_as_number(c) is None, _as_number(c) or 0, c))
+        texts = [str(raw[i]) for i in idx]
+        cats = sorted(set(texts), key=lambda c: (_as_number(c) is None, _as_number(c) or 0, c))
         code = {c: k for k, c in enumerate(cats)}
-        dim = {"label": axis, "values": np.array([code[str(raw[i])] for i in idx], dtype=np.float64),
-               "categories": cats}
+        dim = {"label": axis, "values": np.array([code[t] for t in texts], dtype=np.float64), "categories": cats}
         if len(cats) <= MAX_TICKS:
             dim.update(tickvals=list(range(len(cats))), ticktext=cats)
         dims.append(dim)

@@ -27,174 +27,21 @@ from sqlmodel import Session
 from dashboard.auth import Actor
 from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
 from dashboard.charts.style import empty_figure
-from dashboard.errors import Invalid
 from dashboard.services import experiment_table
-from models import Experiment, ExperimentTag, MetricPoint, MetricSeries, Parameter, PanelTemplate, Project
+from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
+    PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, is_complete, list_templates,
+    normalize_panel, normalize_panels, panel_title, save_template,
+)
+from models import Experiment, ExperimentTag, MetricPoint, MetricSeries, Parameter, Project
 
-PANEL_TYPES = ("line", "bar", "scatter", "parcoords")
-X_AXES = ("step", "epoch", "duration", "wall")
 MAX_LINE_EXPERIMENTS = 200
 MAX_EXPERIMENTS = 20_000
-MAX_METRICS = 10
-MAX_AXES = 30
 RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-reduces them
 BUCKETS = 4 * downsample.MAX_POINTS
 CACHE_VERSION = 1
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c
-
-
-# --- panel configs -----------------------------------------------------------------------
-
-def _text(value, limit: int = 300) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
-        return None
-    return value
-
-
-def _number(value, lo: float, hi: float, default: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return default
-    return min(max(float(value), lo), hi)
-
-
-def _axis(raw) -> dict | None:
-    """A scatter axis: ``{"source": "metric"|"param", "name", "transform"}``."""
-    if not isinstance(raw, dict) or not _text(raw.get("name")):
-        return None
-    source = raw.get("source") if raw.get("source") in ("metric", "param") else "metric"
-    transform = raw.get("transform") if raw.get("transform") in transforms.AXIS_TRANSFORMS else "last"
-    return {"source": source, "name": _text(raw["name"]), "transform": transform,
-            "smoothing": _number(raw.get("smoothing"), 0, 0.99, 0.6), "window": int(_number(raw.get("window"), 1, 1000, 5))}
-
-
-def default_panel(kind: str) -> dict:
-    if kind not in PANEL_TYPES:
-        raise Invalid(f"Unknown panel type '{kind}'")
-    return normalize_panel({"type": kind})
-
-
-def normalize_panel(raw) -> dict:
-    """A valid panel config from untrusted JSON (unknown keys dropped, values clamped)."""
-    if not isinstance(raw, dict) or raw.get("type") not in PANEL_TYPES:
-        raise Invalid("A panel needs a type: line, bar, scatter or parcoords")
-    kind = raw["type"]
-    pid = raw.get("id") if isinstance(raw.get("id"), str) and raw["id"].isalnum() and len(raw["id"]) <= 32 else None
-    if pid is None:  # stable, so a view written without ids doesn't look changed on every load
-        pid = hashlib.sha1(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    panel = {"id": pid, "type": kind, "name": _text(raw.get("name"), 200) or "",
-             "legend": "key" if raw.get("legend") == "key" else "name",
-             "outliers": "ignore" if raw.get("outliers") == "ignore" else "show"}
-    if kind == "line":
-        names = [_text(m) for m in raw.get("metrics") or [] if _text(m)] if isinstance(raw.get("metrics"), list) else []
-        x = raw.get("x")
-        if not (x in X_AXES or (isinstance(x, str) and x.startswith("metric:") and _text(x[7:]))):
-            x = "step"
-        group = raw.get("group") if isinstance(raw.get("group"), dict) else None
-        if group and group.get("by") in ("param", "tag") and (group.get("by") == "tag" or _text(group.get("name"))):
-            group = {"by": group["by"], "name": _text(group.get("name")),
-                     "stat": group.get("stat") if group.get("stat") in line.grouping.STATS else "mean",
-                     "band": group.get("band") if group.get("band") in line.grouping.BANDS else "minmax"}
-        else:
-            group = None
-        panel.update(metrics=list(dict.fromkeys(names))[:MAX_METRICS], x=x, group=group,
-                     smoothing=_number(raw.get("smoothing"), 0, 0.99, 0.0),
-                     window=int(_number(raw.get("window"), 1, 1000, 1)),
-                     logY=raw.get("logY") is True, logX=raw.get("logX") is True)
-    elif kind == "bar":
-        panel.update(metric=_text(raw.get("metric")),
-                     aggregation=raw.get("aggregation") if raw.get("aggregation") in transforms.AGGREGATIONS else "sum")
-    elif kind == "scatter":
-        panel.update(xAxis=_axis(raw.get("xAxis")), yAxis=_axis(raw.get("yAxis")))
-    else:
-        axes = raw.get("axes") if isinstance(raw.get("axes"), list) else []
-        clean = [a for a in axes if isinstance(a, str) and a.split(":", 1)[0] in ("param", "metric") and _text(a[a.find(":") + 1:])]
-        panel.update(axes=list(dict.fromkeys(clean))[:MAX_AXES])
-    return panel
-
-
-def normalize_panels(items) -> list[dict]:
-    """The valid panels of a view state's ``panels`` list (invalid entries are dropped)."""
-    out, seen = [], set()
-    for item in items if isinstance(items, list) else []:
-        try:
-            panel = normalize_panel(item)
-        except Invalid:
-            continue
-        while panel["id"] in seen:
-            panel["id"] = hashlib.sha1(panel["id"].encode()).hexdigest()[:12]
-        seen.add(panel["id"])
-        out.append(panel)
-    return out[:50]
-
-
-def panel_title(panel: dict) -> str:
-    if panel.get("name"):
-        return panel["name"]
-    kind = panel["type"]
-    if kind == "line":
-        return ", ".join(panel.get("metrics") or []) or "Line chart"
-    if kind == "bar":
-        return f"{panel.get('metric') or 'Bar chart'} ({panel.get('aggregation')})"
-    if kind == "scatter":
-        x, y = panel.get("xAxis"), panel.get("yAxis")
-        return f"{y['name']} vs {x['name']}" if x and y else "Scatter chart"
-    return "Parallel coordinates"
-
-
-def is_complete(panel: dict) -> bool:
-    kind = panel["type"]
-    if kind == "line":
-        return bool(panel.get("metrics"))
-    if kind == "bar":
-        return bool(panel.get("metric"))
-    if kind == "scatter":
-        return bool(panel.get("xAxis") and panel.get("yAxis"))
-    return len(panel.get("axes") or []) >= 2
-
-
-# --- templates (the user's own collection) -------------------------------------------------
-
-def list_templates(session: Session, actor: Actor) -> list[dict]:
-    if not actor.is_authenticated:
-        return []
-    rows = session.execute(select(PanelTemplate).where(PanelTemplate.user_id == actor.user_id)
-                           .order_by(PanelTemplate.created_at.desc())).scalars().all()
-    out = []
-    for t in rows:
-        try:
-            out.append({"id": t.id, "name": t.name, "config": normalize_panel(_json_loads(t.config_json))})
-        except Invalid:
-            continue
-    return out
-
-
-def save_template(session: Session, actor: Actor, panel: dict) -> PanelTemplate:
-    if not actor.is_authenticated:
-        raise Invalid("Sign in to keep panels in your collection")
-    panel = normalize_panel(panel)
-    row = PanelTemplate(user_id=actor.user_id, name=panel_title(panel)[:200], config_json=json.dumps(panel))
-    session.add(row)
-    session.flush()
-    return row
-
-
-def delete_template(session: Session, actor: Actor, template_id: int) -> None:
-    row = session.get(PanelTemplate, template_id) if isinstance(template_id, int) else None
-    if row is None or row.user_id != actor.user_id:
-        raise Invalid("No such panel in your collection")
-    session.delete(row)
-
-
-def _json_loads(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 # --- experiments and catalogue -------------------------------------------------------------
@@ -205,11 +52,11 @@ def panel_experiments(session: Session, actor: Actor, project: Project, filters,
     ``[{"id", "key", "name", "color", "params": {...}, "tags": [...]}]``."""
     ids = experiment_table.matching_ids(session, actor, project, filters)
     rows = session.execute(
-        select(Experiment.id, Experiment.key, Experiment.name, Experiment.color)
+        select(Experiment.id, Experiment.key, Experiment.name, Experiment.color, Experiment.updated_at)
         .where(Experiment.id.in_(ids), Experiment.visible == True)  # noqa: E712
         .order_by(Experiment.start_time.desc(), Experiment.id.desc()).limit(limit)
     ).all()
-    exps = [{"id": r[0], "key": r[1], "name": r[2], "color": r[3]} for r in rows]
+    exps = [{"id": r[0], "key": r[1], "name": r[2], "color": r[3], "updated": str(r[4])} for r in rows]
     by_id = {e["id"]: e for e in exps}
     if params and exps:
         for e in exps:
@@ -260,12 +107,21 @@ def _fetch_array(session: Session, stmt, ncols: int) -> np.ndarray:
     """Run a numeric SELECT and return a float matrix (NULL -> NaN). Rows are read from the
     DBAPI cursor as plain tuples: building SQLAlchemy Row objects for millions of points
     would cost more than the query."""
-    result = session.execute(stmt)
+    result = session.connection().execute(stmt)  # a Core result: its DBAPI cursor is reachable
     try:
         rows = result.cursor.fetchall()
     finally:
         result.close()
     return np.array(rows, dtype=np.float64).reshape(-1, ncols)
+
+
+def _raw_rows(session: Session, stmt) -> list[tuple]:
+    """Plain tuples from the DBAPI cursor, for reads of many small rows (same reason as above)."""
+    result = session.connection().execute(stmt)  # a Core result: its DBAPI cursor is reachable
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _read_raw(session: Session, sids: list[int], step_range) -> dict[int, dict]:
@@ -470,20 +326,18 @@ def _values_by_experiment(session: Session, ids: list[int], name: str) -> dict[i
 
 def _param_values(session: Session, ids: list[int], names: list[str]) -> dict[tuple[int, str], object]:
     out = {}
-    for eid, name, num, text in session.execute(
-        select(Parameter.experiment_id, Parameter.name, Parameter.value_num, Parameter.value_text)
-        .where(Parameter.experiment_id.in_(ids), Parameter.name.in_(names))
-    ):
+    for eid, name, num, text in _raw_rows(session, select(
+            Parameter.experiment_id, Parameter.name, Parameter.value_num, Parameter.value_text)
+            .where(Parameter.experiment_id.in_(ids), Parameter.name.in_(names))):
         out[(eid, name)] = num if num is not None else text
     return out
 
 
 def _metric_summaries(session: Session, ids: list[int], names: list[str]) -> dict[tuple[int, str], tuple]:
     out = {}
-    for eid, name, count, last, lo, hi in session.execute(
-        select(_SERIES.experiment_id, _SERIES.name, _SERIES.count, _SERIES.last_value, _SERIES.min_value,
-               _SERIES.max_value).where(_SERIES.experiment_id.in_(ids), _SERIES.name.in_(names))
-    ):
+    for eid, name, count, last, lo, hi in _raw_rows(session, select(
+            _SERIES.experiment_id, _SERIES.name, _SERIES.count, _SERIES.last_value, _SERIES.min_value,
+            _SERIES.max_value).where(_SERIES.experiment_id.in_(ids), _SERIES.name.in_(names))):
         nan = float("nan")
         out[(eid, name)] = (nan if last is None and count else last, nan if lo is None and count else lo,
                             nan if hi is None and count else hi)
@@ -561,6 +415,27 @@ def panel_figure(session: Session, actor: Actor, project: Project, filters, pane
                                 log_y=panel["logY"], log_x=panel["logX"], outliers=panel["outliers"],
                                 group=group, invalid=invalid)
     exps = panel_experiments(session, actor, project, filters)
+    key = _summary_key({**panel, "constraints": constraints}, exps) if cache is not None else None
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        return cached
+    fig = _summary_figure(session, panel, exps, title, constraints)
+    if key:
+        cache.set(key, fig, expire=24 * 3600)
+    return fig
+
+
+def _summary_key(panel: dict, exps: list[dict]) -> str:
+    """Changes whenever the panel, the experiments shown, their names, colors or data change
+    (logging touches ``Experiment.updated_at``)."""
+    digest = hashlib.sha1(json.dumps(panel, sort_keys=True).encode())
+    for e in exps:
+        digest.update(f"{e['id']}|{e['name']}|{e['color']}|{e['updated']}\n".encode())
+    return f"s{CACHE_VERSION}:{digest.hexdigest()}"
+
+
+def _summary_figure(session: Session, panel: dict, exps: list[dict], title: str, constraints):
+    kind = panel["type"]
     if kind == "bar":
         rows, invalid = bar_values(session, exps, panel["metric"], panel["aggregation"])
         return bar.bar_figure(rows, metric=panel["metric"], aggregation=panel["aggregation"], title=title,
@@ -619,36 +494,6 @@ def narrow_filters(filters, rules) -> dict:
     if base.get("op", "and") == "and":
         return validate_filters({"op": "and", "rules": list(base.get("rules") or []) + list(rules)})
     return validate_filters({"op": "and", "rules": [base] + list(rules)})
-
-
-def featured_panels(cat: dict) -> list[dict]:
-    """Ready-made panels for this project's metrics and parameters (the gallery's Featured tab)."""
-    metrics_, params = cat.get("metrics") or [], cat.get("params") or []
-    if not metrics_ and not params:
-        return []
-
-    def prefer(words):
-        for w in words:
-            for m in metrics_:
-                if w in m.lower():
-                    return m
-        return metrics_[0] if metrics_ else None
-
-    loss = prefer(("loss",))
-    target = prefer(("acc", "loss"))
-    out = []
-    if metrics_:
-        out.append({"type": "line", "name": "Training curves", "metrics": metrics_[:3], "x": "step"})
-        out.append({"type": "line", "name": f"{loss} (smoothed)", "metrics": [loss], "smoothing": 0.8})
-        out.append({"type": "bar", "name": f"Average {target} per experiment", "metric": target,
-                    "aggregation": "average"})
-    if params and metrics_:
-        out.append({"type": "parcoords", "name": "Hyperparameter sweep",
-                    "axes": [f"param:{p}" for p in params[:7]] + [f"metric:{target}"]})
-        out.append({"type": "scatter", "name": f"{target} by {params[0]}",
-                    "xAxis": {"source": "param", "name": params[0]},
-                    "yAxis": {"source": "metric", "name": target, "transform": "last"}})
-    return [normalize_panel(p) for p in out]
 
 
 def _valid_range(r) -> bool:
