@@ -21,7 +21,12 @@ ACCESS_RULES: dict[str, str] = {}
 
 
 def error_response(status: int, message: str):
-    return jsonify({"error": message, "status": status}), status
+    """A JSON error. The connection is closed afterwards: an error may leave the request body
+    unread, and a kept-alive connection with unread bytes breaks the client's next request."""
+    response = jsonify({"error": message, "status": status})
+    response.status_code = status
+    response.headers["Connection"] = "close"
+    return response
 
 
 def require_actor() -> Actor:
