@@ -311,16 +311,22 @@ def constant_columns(session: Session, project: Project, state: dict) -> list[st
         "other": spread(Other, Other.key, Other.value, {c.name for c in cols if c.kind == "other"}),
     }
     metric_names = {c.name for c in cols if c.kind == "metric"}
-    for agg, value_col in q.METRIC_AGGS.items():
-        by_kind[f"metric:{agg}"] = spread(MetricSeries, MetricSeries.name, value_col, metric_names)
+    if metric_names:  # last, min and max in one pass
+        aggs = list(q.METRIC_AGGS.items())
+        stmt = (select(MetricSeries.name, *[x for _, col in aggs for x in (func.count(func.distinct(col)), func.count(col))])
+                .where(MetricSeries.experiment_id.in_(ids), MetricSeries.name.in_(metric_names))
+                .group_by(MetricSeries.name))
+        for name, *counts in session.execute(stmt):
+            for i, (agg, _) in enumerate(aggs):
+                by_kind.setdefault(f"metric:{agg}", {})[name] = (counts[2 * i], counts[2 * i + 1])
     for col in cols:
         if col.kind in ("param", "other", "metric"):
             key = col.kind if col.kind != "metric" else f"metric:{col.agg}"
-            distinct, count = by_kind[key].get(col.name, (0, 0))
+            distinct, count = by_kind.get(key, {}).get(col.name, (0, 0))
             # constant: one value everywhere, or missing everywhere
             if (distinct == 1 and count == total) or count == 0:
                 constant.append(col.id)
-        elif col.kind == "sys" and col.name not in ("name", "key"):
+        elif col.kind == "sys" and col.name not in ("name", "key", "color"):  # colors default per key
             expr = q.value_expression(col)
             distinct, nulls = session.execute(
                 select(func.count(func.distinct(expr)), func.count() - func.count(expr))
