@@ -221,3 +221,8 @@ def test_notebook_cells():
     doc = {"cells": [{"cell_type": "code", "source": ["a = 1\n", "b = 2"]}, {"cell_type": "markdown", "source": "x"},
                      {"cell_type": "code", "source": "print(a)"}]}
     assert notebook_cells(doc) == ["a = 1\nb = 2", "print(a)"]
+
+
+def test_single_point_metric_is_drawn_as_a_marker():
+    fig, _ = metric_lines.figure([metric_lines.Series("acc", np.array([3.0]), np.array([0.9]))])
+    assert fig.data[0].mode == "markers" and list(fig.data[0].y) == [0.9]

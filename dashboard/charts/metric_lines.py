@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-MAX_POINTS = 2000
+from dashboard.charts import transforms
+from dashboard.charts.downsample import MAX_POINTS, downsample
+from dashboard.charts.line import outlier_range
+
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
 X_AXES = {"step": "Step", "epoch": "Epoch", "duration": "Duration (s)", "wall": "Wall time"}
@@ -25,29 +28,8 @@ class Series:
 
 
 def smooth(y: np.ndarray, weight: float) -> np.ndarray:
-    """Debiased exponential moving average (TensorBoard's smoothing), weight in [0, 1)."""
-    weight = float(min(max(weight or 0.0, 0.0), 0.999))
-    if weight == 0.0 or y.size == 0:
-        return y
-    out = np.empty_like(y, dtype=float)
-    last, num = 0.0, 0
-    for i, v in enumerate(y):
-        last = last * weight + (1 - weight) * v
-        num += 1
-        out[i] = last / (1 - weight ** num)
-    return out
-
-
-def downsample(x: np.ndarray, y: np.ndarray, n_out: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    if x.size <= n_out:
-        return x, y
-    from tsdownsample import MinMaxLTTBDownsampler
-
-    xs = x.astype(np.float64)
-    order = np.argsort(xs, kind="stable")
-    xs, ys = xs[order], y[order].astype(np.float64)
-    idx = MinMaxLTTBDownsampler().downsample(xs, ys, n_out=n_out)
-    return x[order][idx], y[order][idx]
+    """Debiased exponential moving average (TensorBoard's smoothing); weight clipped to [0, 0.999]."""
+    return transforms.ema(y, float(min(max(weight or 0.0, 0.0), 0.999)))
 
 
 def finite(series: Series) -> tuple[Series, int]:
@@ -55,16 +37,6 @@ def finite(series: Series) -> tuple[Series, int]:
     if series.x.dtype.kind == "f":
         ok &= np.isfinite(series.x)
     return Series(series.name, series.x[ok], series.y[ok]), int((~ok).sum())
-
-
-def outlier_range(values: list[np.ndarray]) -> list[float] | None:
-    """A y range that leaves out outliers: the 1st-99th percentile band widened by 10%."""
-    data = np.concatenate([v for v in values if v.size]) if any(v.size for v in values) else np.zeros(0)
-    if data.size < 10:
-        return None
-    lo, hi = np.percentile(data, [1, 99])
-    pad = (hi - lo) * 0.1 or abs(hi) * 0.1 or 1.0
-    return [float(lo - pad), float(hi + pad)]
 
 
 def color_for(name: str, index: int, colors: dict | None) -> str:
@@ -85,8 +57,10 @@ def figure(series: list[Series], *, title: str = "", x_axis: str = "step", smoot
         x, y = downsample(s.x, y)
         shown_y.append(y)
         idx = (color_index or {}).get(s.name, i)
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name=s.name,
-                                   line={"color": color_for(s.name, idx, colors), "width": 2}))
+        color = color_for(s.name, idx, colors)
+        # A single point has no line to draw: show it as a marker.
+        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines" if len(x) > 1 else "markers", name=s.name,
+                                   line={"color": color, "width": 2}, marker={"color": color, "size": 8}))
     fig.update_layout(
         title={"text": title, "font": {"size": 14}}, height=height, margin={"l": 50, "r": 10, "t": 40, "b": 40},
         xaxis={"title": X_AXES.get(x_axis, "Step")}, legend={"orientation": "h", "y": -0.25},
