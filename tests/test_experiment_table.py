@@ -471,3 +471,29 @@ def test_csv_export_streams_matching_rows(server, owner, project, accounts):
     stranger = accounts.create("stranger")
     assert requests.get(url, headers={"Authorization": stranger.api_key}).status_code == 404
     assert requests.get(url, params={"state": "garbage"}, headers={"Authorization": owner.api_key}).status_code == 400
+
+
+def test_share_link_visitor_reads_and_filters(server, owner, accounts, browser):
+    from dashboard.auth import Actor
+    from dashboard.services import sharing
+    from models import Project, User
+
+    seed(accounts.db, owner, "private", 4, "p")
+    with accounts.db.session() as s:
+        u = s.exec(select(User).where(User.username == owner.username)).one()
+        p = s.exec(select(Project).where(Project.name == "private")).one()
+        token = sharing.create_link(s, Actor(user_id=u.id, username=u.username), p.id)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server.url + f"/{owner.workspace}/private")
+    expect(page).to_have_url(re.compile("/login"))          # private without the link
+    page.goto(server.url + f"/shared/{token}")
+    wait_rows(page)
+    expect(count_text(page)).to_have_text("4 experiments")
+    expect(page.locator("#project-view-save-open")).to_be_hidden()
+    add_filter(page, "Parameters: optimizer", "equals", "sgd")
+    expect(count_text(page)).to_have_text("1 experiment")
+    context.close()
+    assert errors == []
