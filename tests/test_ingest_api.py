@@ -395,3 +395,25 @@ def test_heartbeats_keep_the_connection_reusable(server, owner):
     for _ in range(60):
         assert s.post(base + "/heartbeat", json={}).status_code == 200
         assert s.post(base + "/stop", json={}).status_code == 200
+
+
+def test_public_project_reads_are_open_private_ones_are_not(server, accounts):
+    """Anonymous visitors read a public project's experiments (REST too), never a private one's."""
+    owner = accounts.create("pub")
+    h = {"Authorization": owner.api_key}
+    keys = {}
+    for project in ("open", "closed"):
+        key = requests.post(server.url + "/api/v1/experiments", json={"project": project}, headers=h).json()["experiment_key"]
+        r = requests.post(server.url + f"/api/v1/experiments/{key}/assets", headers=h, data={"type": "file", "name": "a.txt"},
+                          files={"file": ("file", b"hello")})
+        keys[project] = (key, r.json()["asset_id"])
+    r = requests.patch(server.url + f"/api/v1/workspaces/{owner.workspace}/projects/open", json={"public": True}, headers=h)
+    assert r.ok, r.text
+    key, asset = keys["open"]
+    assert requests.get(server.url + f"/api/v1/experiments/{key}/assets/{asset}").content == b"hello"
+    assert requests.get(server.url + f"/api/v1/experiments/{key}").json()["project"] == "open"
+    key, asset = keys["closed"]
+    assert requests.get(server.url + f"/api/v1/experiments/{key}/assets/{asset}").status_code == 404
+    assert requests.get(server.url + f"/api/v1/experiments/{key}/metrics").status_code == 404
+    # Writes still need a key.
+    assert requests.post(server.url + f"/api/v1/experiments/{keys['open'][0]}/heartbeat", json={}).status_code == 401

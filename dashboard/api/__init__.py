@@ -55,6 +55,18 @@ def key_route(rule: str, **options):
     return decorator
 
 
+def read_route(rule: str, **options):
+    """A read route open to anonymous visitors too (public projects, share links): the actor,
+    possibly anonymous, is passed as ``actor`` and the service checks read access per object."""
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, actor=context.current_actor(), **kwargs)
+        ACCESS_RULES[f"api.{options.get('endpoint', fn.__name__)}"] = "read-checked"
+        return api.route(rule, **options)(wrapper)
+    return decorator
+
+
 @api.errorhandler(HalleyError)
 def _halley_error(exc: HalleyError):
     return error_response(exc.status, exc.message)

@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request, send_file
 from pydantic import BaseModel, ValidationError
 
 from dashboard import context
-from dashboard.api import json_body, key_route
+from dashboard.api import json_body, key_route, read_route
 from dashboard.api.openapi import body_model
 from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
 from dashboard.errors import Invalid, TooLarge
@@ -172,7 +172,7 @@ def list_experiments(ws, project, actor):
     return jsonify({"experiments": items})
 
 
-@key_route("/experiments/<key>", methods=["GET"])
+@read_route("/experiments/<key>", methods=["GET"])
 def get_experiment(key, actor):
     """An experiment's metadata."""
     with context.db().session() as s:
@@ -181,7 +181,7 @@ def get_experiment(key, actor):
     return jsonify(reply)
 
 
-@key_route("/experiments/<key>/metrics", methods=["GET"])
+@read_route("/experiments/<key>/metrics", methods=["GET"])
 def get_metric(key, actor):
     """Every point of one metric (?name=), or of every metric, in step order."""
     name = request.args.get("name") or None
@@ -191,7 +191,7 @@ def get_metric(key, actor):
     return jsonify({"metrics": items})
 
 
-@key_route("/experiments/<key>/metrics/summary", methods=["GET"])
+@read_route("/experiments/<key>/metrics/summary", methods=["GET"])
 def get_metrics_summary(key, actor):
     """Per metric: last, min, max, count, first/last step, invalid count."""
     with context.db().session() as s:
@@ -200,7 +200,7 @@ def get_metrics_summary(key, actor):
     return jsonify({"metrics": items})
 
 
-@key_route("/experiments/<key>/parameters", methods=["GET"])
+@read_route("/experiments/<key>/parameters", methods=["GET"])
 def get_parameters(key, actor):
     """Last value of every parameter ("value" as text, "value_json" the logged JSON)."""
     with context.db().session() as s:
@@ -210,7 +210,7 @@ def get_parameters(key, actor):
     return jsonify({"parameters": items})
 
 
-@key_route("/experiments/<key>/parameters/<path:name>/history", methods=["GET"])
+@read_route("/experiments/<key>/parameters/<path:name>/history", methods=["GET"])
 def get_parameter_history(key, name, actor):
     """Every value one parameter was logged with, oldest first."""
     with context.db().session() as s:
@@ -220,7 +220,7 @@ def get_parameter_history(key, name, actor):
     return jsonify({"values": items})
 
 
-@key_route("/experiments/<key>/others", methods=["GET"])
+@read_route("/experiments/<key>/others", methods=["GET"])
 def get_others(key, actor):
     """The experiment's other key/values (as text)."""
     with context.db().session() as s:
@@ -229,7 +229,7 @@ def get_others(key, actor):
     return jsonify({"others": items})
 
 
-@key_route("/experiments/<key>/tags", methods=["GET"])
+@read_route("/experiments/<key>/tags", methods=["GET"])
 def get_tags(key, actor):
     """The experiment's tags."""
     with context.db().session() as s:
@@ -238,7 +238,7 @@ def get_tags(key, actor):
     return jsonify({"tags": items})
 
 
-@key_route("/experiments/<key>/assets", methods=["GET"])
+@read_route("/experiments/<key>/assets", methods=["GET"])
 def list_experiment_assets(key, actor):
     """The experiment's assets (?type= to filter)."""
     with context.db().session() as s:
@@ -247,7 +247,7 @@ def list_experiment_assets(key, actor):
     return jsonify({"assets": items})
 
 
-@key_route("/experiments/<key>/assets/<asset_id>", methods=["GET"])
+@read_route("/experiments/<key>/assets/<asset_id>", methods=["GET"])
 def download_experiment_asset(key, asset_id, actor):
     """An asset's bytes, as an attachment with a safe file name."""
     with context.db().session() as s:
@@ -261,7 +261,7 @@ def download_experiment_asset(key, asset_id, actor):
     return response
 
 
-@key_route("/experiments/<key>/output", methods=["GET"])
+@read_route("/experiments/<key>/output", methods=["GET"])
 def get_output(key, actor):
     """Captured stdout/stderr lines in order."""
     with context.db().session() as s:
@@ -271,7 +271,7 @@ def get_output(key, actor):
     return jsonify({"output": items})
 
 
-@key_route("/experiments/<key>/system", methods=["GET"])
+@read_route("/experiments/<key>/system", methods=["GET"])
 def get_system(key, actor):
     """Environment details, system info, installed packages and git facts."""
     with context.db().session() as s:
