@@ -8,9 +8,9 @@ import sys
 import textwrap
 import time
 import wave
+import zipfile
 
 import requests
-import zipfile
 
 import numpy as np
 import pytest
