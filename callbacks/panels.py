@@ -20,6 +20,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from callbacks.project_table import load_project
 from dashboard import context
 from dashboard.auth import Actor, can_read_project
+from dashboard.charts.line import zoom_range
+from dashboard.charts.parcoords import constraint_updates
 from dashboard.charts.style import empty_figure
 from dashboard.config import Settings
 from dashboard.db import Database
@@ -114,25 +116,13 @@ def _panel(panels, pid):
 
 # --- figures ------------------------------------------------------------------------------
 
-def step_range(relayout) -> list[float] | None:
-    """The zoomed x range of a relayout event, or None for the full range."""
-    if not isinstance(relayout, dict) or relayout.get("xaxis.autorange"):
-        return None
-    lo, hi = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
-    if lo is None and isinstance(relayout.get("xaxis.range"), list) and len(relayout["xaxis.range"]) == 2:
-        lo, hi = relayout["xaxis.range"]
-    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo < hi:
-        return [float(lo), float(hi)]
-    return None
-
-
 def line_figure(relayout, _refresh, panels, state, ctx_data):
     pid = ctx.outputs_list["id"]["index"]
     panel = _panel(panels, pid)
     if panel is None:
         raise PreventUpdate
     trig = ctx.triggered_id
-    zoom = step_range(relayout) if panel["x"] == "step" else None
+    zoom = zoom_range(relayout) if panel["x"] == "step" else None
     if isinstance(trig, dict) and trig.get("type") == "project-panel-line":
         # Zooms on other x axes stay in the browser. Other relayout events (the first
         # autosize) still draw: they can overtake the initial request, whose answer Dash
@@ -385,26 +375,6 @@ def forget_template(_clicks, gallery_data):
 
 
 # --- brushing ------------------------------------------------------------------------------
-
-def constraint_updates(restyle, axes: list[str]) -> dict:
-    """{axis id: range or None} from a parcoords restyle event."""
-    out = {}
-    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
-        return out
-    for key, value in restyle[0].items():
-        if not key.startswith("dimensions[") or not key.endswith("].constraintrange"):
-            continue
-        try:
-            i = int(key[len("dimensions["):key.index("]")])
-        except ValueError:
-            continue
-        if 0 <= i < len(axes):
-            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) and value[0] \
-                    and isinstance(value[0][0], list):
-                value = value[0]  # restyle wraps per-trace values in a list
-            out[axes[i]] = value if value else None
-    return out
-
 
 def brush(restyles, panels, current, state, ctx_data):
     """A parcoords brush changed: keep its ranges and what they select (the table narrows)."""

@@ -138,3 +138,18 @@ def test_access_and_validation(world):
                                     "x": "bogus", "id": "../x", "extra": 1})
     assert clean["metrics"] == ["a"] and clean["smoothing"] == 0.99 and clean["x"] == "step"
     assert clean["id"].isalnum() and "extra" not in clean
+
+
+def test_zoom_and_brush_events_are_parsed():
+    from dashboard.charts.line import zoom_range as step_range
+    from dashboard.charts.parcoords import constraint_updates
+
+    assert step_range({"xaxis.range[0]": 10.5, "xaxis.range[1]": 20}) == [10.5, 20.0]
+    assert step_range({"xaxis.range": [5, 6]}) == [5.0, 6.0]
+    assert step_range({"xaxis.autorange": True}) is None and step_range({"autosize": True}) is None
+    axes = ["param:lr", "metric:acc"]
+    assert constraint_updates([{"dimensions[1].constraintrange": [[0.1, 0.2]]}, [0]], axes) == {"metric:acc": [[0.1, 0.2]]}
+    assert constraint_updates([{"dimensions[0].constraintrange": [[[0, 1], [2, 3]]]}, [0]], axes) == {
+        "param:lr": [[0, 1], [2, 3]]}
+    assert constraint_updates([{"dimensions[0].constraintrange": None}, [0]], axes) == {"param:lr": None}
+    assert constraint_updates([{"dimensions[7].constraintrange": [1, 2], "line.color": "red"}, [0]], axes) == {}

@@ -141,3 +141,15 @@ def _rgba(color: str, alpha: float) -> str:
         return f"rgba(100,100,100,{alpha})"
     r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def zoom_range(relayout) -> list[float] | None:
+    """The zoomed x range of a relayout event, or None for the full range."""
+    if not isinstance(relayout, dict) or relayout.get("xaxis.autorange"):
+        return None
+    lo, hi = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
+    if lo is None and isinstance(relayout.get("xaxis.range"), list) and len(relayout["xaxis.range"]) == 2:
+        lo, hi = relayout["xaxis.range"]
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo < hi:
+        return [float(lo), float(hi)]
+    return None

@@ -138,3 +138,23 @@ def constraints_to_filters(dims: list[dict], constraints: dict) -> list[dict]:
             out.append({"axis": d["label"], "low": float(min(r[0] for r in ranges)),
                         "high": float(max(r[1] for r in ranges))})
     return out
+
+
+def constraint_updates(restyle, axes: list[str]) -> dict:
+    """{axis id: range or None} from a parcoords restyle event."""
+    out = {}
+    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
+        return out
+    for key, value in restyle[0].items():
+        if not key.startswith("dimensions[") or not key.endswith("].constraintrange"):
+            continue
+        try:
+            i = int(key[len("dimensions["):key.index("]")])
+        except ValueError:
+            continue
+        if 0 <= i < len(axes):
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) and value[0] \
+                    and isinstance(value[0][0], list):
+                value = value[0]  # restyle wraps per-trace values in a list
+            out[axes[i]] = value if value else None
+    return out
