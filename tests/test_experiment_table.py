@@ -108,6 +108,21 @@ def add_filter(page, attr: str, operator: str, value: str | None = None, value2:
     page.click("#project-filter-add")
 
 
+def wait_url_state(page, predicate, timeout: float = 15):
+    """Poll until the view state in the URL's #hash satisfies ``predicate``."""
+    import time
+
+    from dashboard.services.experiment_table import decode_state
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = decode_state(urlparse(page.url).fragment)
+        if state is not None and predicate(state):
+            return state
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the URL never held the expected view state: {page.url}")
+
+
 def row(page, key: str):
     return page.locator(f"#project-grid .ag-center-cols-container .ag-row[row-id='{key}']")
 
@@ -136,7 +151,8 @@ def test_table_shows_rows_sorts_and_reload_keeps_the_state(server, owner, projec
     # sort by duration (shortest first): the server sorts, the URL keeps it, a reload restores it
     page.click("#project-grid .ag-header-cell[col-id='sys:duration'] .ag-header-cell-label")
     expect(first.locator(".halley-name-link")).to_have_text("run-0")
-    expect(page).to_have_url(re.compile(r"#.+"))
+    wait_url_state(page, lambda st: any(c.get("colId") == "sys:duration" and c.get("sort") == "asc"
+                                        for c in st["columnState"]))
     expect(page.locator("#project-view-dirty")).to_be_visible()
     page.reload()
     wait_rows(page)
@@ -314,6 +330,7 @@ def test_columns_group_by_and_hide_constant(server, owner, project, page, consol
     expect(page.locator(".project-group-chip[data-value='sgd']")).to_have_class(re.compile("btn-primary"))
 
     # all of it survives a reload
+    wait_url_state(page, lambda st: st["groupBy"] == "param:optimizer" and "metric:min:loss" in st["columns"])
     page.reload()
     wait_rows(page)
     expect(page.locator(".project-group-chip")).to_have_count(3)
@@ -433,6 +450,7 @@ def test_public_visitor_uses_views_but_cannot_save(server, owner, accounts, brow
     expect(page.locator("button.halley-color-square")).to_have_count(0)
     add_filter(page, "System: Status", "equals", "finished")
     expect(count_text(page)).to_have_text("1 experiment")
+    wait_url_state(page, lambda st: st["filters"]["rules"])
     page.reload()
     wait_rows(page)
     expect(count_text(page)).to_have_text("1 experiment")
