@@ -174,3 +174,21 @@ def test_brush_parallel_coordinates_narrows_table_and_saves_query(server, page, 
     rules = json.loads(saved[0].filters_json)["rules"]
     assert rules == [{"attr": "param:lr", "operator": "between", "value": 0.005, "value2": 0.2}]
     assert console_errors == []
+
+
+def test_anonymous_visitor_sees_panels_of_a_public_project(server, page, panel_project, console_errors):
+    owner, actor = panel_project["owner"], panel_project["actor"]
+    with panel_project["db"].session() as s:
+        for i in range(2):
+            exp, _ = ingest.start_experiment(s, actor, owner.workspace, "open", name=f"open-{i}")
+            ingest.apply_batch(s, actor, exp.key, {"batch_id": f"open-{owner.username}-{i}", "metrics": [
+                {"name": "loss", "value": 1.0 / (st + 1 + i), "step": st} for st in range(50)]})
+        project = projects.get_readable(s, actor, owner.workspace, "open")
+        projects.update(s, actor, project.id, is_public=True)
+        view = project_views.create_view(s, actor, project, "Public panels", {"panels": [
+            {"type": "line", "metrics": ["loss"]}, {"type": "bar", "metric": "loss", "aggregation": "average"}]})
+        project_views.set_default(s, actor, project, view.id)
+    page.goto(server.url + f"/{owner.workspace}/open")
+    expect(_card(page, "line").locator(".scatterlayer .trace")).to_have_count(2, timeout=SLOW)
+    expect(_card(page, "bar").locator(".barlayer .point")).to_have_count(2, timeout=SLOW)
+    assert console_errors == []
