@@ -6,6 +6,7 @@ Alembic: ``migrate()`` upgrades any older database to head at start, so data is 
 """
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -19,6 +20,9 @@ from sqlmodel import Session, create_engine
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Bound variables per statement: 32766 since SQLite 3.32, 999 before.
+SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+SQLITE_ROWS_PER_INSERT = 500
 
 _engines: dict[str, Engine] = {}
 
@@ -87,20 +91,58 @@ class Database:
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Insert many rows in the session's transaction with one driver-level executemany.
+    """Insert many rows (tuples in ``columns`` order) in the session's transaction."""
+    if rows:
+        bulk_insert_columns(session, table, {c: [row[i] for row in rows] for i, c in enumerate(columns)}, len(rows))
 
-    The metric hot path: it skips SQLAlchemy's per-row parameter processing, so ``rows``
-    must hold plain driver values (int, float, str, bool, None) in ``columns`` order.
+
+def bulk_insert_columns(session: Session, table: Table, columns: dict[str, Sequence | int | bool], count: int) -> None:
+    """Insert ``count`` rows given column by column, in the session's transaction.
+
+    The metric hot path, so it skips SQLAlchemy's per-row parameter processing: each value is
+    a list of ``count`` plain driver values (int, float, str, bool, None) or one int/bool for
+    every row; leave out a column to get its default (NULL). SQLite gets multi-row
+    ``INSERT ... VALUES (..), (..)`` statements of a fixed size (prepared once, cached by the
+    driver), which binds a batch about 1.5x faster than an executemany; other databases get
+    one driver-level executemany.
     """
-    if not rows:
+    if not count:
         return
     connection = session.connection()
     dialect = connection.dialect
-    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-    if dialect.paramstyle not in marks:
-        connection.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
-        return
     quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join([marks[dialect.paramstyle]] * len(columns))})")
-    connection.exec_driver_sql(sql, list(rows))
+    names = list(columns)
+    target = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) VALUES "
+    varying = [c for c in names if isinstance(columns[c], (list, tuple))]
+    if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
+        data = [columns[c] if c in varying else [columns[c]] * count for c in names]
+        marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+        if marks is None:
+            connection.execute(table.insert(), [dict(zip(names, row)) for row in zip(*data)])
+        else:
+            connection.exec_driver_sql(target + f"({', '.join([marks] * len(names))})", list(zip(*data)))
+        return
+    # Constants are ints/bools only (checked), so rendering them inline is safe.
+    row_sql = "(" + ", ".join("?" if c in varying else str(int(_constant(columns[c]))) for c in names) + ")"
+    width = len(varying)
+    flat: list = [None] * (count * width)
+    for j, c in enumerate(varying):
+        flat[j::width] = columns[c]
+    per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // max(width, 1)))
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        full = target + ", ".join([row_sql] * per_statement)
+        done = 0
+        while count - done >= per_statement:
+            cursor.execute(full, flat[done * width:(done + per_statement) * width])
+            done += per_statement
+        if done < count:
+            cursor.execute(target + ", ".join([row_sql] * (count - done)), flat[done * width:])
+    finally:
+        cursor.close()
+
+
+def _constant(value) -> int:
+    if not isinstance(value, int):  # bool is an int
+        raise TypeError(f"a constant column must be an int or bool, not {type(value).__name__}")
+    return value

@@ -162,6 +162,26 @@ def test_summaries_across_batches_and_gzip_bodies(server, owner):
     assert [p["step"] for p in pts] == steps
 
 
+def test_metric_columns_batch_round_trip(server, owner):
+    s, _ = owner
+    key = start(s, server.url, project="columns")["experiment_key"]
+    body = {"metric_columns": [
+        {"name": "loss", "value": [1.5, "NaN", "Infinity", "-Infinity", 0.25], "step": [0, 1, 2, 3, 4],
+         "timestamp": [100.0, 101.0, 102.0, 103.0, 104.0], "context": [None, None, "val", None, None]},
+        {"name": "lr", "value": [0.1, 0.05], "epoch": [0, 1]},
+    ]}
+    r = post_batch(s, server.url, key, **body)
+    assert r.status_code == 200 and r.json()["stored"]["metrics"] == 7, r.text
+    pts = s.get(f"{server.url}/api/v1/experiments/{key}/metrics", params={"name": "loss"}).json()["metrics"]
+    assert [p["value"] for p in pts] == [1.5, "NaN", "Infinity", "-Infinity", 0.25]
+    assert [p["timestamp"] for p in pts] == [100.0, 101.0, 102.0, 103.0, 104.0] and pts[2]["context"] == "val"
+    sums = summary(s, server.url, key)
+    assert (sums["loss"]["count"], sums["loss"]["invalid_count"], sums["loss"]["last"]) == (5, 3, 0.25)
+    assert (sums["loss"]["min"], sums["loss"]["max"]) == (0.25, 1.5)
+    lr = s.get(f"{server.url}/api/v1/experiments/{key}/metrics", params={"name": "lr"}).json()["metrics"]
+    assert [(p["value"], p["epoch"], p["step"]) for p in lr] == [(0.1, 0, None), (0.05, 1, None)]
+
+
 def test_duplicate_batch_id_is_acknowledged_and_ignored(server, owner):
     s, _ = owner
     key = start(s, server.url, project="dupes")["experiment_key"]
@@ -267,6 +287,8 @@ def test_bad_requests_change_nothing(server, accounts, owner):
         (post_batch(s, server.url, key, metrics=[{"name": "m", "value": 1.0}, {"name": "m", "value": "lots"}]), 400),
         (post_batch(s, server.url, key, metrics=[{"name": "m", "value": 1.0, "step": 1.5}]), 400),
         (post_batch(s, server.url, key, metrics=[{"name": "", "value": 1.0}]), 400),
+        (post_batch(s, server.url, key, **point, metric_columns=[{"name": "m", "value": [2.0], "step": [1, 2]}]), 400),
+        (post_batch(s, server.url, key, **point, metric_columns=[{"name": "m", "value": [2.0, "Inf"]}]), 400),
         (post_batch(s, server.url, key, tags="not-a-list"), 400),
         (post_batch(s, server.url, key, parameters=[{"name": "p", "value": 1, "source": "magic"}]), 400),
         (post_batch(s, server.url, key, **point, output=[{"stderr": True}]), 400),
@@ -358,7 +380,7 @@ def test_openapi_documents_the_batch_body(server):
     doc = requests.get(server.url + "/api/v1/openapi.json").json()
     batch = doc["paths"]["/api/v1/experiments/{key}/batch"]["post"]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BatchIn")
-    assert "metrics" in doc["components"]["schemas"]["BatchIn"]["properties"]
+    assert {"metrics", "metric_columns"} <= set(doc["components"]["schemas"]["BatchIn"]["properties"])
     assert "/api/v1/experiments/{key}/assets/{asset_id}" in doc["paths"]
 
 

@@ -101,6 +101,66 @@ def test_summaries_merge_batches_out_of_order_with_nan_and_inf(env):
         assert stored.value is None and stored.invalid
 
 
+def test_metric_columns_round_trip_with_rows_nan_and_inf(env):
+    key = new_experiment(env)
+    body = {
+        "batch_id": "cols-1",
+        "metrics": [{"name": "loss", "value": 3.0, "step": 0, "context": "train"},
+                    {"name": "loss", "value": 2.0, "step": 1}],
+        "metric_columns": [
+            {"name": "loss", "value": [0.5, "NaN", "Infinity", "-Infinity", 10**400],
+             "step": [2, 3, 4, 5, None], "epoch": [0, 0, 1, None, None],
+             "timestamp": [10.0, None, 12.0, 13.0, 14.0], "context": ["train", None, "train", "val", None]},
+            {"name": "acc", "value": [0.25, 1, 0.75]},
+        ],
+    }
+    before = utcnow().timestamp()
+    assert batch(env, key, **body)["metrics"] == 10
+    assert batch(env, key, **body) == {"duplicate": True}
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        sums = {m.name: m for m in metrics.summaries(s, [exp.id])}
+        loss, acc = sums["loss"], sums["acc"]
+        assert (loss.count, loss.invalid_count, loss.first_step, loss.last_step) == (7, 4, 0, 5)
+        assert loss.last_value == -math.inf
+        assert (loss.min_value, loss.min_step, loss.max_value, loss.max_step) == (0.5, 2, 3.0, 0)
+        assert (acc.count, acc.invalid_count, acc.first_step, acc.last_step, acc.last_value) == (3, 0, None, None, 0.75)
+        assert (acc.min_value, acc.max_value) == (0.25, 1.0)
+        pts = metrics.points(s, exp.id, "loss")
+        assert [p["value"] for p in pts] == ["Infinity", 3.0, 2.0, 0.5, "NaN", "Infinity", "-Infinity"]
+        assert [p["step"] for p in pts] == [None, 0, 1, 2, 3, 4, 5]
+        assert [p["context"] for p in pts] == [None, "train", None, "train", None, "train", "val"]
+        assert [p["epoch"] for p in pts] == [None, None, None, 0, 0, 1, None]
+        assert [p["timestamp"] for p in pts][3:] == [10.0, pts[4]["timestamp"], 12.0, 13.0]
+        assert pts[4]["timestamp"] >= before  # a missing time is the time the batch arrived
+        acc_pts = metrics.points(s, exp.id, "acc")
+        assert [p["value"] for p in acc_pts] == [0.25, 1.0, 0.75] and {p["step"] for p in acc_pts} == {None}
+
+
+@pytest.mark.parametrize("entry", [
+    {"name": "m", "value": [1.0, 2.0], "step": [1]},                      # columns of unequal length
+    {"name": "m", "value": [1.0, 2.0], "context": ["a", "b", "c"]},
+    {"name": "m", "value": [1.0, "lots"]},                                # not a number
+    {"name": "m", "value": [1.0], "step": [1.5]},                         # not a whole step
+    {"name": "m", "value": [1.0], "step": [2**64]},                       # beyond the database's integers
+    {"name": "", "value": [1.0]},
+    {"name": "m", "value": [1.0], "context": ["x" * 65]},
+    {"name": "m", "value": 1.0},                                          # not a list
+    {"name": "m"},
+])
+def test_invalid_metric_columns_change_nothing(env, entry):
+    key = new_experiment(env)
+    body = {"batch_id": uuid.uuid4().hex, "metrics": [{"name": "ok", "value": 1.0, "step": 0}],
+            "metric_columns": [{"name": "fine", "value": [1.0, 2.0]}, entry], "tags": ["t"]}
+    with pytest.raises(Invalid) as info:
+        batch(env, key, **body)
+    assert "metric_columns.1" in info.value.message
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        assert metrics.summaries(s, [exp.id]) == []
+        assert s.exec(select(ReceivedBatch).where(ReceivedBatch.batch_id == body["batch_id"])).first() is None
+
+
 def test_series_many_reads_many_experiments_in_one_call(env):
     keys = [new_experiment(env) for _ in range(3)]
     for n, key in enumerate(keys):

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -56,6 +56,18 @@ class MetricIn(TypedDict):
     epoch: NotRequired[Int64 | None]
     timestamp: NotRequired[float | None]
     context: NotRequired[Context | None]
+
+
+class MetricColumnsIn(TypedDict):
+    """Points of one metric given column by column (the compact form the SDK sends): every
+    list has one entry per value; a field left out or null is null for every point."""
+
+    name: Name
+    value: list[MetricValue]
+    step: NotRequired[list[Int64 | None] | None]
+    epoch: NotRequired[list[Int64 | None] | None]
+    timestamp: NotRequired[list[float | None] | None]
+    context: NotRequired[list[Context | None] | None]
 
 
 class ParameterIn(BaseModel):
@@ -115,6 +127,7 @@ class BatchIn(BaseModel):
 
     batch_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     metrics: list[MetricIn] = []
+    metric_columns: list[MetricColumnsIn] = []
     parameters: list[ParameterIn] = []
     others: list[KeyValueIn] = []
     tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
@@ -124,6 +137,16 @@ class BatchIn(BaseModel):
     output: list[OutputIn] = []
     html: list[HtmlIn] = []
     graph: str | None = None
+
+    @model_validator(mode="after")
+    def _columns_line_up(self) -> "BatchIn":
+        for i, entry in enumerate(self.metric_columns):
+            n = len(entry["value"])
+            for field in ("step", "epoch", "timestamp", "context"):
+                column = entry.get(field)
+                if column is not None and len(column) != n:
+                    raise ValueError(f"metric_columns.{i}.{field} has {len(column)} entries for {n} values")
+        return self
 
 
 def validation_message(exc: ValidationError, what: str = "batch") -> str:
@@ -276,7 +299,8 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
             session.refresh(exp)  # e.g. html appended by a batch that committed meanwhile
             locked = True
 
-    points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock)
+    points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock,
+                                    columns=b.metric_columns)
     lock()
     seen = session.exec(select(ReceivedBatch.experiment_id).where(ReceivedBatch.batch_id == b.batch_id)).first()
     if seen is not None:
