@@ -42,7 +42,8 @@ def open_examples(click, asset_id, ref, views):
     except HalleyError as exc:
         return [error_alert(exc.message)]
     try:
-        row, col = cm.labels.index(str(point.get("y"))), cm.labels.index(str(point.get("x")))
+        labels = cmx.display_labels(cm)
+        row, col = labels.index(str(point.get("y"))), labels.index(str(point.get("x")))
     except ValueError:
         return no_update
     view_id = max([v["props"]["id"]["index"] for v in views or [] if isinstance(v, dict)] + [0]) + 1

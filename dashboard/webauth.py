@@ -8,6 +8,7 @@ access on their own.
 """
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import quote, urlencode, urlparse
 
@@ -39,6 +40,9 @@ def safe_next(target: str | None) -> str:
         return "/"
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    # Browsers read "/\\host" as "//host" and drop tabs and newlines before parsing.
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return "/"
     return target
 
@@ -117,8 +121,25 @@ def logout():
     return redirect("/login")
 
 
-def _callback_outputs(body: dict) -> str:
-    return str(body.get("output", ""))
+def _callback_outputs(body: dict) -> set[str]:
+    """The names a callback's outputs are declared public under: "component-id.property"
+    (without a duplicate output's "@hash"), and for pattern-matching ids also their "type"
+    and "type.property"."""
+    raw = str(body.get("output", ""))
+    items = raw[2:-2].split("...") if raw.startswith("..") and raw.endswith("..") else [raw]
+    names = set()
+    for item in items:
+        item = item.split("@", 1)[0]
+        if item.startswith("{"):
+            component, _, prop = item.rpartition("}.")
+            try:
+                kind = json.loads(component + "}").get("type")
+            except (ValueError, AttributeError):
+                continue
+            names.update({str(kind), f"{kind}.{prop}"})
+        else:
+            names.add(item)
+    return names
 
 
 def _pathname_in(body: dict) -> str | None:
@@ -155,7 +176,7 @@ def guard():
         outputs = _callback_outputs(request.get_json(silent=True) or {})
         # Every page layout decides for itself what an anonymous visitor sees; public
         # callbacks check access themselves.
-        if PAGES_ROUTER_OUTPUT in outputs or any(public in outputs for public in PUBLIC_CALLBACK_OUTPUTS):
+        if PAGES_ROUTER_OUTPUT in outputs or outputs & PUBLIC_CALLBACK_OUTPUTS:
             return None
         return jsonify(error="Sign in required"), 401
     if needs_setup:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.charts.text import plotly_text
+
 MAX_CATEGORIES = 25
 CELL_MODES = {"counts": ("Blues", "count"), "row": ("Greens", "% of row"), "column": ("YlOrBr", "% of column")}
 
@@ -83,6 +85,11 @@ def percentages(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return by_row, by_col
 
 
+def display_labels(cm: ConfusionMatrix) -> list[str]:
+    """The category labels as the heatmap shows them (and as click events report them)."""
+    return [plotly_text(label) for label in cm.labels]
+
+
 def figure(cm: ConfusionMatrix, mode: str = "counts") -> go.Figure:
     colorscale, label = CELL_MODES.get(mode, CELL_MODES["counts"])
     by_row, by_col = percentages(cm.matrix)
@@ -90,16 +97,18 @@ def figure(cm: ConfusionMatrix, mode: str = "counts") -> go.Figure:
     text = [[(f"{v:g}" if mode == "counts" else f"{v:.1f}%") for v in row] for row in z]
     custom = np.dstack([cm.matrix, by_row, by_col])
     n = len(cm.labels)
+    labels = display_labels(cm)
+    row_label, column_label = plotly_text(cm.row_label), plotly_text(cm.column_label)
     fig = go.Figure(go.Heatmap(
-        z=z, x=cm.labels, y=cm.labels, colorscale=colorscale, customdata=custom, text=text,
+        z=z, x=labels, y=labels, colorscale=colorscale, customdata=custom, text=text,
         texttemplate="%{text}" if n <= 25 else None, showscale=False, xgap=1, ygap=1,
-        hovertemplate=(f"{cm.row_label}: %{{y}}<br>{cm.column_label}: %{{x}}<br>count %{{customdata[0]:g}}"
+        hovertemplate=(f"{row_label}: %{{y}}<br>{column_label}: %{{x}}<br>count %{{customdata[0]:g}}"
                        "<br>%{customdata[1]:.1f}% of row<br>%{customdata[2]:.1f}% of column<extra></extra>"),
     ))
     fig.update_layout(
-        title={"text": f"{cm.title} ({label})", "font": {"size": 14}},
-        xaxis={"title": cm.column_label, "type": "category", "side": "top", "tickangle": -45 if n > 10 else 0},
-        yaxis={"title": cm.row_label, "type": "category", "autorange": "reversed"},
+        title={"text": f"{plotly_text(cm.title)} ({label})", "font": {"size": 14}},
+        xaxis={"title": column_label, "type": "category", "side": "top", "tickangle": -45 if n > 10 else 0},
+        yaxis={"title": row_label, "type": "category", "autorange": "reversed"},
         margin={"l": 80, "r": 20, "t": 90, "b": 20}, height=max(360, min(900, 60 + 28 * n)),
     )
     return fig

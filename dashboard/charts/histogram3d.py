@@ -13,6 +13,8 @@ from functools import lru_cache
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.charts.text import plotly_text
+
 MAX_DISPLAY_STEPS = 60
 DISPLAY_BINS = 40
 
@@ -106,7 +108,7 @@ def figure(name: str, histograms: list[Histogram], height: int = 380, show_title
         hovertemplate="value %{x:.4g}<br>step %{y}<br>count %{z:.4g}<extra></extra>",
     ))
     fig.update_layout(
-        title={"text": name if show_title else "", "font": {"size": 14}}, height=height,
+        title={"text": plotly_text(name) if show_title else "", "font": {"size": 14}}, height=height,
         margin={"l": 0, "r": 0, "t": 36 if show_title else 0, "b": 0},
         scene={"xaxis": {"title": "value"}, "yaxis": {"title": "step"},
                "zaxis": {"title": "count"}, "camera": {"eye": {"x": 1.6, "y": 1.6, "z": 0.9}}},

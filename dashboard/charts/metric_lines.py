@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from dashboard.charts import transforms
 from dashboard.charts.downsample import MAX_POINTS, downsample
 from dashboard.charts.line import outlier_range
+from dashboard.charts.text import plotly_text
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -59,10 +60,11 @@ def figure(series: list[Series], *, title: str = "", x_axis: str = "step", smoot
         idx = (color_index or {}).get(s.name, i)
         color = color_for(s.name, idx, colors)
         # A single point has no line to draw: show it as a marker.
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines" if len(x) > 1 else "markers", name=s.name,
+        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines" if len(x) > 1 else "markers",
+                                   name=plotly_text(s.name),
                                    line={"color": color, "width": 2}, marker={"color": color, "size": 8}))
     fig.update_layout(
-        title={"text": title, "font": {"size": 14}}, height=height, margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        title={"text": plotly_text(title), "font": {"size": 14}}, height=height, margin={"l": 50, "r": 10, "t": 40, "b": 40},
         xaxis={"title": X_AXES.get(x_axis, "Step")}, legend={"orientation": "h", "y": -0.25},
         showlegend=len(series) > 1, hovermode="x unified", template="plotly_white",
     )

@@ -5,6 +5,8 @@ access and serves only known image/audio types inline.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -15,7 +17,9 @@ AUDIO_PAGE_SIZE = 30
 
 
 def media_url(key: str, asset_id: str) -> str:
-    return f"/api/v1/experiments/{key}/media/{asset_id}"
+    """Asset ids inside logged files (confusion-matrix examples) are data: quoted, they stay one
+    path segment of the media route."""
+    return f"/api/v1/experiments/{quote(key, safe='')}/media/{quote(asset_id, safe='')}"
 
 
 def _name_filter(prefix: str):
