@@ -52,16 +52,25 @@ def seed(db, owner, project_name: str, n: int, prefix: str) -> list[str]:
     return keys
 
 
+# pytest may set module fixtures up twice when it reorders parametrized browser tests around
+# plain ones; the seeded keys are fixed, so both fixtures build their data once per session.
+_ONCE: dict = {}
+
+
 @pytest.fixture(scope="module")
 def owner(accounts):
-    return accounts.create("tbl")
+    if "owner" not in _ONCE:
+        _ONCE["owner"] = accounts.create("tbl")
+    return _ONCE["owner"]
 
 
 @pytest.fixture(scope="module")
 def project(owner, accounts):
     """The module's populated project (read-only tests use it)."""
-    seed(accounts.db, owner, "table", N, "t")
-    return f"/{owner.workspace}/table"
+    if "project" not in _ONCE:
+        seed(accounts.db, owner, "table", N, "t")
+        _ONCE["project"] = f"/{owner.workspace}/table"
+    return _ONCE["project"]
 
 
 def open_project(page, server, owner, path):
