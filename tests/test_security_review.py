@@ -101,7 +101,10 @@ def hostile(server, accounts):
     and an example whose asset id tries to climb out of the media route."""
     owner = accounts.create("sec")
     log = Logger(server.home, server.database_url, owner.username)
-    key = log.start("sec", name="hostile")
+    key = log.start("sec", name="<b>hostile</b>")
+    other = log.start("sec", name=LINK)
+    for k in (key, other):
+        log.batch(k, metrics=[{"name": LINK, "value": float(v), "step": v} for v in range(3)])
     image = log.asset(key, png(3), "image", "sample.png", step=0)
     labels = [LINK, "<b>bold</b>", "100%{y}"]
     cm = formats.confusion_matrix_json(
@@ -112,7 +115,7 @@ def hostile(server, accounts):
     cm["sampleMatrix"][0][1] = [{"index": 0, "sample": "ok", "assetId": image}]
     cm["sampleMatrix"][2][0] = [climb]
     log.asset(key, json.dumps(cm).encode(), "confusion-matrix", "hostile.json", step=1)
-    return {"owner": owner, "key": key, "labels": labels, "path": f"/{owner.workspace}/sec/{key}"}
+    return {"owner": owner, "key": key, "other": other, "labels": labels, "path": f"/{owner.workspace}/sec/{key}"}
 
 
 def test_confusion_matrix_shows_markup_as_text(server, hostile, page, console_errors):
@@ -142,3 +145,26 @@ def test_confusion_matrix_shows_markup_as_text(server, hostile, page, console_er
     page.goto(server.url + "/workspaces")
     expect(page).to_have_url(re.compile(r"/workspaces$"))  # still signed in
     assert [e for e in console_errors if "Failed to load resource" not in e] == []
+
+
+def test_compare_charts_show_names_as_text(server, hostile, page, console_errors):
+    sign_in(page, server, hostile["owner"],
+            f"/{hostile['owner'].workspace}/sec/compare?experiments={hostile['key']},{hostile['other']}")
+    chart = page.locator(".compare-chart").first
+    expect(chart.locator(".legendtext").first).to_be_visible()
+    assert chart.locator("svg a").count() == 0
+    assert LINK in chart.locator(".gtitle").text_content()
+    assert sorted(chart.locator(".legendtext").all_text_contents()) == sorted([LINK, "<b>hostile</b>"])
+    assert console_errors == []
+
+
+def test_comet_handshake_rejects_non_string_names(server, accounts):
+    account = accounts.create("shake")
+    url = server.url + "/clientlib/logger/add/run"
+    for body in ({"teamName": ["x"], "projectName": "p"}, {"teamName": account.workspace, "projectName": {"a": 1}},
+                 {"teamName": account.workspace, "projectName": "p", "experimentKey": ["k"]}):
+        r = requests.post(url, json=body, headers={"Authorization": account.api_key})
+        assert r.status_code == 400 and "must be a string" in r.json()["msg"], r.text
+    listed = requests.get(f"{server.url}/api/v1/workspaces/{account.workspace}/projects",
+                          headers={"Authorization": account.api_key}).json()
+    assert listed["projects"] == []  # nothing was created

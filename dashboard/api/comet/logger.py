@@ -72,19 +72,28 @@ def _handshake_actor():
         return None, error(400, exc.message, API_KEY_NOT_REGISTERED)
 
 
+def _text_field(data: dict, name: str) -> str | None:
+    """An optional string field of the handshake; anything else is a clear 400."""
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    return value
+
+
 @comet_route(clientlib("logger/add/run"), key_checked_in_view=True)
 def add_run():
     actor, failure = _handshake_actor()
     if failure:
         return failure
     data = body()
-    key = data.get("experimentKey") or None
+    key, team, project = (_text_field(data, name) for name in ("experimentKey", "teamName", "projectName"))
     try:
         with context.db().session() as s:
             if key and experiments.find_by_key(s, key) is not None and not data.get("getOrCreateEnabled"):
                 return error(400, f"Experiment {key} already exists", EXPERIMENT_ALREADY_EXISTS)
-            exp, created = ingest.start_experiment(s, actor, data.get("teamName") or None,
-                                                   data.get("projectName") or None, key=key)
+            exp, created = ingest.start_experiment(s, actor, team, project, key=key)
             return ok(_handshake(s, exp, created))
     except NotFound as exc:
         return error(400, exc.message, NON_EXISTING_TEAM)
