@@ -148,3 +148,10 @@ def test_parcoords_categorical_ticks_target_color_and_brushing():
     dims, _, _ = parcoords.build_dimensions(rows, axes)
     assert parcoords.constraints_to_filters(dims, {"lr": [0.05, 1.0], "opt": [0.5, 1.5]}) == [
         {"axis": "opt", "values": ["sgd"]}, {"axis": "lr", "low": 0.05, "high": 1.0}]
+
+
+def test_line_figure_draws_a_single_point_as_a_marker():
+    from dashboard.charts.line import line_figure
+
+    fig = line_figure([{"exp": {"key": "k" * 32, "name": "run"}, "metric": "acc", "x": np.array([0]), "y": np.array([0.5])}])
+    assert fig.data[0].mode == "markers"

@@ -84,7 +84,8 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
             label = transforms.experiment_label(s["exp"], legend)
             name = label if len(metrics) == 1 else f"{label} · {s['metric']}"
             fig.add_trace(scatter(
-                x=compact(s["x"]), y=s["y"].astype(np.float32), mode="lines", name=name, meta=s["exp"]["key"],
+                x=compact(s["x"]), y=s["y"].astype(np.float32), mode="lines" if len(s["y"]) > 1 else "markers",
+                name=name, meta=s["exp"]["key"], marker={"color": experiment_color(s["exp"]), "size": 7},
                 line={"color": experiment_color(s["exp"]), "width": 1.5,
                       "dash": DASHES[metrics.index(s["metric"]) % len(DASHES)]},
                 hovertemplate=f"<b>{_escape(label)}</b><br>{_escape(s['metric'])}: %{{y:.6g}}<br>"

@@ -37,7 +37,8 @@ class Comparison:
     b: Side
 
     def shared_metrics(self) -> list[str]:
-        return sorted(set(self.a.metrics) & set(self.b.metrics))
+        """Metrics both logged, the user's own first and system metrics (sys.*) after them."""
+        return sorted(set(self.a.metrics) & set(self.b.metrics), key=lambda n: (n.startswith("sys."), n))
 
 
 def parse_keys(raw: str | None) -> list[str]:
