@@ -141,6 +141,7 @@ def history_csv(history: list[dict]) -> str:
 
 def train_run(exp, config: RunConfig, data: Digits, epochs: int) -> dict:
     """Train one configuration, logging everything to ``exp``; returns the last epoch's figures."""
+    exp.set_filename(__file__)  # the run's script is this module, not the `halley` launcher
     import sklearn
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import classification_report, log_loss

@@ -123,6 +123,7 @@ def test_each_run_logs_media_output_and_system(demo_server, client, experiments)
     system = get(demo_server, client, f"/experiments/{key}/system").json()
     assert "scikit-learn" in system["system_info"]
     assert system["details"]["python_version"]
+    assert system["details"]["file_name"] == "demo.py"  # the training script, not the launcher
 
 
 def test_each_run_has_an_html_report_and_a_model_graph(demo_server, owner, experiments):

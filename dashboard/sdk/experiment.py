@@ -198,6 +198,10 @@ class BaseExperiment:
     def log_system_info(self, key, value):
         self._put(("s", str(key), value))
 
+    def set_filename(self, fname):
+        """Record which script ran this experiment (comet_ml's ``set_filename``)."""
+        self._put(("d", {"file_name": os.path.basename(str(fname)), "file_path": os.path.abspath(str(fname))}))
+
     def log_html(self, html, clear=False):
         self._put(("h", str(html), bool(clear)))
 
