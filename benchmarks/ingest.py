@@ -2,21 +2,25 @@
 
 The workload is N runs x M metrics x S steps (default 200 x 5 x 500 = 500,000 points, the
 peer measurement in DESIGN.md). Halley: a fresh server on a temporary HALLEY_HOME and a
-free port, a user made through the service layer, runs logged one after another through
+free port, a user made through the service layer, runs logged through
 ``dashboard.sdk.Experiment`` (``log_metric`` per point, the SDK batches in the background),
-timed from the first run's creation to the last ``end()`` returning, then the stored counts
-are read back and checked. The server's peak RSS (process tree) is sampled throughout.
+timed from the first run's creation to the last ``end()`` returning (``end()`` waits until
+the server has committed every point), then the stored counts are read back and checked.
+Measured twice, each on a fresh server: one run at a time in this process, and ``--parallel``
+client processes each logging their share of the runs one after another (several training
+scripts logging at once). The server's peak RSS (process tree) is sampled throughout.
 MLflow (when importable): the same points through ``MlflowClient.log_batch`` into a
 temporary ``sqlite:///`` store, and plain ``log_metric`` on a few runs (how most scripts log),
 extrapolated per point. Finally both read back the full history of one metric over all runs.
 
-    .venv/bin/python benchmarks/ingest.py [--runs 200 --metrics 5 --steps 500]
+    .venv/bin/python benchmarks/ingest.py [--runs 200 --metrics 5 --steps 500 --parallel 4]
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import math
+import multiprocessing
 import os
 import shutil
 import signal
@@ -147,32 +151,68 @@ class HalleyServer:
             self.proc.wait(timeout=30)
 
 
-def bench_halley(args, home: Path) -> tuple[Result, int]:
+def log_runs(url: str, api_key: str, workspace: str, runs: range, args) -> list[str]:
+    """Logs the given runs one after another, the way a training script does; returns their keys."""
     from dashboard.sdk import Experiment
 
+    names = [f"metric_{m}" for m in range(args.metrics)]
+    keys = []
+    for run in runs:
+        exp = Experiment(api_key=api_key, workspace=workspace, project_name="bench", url=url, **QUIET)
+        log_metric = exp.log_metric
+        for step in range(args.steps):
+            for m, name in enumerate(names):
+                log_metric(name, value(run, m, step), step=step)
+        exp.end()  # waits until every point is acknowledged (committed) by the server
+        keys.append(exp.get_key())
+    return keys
+
+
+def _client(conn, barrier, url: str, api_key: str, workspace: str, runs: range, args) -> None:
+    """One client process of the parallel workload: imports first, then waits for the start."""
+    import dashboard.sdk  # noqa: F401
+
+    barrier.wait()
+    conn.send(log_runs(url, api_key, workspace, runs, args))
+    conn.close()
+
+
+def bench_halley(args, home: Path, parallel: int) -> tuple[Result, int]:
+    """A fresh server; ``parallel`` client processes each log their share of the runs one after
+    another (1 = every run in this process, one at a time). Timed from the start of the first
+    run to the last ``end()`` returning."""
     server = HalleyServer(home, args.workers)
     workspace, api_key = server.create_user()
     server.start()
     try:
-        names = [f"metric_{m}" for m in range(args.metrics)]
-        keys = []
         with PeakRss(server.proc.pid) as rss:
-            started = time.perf_counter()
-            for run in range(args.runs):
-                exp = Experiment(api_key=api_key, workspace=workspace, project_name="bench", url=server.url,
-                                 **QUIET)
-                log_metric = exp.log_metric
-                for step in range(args.steps):
-                    for m, name in enumerate(names):
-                        log_metric(name, value(run, m, step), step=step)
-                exp.end()
-                keys.append(exp.get_key())
-            seconds = time.perf_counter() - started
+            if parallel == 1:
+                started = time.perf_counter()
+                keys = log_runs(server.url, api_key, workspace, range(args.runs), args)
+                seconds = time.perf_counter() - started
+            else:
+                ctx = multiprocessing.get_context("spawn")
+                barrier = ctx.Barrier(parallel + 1)
+                clients, pipes = [], []
+                for worker in range(parallel):
+                    receive, send = ctx.Pipe(duplex=False)
+                    runs = range(worker, args.runs, parallel)
+                    proc = ctx.Process(target=_client, args=(send, barrier, server.url, api_key, workspace, runs, args))
+                    proc.start()
+                    clients.append(proc)
+                    pipes.append(receive)
+                barrier.wait(timeout=120)
+                started = time.perf_counter()
+                keys = [key for pipe in pipes for key in pipe.recv()]
+                seconds = time.perf_counter() - started
+                for proc in clients:
+                    proc.join()
         check_halley_counts(server.url, api_key, keys, args)
-        read_seconds = read_halley(server.url, api_key, keys, names[0], args.steps)
+        read_seconds = read_halley(server.url, api_key, keys, "metric_0", args.steps)
         points = args.runs * args.metrics * args.steps
-        return Result("Halley SDK -> HTTP (SQLite)", points, seconds, read_seconds,
-                      f"{args.workers} server workers"), rss.peak
+        how = "1 run at a time" if parallel == 1 else f"{parallel} runs at once"
+        return Result(f"Halley SDK, {how}", points, seconds, read_seconds,
+                      f"HTTP, {args.workers} server workers, {parallel} client process(es)"), rss.peak
     finally:
         server.stop()
 
@@ -269,20 +309,23 @@ def bench_mlflow_plain(args, tmp: Path) -> Result:
 
 # --- report -------------------------------------------------------------------------------
 
-def print_table(results: list[Result], peak_rss: int, args) -> None:
+def print_table(results: list[Result], peak_rss: dict[str, int], args) -> None:
     total = args.runs * args.metrics * args.steps
-    print(f"\nworkload: {args.runs} runs x {args.metrics} metrics x {args.steps} steps = {total:,} points")
+    print(f"\nworkload: {args.runs} runs x {args.metrics} metrics x {args.steps} steps = {total:,} points"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"{'':30} {'points/s':>10} {'seconds':>9} {'read 1 metric, all runs':>24}  notes")
     for r in results:
         read = f"{r.read_seconds:.2f} s" if r.read_seconds is not None else "-"
         print(f"{r.label:30} {r.rate:>10,.0f} {r.seconds:>9.1f} {read:>24}  {r.note}")
-    halley = results[0]
-    for peer in results[1:]:
-        line = f"Halley vs {peer.label}: ingest {halley.rate / peer.rate:.1f}x"
-        if peer.read_seconds and halley.read_seconds:
-            line += f", read {peer.read_seconds / halley.read_seconds:.1f}x"
-        print(line + " (above 1 = Halley is faster)")
-    print(f"Halley server peak RSS (process tree): {peak_rss / 2**20:.0f} MB")
+    halleys = [r for r in results if r.label in peak_rss]
+    for halley in halleys:
+        for peer in (r for r in results if r.label not in peak_rss):
+            line = f"{halley.label} vs {peer.label}: ingest {halley.rate / peer.rate:.1f}x"
+            if peer.read_seconds and halley.read_seconds:
+                line += f", read {peer.read_seconds / halley.read_seconds:.1f}x"
+            print(line + " (above 1 = Halley is faster)")
+    for label, peak in peak_rss.items():
+        print(f"{label}: server peak RSS (process tree) {peak / 2**20:.0f} MB")
 
 
 def main() -> None:
@@ -291,6 +334,8 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=5, help="metrics per experiment (M)")
     parser.add_argument("--steps", type=int, default=500, help="steps per metric (S)")
     parser.add_argument("--workers", type=int, default=2, help="halley serve worker processes")
+    parser.add_argument("--parallel", type=int, default=4,
+                        help="client processes logging runs at once, measured besides one run at a time (1: only that)")
     parser.add_argument("--mlflow-plain-points", type=int, default=1000,
                         help="points logged with plain MLflow log_metric, one call each (0 skips it: it is slow)")
     parser.add_argument("--no-mlflow", action="store_true", help="measure Halley only")
@@ -298,11 +343,14 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="halley-bench-"))
     try:
-        home = tmp / "halley-home"
-        home.mkdir()
-        print(f"Halley: logging {args.runs} runs through the SDK ...", flush=True)
-        halley, peak_rss = bench_halley(args, home)
-        results = [halley]
+        results, peak_rss = [], {}
+        for parallel in dict.fromkeys((1, max(1, args.parallel))):
+            home = tmp / f"halley-home-{parallel}"
+            home.mkdir()
+            print(f"Halley: logging {args.runs} runs through the SDK, {parallel} at a time ...", flush=True)
+            halley, peak = bench_halley(args, home, parallel)
+            results.append(halley)
+            peak_rss[halley.label] = peak
         if not args.no_mlflow:
             try:
                 import mlflow  # noqa: F401

@@ -408,6 +408,27 @@ def test_concurrent_batches_to_one_experiment_lose_nothing(server, user):
     assert sums["shared"]["max"] == 3499.0 and sums["shared"]["last_step"] == 3499 and sums["shared"]["min"] == 0.0
 
 
+def test_runs_starting_at_once_share_their_new_project(server, user):
+    project = "race-" + uuid.uuid4().hex[:8]
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def begin() -> None:
+        s = api(server, user.api_key)
+        barrier.wait()
+        statuses.append(s.post(server.url + "/api/v1/experiments", json={"project": project}).status_code)
+
+    threads = [threading.Thread(target=begin) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 6
+    listed = api(server, user.api_key).get(
+        f"{server.url}/api/v1/workspaces/{user.workspace}/projects/{project}/experiments").json()["experiments"]
+    assert len(listed) == 6
+
+
 def test_heartbeats_keep_the_connection_reusable(server, owner):
     """gunicorn drops a kept-alive connection when a route leaves the body unread; the SDK
     heartbeats every few seconds on one connection, so these routes must read theirs."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request, send_file
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import context
 from dashboard.api import json_body, key_route, read_route
@@ -53,12 +54,21 @@ def _check_body_size() -> None:
 def create_experiment(actor):
     """Create an experiment (201) or resume an existing key (200)."""
     body = _parse(StartExperimentIn, json_body())
-    with context.db().session() as s:
-        exp, created = ingest.start_experiment(s, actor, body.workspace, body.project, body.experiment_key, body.name)
-        workspace, project = experiments.location(s, exp)
-        reply = {"experiment_key": exp.key, "workspace": workspace, "project": project, "name": exp.name,
-                 "url": experiments.url_path(workspace, project, exp.key),
-                 "heartbeat_interval_s": experiments.HEARTBEAT_INTERVAL_S}
+    for attempt in (1, 2):
+        try:
+            with context.db().session() as s:
+                exp, created = ingest.start_experiment(s, actor, body.workspace, body.project, body.experiment_key,
+                                                       body.name)
+                workspace, project = experiments.location(s, exp)
+                reply = {"experiment_key": exp.key, "workspace": workspace, "project": project, "name": exp.name,
+                         "url": experiments.url_path(workspace, project, exp.key),
+                         "heartbeat_interval_s": experiments.HEARTBEAT_INTERVAL_S}
+            break
+        except (IntegrityError, OperationalError):
+            # Runs starting at once in a new project: one creates it, the others collide (unique
+            # name, or SQLite's stale snapshot). Their transaction is rolled back; the retry finds it.
+            if attempt == 2:
+                raise
     return jsonify(reply), 201 if created else 200
 
 
