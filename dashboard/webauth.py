@@ -116,6 +116,10 @@ NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><
 
 @auth_routes.route("/logout", methods=["GET", "POST"])
 def logout():
+    # A GET signs out only when the browser navigates to it: an <img src="/logout"> in a
+    # project's notes or a logged file must not sign out whoever views them.
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Dest", "document") != "document":
+        return "", 204
     flask_session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     return redirect("/login")

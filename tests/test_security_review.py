@@ -168,3 +168,23 @@ def test_comet_handshake_rejects_non_string_names(server, accounts):
     listed = requests.get(f"{server.url}/api/v1/workspaces/{account.workspace}/projects",
                           headers={"Authorization": account.api_key}).json()
     assert listed["projects"] == []  # nothing was created
+
+
+def test_an_image_pointing_at_logout_does_not_sign_out(server, hostile, accounts, page):
+    """Notes may show images; one whose source is /logout must not sign its viewers out."""
+    from dashboard.auth import Actor
+    from dashboard.services import experiment_page, workspaces
+
+    owner = hostile["owner"]
+    with accounts.db.session() as s:
+        ws = workspaces.find_by_name(s, owner.workspace)
+        experiment_page.set_notes(s, Actor(user_id=ws.default_for_user_id), hostile["key"],
+                                  "Before ![gone](/logout) after")
+    sign_in(page, server, owner, hostile["path"] + "?tab=notes")
+    image = page.locator("#experiment-notes-rendered img")
+    expect(image).to_have_attribute("src", "/logout")
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    page.goto(server.url + "/workspaces")
+    expect(page).to_have_url(re.compile(r"/workspaces$"))
+    page.goto(server.url + "/logout")  # a navigation still signs out
+    expect(page).to_have_url(re.compile(r"/login"))
