@@ -30,6 +30,9 @@ SELF_AUTHENTICATING_PREFIXES = ("/api/", "/clientlib/", "/auth/")
 # Keys are output ids as Dash sends them in the request body.
 PUBLIC_CALLBACK_OUTPUTS: set[str] = set()
 PAGES_ROUTER_OUTPUT = "_pages_content.children"
+# Public callbacks get small bodies (ids, filters, states); a visitor who isn't signed in
+# can't make the server parse a large upload-sized JSON body.
+ANONYMOUS_CALLBACK_MAX_BYTES = 1024 * 1024
 
 auth_routes = Blueprint("auth", __name__)
 
@@ -177,6 +180,7 @@ def guard():
     if path == "/_dash-update-component":
         if current_user.is_authenticated and not needs_setup:
             return None
+        request.max_content_length = ANONYMOUS_CALLBACK_MAX_BYTES  # larger bodies: 413, unread
         outputs = _callback_outputs(request.get_json(silent=True) or {})
         # Every page layout decides for itself what an anonymous visitor sees; public
         # callbacks check access themselves.

@@ -188,3 +188,10 @@ def test_an_image_pointing_at_logout_does_not_sign_out(server, hostile, accounts
     expect(page).to_have_url(re.compile(r"/workspaces$"))
     page.goto(server.url + "/logout")  # a navigation still signs out
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_anonymous_callback_bodies_are_small(server):
+    """Without a session, the guard reads at most 1 MB of a callback request."""
+    body = {"output": "workspace-projects.children", "inputs": [{"id": "x", "property": "value", "value": "a" * 2_000_000}]}
+    r = requests.post(server.url + "/_dash-update-component", json=body)
+    assert r.status_code == 413
