@@ -1,5 +1,5 @@
-"""Security checks found by review: sign-in redirects, API key rotation, the callback guard's
-output matching, and user strings inside Plotly figures (which render a subset of HTML)."""
+"""Security checks found by review: sign-in redirects and sign-out, API key rotation, the callback
+guard, handshake input, and user strings inside Plotly figures (which render a subset of HTML)."""
 import json
 import re
 
@@ -8,7 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from dashboard.charts import confusion_matrix as cmx, histogram3d, metric_lines
+from dashboard.charts import histogram3d, metric_lines
 from dashboard.sdk import formats
 from dashboard.webauth import _callback_outputs
 from tests.conftest import sign_in
@@ -192,6 +192,7 @@ def test_an_image_pointing_at_logout_does_not_sign_out(server, hostile, accounts
 
 def test_anonymous_callback_bodies_are_small(server):
     """Without a session, the guard reads at most 1 MB of a callback request."""
-    body = {"output": "workspace-projects.children", "inputs": [{"id": "x", "property": "value", "value": "a" * 2_000_000}]}
+    body = {"output": "workspace-projects.children",
+            "inputs": [{"id": "x", "property": "value", "value": "a" * 2_000_000}]}
     r = requests.post(server.url + "/_dash-update-component", json=body)
     assert r.status_code == 413
