@@ -9,6 +9,7 @@ access on their own.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from urllib.parse import quote, urlencode, urlparse
 
@@ -35,6 +36,7 @@ PAGES_ROUTER_OUTPUT = "_pages_content.children"
 ANONYMOUS_CALLBACK_MAX_BYTES = 1024 * 1024
 
 auth_routes = Blueprint("auth", __name__)
+_waiting_sign_ins = threading.BoundedSemaphore(2)  # per server process
 
 
 def safe_next(target: str | None) -> str:
@@ -60,7 +62,14 @@ def login_post():
     with context.db().session() as s:
         delay = accounts.failure_delay(s, subject)
     if delay:
-        time.sleep(delay)
+        # The back-off holds a server thread; only a few may wait at once, so a flood of
+        # sign-ins for a throttled name can't take every thread.
+        if not _waiting_sign_ins.acquire(blocking=False):
+            return redirect("/login?" + urlencode({"error": "busy", "next": next_url, "username": ident[:100]}))
+        try:
+            time.sleep(delay)
+        finally:
+            _waiting_sign_ins.release()
     with context.db().session() as s:
         user = accounts.authenticate(s, ident, password)
         if user is None:

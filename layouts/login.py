@@ -7,7 +7,8 @@ from layouts.components.access import error_alert
 dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
 
 # Messages are chosen by code so a crafted link can't put arbitrary text on the sign-in page.
-ERRORS = {"credentials": "Wrong username or password."}
+ERRORS = {"credentials": "Wrong username or password.",
+          "busy": "Too many sign-in attempts right now. Wait a few seconds and try again."}
 
 
 def layout(error=None, next="/", username="", **_query):
