@@ -5,9 +5,9 @@
 """
 from __future__ import annotations
 
-import dash
-import dash_bootstrap_components as dbc
-from dash import Dash, dcc, html
+from datetime import timedelta
+
+from dash import Dash
 from flask import Flask
 
 from dashboard.config import Settings
@@ -26,6 +26,9 @@ def create_app(settings: Settings | None = None) -> Dash:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=settings.remember_days),
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         MAX_CONTENT_LENGTH=max(settings.max_request_mb, settings.max_asset_mb) * 1024 * 1024,
     )
     server.extensions["halley"] = {"settings": settings, "db": database}

@@ -44,7 +44,8 @@ class Settings:
     max_request_mb: int = 64
     max_asset_mb: int = 200
     celery_broker: str | None = None
-    login_delay_after: int = 3  # failed sign-ins before responses are slowed down
+    remember_days: int = 30  # lifetime of the "remember me" cookie
+    secure_cookies: bool = False  # set HALLEY_SECURE_COOKIES=1 when served over HTTPS
     extra: dict = field(default_factory=dict)
 
     @property
@@ -80,5 +81,7 @@ class Settings:
             max_request_mb=_env_int("HALLEY_MAX_REQUEST_MB", 64),
             max_asset_mb=_env_int("HALLEY_MAX_ASSET_MB", 200),
             celery_broker=os.environ.get("HALLEY_CELERY_BROKER") or None,
+            remember_days=_env_int("HALLEY_REMEMBER_DAYS", 30),
+            secure_cookies=os.environ.get("HALLEY_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             **overrides,
         )

@@ -1,5 +1,6 @@
 """The foundation as a person uses it, in headless Chromium."""
 import re
+import time
 
 import pytest
 import requests
@@ -46,6 +47,8 @@ def test_first_run_owner_account_sign_out_and_in(fresh_server, page, console_err
 
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["session"]["httpOnly"] and cookies["session"]["sameSite"] == "Lax"
+    remember = cookies["remember_token"]
+    assert remember["httpOnly"] and remember["expires"] - time.time() < 31 * 86400
     assert console_errors == []
 
 
