@@ -155,3 +155,80 @@ def test_line_figure_draws_a_single_point_as_a_marker():
 
     fig = line_figure([{"exp": {"key": "k" * 32, "name": "run"}, "metric": "acc", "x": np.array([0]), "y": np.array([0.5])}])
     assert fig.data[0].mode == "markers"
+
+
+# --- user text in figures -----------------------------------------------------------------------
+
+LINK = '<a href="https://evil.example/">x</a>'
+TEMPLATE = "%{x}"
+# Stand-ins that sort like the hostile strings ("%" < "<"), so both builds order things alike.
+PLAIN = {TEMPLATE: "P0", LINK: "P1"}
+
+
+def _strings(obj, path=""):
+    """Every string in a figure dict with where it sits (numbers and arrays left out)."""
+    if isinstance(obj, str):
+        yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in sorted(obj.items()):
+            yield from _strings(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _strings(v, f"{path}[{i}]")
+
+
+def assert_shown_as_text(build):
+    """``build(link, template)`` makes a figure with those strings as user names. Built with the
+    hostile strings, the figure must hold only their escaped forms: putting plain names in place
+    of the escaped forms gives exactly the figure built with plain names."""
+    from dashboard.charts.text import plotly_text
+
+    hostile = list(_strings(build(LINK, TEMPLATE).to_plotly_json()))
+    plain = list(_strings(build(PLAIN[LINK], PLAIN[TEMPLATE]).to_plotly_json()))
+    assert any(plotly_text(LINK) in text for _, text in hostile)
+    assert any(plotly_text(TEMPLATE) in text for _, text in hostile)
+    for _, text in hostile:
+        assert "<a" not in text and "evil.example/\">" not in text
+    swapped = [(path, text.replace(plotly_text(LINK), PLAIN[LINK]).replace(plotly_text(TEMPLATE), PLAIN[TEMPLATE]))
+               for path, text in hostile]
+    assert swapped == plain
+
+
+def _series(exp_name, metric, **exp_extra):
+    return {"exp": exp("k" * 32, exp_name, **exp_extra), "metric": metric,
+            "x": np.array([0.0, 1.0, 2.0]), "y": np.array([1.0, 0.5, 0.25])}
+
+
+def test_line_figure_shows_names_as_text():
+    assert_shown_as_text(lambda link, tpl: line.line_figure(
+        [_series(link, tpl)], title=link, x_axis=f"metric:{tpl}", x_label=tpl))
+    assert_shown_as_text(lambda link, tpl: line.line_figure(
+        [_series(link, tpl), _series(tpl, link)], title=tpl))  # two metrics: "name · metric" legends
+    assert_shown_as_text(lambda link, tpl: line.line_figure(
+        [_series("run", tpl, params={link: tpl}), _series("run", tpl, params={link: link})],
+        group={"by": "param", "name": link, "stat": "mean", "band": "minmax"}))
+    assert_shown_as_text(lambda link, tpl: line.line_figure(
+        [_series("run", link, tags=[link, tpl])], group={"by": "tag", "stat": "mean", "band": "none"}))
+
+
+def test_bar_figure_shows_names_as_text():
+    assert_shown_as_text(lambda link, tpl: bar.bar_figure(
+        [{"exp": exp("a" * 32, link), "value": 1.0}, {"exp": exp("b" * 32, tpl), "value": 2.0}],
+        metric=tpl, title=link))
+    assert_shown_as_text(lambda link, tpl: bar.bar_figure([], metric=f"{link}{tpl}"))
+
+
+def test_scatter_figure_shows_names_as_text():
+    assert_shown_as_text(lambda link, tpl: scatter.scatter_figure(
+        [{"exp": exp("a" * 32, link), "x": 1.0, "y": 2.0}, {"exp": exp("b" * 32, tpl), "x": 2.0, "y": 3.0}],
+        x_title=scatter.axis_title(link, "none", True), y_title=scatter.axis_title(tpl, "last", False), title=tpl))
+
+
+def test_parcoords_figure_shows_names_as_text():
+    def build(link, tpl):
+        axes = ["param:opt", "param:lr", "metric:loss"]
+        rows = [{"exp": exp("a" * 32), "values": {"param:opt": link, "param:lr": 0.1, "metric:loss": 0.5}},
+                {"exp": exp("b" * 32), "values": {"param:opt": tpl, "param:lr": 0.2, "metric:loss": 0.4}}]
+        return parcoords.parcoords_figure(rows, axes, title=link,
+                                          labels={"param:opt": tpl, "param:lr": link, "metric:loss": tpl})
+    assert_shown_as_text(build)

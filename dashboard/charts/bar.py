@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import transforms
 from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid
+from dashboard.charts.text import plotly_text
 
 AGGREGATION_LABELS = {"count": "Count", "sum": "Sum", "average": "Average", "median": "Median", "mode": "Mode",
                       "rms": "RMS", "std": "Standard deviation"}
@@ -18,7 +19,7 @@ def bar_figure(rows: list[dict], *, metric: str, aggregation: str = "sum", title
     rows = [r for r in rows if r["value"] is not None and np.isfinite(r["value"])]
     if not rows:
         return empty_figure(f"No values of {metric} for the visible experiments")
-    labels = [transforms.experiment_label(r["exp"], legend) for r in rows]
+    labels = [plotly_text(transforms.experiment_label(r["exp"], legend)) for r in rows]
     fig = go.Figure(go.Bar(
         x=[r["exp"]["key"] for r in rows], y=np.array([r["value"] for r in rows], dtype=np.float64),
         marker={"color": [experiment_color(r["exp"]) for r in rows]},
@@ -28,5 +29,5 @@ def bar_figure(rows: list[dict], *, metric: str, aggregation: str = "sum", title
     base_layout(fig, title, showlegend=False)
     fig.update_xaxes(title="Experiment", tickmode="array", tickvals=[r["exp"]["key"] for r in rows],
                      ticktext=labels, type="category")
-    fig.update_yaxes(title=f"{AGGREGATION_LABELS.get(aggregation, aggregation)} of {metric}")
+    fig.update_yaxes(title=plotly_text(f"{AGGREGATION_LABELS.get(aggregation, aggregation)} of {metric}"))
     return note_invalid(fig, invalid)

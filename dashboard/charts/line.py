@@ -2,7 +2,8 @@
 
 Input series are already downsampled by the service; this module cleans them (invalid
 values skipped and counted), applies the transforms, optionally groups experiments, and
-builds the figure. Each trace carries its experiment key in ``meta``. Wall time is sent as
+builds the figure. Each trace carries its experiment key in ``meta``. Names, titles and group
+labels are user text and go into the figure through ``plotly_text``. Wall time is sent as
 epoch milliseconds on a date axis (numbers travel as compact typed arrays, dates would not).
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import grouping, transforms
 from dashboard.charts.style import PALETTE, base_layout, empty_figure, experiment_color, note_invalid
+from dashboard.charts.text import plotly_text
 
 X_AXES = {"step": "Step", "epoch": "Epoch", "duration": "Duration (s)", "wall": "Wall time"}
 WEBGL_POINTS = 50_000  # above this many points in total, draw with WebGL
@@ -85,25 +87,21 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
             name = label if len(metrics) == 1 else f"{label} · {s['metric']}"
             fig.add_trace(scatter(
                 x=compact(s["x"]), y=s["y"].astype(np.float32), mode="lines" if len(s["y"]) > 1 else "markers",
-                name=name, meta=s["exp"]["key"], marker={"color": experiment_color(s["exp"]), "size": 7},
+                name=plotly_text(name), meta=s["exp"]["key"], marker={"color": experiment_color(s["exp"]), "size": 7},
                 line={"color": experiment_color(s["exp"]), "width": 1.5,
                       "dash": DASHES[metrics.index(s["metric"]) % len(DASHES)]},
-                hovertemplate=f"<b>{_escape(label)}</b><br>{_escape(s['metric'])}: %{{y:.6g}}<br>"
-                              f"{X_AXES.get(x_axis, x_label or x_axis)}: %{{x}}<extra></extra>",
+                hovertemplate=f"<b>{plotly_text(label)}</b><br>{plotly_text(s['metric'])}: %{{y:.6g}}<br>"
+                              f"{plotly_text(X_AXES.get(x_axis, x_label or x_axis))}: %{{x}}<extra></extra>",
             ))
     base_layout(fig, title)
-    fig.update_xaxes(title=x_label or X_AXES.get(x_axis, x_axis),
+    fig.update_xaxes(title=plotly_text(x_label or X_AXES.get(x_axis, x_axis)),
                      type="date" if x_axis == "wall" else ("log" if log_x else None))
-    fig.update_yaxes(title=metrics[0] if len(metrics) == 1 else None, type="log" if log_y else None)
+    fig.update_yaxes(title=plotly_text(metrics[0]) if len(metrics) == 1 else None, type="log" if log_y else None)
     if outliers == "ignore":
         rng = outlier_range([s["y"] for s in prepared], log=log_y)
         if rng:
             fig.update_yaxes(range=rng)
     return note_invalid(fig, invalid)
-
-
-def _escape(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list[str], scatter) -> None:
@@ -115,7 +113,7 @@ def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list
     for i, ((label, metric), members) in enumerate(sorted(buckets.items())):
         result = grouping.group_stats([(m["x"], m["y"]) for m in members], stat, band)
         color = experiment_color(members[0]["exp"]) if len(buckets) == 1 else _group_color(i)
-        name = f"{label} ({len(members)})" if len(metrics) == 1 else f"{label} · {metric} ({len(members)})"
+        name = plotly_text(f"{label} ({len(members)})" if len(metrics) == 1 else f"{label} · {metric} ({len(members)})")
         if result["lower"] is not None and len(result["x"]):
             fig.add_trace(scatter(
                 x=np.concatenate([result["x"], result["x"][::-1]]),
@@ -126,7 +124,7 @@ def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list
         fig.add_trace(scatter(
             x=result["x"], y=result["y"], mode="lines", name=name, legendgroup=name,
             line={"color": color, "width": 2, "dash": DASHES[metrics.index(metric) % len(DASHES)]},
-            hovertemplate=f"<b>{_escape(label)}</b> ({stat} of {len(members)})<br>%{{y}}<br>%{{x}}<extra></extra>",
+            hovertemplate=f"<b>{plotly_text(label)}</b> ({stat} of {len(members)})<br>%{{y}}<br>%{{x}}<extra></extra>",
         ))
 
 

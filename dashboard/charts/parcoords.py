@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.charts.style import base_layout, empty_figure, note_invalid
+from dashboard.charts.text import plotly_text
 
 MAX_TICKS = 30
 
@@ -73,7 +74,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
                      invalid: int = 0, colorscale: str = "Viridis", labels: dict | None = None) -> go.Figure:
     """``axes`` in display order; the last one is the target that colors the lines.
     ``constraints`` maps an axis name to its constraint range (kept when the figure is rebuilt);
-    ``labels`` gives axes a display name."""
+    ``labels`` gives axes a display name. Labels and category names are shown literally."""
     labels = labels or {}
     if len(axes) < 2:
         return empty_figure("Choose at least two axes")
@@ -84,15 +85,15 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     target = dims[-1]["values"]
     plotly_dims = []
     for d in dims:
-        pd = {"label": labels.get(d["label"], d["label"]), "values": d["values"]}
+        pd = {"label": plotly_text(labels.get(d["label"], d["label"])), "values": d["values"]}
         if "tickvals" in d:
-            pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"])
+            pd.update(tickvals=d["tickvals"], ticktext=[plotly_text(t) for t in d["ticktext"]])
         if constraints and constraints.get(d["label"]) is not None:
             pd["constraintrange"] = constraints[d["label"]]
         plotly_dims.append(pd)
     fig = go.Figure(go.Parcoords(
         line={"color": target, "colorscale": colorscale, "showscale": True,
-              "colorbar": {"title": {"text": labels.get(axes[-1], axes[-1])}, "thickness": 12}},
+              "colorbar": {"title": {"text": plotly_text(labels.get(axes[-1], axes[-1]))}, "thickness": 12}},
         dimensions=plotly_dims,
     ))
     base_layout(fig, title, showlegend=False)

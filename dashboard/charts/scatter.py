@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import transforms
 from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid
+from dashboard.charts.text import plotly_text
 
 TRANSFORM_LABELS = {"none": "last", "last": "last", "first": "first", "min": "min", "max": "max",
                     "smoothing": "smoothed", "moving_average": "moving average", "log": "last"}
@@ -33,7 +34,7 @@ def scatter_figure(rows: list[dict], *, x_title: str, y_title: str, title: str =
         kept.append(r)
     if not kept:
         return empty_figure("No experiments have both values")
-    labels = [transforms.experiment_label(r["exp"], legend) for r in kept]
+    labels = [plotly_text(transforms.experiment_label(r["exp"], legend)) for r in kept]
     fig = go.Figure(go.Scatter(
         x=np.array([r["x"] for r in kept], dtype=np.float64), y=np.array([r["y"] for r in kept], dtype=np.float64),
         mode="markers", marker={"color": [experiment_color(r["exp"]) for r in kept], "size": 9,
@@ -42,8 +43,8 @@ def scatter_figure(rows: list[dict], *, x_title: str, y_title: str, title: str =
         hovertemplate="<b>%{hovertext}</b><br>x: %{x}<br>y: %{y}<extra></extra>",
     ))
     base_layout(fig, title, showlegend=False)
-    fig.update_xaxes(title=x_title, type="log" if log_x else None)
-    fig.update_yaxes(title=y_title, type="log" if log_y else None)
+    fig.update_xaxes(title=plotly_text(x_title), type="log" if log_x else None)
+    fig.update_yaxes(title=plotly_text(y_title), type="log" if log_y else None)
     if outliers == "ignore" and len(kept) >= 10:
         for axis, key, log in (("x", "x", log_x), ("y", "y", log_y)):
             vals = np.array([r[key] for r in kept])

@@ -5,6 +5,8 @@ import hashlib
 
 import plotly.graph_objects as go
 
+from dashboard.charts.text import plotly_text
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#3366cc", "#dc3912", "#109618", "#990099", "#0099c6", "#dd4477")
 INVALID_NOTE = "Some invalid values were ignored"
@@ -19,14 +21,15 @@ def experiment_color(exp: dict) -> str:
 
 
 def base_layout(fig: go.Figure, title: str | None = None, *, showlegend: bool = True) -> go.Figure:
+    """Shared layout; ``title`` is user text (a panel or metric name) and is shown literally."""
     fig.update_layout(
-        title={"text": title or "", "x": 0.01, "font": {"size": 14}},
+        title={"text": plotly_text(title or ""), "x": 0.01, "font": {"size": 14}},
         margin={"l": 50, "r": 20, "t": 40 if title else 28, "b": 40},
         template="plotly_white",
         showlegend=showlegend,
         legend={"font": {"size": 10}},
         hovermode="closest",
-        uirevision=title or "panel",
+        uirevision=plotly_text(title) if title else "panel",
     )
     return fig
 
@@ -41,8 +44,9 @@ def note_invalid(fig: go.Figure, invalid: int) -> go.Figure:
 
 
 def empty_figure(message: str) -> go.Figure:
+    """A blank figure with ``message`` in the middle (shown literally; it may hold a metric name)."""
     fig = go.Figure()
-    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+    fig.add_annotation(text=plotly_text(message), xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                        font={"size": 13, "color": "#6c757d"})
     fig.update_layout(template="plotly_white", xaxis={"visible": False}, yaxis={"visible": False},
                       margin={"l": 20, "r": 20, "t": 20, "b": 20})

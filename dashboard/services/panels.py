@@ -39,7 +39,7 @@ MAX_LINE_EXPERIMENTS = 200
 MAX_EXPERIMENTS = 20_000
 RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-reduces them
 BUCKETS = 4 * downsample.MAX_POINTS
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when cached figures or series change shape
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c

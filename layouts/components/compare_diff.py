@@ -8,7 +8,6 @@ from dash import dcc, html
 
 from dashboard.charts.downsample import downsample
 from dashboard.charts.line import line_figure
-from dashboard.charts.text import plotly_text
 from dashboard.services.compare import Comparison, keyed_rows, packages_map, text_diff
 
 DIFF_CLASSES = {"replace": "diff-changed", "delete": "diff-removed", "insert": "diff-added", "equal": "",
@@ -109,12 +108,7 @@ def charts_section(comparison: Comparison, series: dict, labels: tuple[str, str]
             x, y = downsample(steps, s.values)
             traces.append({"exp": exp, "metric": name, "x": x, "y": y})
         fig = line_figure(traces, title=name)
-        # line_figure puts the metric and experiment names into the title, axis and legend as
-        # they are; Plotly would render markup in them.
-        fig.update_layout(height=260, title_text=plotly_text(name))
-        fig.update_yaxes(title_text=plotly_text(name))
-        for trace in fig.data:
-            trace.name = plotly_text(trace.name)
+        fig.update_layout(height=260)
         cards.append(dbc.Col(dcc.Graph(figure=fig, config={"displaylogo": False}, className="compare-chart"),
                              lg=6, className="mb-3"))
     if not cards:
