@@ -409,7 +409,8 @@ class BaseExperiment:
             sys.stdout, sys.stderr = self._tees
         self._saved_hook = sys.excepthook
         sys.excepthook = self._excepthook
-        threading.Thread(target=self._log_environment, name="halley-env", daemon=True).start()
+        if flags["code"] or flags["details"] or flags["git"] or flags["patch"]:
+            threading.Thread(target=self._log_environment, name="halley-env", daemon=True).start()
         if flags["metrics"] and (flags["cpu"] or flags["gpu"]) and self._system_interval > 0:
             threading.Thread(target=self._system_loop, name="halley-system", daemon=True).start()
 

@@ -56,22 +56,21 @@ def decode_value(value) -> float:
 # --- writes -------------------------------------------------------------------------------
 
 def _series_ids(session: Session, experiment_id: int, names: set[str],
-                before_create: Callable[[], None] | None = None) -> dict[str, MetricSeries]:
-    """The experiment's series for these names, creating missing ones (one insert)."""
-    found = {s.name: s for s in session.exec(
-        select(MetricSeries).where(MetricSeries.experiment_id == experiment_id, MetricSeries.name.in_(names))
-    ).all()}
+                before_create: Callable[[], None] | None = None) -> dict[str, int]:
+    """The ids of the experiment's series for these names, creating missing ones (one insert)."""
+    table = MetricSeries.__table__
+    found = dict(session.execute(
+        sa_select(table.c.name, table.c.id).where(table.c.experiment_id == experiment_id, table.c.name.in_(names))
+    ).all())
     missing = sorted(names - found.keys())
     if missing and before_create is not None:
         before_create()
         return _series_ids(session, experiment_id, names)  # read again under the caller's lock
     if missing:
-        session.execute(insert(MetricSeries.__table__),
-                        [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in missing])
-        for s in session.exec(
-            select(MetricSeries).where(MetricSeries.experiment_id == experiment_id, MetricSeries.name.in_(missing))
-        ).all():
-            found[s.name] = s
+        found.update(session.execute(
+            insert(table).returning(table.c.name, table.c.id),
+            [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in missing],
+        ).all())
     return found
 
 
@@ -147,7 +146,7 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
     optional: dict[str, list] = {c: [] for c in _OPTIONAL}
     present = dict.fromkeys(_OPTIONAL, False)
     for name, entries in by_name.items():
-        sid = series[name].id
+        sid = series[name]
         raw = [v for e in entries for v in e["value"]] if len(entries) > 1 else entries[0]["value"]
         n = len(raw)
         f = _float_values(raw)
