@@ -296,7 +296,8 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
             exp.updated_at = exp.last_heartbeat = now
             session.add(exp)
             session.flush()
-            session.refresh(exp)  # e.g. html appended by a batch that committed meanwhile
+            if b.html or b.system_info:  # appended/merged: read what a batch committed meanwhile
+                session.refresh(exp)
             locked = True
 
     points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock,
@@ -307,9 +308,9 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
         if seen != exp.id:
             raise Conflict("batch_id was already used by another experiment")
         return {"duplicate": True}
-    session.add(ReceivedBatch(experiment_id=exp.id, batch_id=b.batch_id, received_at=now))
     try:
-        session.flush()
+        session.execute(insert(ReceivedBatch.__table__),
+                        {"experiment_id": exp.id, "batch_id": b.batch_id, "received_at": now})
     except IntegrityError as exc:  # the id was used by a batch of another experiment
         raise Conflict("batch_id was already used by another experiment") from exc
 
