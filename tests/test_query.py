@@ -341,3 +341,32 @@ def test_view_state_encoding_is_validated():
     assert table.decode_state(table.encode_state({"filters": rule("sys:name", "gt", 1)})) is None
     with pytest.raises(Invalid):
         table.normalize_state({"groupBy": "experiment.key"})
+
+
+def test_csv_cells_that_could_start_a_formula_are_quoted(db):
+    """Tags are joined into one cell before the guard, so "=..." as the first tag is caught;
+    tab and carriage return count as formula starts too; plain numbers stay numbers."""
+    import csv
+    import io
+
+    from dashboard.services import experiment_table as table
+
+    with Session(db) as s:
+        p = Project(workspace_id=1, name="csv")
+        s.add(p)
+        s.flush()
+        e = Experiment(key="9" * 32, project_id=p.id, name="\t=1+1", start_time=T0)
+        s.add(e)
+        s.flush()
+        s.add_all([ExperimentTag(experiment_id=e.id, name='=HYPERLINK("https://evil.example/","x")'),
+                   Parameter(experiment_id=e.id, name="@SUM(A1)", value_text="\r=2", value_num=None),
+                   Parameter(experiment_id=e.id, name="neg", value_text="-0.5", value_num=-0.5),
+                   Parameter(experiment_id=e.id, name="cmd", value_text="-1+cmd|' /C calc'!A0", value_num=None)])
+        s.flush()
+        state = table.default_state()
+        state["columns"] = ["sys:name", "tags", "param:@SUM(A1)", "param:neg", "param:cmd"]
+        rows = list(csv.reader(io.StringIO("".join(table.iter_csv(s, p, state)))))
+        s.rollback()
+    assert rows[0] == ["Experiment key", "Name", "Tags", "'@SUM(A1)", "neg", "cmd"]
+    assert rows[1] == ["9" * 32, "'\t=1+1", '\'=HYPERLINK("https://evil.example/","x")', "'\r=2", "-0.5",
+                       "'-1+cmd|' /C calc'!A0"]

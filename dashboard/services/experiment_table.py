@@ -386,14 +386,23 @@ def project_tags(session: Session, project: Project) -> list[str]:
 
 # --- CSV -------------------------------------------------------------------------------------
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(text: str) -> str:
+    """``text`` as a cell no spreadsheet evaluates: one that could start a formula gets a
+    leading quote (plain numbers such as -0.5 stay numbers)."""
+    if text[:1] in FORMULA_STARTS and not (text[:1] in "+-" and text == text.strip() and q.is_numeric_text(text)):
+        return "'" + text
+    return text
+
+
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(value)
-    text = str(value)
-    # keep spreadsheets from evaluating cell text as a formula
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not q.is_numeric_text(text) else text
+        return _csv_cell(", ".join(str(v) for v in value))
+    return _csv_cell(str(value))
 
 
 def iter_csv(session: Session, project: Project, state: dict) -> Iterator[str]:
@@ -402,7 +411,7 @@ def iter_csv(session: Session, project: Project, state: dict) -> Iterator[str]:
     labels = [q.parse_column(c).label for c in columns]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["Experiment key"] + labels)
+    writer.writerow(["Experiment key"] + [_csv_cell(label) for label in labels])
     yield buf.getvalue()
     start = 0
     while True:
