@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
 
 from tests.conftest import sign_in
 from tests.experiment_fixtures import Logger, rich_experiment
@@ -96,6 +96,25 @@ def test_tabs_shown_only_with_data(server, rich, accounts, page):
     expect(page.locator("#experiment-charts-empty")).to_be_visible()
 
 
+def choose_option(page, dropdown: str, name: str, multi: bool = False) -> None:
+    """Pick an option of a dcc.Dropdown in a dialog; a click during the dialog's fade-in may
+    not open the list, so open it again until the option shows. A multi-select list stays
+    open after a pick and is closed with Escape."""
+    box = page.locator(dropdown)
+    expect(box).to_be_visible()
+    option = page.get_by_role("option", name=name, exact=True)
+    for _attempt in range(3):
+        box.click()
+        try:
+            option.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    option.click()
+    if multi:
+        page.keyboard.press("Escape")
+
+
 def test_charts_tab_lines_add_delete_color_and_saved_view(server, rich, page, console_errors):
     sign_in(page, server, rich["owner"], rich["path"])
     open_tab(page, server, rich, "charts")
@@ -112,13 +131,9 @@ def test_charts_tab_lines_add_delete_color_and_saved_view(server, rich, page, co
     page.wait_for_function(f"() => {{ const y = ({first_y})(); return y && Math.abs(y[20] - {raw[20]}) < 1e-9; }}")
 
     page.click("#experiment-charts-add-open")
-    page.click("#experiment-charts-add-metrics")
-    page.keyboard.type("loss")
-    page.keyboard.press("Enter")
-    page.click("#experiment-charts-add-metrics")
-    page.keyboard.type("accuracy")
-    page.keyboard.press("Enter")
-    page.keyboard.press("Escape")
+    for metric in ("loss", "accuracy"):
+        choose_option(page, "#experiment-charts-add-metrics", metric, multi=True)
+    expect(page.locator("#experiment-charts-add-metrics")).to_contain_text("accuracy")
     page.click("#experiment-charts-add")
     expect(page.locator(".experiment-chart")).to_have_count(3)
     page.wait_for_function("document.querySelectorAll('.experiment-chart .js-plotly-plot').length === 3")
@@ -128,9 +143,7 @@ def test_charts_tab_lines_add_delete_color_and_saved_view(server, rich, page, co
     expect(page.locator(".experiment-chart")).to_have_count(2)
 
     page.click("#experiment-charts-colors-open")
-    page.click("#experiment-charts-color-metric")
-    page.keyboard.type("loss")
-    page.keyboard.press("Enter")
+    choose_option(page, "#experiment-charts-color-metric", "loss")
     page.fill("#experiment-charts-color-value", "#ff0000")
     page.click("#experiment-charts-color-apply")
     page.wait_for_function("""() => {
