@@ -122,9 +122,8 @@ def _float_values(values: list) -> np.ndarray:
     try:
         return np.array(values, dtype=float)  # numpy parses the three special strings itself
     except OverflowError:  # an integer beyond float range counts as +/-Inf
-        return np.array([v if v.__class__ is str else (float(v) if abs(v) < 2**1023 else math.inf if v > 0 else -math.inf)
+        return np.array([v if v.__class__ is str else float(v) if abs(v) < 2**1023 else math.inf if v > 0 else -math.inf
                          for v in values], dtype=float)
-
 
 
 def prepare_points(session: Session, experiment_id: int, points: list[dict], now: float,
