@@ -1,7 +1,7 @@
 """The workspaces page: create a workspace."""
 from __future__ import annotations
 
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, State, no_update
 
 from dashboard import context
 from dashboard.errors import HalleyError

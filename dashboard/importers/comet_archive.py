@@ -134,7 +134,7 @@ def _load_meta(archive: Archive) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArchiveError(f"experiment.json is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict):
-        raise ArchiveError(f"experiment.json is not a JSON object")
+        raise ArchiveError("experiment.json is not a JSON object")
     for k in ("workspace", "project_name"):
         if meta.get(k) is not None and not isinstance(meta[k], str):
             raise ArchiveError(f"experiment.json '{k}' must be a string or null")
@@ -143,7 +143,7 @@ def _load_meta(archive: Archive) -> dict:
             raise ArchiveError(f"experiment.json '{k}' must be epoch milliseconds")
     tags = meta.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ArchiveError(f"experiment.json 'tags' must be a list of strings")
+        raise ArchiveError("experiment.json 'tags' must be a list of strings")
     return meta
 
 

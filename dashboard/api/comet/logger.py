@@ -272,8 +272,8 @@ def image_upload(actor: Actor):
     return store_upload(actor, "visualization")
 
 
-@comet_route(clientlib("git-patch/upload"))
-def git_patch_upload(actor: Actor):
+def store_patch_upload(actor: Actor):
+    """The git patch zip of a multipart upload, stored as the patch text it holds."""
     upload = request.files.get("file")
     if upload is None:
         raise Invalid("The upload has no 'file' part")
@@ -282,6 +282,11 @@ def git_patch_upload(actor: Actor):
     except ValueError as exc:
         raise Invalid(str(exc)) from exc
     return store_upload(actor, "git-patch", name=cf.PATCH_MEMBER, data=patch)
+
+
+@comet_route(clientlib("git-patch/upload"))
+def git_patch_upload(actor: Actor):
+    return store_patch_upload(actor)
 
 
 @comet_route(clientlib("asset/3d-limits"))

@@ -9,7 +9,7 @@ from flask import request
 
 from dashboard import context
 from dashboard.api.comet import apply, body, comet_route, experiment_key, ok, rest
-from dashboard.api.comet.logger import store_upload
+from dashboard.api.comet.logger import store_patch_upload, store_upload
 from dashboard.auth import Actor
 from dashboard.errors import Invalid
 from dashboard.importers import comet_format as cf
@@ -84,14 +84,7 @@ def git_metadata(actor: Actor):
 
 @comet_route(rest("write/experiment/git/patch"))
 def git_patch(actor: Actor):
-    upload = request.files.get("file")
-    if upload is None:
-        raise Invalid("The upload has no 'file' part")
-    try:
-        patch = cf.patch_text(upload.read())
-    except ValueError as exc:
-        raise Invalid(str(exc)) from exc
-    return store_upload(actor, "git-patch", name=cf.PATCH_MEMBER, data=patch)
+    return store_patch_upload(actor)
 
 
 @comet_route(rest("write/experiment/html"))
