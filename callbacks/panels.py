@@ -6,7 +6,10 @@ page's copy and every change is written back with a Patch, so the URL hash and s
 carry them. Line figures are drawn in the foreground (a zoom re-reads its step range);
 bar, scatter and parallel coordinates are drawn together by a background callback with a
 progress bar. The background job has no request, so the foreground signs who is asking
-and which project (``project-panels-ticket``) and the job checks access again from that.
+and which project (``project-panels-ticket``): the user id and the share-link tokens of the
+session, never the access they grant. The job re-resolves them (a deleted link or a disabled
+user opens nothing) and checks access again. Tickets are short-lived; the page gets a new one
+with every refresh of its figures, so a ticket outlives its session by minutes at most.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import uuid
 
 from dash import ALL, MATCH, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
+from flask import session as flask_session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from callbacks.project_table import load_project
@@ -28,16 +32,17 @@ from dashboard.db import Database
 from dashboard.errors import HalleyError, Invalid, NotFound
 from dashboard.query import describe_rule
 from dashboard.services import panels as svc, project_views
+from dashboard.services.sharing import project_ids_for_tokens
 from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
 from layouts.components.access import error_alert
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_cards, panels_area
 from layouts.components.query_builder import query_options
-from models import Project
+from models import Project, User
 
 TICKET_SALT = "halley-panels"
-TICKET_MAX_AGE = 12 * 3600
+TICKET_MAX_AGE = 10 * 60
 HIDDEN = {"display": "none"}
 _settings: Settings | None = None  # set by register(); inherited by forked background jobs
 ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3",
@@ -55,18 +60,38 @@ def _current_settings() -> Settings:
         return _settings or Settings.from_env()
 
 
-def make_ticket(actor: Actor, project: Project) -> str:
-    return _serializer(_current_settings()).dumps({"p": project.id, "u": actor.user_id, "n": actor.username,
-                                                   "s": list(actor.share_project_ids)})
+def session_share_tokens() -> list[str]:
+    """The share-link tokens this browser session opened."""
+    tokens = flask_session.get(context.SHARE_SESSION_KEY)
+    return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
 
 
-def read_ticket(ticket) -> tuple[Actor, int]:
-    """The actor and project id a ticket was signed for (NotFound when forged or expired)."""
+def make_ticket(actor: Actor, project: Project, share_tokens=()) -> str:
+    """Sign who asks (user id, share-link tokens) and for which project, for the background job."""
+    return _serializer(_current_settings()).dumps({"p": project.id, "u": actor.user_id, "t": list(share_tokens)})
+
+
+def read_ticket(session, ticket) -> tuple[Actor, int]:
+    """The actor a ticket stands for now, and its project id.
+
+    NotFound when the ticket is forged, expired, or its user no longer exists or was disabled.
+    Share tokens are resolved again, so a deleted link grants nothing.
+    """
+    expired = NotFound("Reload the page to see its panels")
     try:
         data = _serializer(_current_settings()).loads(ticket or "", max_age=TICKET_MAX_AGE)
     except BadSignature:
-        raise NotFound("Reload the page to see its panels") from None
-    return Actor(user_id=data.get("u"), username=data.get("n"), share_project_ids=tuple(data.get("s") or ())), data["p"]
+        raise expired from None
+    if not isinstance(data, dict) or not isinstance(data.get("p"), int):
+        raise expired
+    user_id, username = data.get("u"), None
+    if user_id is not None:
+        user = session.get(User, user_id) if isinstance(user_id, int) else None
+        if user is None or not user.is_active_user:
+            raise expired
+        username = user.username
+    share_ids = project_ids_for_tokens(session, data.get("t") if isinstance(data.get("t"), list) else [])
+    return Actor(user_id=user_id, username=username, share_project_ids=share_ids), data["p"]
 
 
 def _cache():
@@ -84,7 +109,7 @@ def render_area(ctx_data, state):
     try:
         with context.db().session() as s:
             project = load_project(s, ctx_data)
-            ticket = make_ticket(actor, project)
+            ticket = make_ticket(actor, project, session_share_tokens())
     except HalleyError:
         return None
     return panels_area(svc.normalize_panels((state or {}).get("panels")), actor.is_authenticated, ticket)
@@ -101,6 +126,17 @@ def state_from_list(panels, state):
     patch = Patch()
     patch["panels"] = svc.normalize_panels(panels)
     return patch
+
+
+def refresh_ticket(_refresh, _panels, ctx_data):
+    """A fresh ticket whenever the figures are about to be drawn again (checked like a page load)."""
+    actor = context.current_actor()
+    try:
+        with context.db().session() as s:
+            project = load_project(s, ctx_data)
+            return make_ticket(actor, project, session_share_tokens())
+    except HalleyError:
+        return None
 
 
 def render_cards(panels, _ticket):
@@ -146,14 +182,14 @@ def aggregate_figures(set_progress, ids, _refresh, panels, state, ticket, brush)
     if not total:
         return []
     set_progress((0, total))
-    try:
-        actor, project_id = read_ticket(ticket)
-    except NotFound as exc:
-        return [empty_figure(exc.message)] * total
     settings = _current_settings()
     database = Database(settings.database_url)
     out = []
     with database.session() as s:
+        try:
+            actor, project_id = read_ticket(s, ticket)
+        except NotFound as exc:
+            return [empty_figure(exc.message)] * total
         project = s.get(Project, project_id)
         if project is None or not can_read_project(s, actor, project):
             return [empty_figure("Project not found")] * total
@@ -441,13 +477,17 @@ def register(app) -> None:
     PUBLIC_CALLBACK_OUTPUTS.update({
         "project-panels.children", "project-panels-list.data", "project-panels-grid.children",
         "project-panel-line", "project-panel-agg", "project-panels-gallery.is_open", "project-panels-editing.data",
-        "project-editor-title.children", "project-editor-preview.figure", "project-panels-brush.data"})
+        "project-editor-title.children", "project-editor-preview.figure", "project-panels-brush.data",
+        "project-panels-ticket.data"})
     app.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"))(
         render_area)
     app.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
                  State("project-panels-list", "data"), prevent_initial_call=True)(list_from_state)
     app.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
                  State("project-state", "data"), prevent_initial_call=True)(state_from_list)
+    app.callback(Output("project-panels-ticket", "data"), Input("project-refresh", "data"),
+                 Input("project-panels-list", "data"), State("project-ctx", "data"),
+                 prevent_initial_call=True)(refresh_ticket)
     app.callback(Output("project-panels-grid", "children"), Input("project-panels-list", "data"),
                  State("project-panels-ticket", "data"), prevent_initial_call=True)(render_cards)
     app.callback(Output({"type": "project-panel-line", "index": MATCH}, "figure"),
@@ -457,7 +497,7 @@ def register(app) -> None:
     app.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),
                  Input({"type": "project-panel-agg", "index": ALL}, "id"), Input("project-refresh", "data"),
                  State("project-panels-list", "data"), State("project-state", "data"),
-                 State("project-panels-ticket", "data"), State("project-panels-brush", "data"),
+                 Input("project-panels-ticket", "data"), State("project-panels-brush", "data"),
                  background=True,
                  progress=[Output("project-panels-progress", "value"), Output("project-panels-progress", "max")],
                  running=[(Output("project-panels-progress-wrap", "style"), {"display": "flex"}, HIDDEN)],
