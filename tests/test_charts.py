@@ -225,10 +225,14 @@ def test_scatter_figure_shows_names_as_text():
 
 
 def test_parcoords_figure_shows_names_as_text():
-    def build(link, tpl):
+    def build(link, tpl, categories=("sgd", "adam")):
         axes = ["param:opt", "param:lr", "metric:loss"]
-        rows = [{"exp": exp("a" * 32), "values": {"param:opt": link, "param:lr": 0.1, "metric:loss": 0.5}},
-                {"exp": exp("b" * 32), "values": {"param:opt": tpl, "param:lr": 0.2, "metric:loss": 0.4}}]
+        rows = [{"exp": exp("a" * 32), "values": {"param:opt": categories[0], "param:lr": 0.1, "metric:loss": 0.5}},
+                {"exp": exp("b" * 32), "values": {"param:opt": categories[1], "param:lr": 0.2, "metric:loss": 0.4}}]
         return parcoords.parcoords_figure(rows, axes, title=link,
                                           labels={"param:opt": tpl, "param:lr": link, "metric:loss": tpl})
     assert_shown_as_text(build)
+    # Category ticks are drawn with d3's text(), never as markup: they stay as typed (an
+    # entity there would show literally).
+    ticks = build("opt", "lr", categories=(LINK, TEMPLATE)).data[0].dimensions[0].ticktext
+    assert list(ticks) == [TEMPLATE, LINK]

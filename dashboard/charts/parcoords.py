@@ -74,7 +74,9 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
                      invalid: int = 0, colorscale: str = "Viridis", labels: dict | None = None) -> go.Figure:
     """``axes`` in display order; the last one is the target that colors the lines.
     ``constraints`` maps an axis name to its constraint range (kept when the figure is rebuilt);
-    ``labels`` gives axes a display name. Labels and category names are shown literally."""
+    ``labels`` gives axes a display name. Axis labels are user text, so they go through
+    ``plotly_text``; category tick labels don't: parcoords draws them as plain text, where an
+    entity would show as typed."""
     labels = labels or {}
     if len(axes) < 2:
         return empty_figure("Choose at least two axes")
@@ -87,7 +89,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     for d in dims:
         pd = {"label": plotly_text(labels.get(d["label"], d["label"])), "values": d["values"]}
         if "tickvals" in d:
-            pd.update(tickvals=d["tickvals"], ticktext=[plotly_text(t) for t in d["ticktext"]])
+            pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"])  # drawn as plain text by Plotly
         if constraints and constraints.get(d["label"]) is not None:
             pd["constraintrange"] = constraints[d["label"]]
         plotly_dims.append(pd)
