@@ -177,7 +177,21 @@ def line_figure(relayout, _refresh, panels, state, ctx_data):
 
 
 def aggregate_figures(set_progress, ids, _refresh, panels, state, ticket, brush):
-    """Bar, scatter and parallel-coordinates figures, in the order of their graphs (background job)."""
+    """Bar, scatter and parallel-coordinates figures by panel index (background job).
+
+    The job writes one store rather than the wildcard outputs directly: Dash answers a
+    cancelled background job with a bare no_update, which a wildcard output rejects."""
+    figures = _aggregate(set_progress, ids, panels, state, ticket, brush)
+    return {"figures": {gid.get("index"): fig for gid, fig in zip(ids or [], figures)}}
+
+
+def distribute_figures(data, ids):
+    """Hand each aggregated graph its figure from the job's store; others stay as they are."""
+    figures = (data or {}).get("figures") or {}
+    return [figures.get(gid.get("index"), no_update) for gid in ids or []]
+
+
+def _aggregate(set_progress, ids, panels, state, ticket, brush):
     total = len(ids or [])
     if not total:
         return []
@@ -478,7 +492,7 @@ def register(app) -> None:
         "project-panels.children", "project-panels-list.data", "project-panels-grid.children",
         "project-panel-line", "project-panel-agg", "project-panels-gallery.is_open", "project-panels-editing.data",
         "project-editor-title.children", "project-editor-preview.figure", "project-panels-brush.data",
-        "project-panels-ticket.data"})
+        "project-panels-ticket.data", "project-panels-agg-figures.data"})
     app.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"))(
         render_area)
     app.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
@@ -495,6 +509,9 @@ def register(app) -> None:
                  Input("project-refresh", "data"), State("project-panels-list", "data"),
                  State("project-state", "data"), State("project-ctx", "data"))(line_figure)
     app.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),
+                 Input("project-panels-agg-figures", "data"),
+                 State({"type": "project-panel-agg", "index": ALL}, "id"))(distribute_figures)
+    app.callback(Output("project-panels-agg-figures", "data"),
                  Input({"type": "project-panel-agg", "index": ALL}, "id"), Input("project-refresh", "data"),
                  State("project-panels-list", "data"), State("project-state", "data"),
                  Input("project-panels-ticket", "data"), State("project-panels-brush", "data"),

@@ -6,6 +6,7 @@ Alembic: ``migrate()`` upgrades any older database to head at start, so data is 
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,17 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return engine
+
+
+def _forget_pools_in_child() -> None:
+    """Background callbacks run in forked processes; a connection opened by the parent must
+    never be used by the child (SQLite and PostgreSQL connections are not fork-safe), so the
+    child starts with fresh pools and leaves the parent's connections alone."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def get_engine(url: str) -> Engine:

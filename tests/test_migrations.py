@@ -35,3 +35,28 @@ def test_sqlite_pragmas(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_forked_child_gets_its_own_connection_pool(tmp_path):
+    """Background callbacks fork: the child must not reuse the parent's pooled connections."""
+    import os
+
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    migrate(url)
+    db = Database(url)
+    with db.session() as s:
+        s.exec(text("select 1"))
+    parent_pool = id(db.engine.pool)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 0 if id(db.engine.pool) != parent_pool else 3
+        try:
+            with db.session() as s:
+                s.exec(text("select count(*) from user"))
+        except Exception:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -51,7 +51,9 @@ def _ticket(world, share_tokens=(), actor=None):
 
 
 def _figures(world, ticket):
-    return world["cb"].aggregate_figures(lambda _progress: None, IDS, None, [BAR], None, ticket, None)
+    """The job's figures, handed to the graphs the way the page does it."""
+    data = world["cb"].aggregate_figures(lambda _progress: None, IDS, None, [BAR], None, ticket, None)
+    return world["cb"].distribute_figures(data, IDS)
 
 
 def _drawn(fig) -> bool:

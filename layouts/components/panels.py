@@ -77,6 +77,7 @@ def panels_area(panels: list[dict], can_keep: bool, ticket: str) -> html.Div:
         dcc.Store(id="project-panels-ticket", data=ticket),
         dcc.Store(id="project-panels-editing"),
         dcc.Store(id="project-panels-catalogue"),
+        dcc.Store(id="project-panels-agg-figures"),  # the aggregation job's figures by panel index
         html.Div([
             dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add Panel"], id="project-panels-add", size="sm",
                        color="primary", outline=True),
