@@ -6,6 +6,7 @@ headless Chromium.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import secrets
@@ -58,6 +59,7 @@ class LiveServer:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([HALLEY, "serve", "--workers", str(workers)], env=self.env(), cwd=ROOT,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        atexit.register(self.stop)  # also when pytest is interrupted before fixture teardown
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
