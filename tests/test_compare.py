@@ -78,3 +78,9 @@ def test_compare_page_shows_differences_and_overlaid_charts(server, accounts, pa
     sign_in(page, server, outsider)
     page.goto(server.url + f"/{owner.workspace}/diffs/compare?experiments={a},{b}")
     expect(page.locator("#not-found")).to_be_visible()
+
+
+def test_metric_display_order_puts_system_metrics_last():
+    from dashboard.services.metrics import display_order
+
+    assert display_order(["sys.cpu", "val_loss", "acc", "sys.ram", "acc"]) == ["acc", "val_loss", "sys.cpu", "sys.ram"]

@@ -38,7 +38,7 @@ class Comparison:
 
     def shared_metrics(self) -> list[str]:
         """Metrics both logged, the user's own first and system metrics (sys.*) after them."""
-        return sorted(set(self.a.metrics) & set(self.b.metrics), key=lambda n: (n.startswith("sys."), n))
+        return metrics.display_order(set(self.a.metrics) & set(self.b.metrics))
 
 
 def parse_keys(raw: str | None) -> list[str]:

@@ -316,6 +316,11 @@ def points(session: Session, experiment_id: int, name: str | None = None) -> lis
              "timestamp": ts, "context": ctx} for n, step, value, invalid, epoch, ts, ctx in rows]
 
 
+def display_order(names) -> list[str]:
+    """Metric names sorted for people: their own metrics first, system metrics (sys.*) after."""
+    return sorted(set(names), key=lambda n: (n.startswith("sys."), n))
+
+
 def summaries(session: Session, experiment_ids: list[int], names: list[str] | None = None) -> list[MetricSeries]:
     """The metric summaries of many experiments in one query, ordered by experiment and name."""
     if not experiment_ids:

@@ -27,7 +27,7 @@ from sqlmodel import Session
 from dashboard.auth import Actor
 from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
 from dashboard.charts.style import empty_figure
-from dashboard.services import experiment_table
+from dashboard.services import experiment_table, metrics
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
     PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, is_complete, list_templates,
     normalize_panel, normalize_panels, panel_title, save_template,
@@ -81,7 +81,7 @@ def catalogue(session: Session, actor: Actor, project: Project) -> dict:
     """Metric names, parameter names and tags of the project, for the panel editor."""
     experiment_table.matching_ids(session, actor, project, None)  # access check
     attrs = experiment_table.attributes(session, project)
-    metric_names = sorted({a["id"].split(":", 2)[2] for a in attrs if a["id"].startswith("metric:")})
+    metric_names = metrics.display_order(a["id"].split(":", 2)[2] for a in attrs if a["id"].startswith("metric:"))
     params = [a["id"][6:] for a in attrs if a["id"].startswith("param:")]
     return {"metrics": metric_names, "params": params, "tags": experiment_table.project_tags(session, project)}
 
