@@ -6,6 +6,7 @@ from .experiments import (
     Experiment,
     ExperimentTag,
     MetricPoint,
+    MetricRollup,
     MetricSeries,
     Other,
     OutputLine,
@@ -17,7 +18,7 @@ from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
     "ApiKey", "Asset", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
-    "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricSeries", "Other", "OutputLine",
+    "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User",
     "Workspace", "utcnow",
 ]

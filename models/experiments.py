@@ -104,6 +104,26 @@ class MetricSeries(SQLModel, table=True):
     last_timestamp: float | None = None
 
 
+class MetricRollup(SQLModel, table=True):
+    """A series reduced to blocks of ``ROLLUP_BLOCK`` consecutive points (in arrival order),
+    each keeping its lowest and highest valid point: what a line panel draws when a series is
+    too long to read raw. Maintained at ingest, so a cold panel reads ~1/32 of the points."""
+
+    series_id: int = Field(foreign_key="metricseries.id", primary_key=True, ondelete="CASCADE")
+    block: int = Field(primary_key=True)  # point ordinal // ROLLUP_BLOCK
+    count: int = 0  # points in the block so far, invalid ones included
+    first_step: int | None = None
+    last_step: int | None = None
+    min_value: float | None = None  # NULL while the block has no valid point
+    min_step: int | None = None
+    min_epoch: int | None = None
+    min_timestamp: float | None = None
+    max_value: float | None = None
+    max_step: int | None = None
+    max_epoch: int | None = None
+    max_timestamp: float | None = None
+
+
 class MetricPoint(SQLModel, table=True):
     __table_args__ = (Index("ix_metricpoint_series_step", "series_id", "step"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select as sa_select
 from sqlmodel import Session, select
 
 from dashboard.db import bulk_insert_columns
+from dashboard.services import metric_rollup
 from models import MetricPoint, MetricSeries
 
 SPECIAL_VALUES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -98,6 +99,7 @@ class PreparedPoints:
     count: int
     columns: dict[str, list | int]  # MetricPoint columns for ``bulk_insert_columns``
     stats: dict[int, BatchStats]  # by series id
+    rollup: dict[int, metric_rollup.SeriesPoints]  # by series id
 
 
 def points_to_columns(points: list[dict]) -> list[dict]:
@@ -139,9 +141,9 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
         if entry["value"]:
             by_name.setdefault(entry["name"], []).append(entry)
     if not by_name:
-        return PreparedPoints(experiment_id, 0, {}, {})
+        return PreparedPoints(experiment_id, 0, {}, {}, {})
     series = _series_ids(session, experiment_id, set(by_name), before_create)
-    sids, values, invalid, stats = [], [], [], {}
+    sids, values, invalid, stats, rollup = [], [], [], {}, {}
     optional: dict[str, list] = {c: [] for c in _OPTIONAL}
     present = dict.fromkeys(_OPTIONAL, False)
     for name, entries in by_name.items():
@@ -166,7 +168,9 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
         if missing_ts.any():
             stamps[missing_ts] = now
             optional["timestamp"][-1] = stamps.tolist()
-        stats[sid] = _stats(np.array(optional["step"][-1], dtype=float), f, bad, stamps)
+        steps = np.array(optional["step"][-1], dtype=float)
+        stats[sid] = _stats(steps, f, bad, stamps)
+        rollup[sid] = metric_rollup.SeriesPoints(steps, f, bad, np.array(optional["epoch"][-1], dtype=float), stamps)
         sids.append([sid] * n)
         values.append(stored)
         invalid.append(bad.tolist())
@@ -177,7 +181,7 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
     for c in ("step", "epoch", "context"):
         if present[c]:
             out[c] = _concat(optional[c])
-    return PreparedPoints(experiment_id, count, out, stats)
+    return PreparedPoints(experiment_id, count, out, stats, rollup)
 
 
 def _concat(parts: list[list]) -> list:
@@ -185,8 +189,9 @@ def _concat(parts: list[list]) -> list:
 
 
 def store_points(session: Session, prepared: PreparedPoints) -> int:
-    """Insert prepared points (multi-row inserts) and fold their deltas into the summaries,
-    read afresh here because another batch may have changed them meanwhile."""
+    """Insert prepared points (multi-row inserts), extend the series' rollup, and fold their
+    deltas into the summaries, read afresh here because another batch may have changed them
+    meanwhile (the summaries' point counts number the new points for the rollup)."""
     if not prepared.count:
         return 0
     bulk_insert_columns(session, MetricPoint.__table__, prepared.columns, prepared.count)
@@ -194,6 +199,7 @@ def store_points(session: Session, prepared: PreparedPoints) -> int:
         select(MetricSeries).where(MetricSeries.id.in_(list(prepared.stats)))
         .execution_options(populate_existing=True)
     ).all()
+    metric_rollup.write(session, {s.id: (s.count, prepared.rollup[s.id]) for s in current})
     for s in current:
         _fold(s, prepared.stats[s.id])
     session.flush()

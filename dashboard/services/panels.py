@@ -6,9 +6,11 @@ the entry point: it checks access, takes the experiments that match the view's f
 are visible, reads what the panel needs in a few set-based queries and builds the figure.
 
 Line series are read for all experiments in one indexed query. Small ranges come back
-raw and are downsampled with MinMaxLTTB; large ones are first reduced by the database to
-each step bucket's min and max (one GROUP BY query), then LTTB picks the final points, so
-no more than ~2,000 points per series ever leave the server and a single spike survives.
+raw and are downsampled with MinMaxLTTB. Long series (16,000+ points in range) come from
+their rollup (each block of 64 points' lowest and highest point, kept at ingest, see
+``metric_rollup``); medium ones are reduced by the database to each step bucket's min and
+max (one GROUP BY query); either way LTTB picks the final points, so no more than ~2,000
+points per series ever leave the server and a single spike survives.
 A zoom passes the visible step range, which is read again at full resolution.
 Downsampled series are cached per series in diskcache, keyed by the series id, its point
 count and last step (new points change the key) and the range.
@@ -27,7 +29,7 @@ from sqlmodel import Session
 from dashboard.auth import Actor
 from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
 from dashboard.charts.style import empty_figure
-from dashboard.services import experiment_table, metrics
+from dashboard.services import experiment_table, metric_rollup, metrics
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
     PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, is_complete, list_templates,
     normalize_panel, normalize_panels, panel_title, save_template,
@@ -39,7 +41,9 @@ MAX_LINE_EXPERIMENTS = 200
 MAX_EXPERIMENTS = 20_000
 RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-reduces them
 BUCKETS = 4 * downsample.MAX_POINTS
-CACHE_VERSION = 2  # bump when cached figures or series change shape
+# from this many points in range on, a series is drawn from its rollup (>= 500 points)
+ROLLUP_MIN_POINTS = metric_rollup.BLOCK * downsample.MAX_POINTS // 8
+CACHE_VERSION = 3  # bump when cached figures or series change shape
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c
@@ -192,6 +196,18 @@ def _read_buckets(session: Session, metas: list[tuple], lo: int, hi: int, with_t
     return out
 
 
+def _read_rollup(session: Session, metas: list[tuple], lo: float | None, hi: float | None) -> dict[int, dict]:
+    """Long series from their rollup (each block's lowest and highest point), then LTTB."""
+    out: dict[int, dict] = {}
+    for sid, pts in metric_rollup.read(session, [m[0] for m in metas], lo, hi).items():
+        idx = downsample.lttb_indices(np.nan_to_num(pts["step"], nan=0.0), pts["value"])
+        out[sid] = {k: v[idx] for k, v in pts.items()}
+    for m in metas:
+        if m[0] in out:
+            out[m[0]]["invalid"] = int(m[6] or 0)
+    return out
+
+
 def read_series(session: Session, exp_ids: list[int], name: str, step_range=None, cache=None,
                 with_time: bool = True) -> dict[int, dict]:
     """Downsampled series of one metric for many experiments: ``{experiment_id: {"step",
@@ -218,6 +234,10 @@ def read_series(session: Session, exp_ids: list[int], name: str, step_range=None
         else:
             if raw_ids:
                 fetched.update(_read_raw(session, raw_ids, (lo, hi) if lo is not None else None))
+            rolled = [m for m in big if _estimate(m, lo, hi) >= ROLLUP_MIN_POINTS]
+            if rolled:
+                fetched.update(_read_rollup(session, rolled, lo, hi))
+            big = [m for m in big if _estimate(m, lo, hi) < ROLLUP_MIN_POINTS]
             if big:
                 b_lo = int(math.floor(lo)) if lo is not None else min(m[4] for m in big if m[4] is not None)
                 b_hi = int(math.ceil(hi)) if hi is not None else max(m[3] for m in big if m[3] is not None)

@@ -1,0 +1,177 @@
+"""The metric rollup: every series cut into blocks of ``BLOCK`` consecutive points (arrival
+order), each block keeping its lowest and highest valid point (``MetricRollup`` rows).
+
+Why: a line panel over 100 runs x 100,000 steps would otherwise read 10 million points (or
+make the database scan them in a GROUP BY) on every cold request. The blocks are written at
+ingest, in the batch's transaction, so reading a long series costs ``count / BLOCK`` rows and
+still shows every spike: a block's extremes are real points with their own step, epoch and
+timestamp. A batch that starts inside a block merges into that block's row with one UPDATE
+whose CASE expressions keep the lower minimum and the higher maximum.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Float, Integer, and_, bindparam, case, or_, select, update
+from sqlmodel import Session
+
+from dashboard.db import bulk_insert_columns
+from models import MetricRollup
+
+BLOCK = 64
+_T = MetricRollup.__table__
+_C = _T.c
+_EXTREMES = ("value", "step", "epoch", "timestamp")
+
+
+@dataclass
+class SeriesPoints:
+    """One series' share of a batch as float arrays (NaN = missing), in arrival order."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    invalid: np.ndarray  # bool: NaN or +/-Inf
+    epochs: np.ndarray
+    stamps: np.ndarray
+
+
+def _column(x: np.ndarray, cast=int) -> list:
+    """Float array -> driver values (NaN -> None)."""
+    return [None if v != v else cast(v) for v in x.tolist()]
+
+
+def blocks(first_ordinal: int, p: SeriesPoints) -> dict[str, list]:
+    """Rollup rows, column by column, for points numbered ``first_ordinal``,
+    ``first_ordinal + 1``, ... The first row may continue a block that already exists
+    (``first_ordinal % BLOCK != 0``)."""
+    n = len(p.values)
+    if not n:
+        return {}
+    block_of = (first_ordinal + np.arange(n)) // BLOCK
+    starts = np.r_[0, np.flatnonzero(np.diff(block_of)) + 1]
+    ends = np.r_[starts[1:], n]
+    low = np.where(p.invalid, np.inf, p.values)
+    high = np.where(p.invalid, -np.inf, p.values)
+    # block_of is sorted, so sorting by (block, value) puts each block's extreme at its start
+    lo_idx = np.lexsort((low, block_of))[starts]
+    hi_idx = np.lexsort((-high, block_of))[starts]
+    out = {"block": block_of[starts].tolist(), "count": (ends - starts).tolist(),
+           "first_step": _column(p.steps[starts]), "last_step": _column(p.steps[ends - 1])}
+    for prefix, idx, valid in (("min", lo_idx, np.isfinite(low[lo_idx])), ("max", hi_idx, np.isfinite(high[hi_idx]))):
+        def pick(x: np.ndarray) -> np.ndarray:
+            return np.where(valid, x[idx], np.nan)
+        out[f"{prefix}_value"] = _column(pick(p.values), float)
+        out[f"{prefix}_step"] = _column(pick(p.steps))
+        out[f"{prefix}_epoch"] = _column(pick(p.epochs))
+        out[f"{prefix}_timestamp"] = _column(pick(p.stamps), float)
+    return out
+
+
+def _merge_statement():
+    """UPDATE of an existing (partial) block with a batch's continuation of it."""
+    def keep(prefix: str, better) -> dict:
+        new = bindparam(f"n_{prefix}_value", type_=Float)
+        takes = and_(new.isnot(None), or_(_C[f"{prefix}_value"].is_(None), better(new, _C[f"{prefix}_value"])))
+        return {_C[f"{prefix}_{f}"]: case((takes, bindparam(f"n_{prefix}_{f}", type_=Float if f in ("value", "timestamp")
+                                                                else Integer)), else_=_C[f"{prefix}_{f}"])
+                for f in _EXTREMES}
+
+    values = {_C.count: _C.count + bindparam("n_count", type_=Integer),
+              _C.last_step: bindparam("n_last_step", type_=Integer)}
+    values.update(keep("min", lambda new, old: new < old))
+    values.update(keep("max", lambda new, old: new > old))
+    return (update(_T).where(_C.series_id == bindparam("b_series_id"), _C.block == bindparam("b_block"))
+            .values(values))
+
+
+_MERGE = _merge_statement()
+
+
+def write(session: Session, series_points: dict[int, tuple[int, SeriesPoints]]) -> None:
+    """Store the rollup of a batch: ``{series_id: (points the series had before, points)}``."""
+    merges, parts = [], []
+    for sid, (before, pts) in series_points.items():
+        cols = blocks(before, pts)
+        if not cols:
+            continue
+        if before % BLOCK:  # the first block continues an existing row: merge into it
+            first = {k: v.pop(0) for k, v in cols.items()}
+            merges.append({"b_series_id": sid, "b_block": first["block"],
+                           **{f"n_{k}": v for k, v in first.items() if k not in ("block", "first_step")}})
+        if cols["block"]:
+            parts.append({"series_id": [sid] * len(cols["block"]), **cols})
+    if merges:
+        session.connection().execute(_MERGE, merges)
+    if parts:
+        columns = {c: [x for part in parts for x in part[c]] for c in parts[0]}
+        bulk_insert_columns(session, _T, columns, len(columns["block"]))
+
+
+def backfill(connection, point_table) -> int:
+    """Build the rollup of existing series from their points (the migration that introduced
+    it): one pass over the points in (series, arrival) order, a chunk of series at a time.
+    Returns the number of blocks written."""
+    c = point_table.c
+    series_ids = [r[0] for r in connection.execute(select(c.series_id).distinct().order_by(c.series_id))]
+    written = 0
+    for i in range(0, len(series_ids), 500):
+        chunk = series_ids[i:i + 500]
+        data = np.array(connection.execute(
+            select(c.series_id, c.step, c.value, c.invalid, c.epoch, c.timestamp)
+            .where(c.series_id.between(chunk[0], chunk[-1])).order_by(c.series_id, c.id)
+        ).all(), dtype=float).reshape(-1, 6)
+        ids = data[:, 0].astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        rows = []
+        for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+            d = data[a:b]
+            cols = blocks(0, SeriesPoints(d[:, 1], d[:, 2], d[:, 3] > 0, d[:, 4], d[:, 5]))
+            names = list(cols)
+            rows.extend({"series_id": int(ids[a]), **dict(zip(names, r))} for r in zip(*cols.values()))
+        if rows:
+            connection.execute(_T.insert(), rows)
+            written += len(rows)
+    return written
+
+
+def read(session: Session, series_ids: list[int], lo: float | None = None, hi: float | None = None) \
+        -> dict[int, dict[str, np.ndarray]]:
+    """Each series' block extremes (two points per block, lowest and highest, in step order),
+    limited to steps in [lo, hi] when given: ``{series_id: {"step", "value", "epoch",
+    "timestamp"}}`` as float arrays."""
+    cols = [_C.series_id, _C.min_step, _C.min_value, _C.min_epoch, _C.min_timestamp,
+            _C.max_step, _C.max_value, _C.max_epoch, _C.max_timestamp]
+    stmt = select(*cols).where(_C.series_id.in_(series_ids), _C.min_value.isnot(None))
+    if lo is not None:
+        stmt = stmt.where(or_(_C.last_step.is_(None), _C.last_step >= lo),
+                          or_(_C.first_step.is_(None), _C.first_step <= hi))
+    result = session.connection().execute(stmt.order_by(_C.series_id, _C.block))
+    try:  # plain DBAPI tuples: much cheaper than Row objects for many small rows
+        data = np.array(result.cursor.fetchall(), dtype=np.float64).reshape(-1, len(cols))
+    finally:
+        result.close()
+    out: dict[int, dict[str, np.ndarray]] = {}
+    if not len(data):
+        return out
+    ids = data[:, 0].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+        d = data[a:b]
+        low, high = d[:, 1:5], d[:, 5:9]
+        # per block: the extreme with the smaller step first; one point when both are the same
+        swap = np.nan_to_num(low[:, 0], nan=0.0) > np.nan_to_num(high[:, 0], nan=0.0)
+        first = np.where(swap[:, None], high, low)
+        second = np.where(swap[:, None], low, high)
+        same = (low[:, 0] == high[:, 0]) | (np.isnan(low[:, 0]) & np.isnan(high[:, 0]))
+        same &= low[:, 1] == high[:, 1]
+        pts = np.stack([first, second], axis=1).reshape(-1, 4)
+        keep = np.ones(len(pts), dtype=bool)
+        keep[1::2] = ~same
+        pts = pts[keep]
+        if lo is not None:
+            pts = pts[(pts[:, 0] >= lo) & (pts[:, 0] <= hi)]
+        if len(pts) > 1 and np.any(np.diff(pts[:, 0]) < 0):
+            pts = pts[np.argsort(pts[:, 0], kind="stable")]
+        out[int(ids[a])] = {"step": pts[:, 0], "value": pts[:, 1], "epoch": pts[:, 2], "timestamp": pts[:, 3]}
+    return out
