@@ -158,14 +158,12 @@ def line_figure(relayout, _refresh, panels, state, ctx_data):
     if panel is None:
         raise PreventUpdate
     trig = ctx.triggered_id
-    zoom = zoom_range(relayout) if panel["x"] == "step" else None
+    zoom = zoom_range(relayout, log_x=bool(panel.get("logX")))
     if isinstance(trig, dict) and trig.get("type") == "project-panel-line":
-        # Zooms on other x axes stay in the browser. Other relayout events (the first
-        # autosize) still draw: they can overtake the initial request, whose answer Dash
-        # then drops.
+        # A y-only zoom stays in the browser. Other relayout events (the first autosize)
+        # still draw: they can overtake the initial request, whose answer Dash then drops.
         keys = set((relayout or {}).keys())
-        zoomed = keys & {"xaxis.range[0]", "xaxis.range", "xaxis.autorange", "yaxis.range[0]", "yaxis.autorange"}
-        if zoomed and panel["x"] != "step":
+        if keys and keys <= {"yaxis.range[0]", "yaxis.range[1]", "yaxis.autorange", "dragmode"}:
             raise PreventUpdate
     try:
         with context.db().session() as s:

@@ -145,6 +145,22 @@ def test_export_svg_and_jpeg_and_zoom_rereads_the_range(server, page, panel_proj
     assert console_errors == []
 
 
+def test_zoom_on_a_metric_x_axis_is_read_again(server, page, panel_project, console_errors):
+    """Zooms on x axes other than the step go to the server too (mapped to each run's steps)."""
+    url = _view_with_panels(panel_project, "Loss vs accuracy",
+                            [{"type": "line", "name": "Loss by accuracy", "metrics": ["loss"], "x": "metric:acc"}])
+    sign_in(page, server, panel_project["owner"], url)
+    card = _card(page, "line")
+    expect(card.locator(".scatterlayer .trace")).to_have_count(5, timeout=SLOW)
+    graph = f"#project-panel-{card.get_attribute('data-panel-id')} .js-plotly-plot"
+    page.wait_for_load_state("networkidle")  # the first draw's requests are answered
+    page.evaluate(f"Plotly.relayout(document.querySelector('{graph}'), {{'xaxis.range': [0.5, 0.7]}})")
+    page.wait_for_function(f"""() => {{ const d = document.querySelector('{graph}')._fullData;
+        return d.length === 5 && d.every(t => {{ const xs = Array.from(t.x);
+            return xs.length > 3 && xs.every(x => x >= 0.5 && x <= 0.7); }}); }}""", timeout=SLOW)
+    assert console_errors == []
+
+
 def test_brush_parallel_coordinates_narrows_table_and_saves_query(server, page, panel_project, console_errors):
     url = _view_with_panels(panel_project, "Sweep view", [
         {"type": "parcoords", "name": "Sweep", "axes": ["param:lr", "param:optimizer", "metric:acc"]}])

@@ -64,6 +64,29 @@ def test_line_panel_downsamples_keeps_spike_and_zoom_is_full_resolution(world, m
         reduced = panels.panel_figure(s, actor, _project(s, world), None, panel)
     assert all(len(t.y) <= 2000 and max(t.y) == 99.0 for t in reduced.data)
     assert min(reduced.data[0].x) == 0 and max(reduced.data[0].x) == 19_999
+    # That read came from the ingest-time rollup; medium series go through a GROUP BY instead.
+    monkeypatch.setattr(panels, "ROLLUP_MIN_POINTS", 10**9)
+    with db.session() as s:
+        grouped = panels.panel_figure(s, actor, _project(s, world), None, panel)
+    assert all(len(t.y) <= 2000 and max(t.y) == 99.0 for t in grouped.data)
+    assert min(grouped.data[0].x) == 0 and max(grouped.data[0].x) == 19_999
+
+
+@pytest.mark.parametrize("x_axis, scale, offset", [("wall", 1000.0, 1.7e12), ("duration", 1.0, 0.0)])
+def test_zoom_on_time_axes_is_read_again_at_full_resolution(world, x_axis, scale, offset):
+    """On time axes the zoomed x range is mapped to each series' steps and read again."""
+    db, actor = world["db"], world["actor"]
+    panel = {"type": "line", "metrics": ["loss"], "x": x_axis}
+    with db.session() as s:
+        full = panels.panel_figure(s, actor, _project(s, world), None, panel)
+        assert all(len(t.x) <= 2000 for t in full.data)
+        zoom = panels.panel_figure(s, actor, _project(s, world), None, panel,
+                                   x_range=[offset + 12_000 * scale, offset + 13_000 * scale])
+    assert len(zoom.data) == 3
+    for trace in zoom.data:
+        x = np.asarray(trace.x)
+        assert len(x) == 1001 and np.allclose(np.diff(x), scale) and max(trace.y) >= 99.0
+        assert x[0] == pytest.approx(offset + 12_000 * scale)
 
 
 def test_cache_is_invalidated_by_new_points(world):
@@ -147,6 +170,11 @@ def test_zoom_and_brush_events_are_parsed():
     assert step_range({"xaxis.range[0]": 10.5, "xaxis.range[1]": 20}) == [10.5, 20.0]
     assert step_range({"xaxis.range": [5, 6]}) == [5.0, 6.0]
     assert step_range({"xaxis.autorange": True}) is None and step_range({"autosize": True}) is None
+    # a date axis reports date strings (UTC), read as epoch ms; a log axis reports log10
+    assert step_range({"xaxis.range[0]": "2023-11-14 22:13:20", "xaxis.range[1]": "2023-11-14 22:13:21.5"}) == [
+        1.7e12, 1.7e12 + 1500]
+    assert step_range({"xaxis.range": [1, 3]}, log_x=True) == [10.0, 1000.0]
+    assert step_range({"xaxis.range": ["soon", "later"]}) is None
     axes = ["param:lr", "metric:acc"]
     assert constraint_updates([{"dimensions[1].constraintrange": [[0.1, 0.2]]}, [0]], axes) == {"metric:acc": [[0.1, 0.2]]}
     assert constraint_updates([{"dimensions[0].constraintrange": [[[0, 1], [2, 3]]]}, [0]], axes) == {

@@ -8,6 +8,9 @@ epoch milliseconds on a date axis (numbers travel as compact typed arrays, dates
 """
 from __future__ import annotations
 
+import math
+from datetime import datetime, timezone
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -142,13 +145,37 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def zoom_range(relayout) -> list[float] | None:
-    """The zoomed x range of a relayout event, or None for the full range."""
+def zoom_range(relayout, log_x: bool = False) -> list[float] | None:
+    """The zoomed x range of a relayout event in data units, or None for the full range.
+    Date axes report their range as date strings (read as UTC, returned as epoch ms, the
+    unit of the wall-time axis); a log axis reports log10 of the range."""
     if not isinstance(relayout, dict) or relayout.get("xaxis.autorange"):
         return None
     lo, hi = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
     if lo is None and isinstance(relayout.get("xaxis.range"), list) and len(relayout["xaxis.range"]) == 2:
         lo, hi = relayout["xaxis.range"]
-    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo < hi:
-        return [float(lo), float(hi)]
+    lo, hi = _axis_number(lo), _axis_number(hi)
+    if lo is None or hi is None or not lo < hi:
+        return None
+    if log_x:
+        try:
+            return [10.0 ** lo, 10.0 ** hi]
+        except OverflowError:
+            return None
+    return [lo, hi]
+
+
+def _axis_number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.timestamp() * 1000.0
     return None

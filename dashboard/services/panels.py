@@ -263,34 +263,67 @@ def _x_values(entry: dict, x_axis: str) -> np.ndarray:
     return entry["step"]
 
 
+def _entry_xy(entry: dict, x_axis: str, other: dict | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A series' x, y and steps for the panel's x axis (``other``: the x metric's series)."""
+    if not x_axis.startswith("metric:"):
+        return _x_values(entry, x_axis), entry["value"], entry["step"]
+    if other is None or not len(other["step"]):
+        return None
+    inside = (entry["step"] >= other["step"][0]) & (entry["step"] <= other["step"][-1])
+    steps = entry["step"][inside]
+    return np.interp(steps, other["step"], other["value"]), entry["value"][inside], steps
+
+
+def _steps_for(x: np.ndarray, steps: np.ndarray, x_range) -> tuple[float, float] | None:
+    """The step range that holds a zoomed x range, from a series' drawn points: the points
+    inside plus one neighbour on each side (the points between them are not drawn yet)."""
+    ok = np.isfinite(x) & np.isfinite(steps)
+    x, steps = x[ok], steps[ok]
+    if not len(x):
+        return None
+    inside = np.flatnonzero((x >= x_range[0]) & (x <= x_range[1]))
+    if len(inside):
+        a, b = inside[0], inside[-1]
+    else:  # zoomed in between two drawn points
+        a = b = int(np.searchsorted(x, x_range[0])) if np.all(np.diff(x) >= 0) else -1
+        if a < 0:
+            return None
+    lo, hi = max(a - 1, 0), min(b + 1, len(x) - 1)
+    return float(steps[lo:hi + 1].min()), float(steps[lo:hi + 1].max())
+
+
 def line_series(session: Session, exps: list[dict], panel: dict, x_range=None, cache=None) -> tuple[list[dict], int]:
-    """The series a line panel draws and the number of invalid values skipped."""
+    """The series a line panel draws and the number of invalid values skipped.
+
+    A zoom (``x_range`` on the panel's x axis) is read again at full resolution: directly as
+    a step range on the step axis; on other axes each series' drawn points tell which steps
+    the range covers, and that step range is read again."""
     exps = exps[:MAX_LINE_EXPERIMENTS]
     ids = [e["id"] for e in exps]
     by_id = {e["id"]: e for e in exps}
     x_axis = panel.get("x", "step")
+    with_time = x_axis in X_TIME
     step_range = x_range if x_axis == "step" and x_range else None
-    x_metric = None
-    if x_axis.startswith("metric:"):
-        x_metric = read_series(session, ids, x_axis[7:], cache=cache)
+    x_metric = read_series(session, ids, x_axis[7:], cache=cache) if x_axis.startswith("metric:") else {}
     out, invalid = [], 0
     for name in panel.get("metrics") or []:
-        for eid, entry in read_series(session, ids, name, step_range, cache, with_time=x_axis in X_TIME).items():
-            invalid += entry["invalid"]
-            y = entry["value"]
-            if x_metric is not None:
-                other = x_metric.get(eid)
-                if other is None or not len(other["step"]):
+        entries = read_series(session, ids, name, step_range, cache, with_time=with_time)
+        for eid, entry in entries.items():
+            xy = _entry_xy(entry, x_axis, x_metric.get(eid))
+            if xy is None:
+                continue
+            if x_range and x_axis != "step":
+                steps = _steps_for(xy[0], xy[2], x_range)
+                if steps is None:
                     continue
-                inside = (entry["step"] >= other["step"][0]) & (entry["step"] <= other["step"][-1])
-                x = np.interp(entry["step"][inside], other["step"], other["value"])
-                y = y[inside]
-            else:
-                x = _x_values(entry, x_axis)
-            if x_range and x_axis == "epoch":
-                keep = (x >= x_range[0]) & (x <= x_range[1])
-                x, y = x[keep], y[keep]
-            out.append({"exp": by_id[eid], "metric": name, "x": x, "y": y})
+                entry = read_series(session, [eid], name, steps, cache, with_time=with_time).get(eid, entry)
+                xy = _entry_xy(entry, x_axis, x_metric.get(eid))
+                if xy is None:
+                    continue
+                keep = (xy[0] >= x_range[0]) & (xy[0] <= x_range[1])
+                xy = xy[0][keep], xy[1][keep], xy[2][keep]
+            invalid += entry["invalid"]
+            out.append({"exp": by_id[eid], "metric": name, "x": xy[0], "y": xy[1]})
     return out, invalid
 
 
