@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select as sa_select
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -53,21 +54,33 @@ class Actor:
         return cls()
 
 
-def actor_from_api_key(session: Session, raw_key: str | None) -> Actor | None:
-    """The key's owner, or None for a missing, unknown or rotated key."""
+_KEY = ApiKey.__table__.c
+_USER = User.__table__.c
+# One indexed lookup per request (key and owner joined), built once: no cache may stand in for
+# it, so a rotated or deleted key, or a deactivated user, is refused by every worker at once.
+_KEY_OWNER = (
+    sa_select(_KEY.key_hash, _KEY.workspace_id, _USER.id, _USER.username, _USER.is_active_user)
+    .join_from(ApiKey.__table__, User.__table__, _USER.id == _KEY.user_id)
+    .where(_KEY.key_hash == bindparam("digest"))
+)
+
+
+def actor_from_api_key(session, raw_key: str | None) -> Actor | None:
+    """The key's owner, or None for a missing, unknown or rotated key. ``session`` is an ORM
+    session or a plain connection."""
     if not raw_key:
         return None
     raw_key = raw_key.strip()
     if raw_key.lower().startswith("bearer "):
         raw_key = raw_key[7:].strip()
     digest = hash_api_key(raw_key)
-    row = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    row = session.execute(_KEY_OWNER, {"digest": digest}).first()
+    if row is None or not hmac.compare_digest(row[0], digest):
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active_user:
+    _, workspace_id, user_id, username, active = row
+    if not active:
         return None
-    return Actor(user_id=user.id, username=user.username, api_workspace_id=row.workspace_id)
+    return Actor(user_id=user_id, username=username, api_workspace_id=workspace_id)
 
 
 def role_in(session: Session, user_id: int | None, workspace_id: int) -> Role | None:

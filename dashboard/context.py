@@ -43,8 +43,8 @@ def current_actor() -> Actor:
     else:
         raw = api_key_from_request()
         if raw:
-            with db().session() as s:
-                actor = actor_from_api_key(s, raw)
+            with db().engine.connect() as connection:  # one read; no ORM session needed
+                actor = actor_from_api_key(connection, raw)
     if actor is None:
         actor = Actor.anonymous()
     if share_ids:

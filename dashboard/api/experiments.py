@@ -57,9 +57,8 @@ def create_experiment(actor):
     for attempt in (1, 2):
         try:
             with context.db().session() as s:
-                exp, created = ingest.start_experiment(s, actor, body.workspace, body.project, body.experiment_key,
-                                                       body.name)
-                workspace, project = experiments.location(s, exp)
+                started = ingest.start(s, actor, body.workspace, body.project, body.experiment_key, body.name)
+                exp, workspace, project = started.experiment, started.workspace, started.project
                 reply = {"experiment_key": exp.key, "workspace": workspace, "project": project, "name": exp.name,
                          "url": experiments.url_path(workspace, project, exp.key),
                          "heartbeat_interval_s": experiments.HEARTBEAT_INTERVAL_S}
@@ -69,23 +68,27 @@ def create_experiment(actor):
             # name, or SQLite's stale snapshot). Their transaction is rolled back; the retry finds it.
             if attempt == 2:
                 raise
-    return jsonify(reply), 201 if created else 200
+    return jsonify(reply), 201 if started.created else 200
 
 
 @key_route("/experiments/<key>/batch", methods=["POST"])
 @body_model(BatchIn)
 def log_batch(key, actor):
-    """Log a batch of metrics, parameters, others, tags, system details, output, HTML and graph."""
+    """Log a batch of metrics, parameters, others, tags, system details, output, HTML and graph;
+    with "end", also end the run in the same transaction."""
     _check_body_size()
     raw = request.get_data(cache=False)
     if not raw.strip():
         raise Invalid("Request body must be a JSON object")
     batch = ingest.parse_batch(raw)
     with context.db().session() as s:
-        counts = ingest.apply_batch(s, actor, key, batch)
-    if counts.get("duplicate"):
-        return jsonify({"ok": True, "duplicate": True, "stored": {}})
-    return jsonify({"ok": True, "stored": counts})
+        counts, exp = ingest.apply(s, actor, key, batch)
+        reply = {"ok": True, "stored": counts}
+        if counts.get("duplicate"):
+            reply = {"ok": True, "duplicate": True, "stored": {}}
+        if batch.end is not None:
+            reply["end"] = {"status": exp.status, "end_time": experiments.iso(exp.end_time)}
+    return jsonify(reply)
 
 
 def _form_int(name: str) -> int | None:

@@ -11,30 +11,36 @@ import json
 import math
 import re
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
-from sqlalchemy import func, insert
+from sqlalchemy import and_, bindparam, case, func, insert, select as sa_select, true, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 from typing_extensions import NotRequired, TypedDict
 
-from dashboard.auth import Actor, can_read_project
+from dashboard.auth import Actor
 from dashboard.config import Settings
-from dashboard.errors import Conflict, Invalid
+from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
 from dashboard.services import assets as asset_files
-from dashboard.services import experiments, metrics, projects
+from dashboard.services import metrics, projects, workspaces
 from models import (
     Asset,
     Experiment,
     ExperimentStatus,
     ExperimentTag,
+    Membership,
     Other,
     OutputLine,
     Parameter,
     ParameterValue,
     Project,
     ReceivedBatch,
+    Role,
+    Workspace,
     utcnow,
 )
 
@@ -120,6 +126,14 @@ class HtmlIn(BaseModel):
     override: bool = False
 
 
+class BatchEndIn(BaseModel):
+    """How the run ended; given in a batch, the run is ended in the batch's transaction."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["finished", "crashed", "stopped"] = "finished"
+
+
 class BatchIn(BaseModel):
     """One SDK batch: everything optional except its idempotency id."""
 
@@ -137,6 +151,11 @@ class BatchIn(BaseModel):
     output: list[OutputIn] = []
     html: list[HtmlIn] = []
     graph: str | None = None
+    end: BatchEndIn | None = Field(
+        None, description="End the run once this batch is stored, in the same transaction (as POST .../end "
+                          "does; a run asked to stop ends as \"stopped\"). A batch_id already stored is not "
+                          "applied again, its end included. The reply's \"end\" gives the run's status and "
+                          "end_time.")
 
     @model_validator(mode="after")
     def _columns_line_up(self) -> "BatchIn":
@@ -220,21 +239,134 @@ def _clip(column: str, value: str | None) -> str | None:
     return value[:length] if length else value
 
 
+# --- access -------------------------------------------------------------------------------
+
+_EXP = Experiment.__table__.c
+# The experiment, where it lives and the caller's role there, in one indexed query (the same
+# decision as experiments.get_writable: read through a membership, a public project or a share
+# link; write through a member role that can write).
+_ACCESS = (
+    select(Experiment, Workspace.name, Project.name, Project.is_public, Membership.role)
+    .join(Project, Project.id == Experiment.project_id)
+    .join(Workspace, Workspace.id == Project.workspace_id)
+    .outerjoin(Membership, and_(Membership.workspace_id == Project.workspace_id,
+                                Membership.user_id == bindparam("user_id")))
+    .where(Experiment.key == bindparam("key"))
+)
+# A batch, heartbeat or end writes the experiment row first: the database's write lock (SQLite)
+# or the row lock (PostgreSQL), so writes to one experiment apply one after another. The stop
+# request comes back with it, read under that lock.
+_TOUCH = (
+    update(Experiment.__table__).where(_EXP.id == bindparam("experiment_id"))
+    .values(updated_at=bindparam("now"), last_heartbeat=bindparam("now"))
+    .returning(_EXP.stop_requested, _EXP.stop_requested_by)
+)
+# Ending: a run that was asked to stop ends as "stopped", whatever it reports.
+_END = (
+    update(Experiment.__table__).where(_EXP.id == bindparam("experiment_id"))
+    .values(status=case((_EXP.stop_requested == true(), ExperimentStatus.stopped.value), else_=bindparam("status")),
+            end_time=bindparam("now"), last_heartbeat=bindparam("now"), updated_at=bindparam("now"))
+    .returning(_EXP.status)
+)
+_SEEN = sa_select(ReceivedBatch.__table__.c.experiment_id).where(ReceivedBatch.__table__.c.batch_id == bindparam("batch_id"))
+# The workspace a run logs into, the caller's role there and the project if it exists.
+_TARGET = (
+    select(Workspace.id, Workspace.name, Membership.role, Project)
+    .outerjoin(Membership, and_(Membership.workspace_id == Workspace.id, Membership.user_id == bindparam("user_id")))
+    .outerjoin(Project, and_(Project.workspace_id == Workspace.id, func.lower(Project.name) == bindparam("project")))
+    .where(func.lower(Workspace.name) == bindparam("workspace"))
+)
+
+
+@dataclass
+class Located:
+    """An experiment the caller may write, with its workspace and project names."""
+
+    experiment: Experiment
+    workspace: str
+    project: str
+    created: bool = False
+
+
+def _lookup(session: Session, actor: Actor, key: str):
+    """(experiment, workspace name, project name, readable, writable), or None for no such key."""
+    if not key or not isinstance(key, str) or len(key) > 50:
+        return None
+    row = session.execute(_ACCESS, {"key": key, "user_id": actor.user_id}).first()
+    if row is None:
+        return None
+    exp, workspace, project, public, role = row
+    readable = role is not None or bool(public) or exp.project_id in actor.share_project_ids
+    return exp, workspace, project, readable, role is not None and Role(role).can_write
+
+
+def writable(session: Session, actor: Actor, key: str) -> Located:
+    """The experiment if the actor may write to it: NotFound when it can't even read it,
+    Forbidden when it can read but not write (e.g. viewer role, public project)."""
+    found = _lookup(session, actor, key)
+    if found is None or not found[3]:
+        raise NotFound(f"Experiment '{key}' not found")
+    if not found[4]:
+        raise Forbidden("You can't change this experiment (read-only access)")
+    return Located(found[0], found[1], found[2])
+
+
+def _touch(session: Session, exp: Experiment, now: datetime) -> None:
+    """Take the experiment's write lock (see ``_TOUCH``) and record that the run is alive."""
+    stop, by = session.execute(_TOUCH, {"experiment_id": exp.id, "now": now}).one()
+    for field, value in (("updated_at", now), ("last_heartbeat", now), ("stop_requested", bool(stop)),
+                         ("stop_requested_by", by)):
+        set_committed_value(exp, field, value)
+
+
+def _end(session: Session, exp: Experiment, status: str, now: datetime) -> None:
+    if status not in END_STATUSES:
+        raise Invalid(f"status must be one of: {', '.join(sorted(END_STATUSES))}")
+    final = session.execute(_END, {"experiment_id": exp.id, "status": status, "now": now}).scalar_one()
+    for field, value in (("status", final), ("end_time", now), ("last_heartbeat", now), ("updated_at", now)):
+        set_committed_value(exp, field, value)
+
+
+def _logging_target(session: Session, actor: Actor, workspace: str | None, project: str | None) -> tuple[Project, str]:
+    """The project an SDK run logs into (created on first use in a workspace the actor can
+    write) and its workspace's name."""
+    ws_name = workspace or workspaces.default_workspace_name(session, actor)
+    try:
+        name, bad_name = projects.check_project_name(project or "general"), None
+    except Invalid as exc:
+        name, bad_name = "", exc
+    row = session.execute(_TARGET, {"workspace": (ws_name or "").lower(), "user_id": actor.user_id,
+                                    "project": name.lower()}).first()
+    if row is None or row[2] is None:
+        raise NotFound(f"Workspace '{ws_name}' not found")
+    ws_id, ws_name, role, target = row
+    if not Role(role).can_write:
+        raise Forbidden(f"You can't log experiments in workspace '{ws_name}' (read-only role)")
+    if bad_name is not None:
+        raise bad_name
+    if target is None:
+        target = Project(workspace_id=ws_id, name=name, created_by_id=actor.user_id)
+        session.add(target)
+        session.flush()
+    return target, ws_name
+
+
 # --- start / end / heartbeat --------------------------------------------------------------
 
-def start_experiment(session: Session, actor: Actor, workspace: str | None, project: str | None,
-                     key: str | None = None, name: str | None = None) -> tuple[Experiment, bool]:
+def start(session: Session, actor: Actor, workspace: str | None, project: str | None,
+          key: str | None = None, name: str | None = None) -> Located:
     """Create an experiment (project made on first use) or resume an existing key the actor
-    may write. Returns (experiment, created)."""
+    may write; ``created`` tells which."""
     if key is not None:
         if not isinstance(key, str) or not KEY_RE.match(key):
             raise Invalid("experiment_key must be 32-50 letters or digits")
-        existing = experiments.find_by_key(session, key)
-        if existing is not None:
-            target = session.get(Project, existing.project_id)
-            if not can_read_project(session, actor, target):
+        found = _lookup(session, actor, key)
+        if found is not None:
+            exp, ws_name, project_name, readable, can_write = found
+            if not readable:
                 raise Conflict("This experiment key is already in use")
-            exp = experiments.get_writable(session, actor, key)
+            if not can_write:
+                raise Forbidden("You can't change this experiment (read-only access)")
             exp.status = ExperimentStatus.running.value
             exp.end_time = None
             exp.stop_requested = False
@@ -244,8 +376,8 @@ def start_experiment(session: Session, actor: Actor, workspace: str | None, proj
                 exp.name = _clip("name", name.strip()) or exp.name
             session.add(exp)
             session.flush()
-            return exp, False
-    target = projects.get_or_create_for_logging(session, actor, workspace, project)
+            return Located(exp, ws_name, project_name)
+    target, ws_name = _logging_target(session, actor, workspace, project)
     now = utcnow()
     exp = Experiment(key=key or uuid.uuid4().hex, project_id=target.id, name=_clip("name", (name or "").strip()) or None,
                      start_time=now, last_heartbeat=now, updated_at=now, created_by_id=actor.user_id)
@@ -253,15 +385,20 @@ def start_experiment(session: Session, actor: Actor, workspace: str | None, proj
     target.updated_at = now
     session.add(target)
     session.flush()
-    return exp, True
+    return Located(exp, ws_name, target.name, created=True)
+
+
+def start_experiment(session: Session, actor: Actor, workspace: str | None, project: str | None,
+                     key: str | None = None, name: str | None = None) -> tuple[Experiment, bool]:
+    """``start`` as (experiment, created)."""
+    started = start(session, actor, workspace, project, key, name)
+    return started.experiment, started.created
 
 
 def heartbeat(session: Session, actor: Actor, key: str) -> tuple[bool, str | None]:
     """Record that the run is alive; tells it whether a stop was requested."""
-    exp = experiments.get_writable(session, actor, key)
-    exp.last_heartbeat = utcnow()
-    session.add(exp)
-    session.flush()
+    exp = writable(session, actor, key).experiment
+    _touch(session, exp, utcnow())
     return exp.stop_requested, exp.stop_requested_by
 
 
@@ -269,12 +406,8 @@ def end_experiment(session: Session, actor: Actor, key: str, status: str) -> Exp
     """Mark the run ended; one that was asked to stop ends as "stopped"."""
     if status not in END_STATUSES:
         raise Invalid(f"status must be one of: {', '.join(sorted(END_STATUSES))}")
-    exp = experiments.get_writable(session, actor, key)
-    now = utcnow()
-    exp.status = ExperimentStatus.stopped.value if exp.stop_requested else status
-    exp.end_time = exp.last_heartbeat = exp.updated_at = now
-    session.add(exp)
-    session.flush()
+    exp = writable(session, actor, key).experiment
+    _end(session, exp, status, utcnow())
     return exp
 
 
@@ -283,19 +416,22 @@ def end_experiment(session: Session, actor: Actor, key: str, status: str) -> Exp
 def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> dict:
     """Apply one validated batch in the caller's transaction. Returns counts per field, or
     ``{"duplicate": True}`` when this batch_id was already stored."""
+    return apply(session, actor, key, batch)[0]
+
+
+def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tuple[dict, Experiment]:
+    """``apply_batch``, also returning the experiment. A batch carrying ``end`` ends the run in
+    the same transaction (``status`` and ``end_time`` of the experiment then tell how); a
+    duplicate batch_id changes nothing, its end included."""
     b = batch if isinstance(batch, BatchIn) else parse_batch(batch)
-    exp = experiments.get_writable(session, actor, key)
+    exp = writable(session, actor, key).experiment
     now = utcnow()
     locked = False
 
     def lock() -> None:
-        # Writing the experiment row takes the write lock (SQLite) / row lock (PostgreSQL),
-        # so batches of one experiment apply one after another and see each other's rows.
         nonlocal locked
         if not locked:
-            exp.updated_at = exp.last_heartbeat = now
-            session.add(exp)
-            session.flush()
+            _touch(session, exp, now)
             if b.html or b.system_info:  # appended/merged: read what a batch committed meanwhile
                 session.refresh(exp)
             locked = True
@@ -303,11 +439,11 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock,
                                     columns=b.metric_columns)
     lock()
-    seen = session.exec(select(ReceivedBatch.experiment_id).where(ReceivedBatch.batch_id == b.batch_id)).first()
+    seen = session.execute(_SEEN, {"batch_id": b.batch_id}).scalar()
     if seen is not None:
         if seen != exp.id:
             raise Conflict("batch_id was already used by another experiment")
-        return {"duplicate": True}
+        return {"duplicate": True}, exp
     try:
         session.execute(insert(ReceivedBatch.__table__),
                         {"experiment_id": exp.id, "batch_id": b.batch_id, "received_at": now})
@@ -331,7 +467,9 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     counts["graph"] = int(b.graph is not None)
     session.add(exp)
     session.flush()
-    return counts
+    if b.end is not None:
+        _end(session, exp, b.end.status, now)
+    return counts, exp
 
 
 def _apply_parameters(session: Session, exp: Experiment, items: list[ParameterIn], now) -> int:
@@ -456,7 +594,7 @@ def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | Binar
     for label, value in (("step", step), ("epoch", epoch)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise Invalid(f"{label} must be a whole number")
-    exp = experiments.get_writable(session, actor, key)
+    exp = writable(session, actor, key).experiment
     if asset_id is not None:
         existing = session.exec(select(Asset).where(Asset.asset_id == asset_id)).first()
         if existing is not None:

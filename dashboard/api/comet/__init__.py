@@ -83,8 +83,8 @@ def _raw_key() -> str | None:
 
 
 def comet_actor() -> Actor:
-    with context.db().session() as s:
-        actor = actor_from_api_key(s, _raw_key())
+    with context.db().engine.connect() as connection:
+        actor = actor_from_api_key(connection, _raw_key())
     if actor is None:
         raise Unauthorized("Invalid or missing API key (send a Halley API key as COMET_API_KEY)")
     return actor
