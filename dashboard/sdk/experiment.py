@@ -484,12 +484,12 @@ class BaseExperiment:
             pass
 
     def end(self) -> None:
-        if self._ended or self._off:
-            self._ended = True
+        if self._ended:
             return
         self._ended = True
         self._restore()
-        self._finish(self._end_status)
+        if not self._off:
+            self._finish(self._end_status)
 
     def _finish(self, status: str) -> None:
         raise NotImplementedError
@@ -517,25 +517,20 @@ class Experiment(BaseExperiment):
         self._created = threading.Event()
         self._heartbeat_s = 5.0
         self._spool = SpoolDir(spool_root() / self.id, self._create_body())
-        client = HttpClient(self._config)
-        pending_create, reason = None, None
-        try:
-            info = client.request("POST", "/experiments", json_body=self._create_body(),
-                                  timeout=min(self._config.request_timeout_s, 10)).json()
-            self._on_created(info)
-        except Rejected as exc:
-            warn(f"could not create the experiment: {exc.message}. This experiment logs nothing")
-            self._off = True
-            return
-        except Transient as exc:
-            pending_create, reason = self._create_body(), str(exc)
-        self._sender = Sender(self._q, self.id, client, self._spool, interval=self._batch_interval,
-                              retry_max_s=self._config.retry_max_s, on_created=self._on_created,
-                              create_body=pending_create)
-        if reason:
-            self._sender._offline(reason)
+        # The sender creates (or resumes) the experiment first thing, while this thread goes on
+        # logging into the queue: a refused key or project is reported as soon as the server
+        # answers, and a server that is down is retried like any other delivery (spooled).
+        self._sender = Sender(self._q, self.id, HttpClient(self._config), self._spool,
+                              interval=self._batch_interval, retry_max_s=self._config.retry_max_s,
+                              on_created=self._on_created, create_body=self._create_body(),
+                              on_refused=self._on_refused)
         self._sender.start()
         threading.Thread(target=self._heartbeat_loop, name="halley-heartbeat", daemon=True).start()
+
+    def _on_refused(self, message: str) -> None:
+        """The server refused to create the experiment: from now on every call is a no-op."""
+        self._off = True
+        warn(f"could not create the experiment: {message}. This experiment logs nothing")
 
     def _on_created(self, info: dict) -> None:
         self.workspace = info.get("workspace", self.workspace)
@@ -565,15 +560,19 @@ class Experiment(BaseExperiment):
         return self._sender.flush(timeout or self._config.end_timeout_s)
 
     def _finish(self, status: str) -> None:
+        # The end rides on the last batch (one request, applied with it); POST /end is the
+        # fallback when that batch was refused or the server predates it.
+        self._q.append(("E", status))
         delivered = self._sender.close(self._config.end_timeout_s, self._config.offline_end_wait_s)
         if self._sender.dead:
             return
-        ended = False
+        ended = self._sender.ended
         for pause in (0.5, 1.0, 2.0, None):
+            if ended:
+                break
             try:
                 self._sender.client.request("POST", f"/experiments/{self.id}/end", json_body={"status": status})
                 ended = True
-                break
             except Rejected:
                 break
             except Transient:

@@ -48,6 +48,7 @@ class Delivery:
     data_path: str | None = None    # ... or a file to read them from
     spool_paths: tuple = ()         # files holding this entry on disk
     items: int = 0
+    ends: bool = False              # batch: carries the run's end
 
     def asset_bytes(self) -> bytes:
         if self.data is not None:

@@ -3,7 +3,8 @@
 Logging calls append plain tuples to a deque (no lock, no I/O). The sender thread drains it
 about every 0.5 s, coalesces items into batches of at most 5,000 (each with a fresh batch_id;
 metric points go column by column per metric, the compact ``metric_columns`` form), and posts
-them in order. When the server is unreachable (connection error, timeout, 5xx, 408,
+them in order. Its first request creates (or resumes) the experiment; ``end()`` queues the end,
+which rides on the last batch. When the server is unreachable (connection error, timeout, 5xx, 408,
 429) every pending entry is written to the spool directory and retried with exponential
 backoff; the same batch_id / asset_id is reused, so the server stores each entry once.
 """
@@ -69,6 +70,12 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         if config.api_key:
             self.session.headers["Authorization"] = config.api_key
+        # Proxies and CA bundle from the environment, looked up once for the one server this
+        # client talks to rather than on every request; a .netrc entry can't replace the key.
+        found = self.session.merge_environment_settings(self.base, {}, None, None, None)
+        self.session.proxies.update(found["proxies"])
+        self.session.verify, self.session.cert = found["verify"], found["cert"]
+        self.session.trust_env = False
         local = any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
         self.gzip = env_bool("HALLEY_GZIP", not local)  # compressing costs more than it saves on loopback
 
@@ -98,10 +105,9 @@ class HttpClient:
             raise Rejected(r.status_code, f"HTTP {r.status_code}: {message}")
         return r
 
-    def deliver(self, key: str, d: Delivery) -> None:
+    def deliver(self, key: str, d: Delivery) -> requests.Response:
         if d.kind == "batch":
-            self.request("POST", f"/experiments/{key}/batch", raw=d.payload)
-            return
+            return self.request("POST", f"/experiments/{key}/batch", raw=d.payload)
         form = {k: (json.dumps(v) if k == "metadata" else str(v)) for k, v in d.fields.items()
                 if v is not None}
         name = d.fields.get("name") or "asset"
@@ -109,9 +115,9 @@ class HttpClient:
             data = d.asset_bytes()
         except OSError as exc:  # e.g. a large file deleted before it could be sent
             raise Rejected(0, f"asset {name!r} could not be read: {exc}") from exc
-        self.request("POST", f"/experiments/{key}/assets", data=form,
-                     files={"file": (name, data, "application/octet-stream")},
-                     timeout=max(self.config.request_timeout_s, 300))
+        return self.request("POST", f"/experiments/{key}/assets", data=form,
+                            files={"file": (name, data, "application/octet-stream")},
+                            timeout=max(self.config.request_timeout_s, 300))
 
 
 def metric_value(value):
@@ -179,6 +185,7 @@ class BatchBuilder:
         self.body: dict = {}
         self.series: dict[str, _Series] = {}
         self.count = 0
+        self.ends = False
 
     def _list(self, name: str) -> list:
         lst = self.body.get(name)
@@ -236,6 +243,12 @@ class BatchBuilder:
             self._list("html").append({"html": t[1], "override": t[2]})
         elif kind == "g":
             self.body["graph"] = t[1]
+        elif kind == "E":  # the run's end: sent with this batch, which is cut here
+            self.body["end"] = {"status": t[1]}
+            self.ends = True
+            self.count += 1
+            self.cut(out)
+            return
         elif kind == "A":
             self.cut(out)
             out.append(t[1])
@@ -251,21 +264,32 @@ class BatchBuilder:
                 self.body["metric_columns"] = [s.body(name) for name, s in self.series.items()]
             try:
                 payload = encode(self.body)
-                out.append(Delivery("batch", payload=payload, items=self.count))
+                out.append(Delivery("batch", payload=payload, items=self.count, ends=self.ends))
             except (TypeError, ValueError) as exc:  # never expected; don't retry it forever
                 self.skipped.add(f"{self.count} items that could not be encoded ({exc})")
         self._reset()
+
+
+def _reports_end(reply: requests.Response) -> bool:
+    """Whether the server applied the end a batch carried (older servers ignore the field)."""
+    try:
+        return isinstance(reply.json().get("end"), dict)
+    except (ValueError, AttributeError):
+        return False
 
 
 class Sender(threading.Thread):
     """Delivers the queue in order; spools and backs off while the server is unreachable.
 
     With ``client=None`` (offline runs) every delivery is written to the spool directory only.
+    With ``create_body``, the experiment is created first; if the server refuses that before
+    anything was spooled, ``on_refused(message)`` is called and the run's data is dropped.
     """
 
     def __init__(self, queue: collections.deque, key: str, client: HttpClient | None, spool: SpoolDir,
                  interval: float = 0.5, retry_max_s: float = 30.0,
-                 on_created: Callable[[dict], None] | None = None, create_body: dict | None = None):
+                 on_created: Callable[[dict], None] | None = None, create_body: dict | None = None,
+                 on_refused: Callable[[str], None] | None = None):
         super().__init__(name="halley-sender", daemon=True)
         self.queue = queue
         self.key = key
@@ -277,6 +301,7 @@ class Sender(threading.Thread):
         self.pending: collections.deque[Delivery] = collections.deque()
         self.create_body = create_body      # set while the experiment still has to be created
         self.on_created = on_created
+        self.on_refused = on_refused
         self.wake = threading.Event()
         self.idle = threading.Condition()
         self.closing = False
@@ -284,6 +309,9 @@ class Sender(threading.Thread):
         self.backoff = 0.0
         self.next_try = 0.0
         self.dead = False
+        self.discard = False                # refused at creation: nothing of the run is kept
+        self.went_offline = False
+        self.ended = False                  # a batch carrying the end was acknowledged with it
         self.warned: set[str] = set()
         self.delivered = 0
 
@@ -310,6 +338,8 @@ class Sender(threading.Thread):
         return True
 
     def _drained(self) -> bool:
+        if self.dead:  # nothing more can be sent; what was collected is on disk or dropped
+            return not self.queue and self.builder.count == 0
         return not self.queue and not self.pending and self.builder.count == 0 and self.create_body is None
 
     def close(self, timeout: float, offline_wait: float | None = None) -> bool:
@@ -332,6 +362,13 @@ class Sender(threading.Thread):
     # --- the thread ---
 
     def run(self) -> None:
+        if self.create_body is not None and self.client is not None:
+            try:
+                self._deliver_pending()  # create the experiment right away
+            except Exception as exc:
+                self._warn_once(f"sender error: {type(exc).__name__}: {exc}")
+            with self.idle:
+                self.idle.notify_all()
         while True:
             self.wake.wait(self.interval)
             self.wake.clear()
@@ -353,6 +390,8 @@ class Sender(threading.Thread):
         self.builder.cut(out)
         while self.builder.skipped:
             self._warn_once(f"skipped {self.builder.skipped.pop()}")
+        if self.discard:
+            return
         for d in out:
             if self.client is None or self.unreachable or self.dead:
                 self.spool.add(d)
@@ -374,7 +413,9 @@ class Sender(threading.Thread):
             while self.pending:
                 d = self.pending[0]
                 try:
-                    self.client.deliver(self.key, d)
+                    reply = self.client.deliver(self.key, d)
+                    if d.ends:
+                        self.ended = _reports_end(reply)
                 except Rejected as exc:
                     self._warn_once(f"could not store data for experiment {self.key}: {exc.message}")
                 self.pending.popleft()
@@ -385,8 +426,14 @@ class Sender(threading.Thread):
             return
         except Rejected as exc:
             # the experiment itself could not be created: nothing of this run can be stored
-            self._warn_once(f"could not create experiment {self.key}: {exc.message}")
             self.dead = True
+            if not self.went_offline and self.on_refused is not None:
+                self.discard = True  # refused at once (bad key, read-only workspace): log nothing
+                self.pending.clear()
+                self.builder._reset()
+                self.on_refused(exc.message)
+                return
+            self._warn_once(f"could not create experiment {self.key}: {exc.message}")
             for d in self.pending:
                 self.spool.add(d)
             return
@@ -397,6 +444,7 @@ class Sender(threading.Thread):
         self.spool.clear_if_done()
 
     def _offline(self, reason: str) -> None:
+        self.went_offline = True
         if not self.unreachable:
             self.unreachable = True
             warn(f"server {self.client.config.url} unreachable ({reason}); keeping data in "
