@@ -8,6 +8,7 @@ from dashboard.charts import transforms
 from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid
 from dashboard.charts.text import plotly_text
 
+MAX_NAMED_BARS = 12
 AGGREGATION_LABELS = {"count": "Count", "sum": "Sum", "average": "Average", "median": "Median", "mode": "Mode",
                       "rms": "RMS", "std": "Standard deviation"}
 
@@ -27,7 +28,10 @@ def bar_figure(rows: list[dict], *, metric: str, aggregation: str = "sum", title
         hovertemplate="<b>%{hovertext}</b><br>%{y}<extra></extra>",
     ))
     base_layout(fig, title, showlegend=False)
-    fig.update_xaxes(title="Experiment", tickmode="array", tickvals=[r["exp"]["key"] for r in rows],
-                     ticktext=labels, type="category")
+    # Names fit under a dozen bars; beyond that they would hide the chart, so hover tells them.
+    named = len(rows) <= MAX_NAMED_BARS
+    fig.update_xaxes(title="Experiment" if named else f"{len(rows)} experiments (hover for names)",
+                     tickmode="array", tickvals=[r["exp"]["key"] for r in rows], ticktext=labels, type="category",
+                     showticklabels=named)
     fig.update_yaxes(title=plotly_text(f"{AGGREGATION_LABELS.get(aggregation, aggregation)} of {metric}"))
     return note_invalid(fig, invalid)

@@ -93,13 +93,17 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
         if constraints and constraints.get(d["label"]) is not None:
             pd["constraintrange"] = constraints[d["label"]]
         plotly_dims.append(pd)
+    # Many axes leave each label little room: slant the labels so neighbours don't overlap.
+    slanted = len(axes) > 4
     fig = go.Figure(go.Parcoords(
         line={"color": target, "colorscale": colorscale, "showscale": True,
-              "colorbar": {"title": {"text": plotly_text(labels.get(axes[-1], axes[-1]))}, "thickness": 12}},
-        dimensions=plotly_dims,
+              "colorbar": {"title": {"text": plotly_text(labels.get(axes[-1], axes[-1])), "side": "right"},
+                           "thickness": 12}},
+        dimensions=plotly_dims, labelangle=-25 if slanted else 0, labelside="top",
     ))
     base_layout(fig, title, showlegend=False)
-    fig.update_layout(margin={"l": 60, "r": 60, "t": 60 if title else 50, "b": 30})
+    top = 50 + (40 if slanted else 0) + (10 if title else 0)
+    fig.update_layout(margin={"l": 60, "r": 70, "t": top, "b": 30})
     return note_invalid(fig, invalid)
 
 
