@@ -196,6 +196,36 @@ def test_duplicate_batch_id_is_acknowledged_and_ignored(server, owner):
     assert len(s.get(base + "/output").json()["output"]) == 1
 
 
+def test_a_batch_carrying_the_end_ends_the_run_once(server, owner):
+    s, user = owner
+    key = start(s, server.url, project="batch-end")["experiment_key"]
+    base = f"{server.url}/api/v1/experiments/{key}"
+    body = {"batch_id": uuid.uuid4().hex, "metric_columns": [{"name": "m", "value": [1.0, 2.0], "step": [0, 1]}],
+            "end": {"status": "crashed"}}
+    r = post_batch(s, server.url, key, **body)
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["stored"]["metrics"] == 2 and reply["end"]["status"] == "crashed"
+    meta = s.get(base).json()
+    assert meta["status"] == "crashed" and meta["end_time"] == reply["end"]["end_time"]
+    # A retry of the same batch (its answer was lost, say) adds nothing and ends nothing again.
+    again = post_batch(s, server.url, key, **body)
+    assert again.status_code == 200 and again.json()["duplicate"] is True and again.json()["end"] == reply["end"]
+    assert summary(s, server.url, key)["m"]["count"] == 2 and s.get(base).json()["end_time"] == meta["end_time"]
+    # POST .../end still works after it (older clients, halley upload).
+    assert s.post(base + "/end", json={"status": "finished"}).json()["status"] == "finished"
+
+    stopped = start(s, server.url, project="batch-end")["experiment_key"]
+    assert s.post(f"{server.url}/api/v1/experiments/{stopped}/stop").status_code == 200
+    r = post_batch(s, server.url, stopped, end={"status": "finished"})
+    assert r.status_code == 200 and r.json()["end"]["status"] == "stopped"
+
+    running = start(s, server.url, project="batch-end")["experiment_key"]
+    plain = post_batch(s, server.url, running, metrics=[{"name": "m", "value": 1.0, "step": 0}])
+    assert plain.status_code == 200 and "end" not in plain.json()
+    assert s.get(f"{server.url}/api/v1/experiments/{running}").json()["status"] == "running"
+
+
 def test_asset_round_trip_with_a_hostile_name(server, owner):
     s, _ = owner
     key = start(s, server.url, project="assets")["experiment_key"]
@@ -296,6 +326,9 @@ def test_bad_requests_change_nothing(server, accounts, owner):
         (api(server, viewer.api_key).post(f"{server.url}/api/v1/experiments/{key}/end",
                                           json={"status": "finished"}), 403),
         (s.post(f"{server.url}/api/v1/experiments/{key}/end", json={"status": "exploded"}), 400),
+        (post_batch(api(server, viewer.api_key), server.url, key, **point, end={"status": "finished"}), 403),
+        (post_batch(s, server.url, key, **point, end={"status": "exploded"}), 400),
+        (post_batch(s, server.url, key, **point, end="finished"), 400),
         (api(server, viewer.api_key).post(f"{server.url}/api/v1/experiments/{key}/assets",
                                           files={"file": ("a", b"a")}, data={"type": "text"}), 403),
     ]
@@ -380,7 +413,11 @@ def test_openapi_documents_the_batch_body(server):
     doc = requests.get(server.url + "/api/v1/openapi.json").json()
     batch = doc["paths"]["/api/v1/experiments/{key}/batch"]["post"]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BatchIn")
-    assert {"metrics", "metric_columns"} <= set(doc["components"]["schemas"]["BatchIn"]["properties"])
+    assert {"metrics", "metric_columns", "end"} <= set(doc["components"]["schemas"]["BatchIn"]["properties"])
+    end = doc["components"]["schemas"]["BatchIn"]["properties"]["end"]
+    assert "same transaction" in end["description"]
+    assert doc["components"]["schemas"]["BatchEndIn"]["properties"]["status"]["enum"] == ["finished", "crashed",
+                                                                                         "stopped"]
     assert "/api/v1/experiments/{key}/assets/{asset_id}" in doc["paths"]
 
 

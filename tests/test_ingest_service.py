@@ -278,3 +278,103 @@ def test_store_asset_uses_generated_paths_and_limits(env, tmp_path):
         ingest.store_asset(s, env["alice"], key, data=b"x", type="spreadsheet", name="y", settings=settings)
     assert assets.delete_files(settings, [a.storage_path, "../../etc/passwd"]) == 1
     assert not path.exists()
+
+
+def test_write_access_is_decided_as_before(env):
+    """``ingest.writable`` (one query) decides as ``experiments.get_writable``: owner writes,
+    viewer and share-link visitor read only, outsider and anonymous see nothing; a public
+    project is readable, not writable, by anyone."""
+    key = new_experiment(env, project="access-rules")
+    with env["db"].session() as s:
+        project_id = experiments.find_by_key(s, key).project_id
+    share = Actor(share_project_ids=(project_id,))
+
+    def outcome(fn, actor):
+        with env["db"].session() as s:
+            try:
+                fn(s, actor, key)
+            except (NotFound, Forbidden) as exc:
+                return type(exc).__name__, exc.message
+            return "ok"
+
+    def decisions():
+        return {name: (outcome(ingest.writable, actor), outcome(experiments.get_writable, actor))
+                for name, actor in [("alice", env["alice"]), ("vera", env["vera"]), ("bob", env["bob"]),
+                                    ("anonymous", Actor.anonymous()), ("share", share)]}
+
+    private = decisions()
+    assert {name: new for name, (new, old) in private.items()} == {
+        "alice": "ok", "vera": ("Forbidden", "You can't change this experiment (read-only access)"),
+        "bob": ("NotFound", f"Experiment '{key}' not found"), "anonymous": ("NotFound", f"Experiment '{key}' not found"),
+        "share": ("Forbidden", "You can't change this experiment (read-only access)")}
+    assert all(new == old for new, old in private.values())
+    with env["db"].session() as s:
+        from models import Project
+        s.get(Project, project_id).is_public = True
+    public = decisions()
+    assert public["bob"][0][0] == "Forbidden" and public["anonymous"][0][0] == "Forbidden"
+    assert all(new == old for new, old in public.values())
+    for missing in ("f" * 32, "", "x" * 51):
+        assert outcome(lambda s, a, _k: ingest.writable(s, a, missing), env["alice"])[0] == "NotFound"
+
+
+def test_api_key_owner_is_read_afresh(env):
+    """No cache: a deleted key or a deactivated owner is refused on the next lookup."""
+    from dashboard.auth import actor_from_api_key
+    from models import ApiKey, User
+
+    with env["db"].session() as s:
+        ws = workspaces.find_by_name(s, "bob")
+        raw = workspaces.generate_api_key(s, env["bob"], ws.id)
+    with env["db"].engine.connect() as connection:
+        actor = actor_from_api_key(connection, f"Bearer {raw}")
+    assert actor == Actor(user_id=env["bob"].user_id, username="bob", api_workspace_id=ws.id)
+    with env["db"].session() as s:
+        s.get(User, env["bob"].user_id).is_active_user = False
+    with env["db"].session() as s:
+        assert actor_from_api_key(s, raw) is None
+        s.get(User, env["bob"].user_id).is_active_user = True
+    with env["db"].session() as s:
+        assert actor_from_api_key(s, raw) is not None
+        for row in s.exec(select(ApiKey).where(ApiKey.user_id == env["bob"].user_id)).all():
+            s.delete(row)
+    with env["db"].session() as s:
+        assert actor_from_api_key(s, raw) is None and actor_from_api_key(s, "") is None
+
+
+def test_a_batch_ends_the_run_in_its_transaction(env):
+    """Start, batch and end in one session (as the archive importer does); a stop request
+    wins over the reported status; a duplicate changes nothing, its end included."""
+    with env["db"].session() as s:
+        exp, _ = ingest.start_experiment(s, env["alice"], None, "batch-end")
+        key = exp.key
+        counts, same = ingest.apply(s, env["alice"], key, {"batch_id": "end-1", "end": {"status": "crashed"},
+                                                            "metrics": [{"name": "m", "value": 1.0, "step": 0}]})
+        assert same is exp and counts["metrics"] == 1
+        assert exp.status == "crashed" and exp.end_time is not None
+    with env["db"].session() as s:
+        stored = experiments.find_by_key(s, key)
+        assert stored.status == "crashed" and stored.end_time is not None
+        ended_at = stored.end_time
+    with env["db"].session() as s:
+        counts, again = ingest.apply(s, env["alice"], key, {"batch_id": "end-1", "end": {"status": "finished"}})
+        assert counts == {"duplicate": True} and again.status == "crashed"
+    with env["db"].session() as s:
+        assert experiments.find_by_key(s, key).end_time == ended_at
+    stopped = new_experiment(env, project="batch-end")
+    with env["db"].session() as s:
+        experiments.request_stop(s, env["alice"], stopped)
+    assert batch(env, stopped, end={"status": "finished"})["metrics"] == 0
+    with env["db"].session() as s:
+        assert experiments.find_by_key(s, stopped).status == "stopped"
+    running = new_experiment(env, project="batch-end")
+    for bad in ({"status": "exploded"}, "finished", [1]):
+        with pytest.raises(Invalid), env["db"].session() as s:
+            ingest.apply_batch(s, env["alice"], running, {"batch_id": "end-bad", "end": bad,
+                                                          "metrics": [{"name": "m", "value": 1.0}]})
+    with pytest.raises(Forbidden), env["db"].session() as s:
+        ingest.apply_batch(s, env["vera"], running, {"batch_id": "end-vera", "end": {"status": "finished"}})
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, running)
+        assert exp.status == "running" and exp.end_time is None and metrics.summaries(s, [exp.id]) == []
+        assert s.exec(select(ReceivedBatch).where(ReceivedBatch.batch_id.in_(["end-bad", "end-vera"]))).all() == []

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zipfile
 
@@ -95,6 +96,53 @@ def test_server_killed_mid_run(own_server, own_user, fast_retry):
         time.sleep(0.02)
     exp.end()
     assert steps_of(api, exp.get_key(), "m") == list(range(20000))
+
+
+def test_server_down_at_start_then_back(own_server, own_user, fast_retry, capfd):
+    """The experiment is created by the sender once the server is back; nothing is lost."""
+    own_server.stop()
+    try:
+        exp = Experiment(api_key=own_user.api_key, url=own_server.url, project_name="late-start", **QUIET)
+        for step in range(400):
+            exp.log_metric("m", float(step), step=step)
+        wait_for(lambda: len(spooled_entries(fast_retry / "spool")) >= 1)
+    finally:
+        own_server.start(workers=2)
+    for step in range(400, 600):
+        exp.log_metric("m", float(step), step=step)
+    exp.end()
+    api = API(api_key=own_user.api_key, url=own_server.url)
+    assert steps_of(api, exp.get_key(), "m") == list(range(600))
+    assert api.get_experiment_by_key(exp.get_key()).get_state() == "finished"
+    assert exp.url and exp.url.endswith(f"/late-start/{exp.get_key()}")
+    err = capfd.readouterr().err
+    assert err.count("unreachable") == 1 and err.count("restored") == 1 and "could not create" not in err
+    assert not (fast_retry / "spool" / exp.get_key()).exists()
+
+
+def test_server_down_at_end_then_back(own_server, own_user, fast_retry, monkeypatch):
+    """The batch carrying the end is spooled and retried; the run still ends, once, as finished."""
+    monkeypatch.setenv("HALLEY_OFFLINE_END_WAIT_S", "120")
+    exp = Experiment(api_key=own_user.api_key, url=own_server.url, project_name="late-end", **QUIET)
+    for step in range(100):
+        exp.log_metric("m", float(step), step=step)
+    assert exp.flush()
+    own_server.stop()
+    for step in range(100, 200):
+        exp.log_metric("m", float(step), step=step)
+    ender = threading.Thread(target=exp.end)
+    ender.start()
+    try:
+        wait_for(lambda: any("end" in json.loads(p.read_text())
+                             for p in spooled_entries(fast_retry / "spool") if p.name.endswith(".batch.json")))
+    finally:
+        own_server.start(workers=2)
+    ender.join(timeout=120)
+    assert not ender.is_alive() and exp._sender.ended
+    api = API(api_key=own_user.api_key, url=own_server.url)
+    assert steps_of(api, exp.get_key(), "m") == list(range(200))
+    assert api.get_experiment_by_key(exp.get_key()).get_state() == "finished"
+    assert not (fast_retry / "spool" / exp.get_key()).exists()
 
 
 SCRIPT = """

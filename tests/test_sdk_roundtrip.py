@@ -17,7 +17,10 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from dashboard.auth import Actor
 from dashboard.sdk import API, Experiment, ExistingExperiment, InterruptedExperiment
+from dashboard.services import workspaces
+from tests.conftest import Accounts, LiveServer
 
 QUIET = dict(log_code=False, parse_args=False, auto_output_logging=False, log_env_details=False,
              log_git_metadata=False, log_git_patch=False, auto_metric_logging=False)
@@ -199,6 +202,55 @@ def test_bad_key_warns_once_and_logs_nothing(server, sdk_env, capfd):
     exp.end()
     err = capfd.readouterr().err
     assert err.count("HALLEY WARNING") == 1 and "could not create the experiment" in err
+
+
+def test_the_end_rides_on_the_last_batch(server, user, sdk_env):
+    exp = Experiment(api_key=user.api_key, url=server.url, project_name="one-request-end", **QUIET)
+    for step in range(300):
+        exp.log_metric("m", step / 3, step=step)
+    exp.end()
+    assert exp._sender.ended  # the server answered the last batch with the run's end
+    assert exp.url == f"{server.url}/{user.workspace}/one-request-end/{exp.get_key()}"
+    e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
+    assert e.get_state() == "finished" and len(e.get_metrics("m")) == 300
+    assert not (sdk_env / "spool" / exp.get_key()).exists()
+
+
+def test_a_refused_last_batch_still_ends_the_run(tmp_path, monkeypatch, capfd):
+    """The batch carrying the end is refused (too large): the run is ended by POST .../end."""
+    monkeypatch.setenv("HALLEY_SPOOL_DIR", str(tmp_path / "spool"))
+    srv = LiveServer(tmp_path / "small", extra_env={"HALLEY_MAX_REQUEST_MB": "1"}).start()
+    try:
+        user = Accounts(srv).create("refused-end")
+        exp = Experiment(api_key=user.api_key, url=srv.url, project_name="refused-end", **QUIET)
+        exp.log_metric("m", 1.0, step=0)
+        assert exp.flush()
+        exp.log_html("<p>" + "x" * (2 * 1024 * 1024) + "</p>")
+        exp.end()
+        assert not exp._sender.ended
+        e = API(api_key=user.api_key, url=srv.url).get_experiment_by_key(exp.get_key())
+        assert e.get_state() == "finished" and [p["value"] for p in e.get_metrics("m")] == [1.0]
+        err = capfd.readouterr().err
+        assert "could not store data" in err and "413" in err
+    finally:
+        srv.stop()
+
+
+def test_a_read_only_workspace_warns_once_and_logs_nothing(server, accounts, user, sdk_env, capfd):
+    viewer = accounts.create("viewer")
+    with accounts.db.session() as s:
+        ws = workspaces.find_by_name(s, user.workspace)
+        workspaces.add_collaborator(s, Actor(user_id=ws.default_for_user_id, username=user.username), ws.id,
+                                    viewer.username, "viewer")
+    exp = Experiment(api_key=viewer.api_key, url=server.url, workspace=user.workspace, project_name="nope", **QUIET)
+    for i in range(1000):
+        exp.log_metric("m", i, step=i)
+    exp.end()
+    err = capfd.readouterr().err
+    assert err.count("HALLEY WARNING") == 1
+    assert "could not create the experiment" in err and "read-only role" in err and "logs nothing" in err
+    assert exp.url is None and not (sdk_env / "spool").exists()
+    assert API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key()) is None
 
 
 AUTO_SCRIPT = """

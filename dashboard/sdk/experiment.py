@@ -525,7 +525,6 @@ class Experiment(BaseExperiment):
                               on_created=self._on_created, create_body=self._create_body(),
                               on_refused=self._on_refused)
         self._sender.start()
-        threading.Thread(target=self._heartbeat_loop, name="halley-heartbeat", daemon=True).start()
 
     def _on_refused(self, message: str) -> None:
         """The server refused to create the experiment: from now on every call is a no-op."""
@@ -539,12 +538,11 @@ class Experiment(BaseExperiment):
             self.url = self._config.url + info["url"]
         self._heartbeat_s = env_float("HALLEY_HEARTBEAT_S", float(info.get("heartbeat_interval_s") or 5))
         self._created.set()
+        if not self._threads_stop.is_set():
+            threading.Thread(target=self._heartbeat_loop, name="halley-heartbeat", daemon=True).start()
 
     def _heartbeat_loop(self) -> None:
         client = HttpClient(self._config)
-        while not self._created.is_set():
-            if self._threads_stop.wait(0.5):
-                return
         while not self._threads_stop.wait(self._heartbeat_s):
             try:
                 body = client.request("POST", f"/experiments/{self.id}/heartbeat", json_body={},

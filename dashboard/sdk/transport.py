@@ -70,17 +70,24 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         if config.api_key:
             self.session.headers["Authorization"] = config.api_key
-        # Proxies and CA bundle from the environment, looked up once for the one server this
-        # client talks to rather than on every request; a .netrc entry can't replace the key.
+        self._settled = False
+        local = any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
+        self.gzip = env_bool("HALLEY_GZIP", not local)  # compressing costs more than it saves on loopback
+
+    def _settle(self) -> None:
+        """Proxies and CA bundle from the environment, looked up once (on first use, in the
+        thread that sends) for the one server this client talks to, rather than on every
+        request; a .netrc entry can't replace the API key either."""
         found = self.session.merge_environment_settings(self.base, {}, None, None, None)
         self.session.proxies.update(found["proxies"])
         self.session.verify, self.session.cert = found["verify"], found["cert"]
         self.session.trust_env = False
-        local = any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
-        self.gzip = env_bool("HALLEY_GZIP", not local)  # compressing costs more than it saves on loopback
+        self._settled = True
 
     def request(self, method: str, path: str, *, json_body=None, raw: bytes | None = None,
                 files=None, data=None, params=None, timeout: float | None = None) -> requests.Response:
+        if not self._settled:
+            self._settle()
         headers = {}
         if json_body is not None:
             raw = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
