@@ -5,6 +5,11 @@ the forms and the messages. The guard runs before every request, including Dash'
 endpoint: anonymous visitors get the public pages, the share-link pages, the REST routes (which
 check API keys themselves) and only those Dash callbacks that are declared public and check
 access on their own.
+
+A browser session (and a remember-me cookie) names the user and their current session token;
+signing out gives the user a new token, so every cookie issued before stops working at once.
+Requests that change state with the browser's cookies (sign-in, setup, sign-out, Dash
+callbacks) are refused when the browser says they come from another site.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from urllib.parse import quote, urlencode, urlparse
 
 from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session as flask_session
 from flask_login import LoginManager, current_user, login_user, logout_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard import context
 from dashboard.errors import HalleyError
@@ -24,6 +30,10 @@ PUBLIC_PAGES = {"/login", "/setup"}
 PUBLIC_PAGE_PREFIXES = ("/shared/",)
 STATIC_PATHS = {"/_dash-layout", "/_dash-dependencies", "/_favicon.ico", "/_reload-hash", "/favicon.ico"}
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
+# Routes that take API keys, not cookies; their clients (SDK, CLI, scripts) send no Origin.
+CROSS_SITE_ALLOWED_PREFIXES = ("/api/", "/clientlib/")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+REFUSED_BODY_MAX_BYTES = 1024 * 1024
 # Routes that authenticate by themselves (API keys, share tokens) or are public by nature.
 SELF_AUTHENTICATING_PREFIXES = ("/api/", "/clientlib/", "/auth/")
 
@@ -132,9 +142,73 @@ def logout():
     # project's notes or a logged file must not sign out whoever views them.
     if request.method == "GET" and request.headers.get("Sec-Fetch-Dest", "document") != "document":
         return "", 204
+    if current_user.is_authenticated:
+        with context.db().session() as s:
+            accounts.end_sessions(s, current_user.id)  # copies of this browser's cookies too
     flask_session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     return redirect("/login")
+
+
+def _origin_of(url: str) -> str | None:
+    """The host (with its port, if any) an Origin or Referer value names; None for "null"."""
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError:
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return None
+    return parsed.netloc.rpartition("@")[2].lower()
+
+
+def _own_hosts() -> set[str]:
+    """The host this request was sent to: its Host header, and the one a reverse proxy
+    forwarded. A page on another site can set neither in a browser."""
+    hosts = {request.host.lower()}
+    forwarded = request.headers.get("X-Forwarded-Host")
+    if forwarded:
+        hosts.update(h.strip().lower() for h in forwarded.split(",") if h.strip())
+    return hosts
+
+
+def cross_site_source() -> str | None:
+    """The other site a browser says this request comes from, else None.
+
+    Browsers send Origin with every POST (the string "null" when they hide it, which is
+    refused too) and may send Referer; Sec-Fetch-Site can't be set by a page. Requests with
+    none of them (curl, scripts) aren't made by a browser on someone else's behalf.
+    """
+    origin = request.headers.get("Origin")
+    claimed = origin if origin is not None else request.headers.get("Referer")
+    if claimed is not None:
+        host = _origin_of(claimed)
+        if host is None or host not in _own_hosts():
+            return claimed.strip()[:200] or "an unknown site"
+    if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return "another site"
+    return None
+
+
+CROSS_SITE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused - Halley</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"></head>
+<body><div class="container py-5" id="cross-site-refused"><h2>Request refused</h2>
+<p class="text-muted" id="cross-site-message">{{ message }}</p><a href="/login">Go to Halley</a></div></body></html>"""
+
+
+def _refuse_cross_site(source: str):
+    message = (f"This request was sent from another site ({source}), not from Halley's own pages "
+               f"at {request.host}, so nothing was changed. If Halley runs behind a proxy, make it pass "
+               "the original Host header (or X-Forwarded-Host).")
+    # Read (and drop) the body: unread bytes on a kept-alive connection can break the client's
+    # next request on it. A body this small is all a sign-in or sign-out form ever sends.
+    request.max_content_length = REFUSED_BODY_MAX_BYTES
+    try:
+        request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        pass
+    if request.path == "/_dash-update-component" or request.is_json:
+        return jsonify(error=message), 403
+    return render_template_string(CROSS_SITE_PAGE, message=message), 403
 
 
 def _callback_outputs(body: dict) -> set[str]:
@@ -180,6 +254,11 @@ def _is_workspace_path(path: str) -> bool:
 
 def guard():
     path = request.path
+    changes_state = request.method not in SAFE_METHODS or path == "/logout"
+    if changes_state and not path.startswith(CROSS_SITE_ALLOWED_PREFIXES):
+        source = cross_site_source()
+        if source is not None:
+            return _refuse_cross_site(source)
     if path in STATIC_PATHS or path.startswith(STATIC_PREFIXES) or path.startswith(SELF_AUTHENTICATING_PREFIXES):
         return None
     if path == "/logout":
@@ -210,14 +289,9 @@ def init_login(server: Flask) -> LoginManager:
     manager.login_view = None  # the guard redirects
 
     @manager.user_loader
-    def load_user(user_id: str):
-        try:
-            uid = int(user_id)
-        except (TypeError, ValueError):
-            return None
+    def load_user(session_id: str):
         with context.db().session() as s:
-            user = accounts.get_user(s, uid)
-            return user if user is not None and user.is_active_user else None
+            return accounts.user_for_session(s, session_id)
 
     manager.init_app(server)
     server.register_blueprint(auth_routes)

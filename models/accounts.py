@@ -1,6 +1,8 @@
 """Users, workspaces, memberships, API keys and sign-in throttling."""
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
@@ -11,6 +13,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=64)
@@ -18,9 +24,16 @@ class User(UserMixin, SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     is_active_user: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # Part of every browser session and remember-me cookie of this user; a new value ends them
+    # all. An empty value (the column's default for rows written outside the ORM) matches none.
+    session_token: str = Field(default_factory=new_session_token, max_length=64,
+                               sa_column_kwargs={"server_default": ""})
 
-    def get_id(self) -> str:  # flask-login
-        return str(self.id)
+    def get_id(self) -> str:  # flask-login keeps this in the session and the remember-me cookie
+        return f"{self.id}:{self.session_token}"
+
+    def has_session_token(self, token: str) -> bool:
+        return bool(self.session_token) and hmac.compare_digest(self.session_token.encode(), token.encode())
 
 
 class Workspace(SQLModel, table=True):

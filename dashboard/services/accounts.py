@@ -1,4 +1,4 @@
-"""Users: the first owner account, sign-in with throttling, lookups."""
+"""Users: the first owner account, sign-in with throttling, browser sessions, lookups."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,7 @@ from dashboard.errors import Conflict, Invalid
 from dashboard.services import demo_owner, workspaces
 from dashboard.services.names import check_workspace_name
 from models import LoginThrottle, User, utcnow
+from models.accounts import new_session_token
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
@@ -58,6 +59,27 @@ def find_user(session: Session, username_or_email: str) -> User | None:
 
 def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
+
+
+def user_for_session(session: Session, session_id: str) -> User | None:
+    """The active user a browser session or remember-me cookie names (``"<id>:<token>"``, from
+    ``User.get_id``), or None once that user's sessions were ended."""
+    uid, sep, token = (session_id or "").partition(":")
+    if not sep or not token or not uid.isascii() or not uid.isdigit() or len(uid) > 18:
+        return None
+    user = session.get(User, int(uid))
+    if user is None or not user.is_active_user or not user.has_session_token(token):
+        return None
+    return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every browser session and remember-me cookie of a user, in all server processes:
+    their cookies name the old session token, which no longer matches."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_token = new_session_token()
+        session.add(user)
 
 
 def failure_delay(session: Session, subject: str) -> float:
