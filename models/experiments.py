@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index, Integer
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from .accounts import utcnow
+
+# Steps, epochs, offsets, sizes and pids are whatever the client logs, up to 64 bits (the API
+# accepts that range). SQLite's INTEGER holds 64 bits already; PostgreSQL's is 32 bits, so
+# there they are BIGINT. SQLite keeps INTEGER: an INTEGER PRIMARY KEY is its rowid.
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Experiment(SQLModel, table=True):
@@ -36,7 +41,7 @@ class Experiment(SQLModel, table=True):
     os: str | None = Field(default=None, max_length=255)
     os_type: str | None = Field(default=None, max_length=64)
     ip: str | None = Field(default=None, max_length=64)
-    pid: int | None = None
+    pid: int | None = Field(default=None, sa_type=Int64)
     git_commit: str | None = Field(default=None, max_length=64)
     git_branch: str | None = Field(default=None, max_length=255)
     git_remote: str | None = Field(default=None, max_length=1000)
@@ -71,7 +76,7 @@ class Parameter(SQLModel, table=True):
     value_num: float | None = None  # set when the value is numeric (or boolean)
     value_json: str | None = None  # original value as JSON (lists, dicts, bools)
     source: str = Field(default="manual", max_length=16)
-    step: int | None = None
+    step: int | None = Field(default=None, sa_type=Int64)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -80,7 +85,7 @@ class ParameterValue(SQLModel, table=True):
     experiment_id: int = Field(foreign_key="experiment.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=300)
     value_text: str | None = None
-    step: int | None = None
+    step: int | None = Field(default=None, sa_type=Int64)
     logged_at: datetime = Field(default_factory=utcnow)
 
 
@@ -93,12 +98,12 @@ class MetricSeries(SQLModel, table=True):
     name: str = Field(max_length=300, index=True)
     count: int = 0
     last_value: float | None = None
-    last_step: int | None = None
-    first_step: int | None = None
+    last_step: int | None = Field(default=None, sa_type=Int64)
+    first_step: int | None = Field(default=None, sa_type=Int64)
     min_value: float | None = None
     max_value: float | None = None
-    min_step: int | None = None
-    max_step: int | None = None
+    min_step: int | None = Field(default=None, sa_type=Int64)
+    max_step: int | None = Field(default=None, sa_type=Int64)
     invalid_count: int = 0
     first_timestamp: float | None = None
     last_timestamp: float | None = None
@@ -112,24 +117,24 @@ class MetricRollup(SQLModel, table=True):
     series_id: int = Field(foreign_key="metricseries.id", primary_key=True, ondelete="CASCADE")
     block: int = Field(primary_key=True)  # point ordinal // ROLLUP_BLOCK
     count: int = 0  # points in the block so far, invalid ones included
-    first_step: int | None = None
-    last_step: int | None = None
+    first_step: int | None = Field(default=None, sa_type=Int64)
+    last_step: int | None = Field(default=None, sa_type=Int64)
     min_value: float | None = None  # NULL while the block has no valid point
-    min_step: int | None = None
-    min_epoch: int | None = None
+    min_step: int | None = Field(default=None, sa_type=Int64)
+    min_epoch: int | None = Field(default=None, sa_type=Int64)
     min_timestamp: float | None = None
     max_value: float | None = None
-    max_step: int | None = None
-    max_epoch: int | None = None
+    max_step: int | None = Field(default=None, sa_type=Int64)
+    max_epoch: int | None = Field(default=None, sa_type=Int64)
     max_timestamp: float | None = None
 
 
 class MetricPoint(SQLModel, table=True):
     __table_args__ = (Index("ix_metricpoint_series_step", "series_id", "step"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=Int64)  # billions of points
     series_id: int = Field(foreign_key="metricseries.id", ondelete="CASCADE")
-    step: int | None = None
-    epoch: int | None = None
+    step: int | None = Field(default=None, sa_type=Int64)
+    epoch: int | None = Field(default=None, sa_type=Int64)
     timestamp: float | None = None  # epoch seconds
     value: float | None = None  # NULL when NaN
     invalid: bool = False  # NaN or +/-Inf
@@ -151,11 +156,11 @@ class Asset(SQLModel, table=True):
     experiment_id: int = Field(foreign_key="experiment.id", index=True, ondelete="CASCADE")
     type: str = Field(max_length=32, index=True)
     file_name: str = Field(max_length=1000)
-    step: int | None = None
-    epoch: int | None = None
+    step: int | None = Field(default=None, sa_type=Int64)
+    epoch: int | None = Field(default=None, sa_type=Int64)
     context: str | None = Field(default=None, max_length=64)
     metadata_json: str = "{}"
-    size: int = 0
+    size: int = Field(default=0, sa_type=Int64)
     storage_path: str = Field(max_length=255)  # relative to HALLEY_HOME/assets, generated
     content_type: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
@@ -165,7 +170,7 @@ class OutputLine(SQLModel, table=True):
     __table_args__ = (Index("ix_outputline_experiment_offset", "experiment_id", "offset"),)
     id: int | None = Field(default=None, primary_key=True)
     experiment_id: int = Field(foreign_key="experiment.id", ondelete="CASCADE")
-    offset: int = 0
+    offset: int = Field(default=0, sa_type=Int64)
     stderr: bool = False
     text: str = ""
     timestamp: float | None = None

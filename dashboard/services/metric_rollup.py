@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, Integer, and_, bindparam, case, or_, select, update
+from sqlalchemy import Float, Integer, and_, bindparam, case, cast, or_, select, update
 from sqlmodel import Session
 
 from dashboard.db import bulk_insert_columns
@@ -69,16 +69,20 @@ def blocks(first_ordinal: int, p: SeriesPoints) -> dict[str, list]:
 
 
 def _merge_statement():
-    """UPDATE of an existing (partial) block with a batch's continuation of it."""
+    """UPDATE of an existing (partial) block with a batch's continuation of it. The new
+    values are CAST: a NULL parameter has no type of its own, and PostgreSQL must know one
+    in ``? IS NOT NULL`` and CASE branches."""
+    def param(name: str, type_):
+        return cast(bindparam(name, type_=type_), type_)
+
     def keep(prefix: str, better) -> dict:
-        new = bindparam(f"n_{prefix}_value", type_=Float)
+        new = param(f"n_{prefix}_value", Float)
         takes = and_(new.isnot(None), or_(_C[f"{prefix}_value"].is_(None), better(new, _C[f"{prefix}_value"])))
-        return {_C[f"{prefix}_{f}"]: case((takes, bindparam(f"n_{prefix}_{f}", type_=Float if f in ("value", "timestamp")
-                                                                else Integer)), else_=_C[f"{prefix}_{f}"])
+        return {_C[f"{prefix}_{f}"]: case((takes, param(f"n_{prefix}_{f}", _C[f"{prefix}_{f}"].type)),
+                                          else_=_C[f"{prefix}_{f}"])
                 for f in _EXTREMES}
 
-    values = {_C.count: _C.count + bindparam("n_count", type_=Integer),
-              _C.last_step: bindparam("n_last_step", type_=Integer)}
+    values = {_C.count: _C.count + param("n_count", Integer), _C.last_step: param("n_last_step", _C.last_step.type)}
     values.update(keep("min", lambda new, old: new < old))
     values.update(keep("max", lambda new, old: new > old))
     return (update(_T).where(_C.series_id == bindparam("b_series_id"), _C.block == bindparam("b_block"))
