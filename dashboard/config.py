@@ -2,9 +2,11 @@
 
 Everything Halley writes lives under ``HALLEY_HOME`` (default ``./.halley``): the SQLite
 database, asset files, the background-callback cache and the generated secret key.
+``HALLEY_DATABASE_URL`` puts the database on PostgreSQL instead (``postgresql://...``).
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -32,6 +34,19 @@ def _load_or_create_secret(home: Path) -> str:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return secret
+
+
+def database_url_of(raw: str) -> str:
+    """The SQLAlchemy URL for a configured database URL. PostgreSQL URLs without a driver
+    (``postgres://``, ``postgresql://``, as hosting services hand them out) use psycopg 3,
+    the driver Halley ships with its ``postgres`` extra."""
+    scheme, sep, rest = raw.partition("://")
+    if sep and scheme in ("postgres", "postgresql"):
+        raw = f"postgresql+psycopg://{rest}"
+    if raw.startswith("postgresql+psycopg:") and importlib.util.find_spec("psycopg") is None:
+        raise SystemExit("HALLEY_DATABASE_URL names a PostgreSQL database, but its driver is not installed: "
+                         "pip install 'halley-tracker[postgres]'")
+    return raw
 
 
 @dataclass
@@ -66,9 +81,8 @@ class Settings:
         home.mkdir(parents=True, exist_ok=True)
         for sub in ("assets", "cache"):
             (home / sub).mkdir(exist_ok=True)
-        database_url = overrides.pop("database_url", None) or os.environ.get("HALLEY_DATABASE_URL") or (
-            f"sqlite:///{home / 'halley.db'}"
-        )
+        database_url = database_url_of(overrides.pop("database_url", None) or os.environ.get("HALLEY_DATABASE_URL")
+                                       or f"sqlite:///{home / 'halley.db'}")
         secret_key = overrides.pop("secret_key", None) or os.environ.get("HALLEY_SECRET_KEY") or (
             _load_or_create_secret(home)
         )

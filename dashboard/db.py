@@ -37,12 +37,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+def _postgresql_session(dbapi_connection, _record) -> None:
+    """Every session works in UTC, as timestamps are stored, whatever the server's zone
+    (a SET rather than a startup option, which connection poolers may refuse)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    cur = dbapi_connection.cursor()
+    try:
+        cur.execute("SET TIME ZONE 'UTC'")
+    finally:
+        cur.close()
+        dbapi_connection.autocommit = autocommit
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _postgresql_session)
     return engine
 
 
