@@ -284,7 +284,7 @@ def group_counts(session: Session, project: Project, state: dict, limit: int = 2
     expr = q.value_expression(col).label("group_value")
     inner = select(expr).where(q.project_scope(project.id), q.compile_filters(state.get("filters"))).subquery()
     stmt = (select(inner.c.group_value, func.count()).group_by(inner.c.group_value)
-            .order_by(func.count().desc(), inner.c.group_value).limit(limit))
+            .order_by(func.count().desc(), inner.c.group_value.asc().nulls_first()).limit(limit))
     return [(_iso(v) if isinstance(v, datetime) else v, n) for v, n in session.execute(stmt)]
 
 
