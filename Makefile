@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HALLEY_HOME ?= $(CURDIR)/.halley
 export HALLEY_HOME
 
-.PHONY: run test install install-test browser bench demo clean
+.PHONY: run test install install-test browser postgres bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,23 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser
+install-test: $(VENV)/.installed-test browser postgres
 
 # Debian's Chromium and its driver for the browser tests, installed only when missing.
 browser:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver; \
+	fi
+
+# Debian's PostgreSQL server binaries for the PostgreSQL tests, installed only when missing. The
+# tests run their own throwaway cluster, so the package is told not to create (and start) one.
+postgres:
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO mkdir -p /etc/postgresql-common/createcluster.d && \
+		echo "create_main_cluster = false" | $$SUDO tee /etc/postgresql-common/createcluster.d/halley-tests.conf >/dev/null && \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends postgresql; \
 	fi
 
 # On first start, log the demo project (HALLEY_DEMO=0 skips it; a failed demo doesn't block serving).
@@ -40,8 +50,9 @@ run: install
 demo: install
 	$(BIN)/halley demo
 
+# The PostgreSQL tests fail (not skip) when PostgreSQL is missing; HALLEY_TEST_POSTGRES=0 skips them.
 test: install-test
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/pip install -q -e '.[bench]'
