@@ -216,6 +216,38 @@ def test_the_end_rides_on_the_last_batch(server, user, sdk_env):
     assert not (sdk_env / "spool" / exp.get_key()).exists()
 
 
+def test_connections_the_server_closed_while_idle_are_replaced(server, user, sdk_env):
+    api = API(api_key=user.api_key, url=server.url)
+    exp = Experiment(api_key=user.api_key, url=server.url, project_name="idle", **QUIET)
+    for step in range(3):
+        exp.log_metric("m", float(step), step=step)
+        assert exp.flush()
+        assert len(api.get_experiment_by_key(exp.get_key()).get_metrics("m")) == step + 1
+        time.sleep(2.5)  # the server drops kept-alive connections idle for 2 s
+    exp.end()
+    e = api.get_experiment_by_key(exp.get_key())
+    assert e.get_state() == "finished" and [p["step"] for p in e.get_metrics("m")] == [0, 1, 2]
+
+
+def test_proxy_settings_are_honoured(server, user, sdk_env, monkeypatch, capfd):
+    """HTTP_PROXY applies to the SDK's requests (here a proxy that isn't there: the run is
+    spooled), unless NO_PROXY names the server."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "example.org")
+    monkeypatch.setenv("HALLEY_END_TIMEOUT_S", "1")
+    monkeypatch.setenv("HALLEY_OFFLINE_END_WAIT_S", "0.5")
+    exp = Experiment(api_key=user.api_key, url=server.url, project_name="proxied", **QUIET)
+    exp.log_metric("m", 1.0, step=0)
+    exp.end()
+    err = capfd.readouterr().err
+    assert "unreachable (ProxyError" in err and (sdk_env / "spool" / exp.get_key() / "end.json").exists()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key()) is None
+    with Experiment(api_key=user.api_key, url=server.url, project_name="proxied", **QUIET) as direct:
+        direct.log_metric("m", 1.0, step=0)
+    assert API(api_key=user.api_key, url=server.url).get_experiment_by_key(direct.get_key()).get_state() == "finished"
+
+
 def test_a_refused_last_batch_still_ends_the_run(tmp_path, monkeypatch, capfd):
     """The batch carrying the end is refused (too large): the run is ended by POST .../end."""
     monkeypatch.setenv("HALLEY_SPOOL_DIR", str(tmp_path / "spool"))

@@ -581,7 +581,7 @@ class Experiment(BaseExperiment):
             self._spool.write_end(status)
             warn(f"experiment {self.id}: the server could not be reached before the end; the rest is kept "
                  f"in {self._spool.path}. Send it later with: halley upload {self._spool.path}")
-        else:
+        elif self._sender.went_offline:
             self._spool.clear_if_done()
 
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import collections
 import gzip
+import http.client
 import json
+import os
+import select
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from typing import Callable
 
@@ -60,34 +64,111 @@ class Rejected(Exception):
         self.message = message
 
 
+class Reply:
+    """A response of the direct HTTP path, with the parts of ``requests.Response`` callers use."""
+
+    __slots__ = ("status_code", "content", "headers")
+
+    def __init__(self, status_code: int, content: bytes, headers):
+        self.status_code = status_code
+        self.content = content
+        self.headers = headers
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+_IDLE: dict[tuple[str, int], list[http.client.HTTPConnection]] = {}  # kept-alive connections by server
+_IDLE_LOCK = threading.Lock()
+_IDLE_MAX = 8
+_ENVIRONMENT: dict[tuple, dict] = {}  # (base URL, variables) -> proxies / CA bundle / cert to use
+_ENVIRONMENT_NAMES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                      "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def _forget_connections_in_child() -> None:
+    _IDLE.clear()  # a forked child must not share the parent's sockets (dropped, not shut down)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections_in_child)
+
+
+def _dropped(sock) -> bool:
+    """An idle kept-alive socket that is readable was closed by the server (or is out of step)."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() on this platform
+        try:
+            return bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
+
 class HttpClient:
-    """One requests.Session (keep-alive) per thread that uses it."""
+    """The SDK's requests to one server; usable from several threads.
+
+    Plain-HTTP servers reached without a proxy (the usual self-hosted case) are spoken to
+    directly over kept-alive ``http.client`` connections shared by the process's clients,
+    which costs a fraction of a ``requests`` call per request; HTTPS, proxies, redirects and
+    uploads go through ``requests`` (one Session per client).
+    """
 
     def __init__(self, config: ClientConfig):
         self.config = config
         self.base = config.url + "/api/v1"
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.headers = {"User-Agent": USER_AGENT}
         if config.api_key:
-            self.session.headers["Authorization"] = config.api_key
-        self._settled = False
+            self.headers["Authorization"] = config.api_key
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+        self._direct: bool | None = None  # decided on first use
+        parts = urllib.parse.urlsplit(self.base)
+        self._server = (parts.hostname or "", parts.port or 80)
+        self._prefix = parts.path
         local = any(h in config.url for h in ("://127.0.0.1", "://localhost", "://[::1]"))
         self.gzip = env_bool("HALLEY_GZIP", not local)  # compressing costs more than it saves on loopback
 
-    def _settle(self) -> None:
-        """Proxies and CA bundle from the environment, looked up once (on first use, in the
-        thread that sends) for the one server this client talks to, rather than on every
-        request; a .netrc entry can't replace the API key either."""
-        found = self.session.merge_environment_settings(self.base, {}, None, None, None)
-        self.session.proxies.update(found["proxies"])
-        self.session.verify, self.session.cert = found["verify"], found["cert"]
-        self.session.trust_env = False
-        self._settled = True
+    def _environment(self) -> dict:
+        """Proxies and CA bundle from the environment as ``requests`` reads them, looked up
+        once per server and setting rather than on every request (and a .netrc entry can't
+        replace the API key)."""
+        key = (self.base, *map(os.environ.get, _ENVIRONMENT_NAMES))
+        found = _ENVIRONMENT.get(key)
+        if found is None:
+            found = _ENVIRONMENT[key] = requests.Session().merge_environment_settings(self.base, {}, None, None, None)
+        return found
+
+    @property
+    def session(self) -> requests.Session:
+        with self._session_lock:
+            if self._session is None:
+                session = requests.Session()
+                session.headers.update(self.headers)
+                found = self._environment()
+                session.proxies.update(found["proxies"])
+                session.verify, session.cert = found["verify"], found["cert"]
+                session.trust_env = False
+                self._session = session
+            return self._session
+
+    def _use_direct(self) -> bool:
+        if self._direct is None:
+            proxies = self._environment()["proxies"]
+            self._direct = self.base.startswith("http://") and requests.utils.select_proxy(self.base, proxies) is None
+        return self._direct
 
     def request(self, method: str, path: str, *, json_body=None, raw: bytes | None = None,
-                files=None, data=None, params=None, timeout: float | None = None) -> requests.Response:
-        if not self._settled:
-            self._settle()
+                files=None, data=None, params=None, timeout: float | None = None):
+        """The server's answer (a ``requests.Response`` or a ``Reply``); Transient for what is
+        worth retrying (unreachable, timeout, 5xx, 408, 429), Rejected for other 4xx."""
         headers = {}
         if json_body is not None:
             raw = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
@@ -96,23 +177,71 @@ class HttpClient:
             if self.gzip and len(raw) >= GZIP_MIN_BYTES:
                 raw = gzip.compress(raw, compresslevel=1)
                 headers["Content-Encoding"] = "gzip"
-        try:
-            r = self.session.request(method, self.base + path, data=raw if raw is not None else data,
-                                     files=files, params=params, headers=headers,
-                                     timeout=timeout or self.config.request_timeout_s)
-        except requests.RequestException as exc:
-            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        timeout = timeout or self.config.request_timeout_s
+        r = None
+        if files is None and data is None and params is None and self._use_direct():
+            r = self._direct_request(method, path, raw, headers, timeout)
+            if r.status_code in _REDIRECTS:  # e.g. moved to HTTPS: let requests follow it from now on
+                self._direct, r = False, None
+        if r is None:
+            try:
+                r = self.session.request(method, self.base + path, data=raw if raw is not None else data,
+                                         files=files, params=params, headers=headers, timeout=timeout)
+            except requests.RequestException as exc:
+                raise Transient(f"{type(exc).__name__}: {exc}") from exc
         if r.status_code >= 500 or r.status_code in (408, 429):
             raise Transient(f"HTTP {r.status_code}")
         if r.status_code >= 400:
             try:
                 message = r.json().get("error") or r.text
-            except ValueError:
+            except (ValueError, AttributeError):
                 message = r.text[:500]
             raise Rejected(r.status_code, f"HTTP {r.status_code}: {message}")
         return r
 
-    def deliver(self, key: str, d: Delivery) -> requests.Response:
+    def _direct_request(self, method: str, path: str, body: bytes | None, headers: dict, timeout: float) -> Reply:
+        headers = {**self.headers, **headers}
+        for attempt in (1, 2):
+            conn, reused = self._checkout(timeout)
+            try:
+                conn.request(method, self._prefix + path, body=body, headers=headers)
+                response = conn.getresponse()
+                content = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                # A kept-alive connection the server closed meanwhile: once more on a new one
+                # (every SDK request is safe to repeat: batches and assets carry their ids).
+                if attempt == 1 and reused and isinstance(exc, (ConnectionError, http.client.RemoteDisconnected)):
+                    continue
+                raise Transient(f"{type(exc).__name__}: {exc}") from exc
+            if response.will_close:
+                conn.close()
+            else:
+                self._checkin(conn)
+            return Reply(response.status, content, response.headers)
+        raise AssertionError("unreachable")
+
+    def _checkout(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        with _IDLE_LOCK:
+            idle = _IDLE.get(self._server)
+            while idle:
+                conn = idle.pop()
+                if conn.sock is not None and not _dropped(conn.sock):
+                    conn.sock.settimeout(timeout)
+                    conn.timeout = timeout
+                    return conn, True
+                conn.close()
+        return http.client.HTTPConnection(*self._server, timeout=timeout), False
+
+    def _checkin(self, conn: http.client.HTTPConnection) -> None:
+        with _IDLE_LOCK:
+            idle = _IDLE.setdefault(self._server, [])
+            if len(idle) < _IDLE_MAX:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def deliver(self, key: str, d: Delivery):
         if d.kind == "batch":
             return self.request("POST", f"/experiments/{key}/batch", raw=d.payload)
         form = {k: (json.dumps(v) if k == "metadata" else str(v)) for k, v in d.fields.items()
@@ -264,6 +393,27 @@ class BatchBuilder:
         if self.count >= MAX_ITEMS:
             self.cut(out)
 
+    def add_from(self, queue: collections.deque, n: int, out: list) -> None:
+        """``add`` for the next ``n`` queued items, the common metric point (a number for a
+        metric already in this batch, whole-number or no step and epoch) done inline."""
+        popleft, series = queue.popleft, self.series
+        for _ in range(n):
+            t = popleft()
+            if t[0] == "m" and self.count < MAX_ITEMS - 1:
+                s = series.get(t[1])
+                v, step, epoch = t[2], t[3], t[4]
+                if s is not None and (type(v) is float or type(v) is int) and (step is None or type(step) is int) \
+                        and (epoch is None or type(epoch) is int):
+                    s.value.append(v)
+                    s.step.append(step)
+                    s.epoch.append(epoch)
+                    s.timestamp.append(t[5])
+                    s.context.append(t[6])
+                    self.count += 1
+                    continue
+            self.add(t, out)
+            series = self.series  # a new batch after a cut
+
     def cut(self, out: list) -> None:
         if self.count:
             self.body["batch_id"] = uuid.uuid4().hex
@@ -277,7 +427,7 @@ class BatchBuilder:
         self._reset()
 
 
-def _reports_end(reply: requests.Response) -> bool:
+def _reports_end(reply) -> bool:
     """Whether the server applied the end a batch carried (older servers ignore the field)."""
     try:
         return isinstance(reply.json().get("end"), dict)
@@ -391,9 +541,8 @@ class Sender(threading.Thread):
                 return
 
     def _collect(self) -> None:
-        q, out, add = self.queue, [], self.builder.add
-        for _ in range(len(q)):
-            add(q.popleft(), out)
+        out: list[Delivery] = []
+        self.builder.add_from(self.queue, len(self.queue), out)
         self.builder.cut(out)
         while self.builder.skipped:
             self._warn_once(f"skipped {self.builder.skipped.pop()}")
@@ -448,7 +597,8 @@ class Sender(threading.Thread):
             self.unreachable = False
             self.backoff = 0.0
             warn(f"connection to {self.client.config.url} restored; pending data delivered")
-        self.spool.clear_if_done()
+        if self.went_offline:
+            self.spool.clear_if_done()
 
     def _offline(self, reason: str) -> None:
         self.went_offline = True
