@@ -507,6 +507,10 @@ class Experiment(BaseExperiment):
     Configuration falls back to HALLEY_API_KEY, HALLEY_URL (default http://127.0.0.1:8050),
     HALLEY_WORKSPACE and HALLEY_PROJECT. Pending data is kept under HALLEY_SPOOL_DIR
     (default ~/.halley/spool)/<experiment_key> while the server can't be reached.
+
+    The background sender creates the experiment while the script goes on: a key or project
+    the server refuses is reported by a warning as soon as it answers (the run then logs
+    nothing), and ``url`` is set once it has answered.
     """
 
     def _start(self) -> None:
@@ -514,7 +518,6 @@ class Experiment(BaseExperiment):
             warn("no API key (pass api_key= or set HALLEY_API_KEY): this experiment logs nothing")
             self._off = True
             return
-        self._created = threading.Event()
         self._heartbeat_s = 5.0
         self._spool = SpoolDir(spool_root() / self.id, self._create_body())
         # The sender creates (or resumes) the experiment first thing, while this thread goes on
@@ -537,7 +540,6 @@ class Experiment(BaseExperiment):
         if info.get("url"):
             self.url = self._config.url + info["url"]
         self._heartbeat_s = env_float("HALLEY_HEARTBEAT_S", float(info.get("heartbeat_interval_s") or 5))
-        self._created.set()
         if not self._threads_stop.is_set():
             threading.Thread(target=self._heartbeat_loop, name="halley-heartbeat", daemon=True).start()
 
