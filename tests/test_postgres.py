@@ -298,6 +298,32 @@ def test_64_bit_steps_epochs_offsets_and_pids(pg_server, pg_accounts):
     assert blocks[1][ROLLUP_COLUMNS.index("max_step")] == top
 
 
+def test_text_with_nul_characters_is_stored(pg_server, pg_accounts):
+    """PostgreSQL's text can't hold NUL: a captured line or a value with one is stored with
+    U+FFFD in its place instead of failing the batch."""
+    user = pg_accounts.create("nul")
+    s = api(pg_server, user.api_key)
+    key = s.post(pg_server.url + "/api/v1/experiments", json={"project": "nul"}).json()["experiment_key"]
+    base = f"{pg_server.url}/api/v1/experiments/{key}"
+    r = s.post(base + "/batch", json={
+        "batch_id": uuid.uuid4().hex, "name": "run\x00", "output": [{"text": "a\x00b\n"}],
+        "parameters": [{"name": "p", "value": "x\x00y"}], "others": [{"key": "o", "value": "\x00"}],
+        "html": [{"html": "<b>\x00</b>"}], "details": {"host": "h\x00"},
+        "metrics": [{"name": "m", "value": 1.0, "step": 0, "context": "c\x00"},
+                    {"name": "m", "value": "NaN", "step": 1, "context": "tab\there \\N back\\slash\nline"}]})
+    assert r.status_code == 200, r.text
+    assert s.get(base + "/output").json()["output"][0]["text"] == "a\ufffdb\n"
+    assert s.get(base + "/parameters").json()["parameters"][0]["value"] == "x\ufffdy"
+    assert s.get(base + "/others").json()["others"][0]["value"] == "\ufffd"
+    points = s.get(base + "/metrics").json()["metrics"]
+    assert [(p["context"], p["value"]) for p in points] == [
+        ("c\ufffd", 1.0), ("tab\there \\N back\\slash\nline", "NaN")]
+    assert s.get(base + "/system").json()["details"]["host"] == "h\ufffd"
+    with pg_accounts.db.session() as db_s:
+        row = db_s.exec(select(Experiment).where(Experiment.key == key)).one()
+    assert (row.name, row.html) == ("run\ufffd", "<b>\ufffd</b>")
+
+
 def test_archive_and_delete_cascade(pg_server, pg_accounts, sdk_env):
     from dashboard.sdk import Experiment as SdkExperiment
 
