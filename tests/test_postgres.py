@@ -406,7 +406,9 @@ def _seed(db: Database, actor: Actor, n: int = 12) -> None:
                                     "timestamp": (1.7e9 + steps).tolist(), "epoch": (steps // 1000).tolist()}],
                 "metrics": [{"name": "loss", "value": "NaN", "step": int(steps[-1]) + 1},
                             *[{"name": "acc", "value": v, "step": k} for k, v in enumerate([1, 2, 2, 3, i])],
-                            {"name": "odd", "value": ["Infinity", 1.5, "NaN"][i % 3], "step": 0}],
+                            {"name": "odd", "value": ["Infinity", 1.5, "NaN"][i % 3], "step": 0},
+                            *[{"name": "nostep", "value": float(k), "step": st, "timestamp": 1.7e9 + k}
+                              for k, st in enumerate([3, None, 1, None])]],
                 "parameters": [{"name": "lr", "value": [0.1, 0.01, 0.001, "0.010"][i % 4]},
                                {"name": "opt", "value": ["sgd", "Adam", "adamw"][i % 3]},
                                {"name": "layers", "value": [2, 4][i % 2]},
@@ -545,6 +547,23 @@ def test_table_csv_over_rest_on_postgres(pg_server, pg_accounts):
     lines = r.text.strip().splitlines()
     assert lines[0] == "Experiment key,Name,lr,loss (last)"
     assert [line.split(",")[1] for line in lines[1:]] == ["run-4", "run-2", "run-0"]
+
+
+def test_point_reads_answer_alike(twins):
+    """Points without a step come first on both databases (SQLite's NULL order)."""
+    from dashboard.services import experiment_page, metrics
+
+    def read(s, actor, project, _):
+        exp = s.exec(select(Experiment).where(Experiment.key == "k00".ljust(32, "0"))).one()
+        many = metrics.series_many(s, [exp.id], "nostep")[exp.id]
+        page = experiment_page.metric_series(s, exp, ["nostep"])
+        one = metrics.series(s, exp.id, "nostep")
+        return (metrics.points(s, exp.id, "nostep"), json.dumps([a.tolist() for a in one]),
+                json.dumps([a.tolist() for a in many]), json.dumps(page, default=repr, sort_keys=True))
+
+    pg, lite = _both(twins, read)
+    assert pg == lite
+    assert [p["value"] for p in pg[0]] == [1.0, 3.0, 2.0, 0.0]
 
 
 LINE = {"type": "line", "metrics": ["loss"], "x": "step"}

@@ -126,7 +126,7 @@ def metric_series(session: Session, exp: Experiment, names: list[str], x_axis: s
                MetricPoint.invalid)
         .join(MetricPoint, MetricPoint.series_id == MetricSeries.id)
         .where(MetricSeries.experiment_id == exp.id, MetricSeries.name.in_(names[:200]))
-        .order_by(MetricSeries.name, MetricPoint.step, MetricPoint.id)
+        .order_by(MetricSeries.name, MetricPoint.step.nulls_first(), MetricPoint.id)
     ).all()
     grouped: dict[str, list] = {}
     for row in rows:
@@ -189,7 +189,7 @@ def assets(session: Session, exp: Experiment, types: tuple[str, ...] | None = No
     stmt = select(Asset).where(Asset.experiment_id == exp.id)
     if types:
         stmt = stmt.where(Asset.type.in_(types))
-    return list(session.exec(stmt.order_by(Asset.file_name, Asset.step, Asset.id)).all())
+    return list(session.exec(stmt.order_by(Asset.file_name, Asset.step.nulls_first(), Asset.id)).all())
 
 
 def get_asset(session: Session, exp: Experiment, asset_id: str) -> Asset:

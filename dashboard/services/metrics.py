@@ -4,7 +4,8 @@ Writes: ``prepare_points`` turns a batch's points (rows and/or column-form entri
 columns and each series' summary delta with numpy (before the write lock); ``store_points``
 inserts them in bulk and folds the deltas into the affected ``MetricSeries`` (read once,
 written back together).
-Reads: ``series`` / ``series_many`` return numpy arrays from one indexed query;
+Reads: ``series`` / ``series_many`` return numpy arrays from one indexed query (points
+without a step first, on every database);
 ``summaries`` reads the summaries of many experiments at once.
 
 NaN is stored as a NULL value with ``invalid`` set; +/-Inf as floats with ``invalid`` set.
@@ -283,7 +284,7 @@ def series(session: Session, experiment_id: int, name: str) -> Series:
         sa_select(_POINT.step, _POINT.value, _POINT.epoch, _POINT.timestamp)
         .join(MetricSeries.__table__, _SERIES.id == _POINT.series_id)
         .where(_SERIES.experiment_id == experiment_id, _SERIES.name == name)
-        .order_by(_POINT.step, _POINT.id)
+        .order_by(_POINT.step.nulls_first(), _POINT.id)
     ).all()
     return _to_series(rows)
 
@@ -296,7 +297,7 @@ def series_many(session: Session, experiment_ids: list[int], name: str) -> dict[
         sa_select(_SERIES.experiment_id, _POINT.step, _POINT.value, _POINT.epoch, _POINT.timestamp)
         .join(MetricSeries.__table__, _SERIES.id == _POINT.series_id)
         .where(_SERIES.experiment_id.in_(experiment_ids), _SERIES.name == name)
-        .order_by(_SERIES.experiment_id, _POINT.step, _POINT.id)
+        .order_by(_SERIES.experiment_id, _POINT.step.nulls_first(), _POINT.id)
     ).all()
     if not rows:
         return {}
@@ -317,7 +318,7 @@ def points(session: Session, experiment_id: int, name: str | None = None) -> lis
         .where(_SERIES.experiment_id == experiment_id)
     )
     stmt = stmt.where(_SERIES.name == name) if name is not None else stmt
-    rows = session.execute(stmt.order_by(_SERIES.name, _POINT.step, _POINT.id)).all()
+    rows = session.execute(stmt.order_by(_SERIES.name, _POINT.step.nulls_first(), _POINT.id)).all()
     return [{"name": n, "value": encode_value(value) if invalid else value, "step": step, "epoch": epoch,
              "timestamp": ts, "context": ctx} for n, step, value, invalid, epoch, ts, ctx in rows]
 
