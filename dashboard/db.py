@@ -113,11 +113,18 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
+# Held for the migration's transaction on PostgreSQL, so servers starting at once against one
+# database migrate one after another (the later ones then find the schema at head).
+MIGRATION_LOCK = 0x68616C6C6579  # "halley"
+
+
 def migrate(url: str) -> None:
     """Bring the schema to the newest revision (creates it on an empty database)."""
     engine = get_engine(url)
     cfg = alembic_config(url)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 

@@ -98,6 +98,30 @@ def test_migrations_build_the_models_schema_and_keep_data(postgres):  # noqa: F8
     assert [u.username for u in _rows(db, User)] == ["keeper"]
 
 
+def test_servers_starting_at_once_migrate_one_after_another(postgres):  # noqa: F811
+    """Several processes migrating one empty database at once (servers started together)."""
+    import os
+
+    url = postgres.create_database("race")
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                migrate(url)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert codes == [0, 0, 0, 0]
+    with get_engine(url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [
+            MigrationContext.configure(conn).get_current_revision()]
+        assert "metricpoint" in sa.inspect(conn).get_table_names()
+
+
 def test_plain_postgresql_urls_use_psycopg(postgres, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.delenv("HALLEY_DATABASE_URL", raising=False)
     url = postgres.create_database("plain")
