@@ -465,10 +465,11 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     if b.graph is not None:
         exp.graph = b.graph
     counts["graph"] = int(b.graph is not None)
+    if b.end is not None:  # stop_requested was read under the lock (``_touch``)
+        exp.status = ExperimentStatus.stopped.value if exp.stop_requested else b.end.status
+        exp.end_time = now
     session.add(exp)
     session.flush()
-    if b.end is not None:
-        _end(session, exp, b.end.status, now)
     return counts, exp
 
 
