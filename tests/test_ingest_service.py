@@ -378,3 +378,15 @@ def test_a_batch_ends_the_run_in_its_transaction(env):
         exp = experiments.find_by_key(s, running)
         assert exp.status == "running" and exp.end_time is None and metrics.summaries(s, [exp.id]) == []
         assert s.exec(select(ReceivedBatch).where(ReceivedBatch.batch_id.in_(["end-bad", "end-vera"]))).all() == []
+
+
+def test_heartbeat_moves_last_heartbeat_only(env):
+    key = new_experiment(env, project="beats")
+    with env["db"].session() as s:
+        before = experiments.find_by_key(s, key)
+        updated, beat = before.updated_at, before.last_heartbeat
+    with env["db"].session() as s:
+        assert ingest.heartbeat(s, env["alice"], key) == (False, None)
+    with env["db"].session() as s:
+        after = experiments.find_by_key(s, key)
+        assert after.updated_at == updated and after.last_heartbeat > beat

@@ -261,6 +261,11 @@ _TOUCH = (
     .values(updated_at=bindparam("now"), last_heartbeat=bindparam("now"))
     .returning(_EXP.stop_requested, _EXP.stop_requested_by)
 )
+_BEAT = (  # a heartbeat changes nothing but the time the run was last heard of
+    update(Experiment.__table__).where(_EXP.id == bindparam("experiment_id"))
+    .values(last_heartbeat=bindparam("now"))
+    .returning(_EXP.stop_requested, _EXP.stop_requested_by)
+)
 # Ending: a run that was asked to stop ends as "stopped", whatever it reports.
 _END = (
     update(Experiment.__table__).where(_EXP.id == bindparam("experiment_id"))
@@ -311,11 +316,11 @@ def writable(session: Session, actor: Actor, key: str) -> Located:
     return Located(found[0], found[1], found[2])
 
 
-def _touch(session: Session, exp: Experiment, now: datetime) -> None:
+def _touch(session: Session, exp: Experiment, now: datetime, heartbeat_only: bool = False) -> None:
     """Take the experiment's write lock (see ``_TOUCH``) and record that the run is alive."""
-    stop, by = session.execute(_TOUCH, {"experiment_id": exp.id, "now": now}).one()
-    for field, value in (("updated_at", now), ("last_heartbeat", now), ("stop_requested", bool(stop)),
-                         ("stop_requested_by", by)):
+    stop, by = session.execute(_BEAT if heartbeat_only else _TOUCH, {"experiment_id": exp.id, "now": now}).one()
+    changed = (("last_heartbeat", now),) if heartbeat_only else (("updated_at", now), ("last_heartbeat", now))
+    for field, value in (*changed, ("stop_requested", bool(stop)), ("stop_requested_by", by)):
         set_committed_value(exp, field, value)
 
 
@@ -398,7 +403,7 @@ def start_experiment(session: Session, actor: Actor, workspace: str | None, proj
 def heartbeat(session: Session, actor: Actor, key: str) -> tuple[bool, str | None]:
     """Record that the run is alive; tells it whether a stop was requested."""
     exp = writable(session, actor, key).experiment
-    _touch(session, exp, utcnow())
+    _touch(session, exp, utcnow(), heartbeat_only=True)
     return exp.stop_requested, exp.stop_requested_by
 
 
