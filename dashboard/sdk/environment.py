@@ -10,6 +10,7 @@ import platform
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,19 @@ def script_path() -> Path | None:
     return path if path.is_file() else None
 
 
+HOST_FACTS_TTL_S = 60.0
+_host_facts: dict[bool, tuple[float, dict]] = {}  # log_host -> (when, facts): runs started in a row reuse them
+
+
 def host_details(log_host: bool = True) -> dict:
-    details: dict[str, Any] = {"python_version": platform.python_version(),
-                               "python_executable": sys.executable, "pid": os.getpid(),
-                               "command": list(sys.argv)}
+    cached = _host_facts.get(log_host)
+    if cached is None or time.monotonic() - cached[0] > HOST_FACTS_TTL_S:
+        cached = _host_facts[log_host] = (time.monotonic(), _host_facts_now(log_host))
+    return {**cached[1], "pid": os.getpid(), "command": list(sys.argv)}
+
+
+def _host_facts_now(log_host: bool) -> dict:
+    details: dict[str, Any] = {"python_version": platform.python_version(), "python_executable": sys.executable}
     script = script_path()
     if script is not None:
         details["file_name"] = script.name
