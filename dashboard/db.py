@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Table, event
@@ -218,3 +220,26 @@ def _constant(value) -> int:
     if not isinstance(value, int):  # bool is an int
         raise TypeError(f"a constant column must be an int or bool, not {type(value).__name__}")
     return value
+
+
+def fetch_array(session: Session, stmt, ncols: int) -> np.ndarray:
+    """Run a numeric SELECT and return a float matrix (NULL -> NaN). Rows are read from the
+    DBAPI cursor as plain tuples: building SQLAlchemy Row objects for millions of points
+    would cost more than the query."""
+    result = session.connection().execute(stmt)  # a Core result: its DBAPI cursor is reachable
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return np.array(rows, dtype=np.float64).reshape(-1, ncols)
+
+
+def split_by_key(keys: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """``(key, start, end)`` for each run of equal keys in a result sorted by key (e.g. one
+    query's rows of many series, ordered by series id)."""
+    ids = np.asarray(keys).astype(np.int64)
+    if not len(ids):
+        return
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    for a, b in zip(starts.tolist(), np.r_[starts[1:], len(ids)].tolist()):
+        yield int(ids[a]), a, b

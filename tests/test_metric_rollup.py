@@ -4,7 +4,6 @@ migration that introduced the rollup fills it for data logged before."""
 from __future__ import annotations
 
 import math
-import uuid
 
 import numpy as np
 import pytest
@@ -14,8 +13,9 @@ from sqlmodel import select
 
 from dashboard.auth import Actor
 from dashboard.db import Database, alembic_config, get_engine, migrate
-from dashboard.services import accounts, ingest, metric_rollup, workspaces
+from dashboard.services import accounts, metric_rollup, workspaces
 from models import MetricRollup, MetricSeries
+from tests.rollup_data import log_batches, values_with_specials
 
 ROLLUP_COLUMNS = [c.name for c in MetricRollup.__table__.columns]
 
@@ -25,24 +25,6 @@ def _user(db: Database) -> Actor:
         u = accounts.create_user(s, "rolly", "rolly@example.org", "pw-rolly-123")
         workspaces.find_by_name(s, "rolly")
         return Actor(user_id=u.id, username="rolly")
-
-
-def _log(db: Database, actor: Actor, key: str | None, sizes: list[int], values: list) -> str:
-    """Logs ``values`` of metric "loss" (step = index) in batches of the given sizes."""
-    with db.session() as s:
-        if key is None:
-            exp, _ = ingest.start_experiment(s, actor, None, "rollup")
-            key = exp.key
-    at = 0
-    for size in sizes:
-        chunk = values[at:at + size]
-        with db.session() as s:
-            ingest.apply_batch(s, actor, key, {"batch_id": uuid.uuid4().hex, "metric_columns": [
-                {"name": "loss", "value": chunk, "step": list(range(at, at + len(chunk))),
-                 "epoch": [i // 100 for i in range(at, at + len(chunk))],
-                 "timestamp": [1.7e9 + i for i in range(at, at + len(chunk))]}]})
-        at += len(chunk)
-    return key
 
 
 def _rows(db: Database, key: str) -> list[tuple]:
@@ -65,22 +47,11 @@ def db(tmp_path):
     return Database(url)
 
 
-def _values(n: int, seed: int = 3) -> list:
-    rng = np.random.default_rng(seed)
-    vals: list = rng.normal(0, 1, n).round(6).tolist()
-    vals[5] = "NaN"
-    vals[70] = "Infinity"
-    vals[71] = "-Infinity"
-    vals[130:200] = ["NaN"] * 70  # a whole block (128..191) without a valid point
-    vals[300] = 50.0  # a spike
-    return vals
-
-
 def test_blocks_of_any_batching_equal_the_whole_series(db):
     actor = _user(db)
-    vals = _values(517)
-    whole = _log(db, actor, None, [517], vals)
-    pieces = _log(db, actor, None, [1, 63, 1, 100, 7, 64, 200, 81], vals)
+    vals = values_with_specials(517)
+    whole = log_batches(db, actor, None, [517], vals)
+    pieces = log_batches(db, actor, None, [1, 63, 1, 100, 7, 64, 200, 81], vals)
     assert _rows(db, pieces) == _rows(db, whole)
     rows = _rows(db, whole)
     assert [r[0] for r in rows] == list(range(math.ceil(517 / 64)))
@@ -89,8 +60,8 @@ def test_blocks_of_any_batching_equal_the_whole_series(db):
 
 def test_block_extremes_are_real_valid_points(db):
     actor = _user(db)
-    vals = _values(517)
-    key = _log(db, actor, None, [10, 300, 207], vals)
+    vals = values_with_specials(517)
+    key = log_batches(db, actor, None, [10, 300, 207], vals)
     rows = {r[0]: dict(zip([c for c in ROLLUP_COLUMNS if c != "series_id"], r)) for r in _rows(db, key)}
     finite = [(i, v) for i, v in enumerate(vals) if not isinstance(v, str)]
     for block, row in rows.items():
@@ -108,8 +79,8 @@ def test_block_extremes_are_real_valid_points(db):
 
 def test_read_returns_extremes_in_step_order_and_honours_a_range(db):
     actor = _user(db)
-    vals = _values(517)
-    key = _log(db, actor, None, [517], vals)
+    vals = values_with_specials(517)
+    key = log_batches(db, actor, None, [517], vals)
     with db.session() as s:
         sid = s.exec(select(MetricSeries.id).where(MetricSeries.experiment_id == _exp_id(s, key))).one()
         full = metric_rollup.read(s, [sid])[sid]
@@ -126,7 +97,7 @@ def test_migration_fills_the_rollup_of_existing_points(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     migrate(url)
     db = Database(url)
-    key = _log(db, _user(db), None, [3, 250, 64, 100], _values(417))
+    key = log_batches(db, _user(db), None, [3, 250, 64, 100], values_with_specials(417))
     before = _rows(db, key)
     cfg = alembic_config(url)
     with get_engine(url).begin() as conn:

@@ -35,6 +35,7 @@ from models import (
     ParameterValue, ReceivedBatch, User,
 )
 from tests.conftest import Accounts, api
+from tests.rollup_data import log_batches, values_with_specials
 from tests.postgres_fixtures import PostgresServer, postgres  # noqa: F401  (the session's cluster)
 
 pytestmark = pytest.mark.postgres
@@ -85,7 +86,7 @@ def test_migrations_build_the_models_schema_and_keep_data(postgres):  # noqa: F8
 
     db = Database(url)
     actor = _actor(db, "keeper")
-    key = _log_batches(db, actor, None, [3, 250, 64, 100], _rollup_values(417))
+    key = log_batches(db, actor, None, [3, 250, 64, 100], values_with_specials(417))
     before = _rollup(db, key)
     migrate(url)  # idempotent
     cfg = alembic_config(url)
@@ -259,7 +260,7 @@ def test_rollup_of_odd_batches_equals_one_batch(pg_server, pg_accounts):
     """The rollup's merge UPDATE (CASE expressions into a partial block), through the server."""
     user = pg_accounts.create("roll")
     s = api(pg_server, user.api_key)
-    vals = _rollup_values(517)
+    vals = values_with_specials(517)
 
     def log(sizes: list[int]) -> str:
         key = s.post(pg_server.url + "/api/v1/experiments", json={"project": "rollup"}).json()["experiment_key"]
@@ -285,7 +286,7 @@ def test_rollup_of_odd_batches_equals_one_batch(pg_server, pg_accounts):
     assert by_block[1]["max_value"] != math.inf  # +/-Inf are never extremes
     # and the same points on SQLite give the same blocks
     lite = _sqlite_db(pg_server.home / "rollup-lite.db")
-    lite_key = _log_batches(lite, _actor(lite, "roll"), None, [517], vals)
+    lite_key = log_batches(lite, _actor(lite, "roll"), None, [517], vals)
     assert _rollup(lite, lite_key) == rows
 
 
@@ -677,33 +678,6 @@ def _actor(db: Database, name: str) -> Actor:
 
 def _user_id(session, username: str) -> int:
     return session.exec(select(User.id).where(User.username == username)).one()
-
-
-def _rollup_values(n: int, seed: int = 3) -> list:
-    rng = np.random.default_rng(seed)
-    vals: list = rng.normal(0, 1, n).round(6).tolist()
-    vals[5] = "NaN"
-    vals[70] = "Infinity"
-    vals[71] = "-Infinity"
-    vals[130:200] = ["NaN"] * 70  # a whole block (128..191) without a valid point
-    vals[300] = 50.0  # a spike
-    return vals
-
-
-def _log_batches(db: Database, actor: Actor, key: str | None, sizes: list[int], values: list) -> str:
-    with db.session() as s:
-        if key is None:
-            key = ingest.start_experiment(s, actor, None, "rollup")[0].key
-    at = 0
-    for size in sizes:
-        chunk = values[at:at + size]
-        with db.session() as s:
-            ingest.apply_batch(s, actor, key, {"batch_id": uuid.uuid4().hex, "metric_columns": [
-                {"name": "loss", "value": chunk, "step": list(range(at, at + len(chunk))),
-                 "epoch": [i // 100 for i in range(at, at + len(chunk))],
-                 "timestamp": [1.7e9 + i for i in range(at, at + len(chunk))]}]})
-        at += len(chunk)
-    return key
 
 
 def _rollup(db: Database, key: str, name: str = "loss") -> list[tuple]:

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Float, Integer, and_, bindparam, case, cast, or_, select, update
 from sqlmodel import Session
 
-from dashboard.db import bulk_insert_columns
+from dashboard.db import bulk_insert_columns, fetch_array, split_by_key
 from models import MetricRollup
 
 BLOCK = 64
@@ -125,14 +125,12 @@ def backfill(connection, point_table) -> int:
             select(c.series_id, c.step, c.value, c.invalid, c.epoch, c.timestamp)
             .where(c.series_id.between(chunk[0], chunk[-1])).order_by(c.series_id, c.id)
         ).all(), dtype=float).reshape(-1, 6)
-        ids = data[:, 0].astype(np.int64)
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
         rows = []
-        for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+        for sid, a, b in split_by_key(data[:, 0]):
             d = data[a:b]
             cols = blocks(0, SeriesPoints(d[:, 1], d[:, 2], d[:, 3] > 0, d[:, 4], d[:, 5]))
             names = list(cols)
-            rows.extend({"series_id": int(ids[a]), **dict(zip(names, r))} for r in zip(*cols.values()))
+            rows.extend({"series_id": sid, **dict(zip(names, r))} for r in zip(*cols.values()))
         if rows:
             connection.execute(_T.insert(), rows)
             written += len(rows)
@@ -150,17 +148,9 @@ def read(session: Session, series_ids: list[int], lo: float | None = None, hi: f
     if lo is not None:
         stmt = stmt.where(or_(_C.last_step.is_(None), _C.last_step >= lo),
                           or_(_C.first_step.is_(None), _C.first_step <= hi))
-    result = session.connection().execute(stmt.order_by(_C.series_id, _C.block))
-    try:  # plain DBAPI tuples: much cheaper than Row objects for many small rows
-        data = np.array(result.cursor.fetchall(), dtype=np.float64).reshape(-1, len(cols))
-    finally:
-        result.close()
+    data = fetch_array(session, stmt.order_by(_C.series_id, _C.block), len(cols))
     out: dict[int, dict[str, np.ndarray]] = {}
-    if not len(data):
-        return out
-    ids = data[:, 0].astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+    for sid, a, b in split_by_key(data[:, 0]):
         d = data[a:b]
         low, high = d[:, 1:5], d[:, 5:9]
         # per block: the extreme with the smaller step first; one point when both are the same
@@ -177,5 +167,5 @@ def read(session: Session, series_ids: list[int], lo: float | None = None, hi: f
             pts = pts[(pts[:, 0] >= lo) & (pts[:, 0] <= hi)]
         if len(pts) > 1 and np.any(np.diff(pts[:, 0]) < 0):
             pts = pts[np.argsort(pts[:, 0], kind="stable")]
-        out[int(ids[a])] = {"step": pts[:, 0], "value": pts[:, 1], "epoch": pts[:, 2], "timestamp": pts[:, 3]}
+        out[sid] = {"step": pts[:, 0], "value": pts[:, 1], "epoch": pts[:, 2], "timestamp": pts[:, 3]}
     return out

@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import insert, select as sa_select
 from sqlmodel import Session, select
 
-from dashboard.db import bulk_insert_columns
+from dashboard.db import bulk_insert_columns, split_by_key
 from dashboard.services import metric_rollup
 from models import MetricPoint, MetricSeries
 
@@ -302,10 +302,7 @@ def series_many(session: Session, experiment_ids: list[int], name: str) -> dict[
     if not rows:
         return {}
     exp_ids, steps, values, epochs, stamps = _columns(rows, 5)
-    ids = exp_ids.astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    ends = np.r_[starts[1:], len(ids)]
-    return {int(ids[a]): Series(steps[a:b], values[a:b], epochs[a:b], stamps[a:b]) for a, b in zip(starts, ends)}
+    return {eid: Series(steps[a:b], values[a:b], epochs[a:b], stamps[a:b]) for eid, a, b in split_by_key(exp_ids)}
 
 
 def points(session: Session, experiment_id: int, name: str | None = None) -> list[dict]:

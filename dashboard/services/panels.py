@@ -29,6 +29,7 @@ from sqlmodel import Session
 from dashboard.auth import Actor
 from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
 from dashboard.charts.style import empty_figure
+from dashboard.db import fetch_array, split_by_key
 from dashboard.services import experiment_table, metric_rollup, metrics
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
     PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, is_complete, list_templates,
@@ -108,18 +109,6 @@ def _estimate(meta: tuple, lo: float | None, hi: float | None) -> float:
     return count * min(1.0, (overlap + 1) / (last_step - first_step + 1))
 
 
-def _fetch_array(session: Session, stmt, ncols: int) -> np.ndarray:
-    """Run a numeric SELECT and return a float matrix (NULL -> NaN). Rows are read from the
-    DBAPI cursor as plain tuples: building SQLAlchemy Row objects for millions of points
-    would cost more than the query."""
-    result = session.connection().execute(stmt)  # a Core result: its DBAPI cursor is reachable
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    return np.array(rows, dtype=np.float64).reshape(-1, ncols)
-
-
 def _raw_rows(session: Session, stmt) -> list[tuple]:
     """Plain tuples from the DBAPI cursor, for reads of many small rows (same reason as above)."""
     result = session.connection().execute(stmt)  # a Core result: its DBAPI cursor is reachable
@@ -135,19 +124,17 @@ def _read_raw(session: Session, sids: list[int], step_range) -> dict[int, dict]:
         .where(_POINT.series_id.in_(sids))
     if step_range:
         stmt = stmt.where(_POINT.step.between(step_range[0], step_range[1]))
-    data = _fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step, _POINT.id), 5)
+    data = fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step, _POINT.id), 5)
     out: dict[int, dict] = {}
     if not len(data):
         return out
-    ids = data[:, 0].astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+    for sid, a, b in split_by_key(data[:, 0]):
         steps, values, epochs, stamps = data[a:b, 1], data[a:b, 2], data[a:b, 3], data[a:b, 4]
         ok = np.isfinite(values)  # invalid points were turned into NULL by the query
         invalid = int((~ok).sum())
         steps, values, epochs, stamps = steps[ok], values[ok], epochs[ok], stamps[ok]
         idx = downsample.indices(np.nan_to_num(steps, nan=0.0), values)
-        out[int(ids[a])] = {"step": steps[idx], "value": values[idx], "epoch": epochs[idx],
+        out[sid] = {"step": steps[idx], "value": values[idx], "epoch": epochs[idx],
                             "timestamp": stamps[idx], "invalid": invalid}
     return out
 
@@ -169,14 +156,12 @@ def _read_buckets(session: Session, metas: list[tuple], lo: int, hi: int, with_t
             .where(_POINT.series_id.in_([m[0] for m in metas]), _POINT.step.between(lo, hi),
                    _POINT.invalid == False)  # noqa: E712
             .group_by(_POINT.series_id, bucket).order_by(_POINT.series_id, bucket))
-    data = _fetch_array(session, stmt, len(cols))
+    data = fetch_array(session, stmt, len(cols))
     invalid = {m[0]: m[6] or 0 for m in metas}
     out: dict[int, dict] = {}
     if not len(data):
         return out
-    ids = data[:, 0].astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    for a, b in zip(starts, np.r_[starts[1:], len(ids)]):
+    for sid, a, b in split_by_key(data[:, 0]):
         d = data[a:b]
         d = d[np.isfinite(d[:, 4])]
 
@@ -191,8 +176,8 @@ def _read_buckets(session: Session, metas: list[tuple], lo: int, hi: int, with_t
         else:
             epochs = stamps = np.full(steps.size, np.nan)
         idx = downsample.lttb_indices(steps, values)
-        out[int(ids[a])] = {"step": steps[idx], "value": values[idx], "epoch": epochs[idx],
-                            "timestamp": stamps[idx], "invalid": int(invalid.get(int(ids[a]), 0))}
+        out[sid] = {"step": steps[idx], "value": values[idx], "epoch": epochs[idx],
+                            "timestamp": stamps[idx], "invalid": int(invalid.get(sid, 0))}
     return out
 
 
@@ -373,15 +358,13 @@ def bar_values(session: Session, exps: list[dict], metric: str, aggregation: str
 def _values_by_experiment(session: Session, ids: list[int], name: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Every (step, value) of one metric for many experiments in one query; invalid values are NaN."""
     good = case((_POINT.invalid == True, None), else_=_POINT.value)  # noqa: E712
-    data = _fetch_array(session, select(_SERIES.experiment_id, _POINT.step, good)
+    data = fetch_array(session, select(_SERIES.experiment_id, _POINT.step, good)
                         .join(MetricPoint.__table__, _POINT.series_id == _SERIES.id)
                         .where(_SERIES.experiment_id.in_(ids), _SERIES.name == name)
                         .order_by(_SERIES.experiment_id, _POINT.step, _POINT.id), 3)
     if not len(data):
         return {}
-    eids = data[:, 0].astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, eids[1:] != eids[:-1]])
-    return {int(eids[a]): (data[a:b, 1], data[a:b, 2]) for a, b in zip(starts, np.r_[starts[1:], len(eids)])}
+    return {eid: (data[a:b, 1], data[a:b, 2]) for eid, a, b in split_by_key(data[:, 0])}
 
 
 def _param_values(session: Session, ids: list[int], names: list[str]) -> dict[tuple[int, str], object]:
