@@ -27,6 +27,7 @@ from dashboard.sdk.transport import HttpClient, Rejected, Sender, Transient, war
 
 KEY_RE = re.compile(r"^[A-Za-z0-9]{32,50}$")
 IN_MEMORY_MAX = 16 * 1024 * 1024
+CREATE_SEND_WAIT_S = 0.1
 _now = time.time
 
 
@@ -528,6 +529,10 @@ class Experiment(BaseExperiment):
                               on_created=self._on_created, create_body=self._create_body(),
                               on_refused=self._on_refused)
         self._sender.start()
+        # Let the sender put the create request on the wire before this thread takes the
+        # interpreter back to log: the server then works on it while the script runs. Bounded,
+        # so a slow network never holds the script up.
+        self._sender.create_sent.wait(CREATE_SEND_WAIT_S)
 
     def _on_refused(self, message: str) -> None:
         """The server refused to create the experiment: from now on every call is a no-op."""

@@ -166,9 +166,11 @@ class HttpClient:
         return self._direct
 
     def request(self, method: str, path: str, *, json_body=None, raw: bytes | None = None,
-                files=None, data=None, params=None, timeout: float | None = None):
+                files=None, data=None, params=None, timeout: float | None = None,
+                sent: threading.Event | None = None):
         """The server's answer (a ``requests.Response`` or a ``Reply``); Transient for what is
-        worth retrying (unreachable, timeout, 5xx, 408, 429), Rejected for other 4xx."""
+        worth retrying (unreachable, timeout, 5xx, 408, 429), Rejected for other 4xx.
+        ``sent`` is set once the request is on its way (direct path), or before it is made."""
         headers = {}
         if json_body is not None:
             raw = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
@@ -180,10 +182,12 @@ class HttpClient:
         timeout = timeout or self.config.request_timeout_s
         r = None
         if files is None and data is None and params is None and self._use_direct():
-            r = self._direct_request(method, path, raw, headers, timeout)
+            r = self._direct_request(method, path, raw, headers, timeout, sent)
             if r.status_code in _REDIRECTS:  # e.g. moved to HTTPS: let requests follow it from now on
                 self._direct, r = False, None
         if r is None:
+            if sent is not None:
+                sent.set()
             try:
                 r = self.session.request(method, self.base + path, data=raw if raw is not None else data,
                                          files=files, params=params, headers=headers, timeout=timeout)
@@ -199,12 +203,15 @@ class HttpClient:
             raise Rejected(r.status_code, f"HTTP {r.status_code}: {message}")
         return r
 
-    def _direct_request(self, method: str, path: str, body: bytes | None, headers: dict, timeout: float) -> Reply:
+    def _direct_request(self, method: str, path: str, body: bytes | None, headers: dict, timeout: float,
+                        sent: threading.Event | None = None) -> Reply:
         headers = {**self.headers, **headers}
         for attempt in (1, 2):
             conn, reused = self._checkout(timeout)
             try:
                 conn.request(method, self._prefix + path, body=body, headers=headers)
+                if sent is not None:
+                    sent.set()
                 response = conn.getresponse()
                 content = response.read()
             except (OSError, http.client.HTTPException) as exc:
@@ -461,6 +468,8 @@ class Sender(threading.Thread):
         self.on_refused = on_refused
         self.wake = threading.Event()
         self.idle = threading.Condition()
+        self.collecting = threading.Lock()  # queue -> builder -> pending, by one thread at a time
+        self.create_sent = threading.Event()  # the first create request is on its way (or failed)
         self.closing = False
         self.unreachable = False
         self.backoff = 0.0
@@ -482,6 +491,10 @@ class Sender(threading.Thread):
         """
         started = time.monotonic()
         deadline = started + timeout
+        if self.is_alive():
+            # Batch what is queued in this (waiting) thread: the sender may still be waiting
+            # on the server, and sends it as soon as it can.
+            self._collect()
         self.wake.set()
         with self.idle:
             while not self._drained():
@@ -495,9 +508,10 @@ class Sender(threading.Thread):
         return True
 
     def _drained(self) -> bool:
-        if self.dead:  # nothing more can be sent; what was collected is on disk or dropped
-            return not self.queue and self.builder.count == 0
-        return not self.queue and not self.pending and self.builder.count == 0 and self.create_body is None
+        with self.collecting:  # not halfway through a collect (items neither queued nor pending)
+            if self.dead:  # nothing more can be sent; what was collected is on disk or dropped
+                return not self.queue and self.builder.count == 0
+            return not self.queue and not self.pending and self.builder.count == 0 and self.create_body is None
 
     def close(self, timeout: float, offline_wait: float | None = None) -> bool:
         """Flushes, stops the thread, and writes whatever is still undelivered to the spool."""
@@ -509,9 +523,9 @@ class Sender(threading.Thread):
         if ok and not self.is_alive():
             return True
         out: list[Delivery] = []
-        for _ in range(len(self.queue)):
-            self.builder.add(self.queue.popleft(), out)
-        self.builder.cut(out)
+        with self.collecting:
+            self.builder.add_from(self.queue, len(self.queue), out)
+            self.builder.cut(out)
         for d in list(self.pending) + out:
             self.spool.add(d)
         return False
@@ -541,19 +555,20 @@ class Sender(threading.Thread):
                 return
 
     def _collect(self) -> None:
-        out: list[Delivery] = []
-        self.builder.add_from(self.queue, len(self.queue), out)
-        self.builder.cut(out)
-        while self.builder.skipped:
-            self._warn_once(f"skipped {self.builder.skipped.pop()}")
-        if self.discard:
-            return
-        for d in out:
-            if self.client is None or self.unreachable or self.dead:
-                self.spool.add(d)
-            self.pending.append(d)
-        if self.client is None:
-            self.pending.clear()
+        with self.collecting:
+            out: list[Delivery] = []
+            self.builder.add_from(self.queue, len(self.queue), out)
+            self.builder.cut(out)
+            while self.builder.skipped:
+                self._warn_once(f"skipped {self.builder.skipped.pop()}")
+            if self.discard:
+                return
+            for d in out:
+                if self.client is None or self.unreachable or self.dead:
+                    self.spool.add(d)
+                self.pending.append(d)
+            if self.client is None:
+                self.pending.clear()
 
     def _deliver_pending(self) -> None:
         if self.client is None or self.dead:
@@ -562,7 +577,11 @@ class Sender(threading.Thread):
             return
         try:
             if self.create_body is not None:
-                info = self.client.request("POST", "/experiments", json_body=self.create_body).json()
+                try:
+                    info = self.client.request("POST", "/experiments", json_body=self.create_body,
+                                               sent=self.create_sent).json()
+                finally:
+                    self.create_sent.set()
                 self.create_body = None
                 if self.on_created:
                     self.on_created(info)
