@@ -441,8 +441,12 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
                 session.refresh(exp)
             locked = True
 
-    points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(), before_create=lock,
-                                    columns=b.metric_columns)
+    if (b.metrics or b.metric_columns) and exp.updated_at == exp.start_time:
+        # The run's first batch (nothing has touched the experiment since it was created): its
+        # metrics are new, so take the lock now rather than look them up before and after it.
+        lock()
+    points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(),
+                                    before_create=None if locked else lock, columns=b.metric_columns)
     lock()
     seen = session.execute(_SEEN, {"batch_id": b.batch_id}).scalar()
     if seen is not None:
