@@ -305,7 +305,8 @@ def test_write_access_is_decided_as_before(env):
     private = decisions()
     assert {name: new for name, (new, old) in private.items()} == {
         "alice": "ok", "vera": ("Forbidden", "You can't change this experiment (read-only access)"),
-        "bob": ("NotFound", f"Experiment '{key}' not found"), "anonymous": ("NotFound", f"Experiment '{key}' not found"),
+        "bob": ("NotFound", f"Experiment '{key}' not found"),
+        "anonymous": ("NotFound", f"Experiment '{key}' not found"),
         "share": ("Forbidden", "You can't change this experiment (read-only access)")}
     assert all(new == old for new, old in private.values())
     with env["db"].session() as s:

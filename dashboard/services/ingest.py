@@ -273,7 +273,8 @@ _END = (
             end_time=bindparam("now"), last_heartbeat=bindparam("now"), updated_at=bindparam("now"))
     .returning(_EXP.status)
 )
-_SEEN = sa_select(ReceivedBatch.__table__.c.experiment_id).where(ReceivedBatch.__table__.c.batch_id == bindparam("batch_id"))
+_RECEIVED = ReceivedBatch.__table__.c
+_SEEN = sa_select(_RECEIVED.experiment_id).where(_RECEIVED.batch_id == bindparam("batch_id"))
 # The workspace a run logs into, the caller's role there and the project if it exists.
 _TARGET = (
     select(Workspace.id, Workspace.name, Membership.role, Project)
