@@ -5,8 +5,8 @@ peer measurement in DESIGN.md). Halley: a fresh server on a temporary HALLEY_HOM
 free port, a user made through the service layer, runs logged through
 ``dashboard.sdk.Experiment`` (``log_metric`` per point, the SDK batches in the background),
 timed from the first run's creation to the last ``end()`` returning (``end()`` waits until
-the server has committed every point), after a few untimed one-point runs that warm the
-server's workers; then the stored counts are read back and checked.
+the server has committed every point), after a few untimed runs of the same shape (in another
+project) that warm the server's workers; then the stored counts are read back and checked.
 Measured twice, each on a fresh server: one run at a time in this process, and ``--parallel``
 client processes each logging their share of the runs one after another (several training
 scripts logging at once). The server's peak RSS (process tree) is sampled throughout.
@@ -173,14 +173,17 @@ def log_runs(url: str, api_key: str, workspace: str, runs: range, args) -> list[
     return keys
 
 
-def warm_up(url: str, api_key: str, workspace: str, runs: int) -> None:
-    """A few one-point runs, untimed, so every server worker has compiled its statements (a
-    server in use is warm; MLflow's client likewise migrates its store before the clock)."""
+def warm_up(url: str, api_key: str, workspace: str, runs: int, metrics: int = 1, steps: int = 1) -> None:
+    """A few runs of the workload's shape, untimed, in their own project, so the server's
+    workers have compiled and prepared the statements a full batch uses (a server in use is
+    warm; MLflow's client likewise migrates its store before the clock)."""
     from dashboard.sdk import Experiment
 
     for _ in range(runs):
         exp = Experiment(api_key=api_key, workspace=workspace, project_name="warm-up", url=url, **QUIET)
-        exp.log_metric("warm_up", 0.0, step=0)
+        for step in range(steps):
+            for m in range(metrics):
+                exp.log_metric(f"warm_up_{m}", 0.0, step=step)
         exp.end()
 
 
@@ -201,7 +204,7 @@ def bench_halley(args, home: Path, parallel: int) -> tuple[Result, int]:
     workspace, api_key = server.create_user()
     server.start()
     try:
-        warm_up(server.url, api_key, workspace, 4 * args.workers)
+        warm_up(server.url, api_key, workspace, 4 * args.workers, args.metrics, args.steps)
         with PeakRss(server.proc.pid) as rss:
             if parallel == 1:
                 started = time.perf_counter()
