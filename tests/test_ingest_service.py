@@ -202,6 +202,22 @@ def test_invalid_batch_is_rejected_whole(env):
         assert metrics.summaries(s, [exp.id]) == []
 
 
+def test_names_keep_nul_as_replacement_and_steps_stay_exact(env):
+    """A NUL in a name is stored as U+FFFD (PostgreSQL text can't hold NUL), so a second batch
+    with the same name extends the same series; steps beyond float64's exact integers are
+    refused rather than changed."""
+    key = new_experiment(env)
+    for step in (0, 1):
+        batch(env, key, metrics=[{"name": "m\x00", "value": 1.0, "step": step}], tags=["t\x00"],
+              parameters=[{"name": "p\x00", "value": step}])
+    with env["db"].session() as s:
+        exp = experiments.find_by_key(s, key)
+        assert [(m.name, m.count) for m in metrics.summaries(s, [exp.id])] == [("m\ufffd", 2)]
+    with pytest.raises(Invalid):
+        batch(env, key, metrics=[{"name": "m", "value": 1.0, "step": 2**53 + 1}])
+    batch(env, key, metrics=[{"name": "big", "value": 1.0, "step": 2**53}])
+
+
 def test_start_experiment_key_rules_and_access(env):
     with env["db"].session() as s, pytest.raises(Invalid):
         ingest.start_experiment(s, env["alice"], None, None, key="short")

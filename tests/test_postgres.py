@@ -347,6 +347,14 @@ def test_text_with_nul_characters_is_stored(pg_server, pg_accounts):
     with pg_accounts.db.session() as db_s:
         row = db_s.exec(select(Experiment).where(Experiment.key == key)).one()
     assert (row.name, row.html) == ("run\ufffd", "<b>\ufffd</b>")
+    for step in (0, 1):  # names with NUL, twice: the second batch finds what the first stored
+        r = s.post(base + "/batch", json={"batch_id": uuid.uuid4().hex, "tags": ["t\x00"],
+                                          "metrics": [{"name": "q\x00", "value": 1.0, "step": step}],
+                                          "parameters": [{"name": "p\x00", "value": step}],
+                                          "others": [{"key": "o\x00", "value": step}]})
+        assert r.status_code == 200, r.text
+    counts = {m["name"]: m["count"] for m in s.get(base + "/metrics/summary").json()["metrics"]}
+    assert counts["q\ufffd"] == 2
 
 
 def test_archive_and_delete_cascade(pg_server, pg_accounts, sdk_env):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 from sqlalchemy import and_, bindparam, case, func, insert, select as sa_select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -47,9 +47,18 @@ from models import (
 KEY_RE = re.compile(r"^[A-Za-z0-9]{32,50}$")
 END_STATUSES = {ExperimentStatus.finished.value, ExperimentStatus.crashed.value, ExperimentStatus.stopped.value}
 
-Name = Annotated[str, Field(min_length=1, max_length=300)]
-Context = Annotated[str, Field(max_length=64)]
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # what the database's integers hold
+
+
+def _no_nul(text: str) -> str:
+    """NUL can't be stored in PostgreSQL text; both databases keep U+FFFD in its place, so a
+    name reads back as it was stored and matches itself in the next batch."""
+    return text.replace("\x00", "\ufffd")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_no_nul)]
+Context = Annotated[str, Field(max_length=64), AfterValidator(_no_nul)]
+# Steps and epochs pass through float64 on the way in: beyond 2**53 they would change.
+Int64 = Annotated[int, Field(ge=-(2**53), le=2**53)]
 MetricValue = Union[StrictFloat, StrictInt, Literal["NaN", "Infinity", "-Infinity"]]
 
 
@@ -144,7 +153,7 @@ class BatchIn(BaseModel):
     metric_columns: list[MetricColumnsIn] = []
     parameters: list[ParameterIn] = []
     others: list[KeyValueIn] = []
-    tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    tags: list[Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]] = []
     name: Annotated[str, Field(max_length=300)] | None = None
     system_info: list[KeyValueIn] = []
     details: DetailsIn | None = None
