@@ -236,3 +236,21 @@ def test_parcoords_figure_shows_names_as_text():
     # entity there would show literally).
     ticks = build("opt", "lr", categories=(LINK, TEMPLATE)).data[0].dimensions[0].ticktext
     assert list(ticks) == [TEMPLATE, LINK]
+
+
+def test_crowded_bar_and_parallel_coordinates_stay_readable():
+    """Past a dozen bars, names leave the axis (hover has them); past four axes, the
+    parallel-coordinates labels slant so neighbours don't overlap."""
+    def bars(n):
+        return bar.bar_figure([{"exp": exp(f"{i:032d}", name=f"run-{i}"), "value": float(i + 1)} for i in range(n)],
+                              metric="loss")
+    few, many = bars(bar.MAX_NAMED_BARS), bars(bar.MAX_NAMED_BARS + 1)
+    assert few.layout.xaxis.showticklabels is True and few.layout.xaxis.title.text == "Experiment"
+    assert many.layout.xaxis.showticklabels is False and "13 experiments" in many.layout.xaxis.title.text
+    assert list(many.data[0].hovertext)[0] == "run-0"
+
+    def coords(n_axes):
+        axes = [f"param:p{j}" for j in range(n_axes - 1)] + ["metric:loss"]
+        rows = [{"exp": exp(f"{i:032d}"), "values": {a: float(i + j) for j, a in enumerate(axes)}} for i in range(3)]
+        return parcoords.parcoords_figure(rows, axes).data[0]
+    assert coords(4).labelangle == 0 and coords(5).labelangle == -25
