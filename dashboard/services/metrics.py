@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import numpy as np
-from sqlalchemy import insert, select as sa_select
+from sqlalchemy import bindparam, insert, select as sa_select, update
 from sqlmodel import Session, select
 
 from dashboard.db import bulk_insert_columns, split_by_key
@@ -58,8 +58,9 @@ def decode_value(value) -> float:
 # --- writes -------------------------------------------------------------------------------
 
 def _series_ids(session: Session, experiment_id: int, names: set[str],
-                before_create: Callable[[], None] | None = None) -> dict[str, int]:
-    """The ids of the experiment's series for these names, creating missing ones (one insert)."""
+                before_create: Callable[[], None] | None = None) -> tuple[dict[str, int], set[int]]:
+    """The ids of the experiment's series for these names, creating missing ones (one insert),
+    and the ids created here: their summaries are still empty until this transaction ends."""
     table = MetricSeries.__table__
     found = dict(session.execute(
         sa_select(table.c.name, table.c.id).where(table.c.experiment_id == experiment_id, table.c.name.in_(names))
@@ -68,12 +69,13 @@ def _series_ids(session: Session, experiment_id: int, names: set[str],
     if missing and before_create is not None:
         before_create()
         return _series_ids(session, experiment_id, names)  # read again under the caller's lock
+    created: dict[str, int] = {}
     if missing:
-        found.update(session.execute(
+        created = dict(session.execute(
             insert(table).returning(table.c.name, table.c.id),
             [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in missing],
         ).all())
-    return found
+    return found | created, set(created.values())
 
 
 @dataclass
@@ -101,6 +103,7 @@ class PreparedPoints:
     columns: dict[str, list | int]  # MetricPoint columns for ``bulk_insert_columns``
     stats: dict[int, BatchStats]  # by series id
     rollup: dict[int, metric_rollup.SeriesPoints]  # by series id
+    created: set[int] = frozenset()  # series made by this batch (empty summaries)
 
 
 def points_to_columns(points: list[dict]) -> list[dict]:
@@ -143,7 +146,7 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
             by_name.setdefault(entry["name"], []).append(entry)
     if not by_name:
         return PreparedPoints(experiment_id, 0, {}, {}, {})
-    series = _series_ids(session, experiment_id, set(by_name), before_create)
+    series, created = _series_ids(session, experiment_id, set(by_name), before_create)
     sids, values, invalid, stats, rollup = [], [], [], {}, {}
     optional: dict[str, list] = {c: [] for c in _OPTIONAL}
     present = dict.fromkeys(_OPTIONAL, False)
@@ -182,7 +185,7 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
     for c in ("step", "epoch", "context"):
         if present[c]:
             out[c] = _concat(optional[c])
-    return PreparedPoints(experiment_id, count, out, stats, rollup)
+    return PreparedPoints(experiment_id, count, out, stats, rollup, created)
 
 
 def _concat(parts: list[list]) -> list:
@@ -191,19 +194,21 @@ def _concat(parts: list[list]) -> list:
 
 def store_points(session: Session, prepared: PreparedPoints) -> int:
     """Insert prepared points (multi-row inserts), extend the series' rollup, and fold their
-    deltas into the summaries, read afresh here because another batch may have changed them
-    meanwhile (the summaries' point counts number the new points for the rollup)."""
+    deltas into the summaries (one executemany UPDATE). Summaries are read afresh here, since
+    another batch may have changed them meanwhile, except those of series this batch created,
+    which are still empty; their point counts number the new points for the rollup."""
     if not prepared.count:
         return 0
     bulk_insert_columns(session, MetricPoint.__table__, prepared.columns, prepared.count)
-    current = session.exec(
-        select(MetricSeries).where(MetricSeries.id.in_(list(prepared.stats)))
-        .execution_options(populate_existing=True)
-    ).all()
-    metric_rollup.write(session, {s.id: (s.count, prepared.rollup[s.id]) for s in current})
-    for s in current:
-        _fold(s, prepared.stats[s.id])
-    session.flush()
+    current = {sid: _EMPTY_SUMMARY for sid in prepared.created}
+    changed = [sid for sid in prepared.stats if sid not in prepared.created]
+    if changed:
+        current.update((row[0], row[1:]) for row in session.execute(
+            sa_select(_SERIES.id, *(_SERIES[f] for f in _SUMMARY_FIELDS)).where(_SERIES.id.in_(changed))))
+    metric_rollup.write(session, {sid: (summary[0], prepared.rollup[sid]) for sid, summary in current.items()})
+    session.connection().execute(_UPDATE_SUMMARY, [
+        {"b_id": sid, **_fold(dict(zip(_SUMMARY_FIELDS, summary)), prepared.stats[sid])}
+        for sid, summary in current.items()])
     return prepared.count
 
 
@@ -240,23 +245,31 @@ def _stats(steps: np.ndarray, values: np.ndarray, invalid: np.ndarray, stamps: n
                       float(np.nanmin(stamps)) if has_ts else None, float(np.nanmax(stamps)) if has_ts else None)
 
 
-def _fold(s: MetricSeries, b: BatchStats) -> None:
-    """Merge a batch's stats into a series summary."""
-    had_points = s.count > 0
-    s.count += b.count
-    s.invalid_count += b.invalid
-    if b.first_step is not None and (s.first_step is None or b.first_step < s.first_step):
-        s.first_step = b.first_step
-    if not had_points or b.last_step is None or s.last_step is None or b.last_step >= s.last_step:
-        s.last_value, s.last_step = b.last_value, b.last_step
-    if b.low is not None and (s.min_value is None or b.low[0] < s.min_value):
-        s.min_value, s.min_step = b.low
-    if b.high is not None and (s.max_value is None or b.high[0] > s.max_value):
-        s.max_value, s.max_step = b.high
-    if b.first_ts is not None and (s.first_timestamp is None or b.first_ts < s.first_timestamp):
-        s.first_timestamp = b.first_ts
-    if b.last_ts is not None and (s.last_timestamp is None or b.last_ts > s.last_timestamp):
-        s.last_timestamp = b.last_ts
+_SUMMARY_FIELDS = ("count", "invalid_count", "first_step", "last_step", "last_value", "min_value", "min_step",
+                   "max_value", "max_step", "first_timestamp", "last_timestamp")
+_EMPTY_SUMMARY = (0, 0) + (None,) * (len(_SUMMARY_FIELDS) - 2)
+_UPDATE_SUMMARY = (update(MetricSeries.__table__).where(MetricSeries.__table__.c.id == bindparam("b_id"))
+                   .values({f: bindparam(f) for f in _SUMMARY_FIELDS}))
+
+
+def _fold(s: dict, b: BatchStats) -> dict:
+    """Merge a batch's stats into a series summary (a dict of ``_SUMMARY_FIELDS``); returns it."""
+    had_points = s["count"] > 0
+    s["count"] += b.count
+    s["invalid_count"] += b.invalid
+    if b.first_step is not None and (s["first_step"] is None or b.first_step < s["first_step"]):
+        s["first_step"] = b.first_step
+    if not had_points or b.last_step is None or s["last_step"] is None or b.last_step >= s["last_step"]:
+        s["last_value"], s["last_step"] = b.last_value, b.last_step
+    if b.low is not None and (s["min_value"] is None or b.low[0] < s["min_value"]):
+        s["min_value"], s["min_step"] = b.low
+    if b.high is not None and (s["max_value"] is None or b.high[0] > s["max_value"]):
+        s["max_value"], s["max_step"] = b.high
+    if b.first_ts is not None and (s["first_timestamp"] is None or b.first_ts < s["first_timestamp"]):
+        s["first_timestamp"] = b.first_ts
+    if b.last_ts is not None and (s["last_timestamp"] is None or b.last_ts > s["last_timestamp"]):
+        s["last_timestamp"] = b.last_ts
+    return s
 
 
 # --- reads --------------------------------------------------------------------------------
