@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import time
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -27,6 +30,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 SQLITE_ROWS_PER_INSERT = 500
 
+# Pages the write-ahead log may grow to before a committing connection copies it into the
+# database itself. The background checkpointer below normally does that long before; this is
+# the fallback should it fall behind (SQLite's own default is 1,000 pages).
+SQLITE_WAL_AUTOCHECKPOINT = 4096
+
 _engines: dict[str, Engine] = {}
 
 
@@ -36,7 +44,58 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
     cur.close()
+
+
+class WalCheckpointer:
+    """Copies the write-ahead log into a SQLite database file from a background thread, after
+    commits, so the copy and its fsync stay off the requests' path (with SQLite's default,
+    every ~1,000 pages one committing request does it while its client waits). A PASSIVE
+    checkpoint never blocks writers or readers; SQLite releases the interpreter lock while it
+    runs. One daemon thread per database file and process, started on the first commit."""
+
+    PAUSE_S = 0.05  # commits within this long share one checkpoint
+
+    def __init__(self, path: str):
+        self.path = path
+        self.pending = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+        self.lock = threading.Lock()
+
+    def committed(self, _connection=None) -> None:
+        if self.pid != os.getpid():  # first commit in this process (threads don't survive a fork)
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.pending = threading.Event()
+                    self.thread = threading.Thread(target=self._run, name="halley-wal-checkpoint", daemon=True)
+                    self.thread.start()
+                    self.pid = os.getpid()
+        self.pending.set()
+
+    def _run(self) -> None:
+        pending = self.pending
+        while True:
+            pending.wait()
+            # The commit event comes just before the commit itself: wait for it to finish (and
+            # for the commits right behind it, which this checkpoint then copies too).
+            time.sleep(self.PAUSE_S)
+            pending.clear()
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        try:  # mode=rw: a database deleted meanwhile is not created again
+            conn = sqlite3.connect(f"file:{urllib.parse.quote(self.path)}?mode=rw", uri=True, timeout=1)
+        except sqlite3.Error:
+            return
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # busy or gone: the next commit asks again, and the fallback above still holds
+        finally:
+            conn.close()
 
 
 def _nul_safe(base: type) -> type:
@@ -83,6 +142,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        path = engine.url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            event.listen(engine, "commit", WalCheckpointer(os.path.abspath(path)).committed)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         if engine.dialect.name == "postgresql":
