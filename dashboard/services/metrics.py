@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -189,7 +190,7 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
 
 
 def _concat(parts: list[list]) -> list:
-    return parts[0] if len(parts) == 1 else [x for part in parts for x in part]
+    return parts[0] if len(parts) == 1 else list(chain.from_iterable(parts))
 
 
 def store_points(session: Session, prepared: PreparedPoints) -> int:
