@@ -18,6 +18,7 @@ from typing import Annotated, Any, BinaryIO, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 from sqlalchemy import and_, bindparam, case, func, insert, select as sa_select, true, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 from typing_extensions import NotRequired, TypedDict
@@ -251,6 +252,7 @@ def _clip(column: str, value: str | None) -> str | None:
 # --- access -------------------------------------------------------------------------------
 
 _EXP = Experiment.__table__.c
+_LONG_TEXT = ("installed_packages", "system_info_json", "graph", "html", "notes", "command")
 # The experiment, where it lives and the caller's role there, in one indexed query (the same
 # decision as experiments.get_writable: read through a membership, a public project or a share
 # link; write through a member role that can write).
@@ -261,6 +263,9 @@ _ACCESS = (
     .outerjoin(Membership, and_(Membership.workspace_id == Project.workspace_id,
                                 Membership.user_id == bindparam("user_id")))
     .where(Experiment.key == bindparam("key"))
+    # Every batch starts here: leave the run's long texts (package list, model graph, HTML,
+    # notes) in the database until a batch actually appends to or replaces one.
+    .options(*(defer(getattr(Experiment, c)) for c in _LONG_TEXT))
 )
 # A batch, heartbeat or end writes the experiment row first: the database's write lock (SQLite)
 # or the row lock (PostgreSQL), so writes to one experiment apply one after another. The stop
