@@ -215,6 +215,19 @@ class Database:
         return self.url.startswith("sqlite")
 
 
+def insert_skipping_duplicates(session: Session, table: Table):
+    """An INSERT that leaves out rows a unique constraint already holds (ON CONFLICT DO
+    NOTHING, on SQLite and PostgreSQL), or None on databases without it."""
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert(table).on_conflict_do_nothing()
+
+
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     """Insert many rows (tuples in ``columns`` order) in the session's transaction."""
     if rows:

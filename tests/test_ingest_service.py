@@ -407,3 +407,16 @@ def test_heartbeat_moves_last_heartbeat_only(env):
     with env["db"].session() as s:
         after = experiments.find_by_key(s, key)
         assert after.updated_at == updated and after.last_heartbeat > beat
+
+
+def test_first_batch_series_lookup_skips_names_that_exist(env):
+    """A run's first batch inserts its series first (a concurrent first batch may have made
+    some): existing names keep their ids and only the new ones count as created."""
+    key = new_experiment(env)
+    with env["db"].session() as s:
+        exp_id = experiments.find_by_key(s, key).id
+        first, created = metrics._series_ids(s, exp_id, {"a", "b"}, probably_new=True)
+        assert created == set(first.values())
+    with env["db"].session() as s:
+        again, created = metrics._series_ids(s, exp_id, {"a", "b", "c"}, probably_new=True)
+        assert {n: again[n] for n in ("a", "b")} == first and created == {again["c"]}

@@ -461,7 +461,8 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
         # metrics are new, so take the lock now rather than look them up before and after it.
         lock()
     points = metrics.prepare_points(session, exp.id, b.metrics, now.timestamp(),
-                                    before_create=None if locked else lock, columns=b.metric_columns)
+                                    before_create=None if locked else lock, columns=b.metric_columns,
+                                    probably_new=locked)
     lock()
     seen = session.execute(_SEEN, {"batch_id": b.batch_id}).scalar()
     if seen is not None:
@@ -489,10 +490,8 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     if b.graph is not None:
         exp.graph = b.graph
     counts["graph"] = int(b.graph is not None)
-    if b.end is not None:  # stop_requested was read under the lock (``_touch``)
-        exp.status = ExperimentStatus.stopped.value if exp.stop_requested else b.end.status
-        exp.end_time = now
-    session.add(exp)
+    if b.end is not None:
+        _end(session, exp, b.end.status, now)
     session.flush()
     return counts, exp
 

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import bindparam, insert, select as sa_select, update
 from sqlmodel import Session, select
 
-from dashboard.db import bulk_insert_columns, split_by_key
+from dashboard.db import bulk_insert_columns, insert_skipping_duplicates, split_by_key
 from dashboard.services import metric_rollup
 from models import MetricPoint, MetricSeries
 
@@ -59,10 +59,24 @@ def decode_value(value) -> float:
 # --- writes -------------------------------------------------------------------------------
 
 def _series_ids(session: Session, experiment_id: int, names: set[str],
-                before_create: Callable[[], None] | None = None) -> tuple[dict[str, int], set[int]]:
+                before_create: Callable[[], None] | None = None,
+                probably_new: bool = False) -> tuple[dict[str, int], set[int]]:
     """The ids of the experiment's series for these names, creating missing ones (one insert),
-    and the ids created here: their summaries are still empty until this transaction ends."""
+    and the ids created here: their summaries are still empty until this transaction ends.
+    ``probably_new`` (a run's first batch, under its lock): insert first, skipping names that
+    exist, and look up only those."""
     table = MetricSeries.__table__
+    created: dict[str, int] = {}
+    if probably_new:
+        statement = insert_skipping_duplicates(session, table)
+        if statement is not None:
+            created = dict(session.execute(
+                statement.returning(table.c.name, table.c.id),
+                [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in sorted(names)],
+            ).all())
+            names = names - created.keys()
+            if not names:
+                return created, set(created.values())
     found = dict(session.execute(
         sa_select(table.c.name, table.c.id).where(table.c.experiment_id == experiment_id, table.c.name.in_(names))
     ).all())
@@ -70,9 +84,8 @@ def _series_ids(session: Session, experiment_id: int, names: set[str],
     if missing and before_create is not None:
         before_create()
         return _series_ids(session, experiment_id, names)  # read again under the caller's lock
-    created: dict[str, int] = {}
     if missing:
-        created = dict(session.execute(
+        created.update(session.execute(
             insert(table).returning(table.c.name, table.c.id),
             [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in missing],
         ).all())
@@ -134,20 +147,21 @@ def _float_values(values: list) -> np.ndarray:
 
 
 def prepare_points(session: Session, experiment_id: int, points: list[dict], now: float,
-                   before_create: Callable[[], None] | None = None, columns: list[dict] = ()) -> PreparedPoints:
+                   before_create: Callable[[], None] | None = None, columns: list[dict] = (),
+                   probably_new: bool = False) -> PreparedPoints:
     """The CPU work of storing validated metric points: insert columns and per-series summary
     deltas. Points come as rows (dicts with name, value and optional step, epoch, timestamp,
     context) and/or as column-form entries (name plus equally long lists per field; a field
     left out or null is null for every point). Done before the batch takes its write lock, so
     concurrent batches overlap it. Missing series are created here (once per metric), after
-    calling ``before_create`` (the caller's lock)."""
+    calling ``before_create`` (the caller's lock); ``probably_new`` says they likely all are."""
     by_name: dict[str, list[dict]] = {}
     for entry in [*points_to_columns(points), *columns]:
         if entry["value"]:
             by_name.setdefault(entry["name"], []).append(entry)
     if not by_name:
         return PreparedPoints(experiment_id, 0, {}, {}, {})
-    series, created = _series_ids(session, experiment_id, set(by_name), before_create)
+    series, created = _series_ids(session, experiment_id, set(by_name), before_create, probably_new)
     sids, values, invalid, stats, rollup = [], [], [], {}, {}
     optional: dict[str, list] = {c: [] for c in _OPTIONAL}
     present = dict.fromkeys(_OPTIONAL, False)
