@@ -14,7 +14,7 @@ from dashboard.auth import Actor
 from dashboard.config import Settings
 from dashboard.db import Database, migrate
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from dashboard.services import accounts, assets, experiments, ingest, metrics, workspaces
+from dashboard.services import accounts, assets, experiments, ingest, metric_rollup, metrics, workspaces
 from models import Experiment, MetricPoint, ReceivedBatch, utcnow
 
 
@@ -420,3 +420,42 @@ def test_first_batch_series_lookup_skips_names_that_exist(env):
     with env["db"].session() as s:
         again, created = metrics._series_ids(s, exp_id, {"a", "b", "c"}, probably_new=True)
         assert {n: again[n] for n in ("a", "b")} == first and created == {again["c"]}
+
+
+def test_metrics_sharing_a_batch_summarise_as_if_each_came_alone(env):
+    """A batch's series are summarised together; each must come out as it would on its own:
+    all-NaN, all-infinite, tied highest steps, no steps, a single point, mixed NaN/Inf."""
+    rng = np.random.default_rng(7)
+    shapes = {
+        "all_nan": ["NaN"] * 5,
+        "all_inf": ["Infinity", "-Infinity", "Infinity"],
+        "single": [0.5],
+        "mixed": [float(v) for v in rng.normal(size=40)] + ["NaN", "Infinity", -1e9, 3.0],
+        "ties": [1.0, 2.0, 2.0, 1.0],
+        "no_steps": [float(v) for v in rng.normal(size=70)],
+    }
+    steps = {"ties": [0, 5, 5, 5], "no_steps": None}
+
+    def entry(name: str, values: list) -> dict:
+        n = len(values)
+        given = steps.get(name, [int(s) for s in rng.permutation(n)] if name == "mixed" else list(range(n)))
+        return {"name": name, "value": values, "step": given, "timestamp": [1000.0 + i for i in range(n)]}
+
+    entries = [entry(name, values) for name, values in shapes.items()]
+    together, alone = new_experiment(env), new_experiment(env)
+    batch(env, together, metric_columns=entries)
+    for e in entries:
+        batch(env, alone, metric_columns=[e])
+    with env["db"].session() as s:
+        ids = [experiments.find_by_key(s, k).id for k in (together, alone)]
+        one, other = ({m.name: metrics.summary_dict(m) for m in metrics.summaries(s, [i])} for i in ids)
+        assert one == other and set(one) == set(shapes)
+        assert one["all_nan"]["min"] is None and one["all_nan"]["last"] == "NaN"
+        assert one["ties"]["last_step"] == 5 and one["ties"]["last"] == 1.0
+        assert one["no_steps"]["last_step"] is None and one["mixed"]["min"] == -1e9
+        for name in shapes:  # and the rollup blocks are the same
+            a, b = (metric_rollup.read(s, [sid]) for sid in (
+                s.exec(select(metrics.MetricSeries.id).where(metrics.MetricSeries.experiment_id == i,
+                                                              metrics.MetricSeries.name == name)).one() for i in ids))
+            (da,), (db,) = a.values() or [{}], b.values() or [{}]
+            assert da.keys() == db.keys() and all(np.array_equal(da[k], db[k], equal_nan=True) for k in da)

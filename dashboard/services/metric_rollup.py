@@ -27,7 +27,8 @@ _EXTREMES = ("value", "step", "epoch", "timestamp")
 
 @dataclass
 class SeriesPoints:
-    """One series' share of a batch as float arrays (NaN = missing), in arrival order."""
+    """Points of one or more series laid end to end (each series in arrival order), as float
+    arrays (NaN = missing)."""
 
     steps: np.ndarray
     values: np.ndarray
@@ -41,22 +42,28 @@ def _column(x: np.ndarray, cast=int) -> list:
     return [None if v != v else cast(v) for v in x.tolist()]
 
 
-def blocks(first_ordinal: int, p: SeriesPoints) -> dict[str, list]:
-    """Rollup rows, column by column, for points numbered ``first_ordinal``,
-    ``first_ordinal + 1``, ... The first row may continue a block that already exists
+def blocks(first_ordinals: list[int], lengths: list[int], p: SeriesPoints) -> dict[str, list]:
+    """Rollup rows, column by column, for series laid end to end in ``p`` (``lengths`` points
+    each, numbered from their ``first_ordinals``), plus "series": the index of each row's
+    series. A series' first row may continue a block that already exists
     (``first_ordinal % BLOCK != 0``)."""
     n = len(p.values)
     if not n:
         return {}
-    block_of = (first_ordinal + np.arange(n)) // BLOCK
-    starts = np.r_[0, np.flatnonzero(np.diff(block_of)) + 1]
+    series = np.repeat(np.arange(len(lengths)), lengths)
+    starts_of_series = np.cumsum(lengths) - lengths
+    block_of = (np.asarray(first_ordinals)[series] + np.arange(n) - starts_of_series[series]) // BLOCK
+    new_row = np.ones(n, dtype=bool)
+    new_row[1:] = (series[1:] != series[:-1]) | (block_of[1:] != block_of[:-1])
+    starts = np.flatnonzero(new_row)
     ends = np.r_[starts[1:], n]
     low = np.where(p.invalid, np.inf, p.values)
     high = np.where(p.invalid, -np.inf, p.values)
-    # block_of is sorted, so sorting by (block, value) puts each block's extreme at its start
-    lo_idx = np.lexsort((low, block_of))[starts]
-    hi_idx = np.lexsort((-high, block_of))[starts]
-    out = {"block": block_of[starts].tolist(), "count": (ends - starts).tolist(),
+    # rows are sorted by (series, block), so sorting by (series, block, value) puts each row's
+    # extreme at its start
+    lo_idx = np.lexsort((low, block_of, series))[starts]
+    hi_idx = np.lexsort((-high, block_of, series))[starts]
+    out = {"series": series[starts].tolist(), "block": block_of[starts].tolist(), "count": (ends - starts).tolist(),
            "first_step": _column(p.steps[starts]), "last_step": _column(p.steps[ends - 1])}
     for prefix, idx, valid in (("min", lo_idx, np.isfinite(low[lo_idx])), ("max", hi_idx, np.isfinite(high[hi_idx]))):
         def pick(x: np.ndarray) -> np.ndarray:
@@ -92,24 +99,27 @@ def _merge_statement():
 _MERGE = _merge_statement()
 
 
-def write(session: Session, series_points: dict[int, tuple[int, SeriesPoints]]) -> None:
-    """Store the rollup of a batch: ``{series_id: (points the series had before, points)}``."""
-    merges, parts = [], []
-    for sid, (before, pts) in series_points.items():
-        cols = blocks(before, pts)
-        if not cols:
-            continue
-        if before % BLOCK:  # the first block continues an existing row: merge into it
-            first = {k: v.pop(0) for k, v in cols.items()}
-            merges.append({"b_series_id": sid, "b_block": first["block"],
-                           **{f"n_{k}": v for k, v in first.items() if k not in ("block", "first_step")}})
-        if cols["block"]:
-            parts.append({"series_id": [sid] * len(cols["block"]), **cols})
+def write(session: Session, series_ids: list[int], before: list[int], lengths: list[int],
+          points: SeriesPoints) -> None:
+    """Store the rollup of a batch: the series ``series_ids`` (which had ``before`` points
+    each) gain ``lengths`` points each, laid end to end in ``points``."""
+    cols = blocks(before, lengths, points)
+    if not cols:
+        return
+    series = cols.pop("series")
+    merges, keep = [], []
+    for row, s in enumerate(series):
+        if before[s] % BLOCK and (row == 0 or series[row - 1] != s):  # continues an existing row
+            merges.append({"b_series_id": series_ids[s], "b_block": cols["block"][row],
+                           **{f"n_{k}": v[row] for k, v in cols.items() if k not in ("block", "first_step")}})
+        else:
+            keep.append(row)
     if merges:
         session.connection().execute(_MERGE, merges)
-    if parts:
-        columns = {c: [x for part in parts for x in part[c]] for c in parts[0]}
-        bulk_insert_columns(session, _T, columns, len(columns["block"]))
+    if keep:
+        columns = {"series_id": [series_ids[series[row]] for row in keep]}
+        columns.update((k, v if len(keep) == len(series) else [v[row] for row in keep]) for k, v in cols.items())
+        bulk_insert_columns(session, _T, columns, len(keep))
 
 
 def backfill(connection, point_table) -> int:
@@ -125,12 +135,13 @@ def backfill(connection, point_table) -> int:
             select(c.series_id, c.step, c.value, c.invalid, c.epoch, c.timestamp)
             .where(c.series_id.between(chunk[0], chunk[-1])).order_by(c.series_id, c.id)
         ).all(), dtype=float).reshape(-1, 6)
+        spans = list(split_by_key(data[:, 0]))
+        cols = blocks([0] * len(spans), [b - a for _, a, b in spans],
+                      SeriesPoints(data[:, 1], data[:, 2], data[:, 3] > 0, data[:, 4], data[:, 5]))
         rows = []
-        for sid, a, b in split_by_key(data[:, 0]):
-            d = data[a:b]
-            cols = blocks(0, SeriesPoints(d[:, 1], d[:, 2], d[:, 3] > 0, d[:, 4], d[:, 5]))
-            names = list(cols)
-            rows.extend({"series_id": sid, **dict(zip(names, r))} for r in zip(*cols.values()))
+        if cols:
+            ids, series = [sid for sid, _, _ in spans], cols.pop("series")
+            rows = [{"series_id": ids[s], **dict(zip(cols, r))} for s, r in zip(series, zip(*cols.values()))]
         if rows:
             connection.execute(_T.insert(), rows)
             written += len(rows)

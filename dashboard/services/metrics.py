@@ -115,8 +115,8 @@ class PreparedPoints:
     experiment_id: int
     count: int
     columns: dict[str, list | int]  # MetricPoint columns for ``bulk_insert_columns``
-    stats: dict[int, BatchStats]  # by series id
-    rollup: dict[int, metric_rollup.SeriesPoints]  # by series id
+    stats: dict[int, BatchStats]  # by series id, in the order their points are laid out
+    points: metric_rollup.SeriesPoints | None = None  # every series' points end to end (rollup)
     created: set[int] = frozenset()  # series made by this batch (empty summaries)
 
 
@@ -154,53 +154,41 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
     context) and/or as column-form entries (name plus equally long lists per field; a field
     left out or null is null for every point). Done before the batch takes its write lock, so
     concurrent batches overlap it. Missing series are created here (once per metric), after
-    calling ``before_create`` (the caller's lock); ``probably_new`` says they likely all are."""
+    calling ``before_create`` (the caller's lock); ``probably_new`` says they likely all are.
+    The batch's series are laid end to end and worked on together (one set of numpy calls
+    per batch, not per metric: a batch often carries many metrics with a few points each)."""
     by_name: dict[str, list[dict]] = {}
     for entry in [*points_to_columns(points), *columns]:
         if entry["value"]:
             by_name.setdefault(entry["name"], []).append(entry)
     if not by_name:
-        return PreparedPoints(experiment_id, 0, {}, {}, {})
+        return PreparedPoints(experiment_id, 0, {}, {})
     series, created = _series_ids(session, experiment_id, set(by_name), before_create, probably_new)
-    sids, values, invalid, stats, rollup = [], [], [], {}, {}
-    optional: dict[str, list] = {c: [] for c in _OPTIONAL}
-    present = dict.fromkeys(_OPTIONAL, False)
-    for name, entries in by_name.items():
-        sid = series[name]
-        raw = [v for e in entries for v in e["value"]] if len(entries) > 1 else entries[0]["value"]
-        n = len(raw)
-        f = _float_values(raw)
-        bad = ~np.isfinite(f)
-        stored = f.tolist()
-        if bad.any():
-            for i in np.flatnonzero(np.isnan(f)):
-                stored[i] = None
-        for c in _OPTIONAL:
-            col = []
-            for e in entries:
-                given = e.get(c)
-                col.extend(given if given is not None else [None] * len(e["value"]))
-                present[c] = present[c] or given is not None
-            optional[c].append(col)
-        stamps = np.array(optional["timestamp"][-1], dtype=float)
-        missing_ts = np.isnan(stamps)
-        if missing_ts.any():
-            stamps[missing_ts] = now
-            optional["timestamp"][-1] = stamps.tolist()
-        steps = np.array(optional["step"][-1], dtype=float)
-        stats[sid] = _stats(steps, f, bad, stamps)
-        rollup[sid] = metric_rollup.SeriesPoints(steps, f, bad, np.array(optional["epoch"][-1], dtype=float), stamps)
-        sids.append([sid] * n)
-        values.append(stored)
-        invalid.append(bad.tolist())
-    count = sum(len(v) for v in values)
-    out: dict[str, list | int] = {"series_id": _concat(sids), "value": _concat(values)}
-    out["invalid"] = _concat(invalid) if any(s.invalid for s in stats.values()) else False
-    out["timestamp"] = _concat(optional["timestamp"])
-    for c in ("step", "epoch", "context"):
-        if present[c]:
-            out[c] = _concat(optional[c])
-    return PreparedPoints(experiment_id, count, out, stats, rollup, created)
+    entries = [e for group in by_name.values() for e in group]
+    sids = [series[name] for name in by_name]
+    lengths = [sum(len(e["value"]) for e in group) for group in by_name.values()]
+    raw = _concat([e["value"] for e in entries])
+    count = len(raw)
+    optional = {}
+    for c in _OPTIONAL:  # a field no entry gives stays out (NULL)
+        if any(e.get(c) is not None for e in entries):
+            optional[c] = _concat([e[c] if e.get(c) is not None else [None] * len(e["value"]) for e in entries])
+    values = _float_values(raw)
+    invalid = ~np.isfinite(values)
+    stored = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        stored[i] = None
+    steps, epochs = (np.array(optional[c], dtype=float) if c in optional else np.full(count, np.nan)
+                     for c in ("step", "epoch"))
+    stamps = np.array(optional["timestamp"], dtype=float) if "timestamp" in optional else np.full(count, now)
+    stamps[np.isnan(stamps)] = now
+    out: dict[str, list | int] = {"series_id": np.repeat(sids, lengths).tolist(), "value": stored,
+                                  "invalid": invalid.tolist() if invalid.any() else False,
+                                  "timestamp": stamps.tolist()}
+    out.update((c, optional[c]) for c in ("step", "epoch", "context") if c in optional)
+    stats = dict(zip(sids, _stats(steps, values, invalid, stamps, lengths)))
+    return PreparedPoints(experiment_id, count, out, stats,
+                          metric_rollup.SeriesPoints(steps, values, invalid, epochs, stamps), created)
 
 
 def _concat(parts: list[list]) -> list:
@@ -220,7 +208,8 @@ def store_points(session: Session, prepared: PreparedPoints) -> int:
     if changed:
         current.update((row[0], row[1:]) for row in session.execute(
             sa_select(_SERIES.id, *(_SERIES[f] for f in _SUMMARY_FIELDS)).where(_SERIES.id.in_(changed))))
-    metric_rollup.write(session, {sid: (summary[0], prepared.rollup[sid]) for sid, summary in current.items()})
+    metric_rollup.write(session, list(prepared.stats), [current[sid][0] for sid in prepared.stats],
+                        [b.count for b in prepared.stats.values()], prepared.points)
     session.connection().execute(_UPDATE_SUMMARY, [
         {"b_id": sid, **_fold(dict(zip(_SUMMARY_FIELDS, summary)), prepared.stats[sid])}
         for sid, summary in current.items()])
@@ -232,32 +221,30 @@ def record_points(session: Session, experiment_id: int, points: list[dict], now:
     return store_points(session, prepare_points(session, experiment_id, points, now))
 
 
-def _num(value) -> float | None:
-    value = float(value)
-    return None if value != value else value
+def _stats(steps: np.ndarray, values: np.ndarray, invalid: np.ndarray, stamps: np.ndarray,
+           lengths: list[int]) -> list[BatchStats]:
+    """Each series' share of a batch, for series laid end to end (``lengths`` points each).
+    A series' "last" point is the one with the highest step (the latest-arriving among
+    equals), or simply the latest when it has no steps; its lowest and highest valid values
+    are the first to arrive among equals."""
+    starts = np.cumsum(lengths) - lengths
+    series = np.repeat(np.arange(len(lengths)), lengths)
+    arrival = np.arange(len(values))
+    last = np.lexsort((arrival, np.where(np.isnan(steps), -np.inf, steps), series))[starts + lengths - 1]
+    low = np.lexsort((np.where(invalid, np.inf, values), series))[starts]
+    high = np.lexsort((-np.where(invalid, -np.inf, values), series))[starts]
 
+    def column(x: np.ndarray, cast=int) -> list:
+        return [None if v != v else cast(v) for v in x.tolist()]
 
-def _int(value) -> int | None:
-    return None if value != value else int(value)
+    def extreme(idx: np.ndarray) -> list:
+        return [None if bad else (value, step) for bad, value, step
+                in zip(invalid[idx].tolist(), values[idx].tolist(), column(steps[idx]))]
 
-
-def _stats(steps: np.ndarray, values: np.ndarray, invalid: np.ndarray, stamps: np.ndarray) -> BatchStats:
-    """One series' share of a batch. Its "last" point is the one with the highest step (the
-    latest-arriving among equals), or simply the latest when steps are absent."""
-    if (~np.isnan(steps)).any():
-        last = int(np.flatnonzero(steps == np.nanmax(steps))[-1])
-        first_step = int(np.nanmin(steps))
-    else:
-        last, first_step = len(values) - 1, None
-    low = high = None
-    finite = np.flatnonzero(~invalid)
-    if len(finite):
-        lo = int(finite[np.argmin(values[finite])])
-        hi = int(finite[np.argmax(values[finite])])
-        low, high = (float(values[lo]), _int(steps[lo])), (float(values[hi]), _int(steps[hi]))
-    has_ts = not np.isnan(stamps).all()
-    return BatchStats(len(values), int(invalid.sum()), first_step, _int(steps[last]), _num(values[last]), low, high,
-                      float(np.nanmin(stamps)) if has_ts else None, float(np.nanmax(stamps)) if has_ts else None)
+    return [BatchStats(*fields) for fields in zip(
+        lengths, np.add.reduceat(invalid, starts, dtype=np.int64).tolist(),
+        column(np.fmin.reduceat(steps, starts)), column(steps[last]), column(values[last], float),
+        extreme(low), extreme(high), np.fmin.reduceat(stamps, starts).tolist(), np.fmax.reduceat(stamps, starts).tolist())]
 
 
 _SUMMARY_FIELDS = ("count", "invalid_count", "first_step", "last_step", "last_value", "min_value", "min_step",
