@@ -445,6 +445,40 @@ def test_concurrent_batches_to_one_experiment_lose_nothing(server, user):
     assert sums["shared"]["max"] == 3499.0 and sums["shared"]["last_step"] == 3499 and sums["shared"]["min"] == 0.0
 
 
+def test_a_first_batch_can_create_its_experiment(server, accounts, owner):
+    """``start`` in a batch creates the experiment when the key is new (one request for a
+    short run), applies to an existing key without resuming it, and is refused like POST
+    /experiments where that would be."""
+    s, user = owner
+    key = uuid.uuid4().hex
+    body = {"batch_id": uuid.uuid4().hex, "start": {"project": "first-batch", "name": "one request"},
+            "metric_columns": [{"name": "m", "value": [1.0, 2.0], "step": [0, 1]}], "end": {"status": "finished"}}
+    r = post_batch(s, server.url, key, **body)
+    assert r.status_code == 200, r.text
+    created = r.json()["experiment"]
+    assert created == {"experiment_key": key, "workspace": user.workspace, "project": "first-batch",
+                       "name": "one request", "url": f"/{user.workspace}/first-batch/{key}",
+                       "heartbeat_interval_s": 5}
+    meta = s.get(f"{server.url}/api/v1/experiments/{key}").json()
+    assert meta["status"] == "finished" and summary(s, server.url, key)["m"]["count"] == 2
+    # the same batch again (its answer was lost): nothing more, no resume, still finished
+    again = post_batch(s, server.url, key, **body)
+    assert again.json()["duplicate"] is True and "experiment" not in again.json()
+    later = post_batch(s, server.url, key, start={"project": "elsewhere"}, metrics=[{"name": "m", "value": 3.0}])
+    assert later.status_code == 200 and "experiment" not in later.json()
+    meta = s.get(f"{server.url}/api/v1/experiments/{key}").json()
+    assert meta["status"] == "finished" and meta["project"] == "first-batch"
+    # refused, changing nothing: another user's key (not found, as for any batch), a bad key,
+    # a workspace the caller can't log into
+    other = api(server, accounts.create("first-batch-other").api_key)
+    r = post_batch(other, server.url, key, start={}, metrics=[{"name": "m", "value": 9.0}])
+    assert r.status_code == 404 and summary(s, server.url, key)["m"]["count"] == 3
+    assert post_batch(s, server.url, "short", start={}).status_code == 400
+    fresh = uuid.uuid4().hex
+    r = post_batch(s, server.url, fresh, start={"workspace": "nobody-here"}, metrics=[{"name": "m", "value": 1.0}])
+    assert r.status_code == 404 and s.get(f"{server.url}/api/v1/experiments/{fresh}").status_code == 404
+
+
 def test_runs_starting_at_once_share_their_new_project(server, user):
     project = "race-" + uuid.uuid4().hex[:8]
     barrier = threading.Barrier(6)

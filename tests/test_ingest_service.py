@@ -365,7 +365,7 @@ def test_a_batch_ends_the_run_in_its_transaction(env):
     with env["db"].session() as s:
         exp, _ = ingest.start_experiment(s, env["alice"], None, "batch-end")
         key = exp.key
-        counts, same = ingest.apply(s, env["alice"], key, {"batch_id": "end-1", "end": {"status": "crashed"},
+        counts, same, _ = ingest.apply(s, env["alice"], key, {"batch_id": "end-1", "end": {"status": "crashed"},
                                                             "metrics": [{"name": "m", "value": 1.0, "step": 0}]})
         assert same is exp and counts["metrics"] == 1
         assert exp.status == "crashed" and exp.end_time is not None
@@ -374,7 +374,7 @@ def test_a_batch_ends_the_run_in_its_transaction(env):
         assert stored.status == "crashed" and stored.end_time is not None
         ended_at = stored.end_time
     with env["db"].session() as s:
-        counts, again = ingest.apply(s, env["alice"], key, {"batch_id": "end-1", "end": {"status": "finished"}})
+        counts, again, _ = ingest.apply(s, env["alice"], key, {"batch_id": "end-1", "end": {"status": "finished"}})
         assert counts == {"duplicate": True} and again.status == "crashed"
     with env["db"].session() as s:
         assert experiments.find_by_key(s, key).end_time == ended_at

@@ -216,6 +216,23 @@ def test_the_end_rides_on_the_last_batch(server, user, sdk_env):
     assert not (sdk_env / "spool" / exp.get_key()).exists()
 
 
+def test_a_run_that_logs_nothing_yet_is_created_after_the_batch_interval(server, user, sdk_env, monkeypatch):
+    """A new run is created with its first batch; with nothing to send it is created alone once
+    the batch interval has passed (and its heartbeats start)."""
+    monkeypatch.setenv("HALLEY_BATCH_INTERVAL_S", "0.2")
+    api = API(api_key=user.api_key, url=server.url)
+    exp = Experiment(api_key=user.api_key, url=server.url, project_name="quiet-start", **QUIET)
+    deadline = time.monotonic() + 30
+    while api.get_experiment_by_key(exp.get_key()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    e = api.get_experiment_by_key(exp.get_key())
+    assert e is not None and e.get_state() == "running" and exp.url.endswith(f"/quiet-start/{exp.get_key()}")
+    exp.log_metric("m", 1.0, step=0)
+    exp.end()
+    e = api.get_experiment_by_key(exp.get_key())
+    assert e.get_state() == "finished" and [p["value"] for p in e.get_metrics("m")] == [1.0]
+
+
 def test_connections_the_server_closed_while_idle_are_replaced(server, user, sdk_env):
     api = API(api_key=user.api_key, url=server.url)
     exp = Experiment(api_key=user.api_key, url=server.url, project_name="idle", **QUIET)
@@ -376,6 +393,9 @@ def test_stop_raises_interrupted_experiment(server, user, tmp_path):
     try:
         key = proc.stdout.readline().split()[1]
         api = API(api_key=user.api_key, url=server.url)
+        deadline = time.monotonic() + 60  # a new run is created with its first batch
+        while api.get_experiment_by_key(key) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         api.stop_experiment(key)
         stop_sent = time.monotonic()
         line = proc.stdout.readline()  # blocks until the loop is interrupted

@@ -54,21 +54,35 @@ def _check_body_size() -> None:
 def create_experiment(actor):
     """Create an experiment (201) or resume an existing key (200)."""
     body = _parse(StartExperimentIn, json_body())
+
+    def create(s):
+        started = ingest.start(s, actor, body.workspace, body.project, body.experiment_key, body.name)
+        return started_reply(started), started.created
+
+    reply, created = _retrying_start(create)
+    return jsonify(reply), 201 if created else 200
+
+
+def started_reply(started: ingest.Located) -> dict:
+    """What POST /experiments answers about the experiment it created or resumed."""
+    exp, workspace, project = started.experiment, started.workspace, started.project
+    return {"experiment_key": exp.key, "workspace": workspace, "project": project, "name": exp.name,
+            "url": experiments.url_path(workspace, project, exp.key),
+            "heartbeat_interval_s": experiments.HEARTBEAT_INTERVAL_S}
+
+
+def _retrying_start(work):
+    """``work(session)`` in a transaction, once more if it collided with another run starting in
+    the same new project at once (unique name, or SQLite's stale snapshot): its transaction is
+    rolled back and the retry finds the project."""
     for attempt in (1, 2):
         try:
             with context.db().session() as s:
-                started = ingest.start(s, actor, body.workspace, body.project, body.experiment_key, body.name)
-                exp, workspace, project = started.experiment, started.workspace, started.project
-                reply = {"experiment_key": exp.key, "workspace": workspace, "project": project, "name": exp.name,
-                         "url": experiments.url_path(workspace, project, exp.key),
-                         "heartbeat_interval_s": experiments.HEARTBEAT_INTERVAL_S}
-            break
+                return work(s)
         except (IntegrityError, OperationalError):
-            # Runs starting at once in a new project: one creates it, the others collide (unique
-            # name, or SQLite's stale snapshot). Their transaction is rolled back; the retry finds it.
             if attempt == 2:
                 raise
-    return jsonify(reply), 201 if started.created else 200
+    raise AssertionError("unreachable")
 
 
 @key_route("/experiments/<key>/batch", methods=["POST"])
@@ -81,14 +95,22 @@ def log_batch(key, actor):
     if not raw.strip():
         raise Invalid("Request body must be a JSON object")
     batch = ingest.parse_batch(raw)
-    with context.db().session() as s:
-        counts, exp = ingest.apply(s, actor, key, batch)
+
+    def log(s):
+        counts, exp, started = ingest.apply(s, actor, key, batch)
         reply = {"ok": True, "stored": counts}
         if counts.get("duplicate"):
             reply = {"ok": True, "duplicate": True, "stored": {}}
+        if started is not None:
+            reply["experiment"] = started_reply(started)
         if batch.end is not None:
             reply["end"] = {"status": exp.status, "end_time": experiments.iso(exp.end_time)}
-    return jsonify(reply)
+        return reply
+
+    if batch.start is None:
+        with context.db().session() as s:
+            return jsonify(log(s))
+    return jsonify(_retrying_start(log))
 
 
 def _form_int(name: str) -> int | None:

@@ -79,6 +79,7 @@ class BaseExperiment:
             warn(f"experiment_key must be 32-50 letters or digits; using a new key instead of {key!r}")
             key = None
         self.id = key or uuid.uuid4().hex
+        self._key_given = bool(key)
         self.url = None
         self._flags = {
             "code": resolve_flag(log_code, "HALLEY_AUTO_LOG_CODE"),
@@ -509,9 +510,10 @@ class Experiment(BaseExperiment):
     HALLEY_WORKSPACE and HALLEY_PROJECT. Pending data is kept under HALLEY_SPOOL_DIR
     (default ~/.halley/spool)/<experiment_key> while the server can't be reached.
 
-    The background sender creates the experiment while the script goes on: a key or project
-    the server refuses is reported by a warning as soon as it answers (the run then logs
-    nothing), and ``url`` is set once it has answered.
+    The background sender creates the experiment while the script goes on, with the first
+    batch (``end()``, ``flush()`` or the batch interval, HALLEY_BATCH_INTERVAL_S, whichever comes
+    first) for a new key: a key or project the server refuses is reported by a warning as soon
+    as it answers (the run then logs nothing), and ``url`` is set once it has answered.
     """
 
     def _start(self) -> None:
@@ -521,18 +523,20 @@ class Experiment(BaseExperiment):
             return
         self._heartbeat_s = 5.0
         self._spool = SpoolDir(spool_root() / self.id, self._create_body())
-        # The sender creates (or resumes) the experiment first thing, while this thread goes on
-        # logging into the queue: a refused key or project is reported as soon as the server
-        # answers, and a server that is down is retried like any other delivery (spooled).
+        # A new run is created with its first batch (one request for a short run); a given key
+        # is created or resumed first thing, while this thread goes on logging into the queue.
+        # Either way a refused key or project is reported as soon as the server answers, and a
+        # server that is down is retried like any other delivery (spooled).
         self._sender = Sender(self._q, self.id, HttpClient(self._config), self._spool,
                               interval=self._batch_interval, retry_max_s=self._config.retry_max_s,
                               on_created=self._on_created, create_body=self._create_body(),
-                              on_refused=self._on_refused)
+                              on_refused=self._on_refused, create_with_first_batch=not self._key_given)
         self._sender.start()
-        # Let the sender put the create request on the wire before this thread takes the
-        # interpreter back to log: the server then works on it while the script runs. Bounded,
-        # so a slow network never holds the script up.
-        self._sender.create_sent.wait(CREATE_SEND_WAIT_S)
+        if self._key_given:
+            # Let the sender put the create request on the wire before this thread takes the
+            # interpreter back to log: the server then works on it while the script runs.
+            # Bounded, so a slow network never holds the script up.
+            self._sender.create_sent.wait(CREATE_SEND_WAIT_S)
 
     def _on_refused(self, message: str) -> None:
         """The server refused to create the experiment: from now on every call is a no-op."""

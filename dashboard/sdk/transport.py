@@ -3,7 +3,8 @@
 Logging calls append plain tuples to a deque (no lock, no I/O). The sender thread drains it
 about every 0.5 s, coalesces items into batches of at most 5,000 (each with a fresh batch_id;
 metric points go column by column per metric, the compact ``metric_columns`` form), and posts
-them in order. Its first request creates (or resumes) the experiment; ``end()`` queues the end,
+them in order. Its first request creates (or resumes) the experiment; a new run's creation
+rides on its first batch (``start``) when one is ready within the interval; ``end()`` queues the end,
 which rides on the last batch. When the server is unreachable (connection error, timeout, 5xx, 408,
 429) every pending entry is written to the spool directory and retried with exponential
 backoff; the same batch_id / asset_id is reused, so the server stores each entry once.
@@ -248,9 +249,12 @@ class HttpClient:
                 return
         conn.close()
 
-    def deliver(self, key: str, d: Delivery):
+    def deliver(self, key: str, d: Delivery, start: dict | None = None):
+        """Sends a batch or an asset; ``start``: the batch also creates the experiment if the
+        key is new (its ``start`` field, added to the already encoded JSON object)."""
         if d.kind == "batch":
-            return self.request("POST", f"/experiments/{key}/batch", raw=d.payload)
+            payload = d.payload if start is None else d.payload[:-1] + b',"start":' + encode(start) + b"}"
+            return self.request("POST", f"/experiments/{key}/batch", raw=payload)
         form = {k: (json.dumps(v) if k == "metadata" else str(v)) for k, v in d.fields.items()
                 if v is not None}
         name = d.fields.get("name") or "asset"
@@ -448,12 +452,15 @@ class Sender(threading.Thread):
     With ``client=None`` (offline runs) every delivery is written to the spool directory only.
     With ``create_body``, the experiment is created first; if the server refuses that before
     anything was spooled, ``on_refused(message)`` is called and the run's data is dropped.
+    With ``create_with_first_batch`` (a new key), the sender waits for the first batch (``end()``,
+    a flush or the interval) and sends the creation with it, one request instead of two; when
+    nothing is batched by then, or that request is refused, it creates the experiment alone.
     """
 
     def __init__(self, queue: collections.deque, key: str, client: HttpClient | None, spool: SpoolDir,
                  interval: float = 0.5, retry_max_s: float = 30.0,
                  on_created: Callable[[dict], None] | None = None, create_body: dict | None = None,
-                 on_refused: Callable[[str], None] | None = None):
+                 on_refused: Callable[[str], None] | None = None, create_with_first_batch: bool = False):
         super().__init__(name="halley-sender", daemon=True)
         self.queue = queue
         self.key = key
@@ -464,6 +471,7 @@ class Sender(threading.Thread):
         self.builder = BatchBuilder()
         self.pending: collections.deque[Delivery] = collections.deque()
         self.create_body = create_body      # set while the experiment still has to be created
+        self.create_with_first_batch = create_with_first_batch and client is not None
         self.on_created = on_created
         self.on_refused = on_refused
         self.wake = threading.Event()
@@ -533,7 +541,7 @@ class Sender(threading.Thread):
     # --- the thread ---
 
     def run(self) -> None:
-        if self.create_body is not None and self.client is not None:
+        if self.create_body is not None and self.client is not None and not self.create_with_first_batch:
             try:
                 self._deliver_pending()  # create the experiment right away
             except Exception as exc:
@@ -576,6 +584,8 @@ class Sender(threading.Thread):
         if time.monotonic() < self.next_try:
             return
         try:
+            if self.create_body is not None and self.create_with_first_batch:
+                self._create_with_first_batch()
             if self.create_body is not None:
                 try:
                     info = self.client.request("POST", "/experiments", json_body=self.create_body,
@@ -618,6 +628,34 @@ class Sender(threading.Thread):
             warn(f"connection to {self.client.config.url} restored; pending data delivered")
         if self.went_offline:
             self.spool.clear_if_done()
+
+    def _create_with_first_batch(self) -> None:
+        """One try at creating the experiment with the first pending batch. A refusal is not
+        reported here: the experiment is then created alone (which says whether it can be) and
+        the batch sent after it, as usual. Transient errors go up (the run goes offline)."""
+        self.create_with_first_batch = False
+        if not self.pending or self.pending[0].kind != "batch":
+            return
+        d = self.pending[0]
+        start = {k: v for k, v in self.create_body.items() if k != "experiment_key"}
+        try:
+            reply = self.client.deliver(self.key, d, start=start)
+            info = reply.json().get("experiment")
+        except Rejected:
+            return
+        except ValueError:
+            info = None
+        if info is None:  # the server did not create it (an older server): create it alone
+            return
+        self.create_body = None
+        self.create_sent.set()
+        if self.on_created:
+            self.on_created(info)
+        if d.ends:
+            self.ended = _reports_end(reply)
+        self.pending.popleft()
+        self.spool.remove(d)
+        self.delivered += 1
 
     def _offline(self, reason: str) -> None:
         self.went_offline = True

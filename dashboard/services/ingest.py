@@ -144,6 +144,16 @@ class BatchEndIn(BaseModel):
     status: Literal["finished", "crashed", "stopped"] = "finished"
 
 
+class BatchStartIn(BaseModel):
+    """Where a run's first batch creates its experiment when the key is new."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    workspace: Annotated[str, Field(max_length=64)] | None = None
+    project: Annotated[str, Field(max_length=100)] | None = None
+    name: Annotated[str, Field(max_length=300)] | None = None
+
+
 class BatchIn(BaseModel):
     """One SDK batch: everything optional except its idempotency id."""
 
@@ -161,6 +171,11 @@ class BatchIn(BaseModel):
     output: list[OutputIn] = []
     html: list[HtmlIn] = []
     graph: str | None = None
+    start: BatchStartIn | None = Field(
+        None, description="Create the experiment first when its key is new, as POST /experiments does, in the "
+                          "batch's transaction (a short run then needs one request). An existing key is not "
+                          "resumed: the batch is applied to it as usual. When it was created, the reply's "
+                          "\"experiment\" gives what POST /experiments answers.")
     end: BatchEndIn | None = Field(
         None, description="End the run once this batch is stored, in the same transaction (as POST .../end "
                           "does; a run asked to stop ends as \"stopped\"). A batch_id already stored is not "
@@ -397,6 +412,11 @@ def start(session: Session, actor: Actor, workspace: str | None, project: str | 
             session.add(exp)
             session.flush()
             return Located(exp, ws_name, project_name)
+    return _create(session, actor, workspace, project, key, name)
+
+
+def _create(session: Session, actor: Actor, workspace: str | None, project: str | None,
+            key: str | None, name: str | None) -> Located:
     target, ws_name = _logging_target(session, actor, workspace, project)
     now = utcnow()
     exp = Experiment(key=key or uuid.uuid4().hex, project_id=target.id, name=_clip("name", (name or "").strip()) or None,
@@ -439,12 +459,19 @@ def apply_batch(session: Session, actor: Actor, key: str, batch: dict | BatchIn)
     return apply(session, actor, key, batch)[0]
 
 
-def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tuple[dict, Experiment]:
-    """``apply_batch``, also returning the experiment. A batch carrying ``end`` ends the run in
+def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tuple[dict, Experiment, Located | None]:
+    """``apply_batch``, also returning the experiment, and where it was created when the batch
+    created it (``start``, for a new key; else None). A batch carrying ``end`` ends the run in
     the same transaction (``status`` and ``end_time`` of the experiment then tell how); a
     duplicate batch_id changes nothing, its end included."""
     b = batch if isinstance(batch, BatchIn) else parse_batch(batch)
-    exp = writable(session, actor, key).experiment
+    started = None
+    if b.start is not None:
+        if not isinstance(key, str) or not KEY_RE.match(key):
+            raise Invalid("experiment_key must be 32-50 letters or digits")
+        if _lookup(session, actor, key) is None:
+            started = _create(session, actor, b.start.workspace, b.start.project, key, b.start.name)
+    exp = started.experiment if started else writable(session, actor, key).experiment
     now = utcnow()
     locked = False
 
@@ -468,7 +495,7 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     if seen is not None:
         if seen != exp.id:
             raise Conflict("batch_id was already used by another experiment")
-        return {"duplicate": True}, exp
+        return {"duplicate": True}, exp, started
     try:
         session.execute(insert(ReceivedBatch.__table__),
                         {"experiment_id": exp.id, "batch_id": b.batch_id, "received_at": now})
@@ -493,7 +520,7 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     if b.end is not None:
         _end(session, exp, b.end.status, now)
     session.flush()
-    return counts, exp
+    return counts, exp, started
 
 
 def _apply_parameters(session: Session, exp: Experiment, items: list[ParameterIn], now) -> int:
