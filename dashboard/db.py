@@ -53,49 +53,62 @@ class WalCheckpointer:
     commits, so the copy and its fsync stay off the requests' path (with SQLite's default,
     every ~1,000 pages one committing request does it while its client waits). A PASSIVE
     checkpoint never blocks writers or readers; SQLite releases the interpreter lock while it
-    runs. One daemon thread per database file and process, started on the first commit."""
+    runs. One daemon thread per database file and process, started on the first commit, with
+    a connection of its own kept open (opening and closing one takes SQLite's process-wide
+    lock, which a forked background job must not inherit held)."""
 
     PAUSE_S = 0.05  # commits within this long share one checkpoint
 
     def __init__(self, path: str):
         self.path = path
         self.pending = threading.Event()
-        self.thread: threading.Thread | None = None
         self.pid = 0
         self.lock = threading.Lock()
+        _checkpointers.append(self)
 
     def committed(self, _connection=None) -> None:
         if self.pid != os.getpid():  # first commit in this process (threads don't survive a fork)
             with self.lock:
                 if self.pid != os.getpid():
                     self.pending = threading.Event()
-                    self.thread = threading.Thread(target=self._run, name="halley-wal-checkpoint", daemon=True)
-                    self.thread.start()
+                    threading.Thread(target=self._run, args=(self.pending,), name="halley-wal-checkpoint",
+                                     daemon=True).start()
                     self.pid = os.getpid()
         self.pending.set()
 
-    def _run(self) -> None:
-        pending = self.pending
+    def _run(self, pending: threading.Event) -> None:
+        connection = None
         while True:
             pending.wait()
             # The commit event comes just before the commit itself: wait for it to finish (and
             # for the commits right behind it, which this checkpoint then copies too).
             time.sleep(self.PAUSE_S)
             pending.clear()
-            self.checkpoint()
+            connection = self._checkpoint(connection)
 
-    def checkpoint(self) -> None:
-        try:  # mode=rw: a database deleted meanwhile is not created again
-            conn = sqlite3.connect(f"file:{urllib.parse.quote(self.path)}?mode=rw", uri=True, timeout=1)
-        except sqlite3.Error:
-            return
+    def _checkpoint(self, connection: sqlite3.Connection | None) -> sqlite3.Connection | None:
+        """One checkpoint; returns the connection to use next time (None: open one then)."""
         try:
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error:
-            pass  # busy or gone: the next commit asks again, and the fallback above still holds
-        finally:
-            conn.close()
+            if connection is None:  # mode=rw: a database deleted meanwhile is not created again
+                connection = sqlite3.connect(f"file:{urllib.parse.quote(self.path)}?mode=rw", uri=True, timeout=1)
+                connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            return connection
+        except sqlite3.Error:  # busy or gone: the next commit asks again; the fallback still holds
+            if connection is not None:
+                connection.close()
+            return None
+
+
+_checkpointers: list[WalCheckpointer] = []
+
+
+def _reset_checkpointers_in_child() -> None:
+    for checkpointer in _checkpointers:  # a lock held by a parent's thread at the fork stays held
+        checkpointer.lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_checkpointers_in_child)
 
 
 def _nul_safe(base: type) -> type:
