@@ -18,14 +18,32 @@ def _default_signals_in_child() -> None:
 os.register_at_fork(after_in_child=_default_signals_in_child)
 
 
+def _fresh_start(manager_class: type) -> type:
+    """A Dash background-callback manager whose jobs start with no result stored under their
+    key. Dash keys a job's result by its arguments and deletes it when the page reads it; a
+    superseded job can still finish and store its result, which nobody reads. A later job with
+    the same arguments (the same panels again) was then answered with that leftover and killed,
+    and a leftover from a cancelled job left the panels empty. Clearing the key first means the
+    page reads only what this job computes."""
+
+    class FreshStart(manager_class):
+        def call_job_fn(self, key, job_fn, args, context):
+            for entry in (key, self._make_progress_key(key), self._make_set_props_key(key)):
+                self.clear_cache_entry(entry)
+            return super().call_job_fn(key, job_fn, args, context)
+
+    FreshStart.__name__ = FreshStart.__qualname__ = f"FreshStart{manager_class.__name__}"
+    return FreshStart
+
+
 def make_background_manager(settings: Settings):
     if settings.celery_broker:
         from celery import Celery
         from dash import CeleryManager
 
         celery_app = Celery(__name__, broker=settings.celery_broker, backend=settings.celery_broker)
-        return CeleryManager(celery_app)
+        return _fresh_start(CeleryManager)(celery_app)
     import diskcache
     from dash import DiskcacheManager
 
-    return DiskcacheManager(diskcache.Cache(str(settings.cache_dir / "background")))
+    return _fresh_start(DiskcacheManager)(diskcache.Cache(str(settings.cache_dir / "background")))
