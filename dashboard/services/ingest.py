@@ -388,13 +388,17 @@ def _logging_target(session: Session, actor: Actor, workspace: str | None, proje
 
 # --- start / end / heartbeat --------------------------------------------------------------
 
+def _check_key(key) -> None:
+    if not isinstance(key, str) or not KEY_RE.match(key):
+        raise Invalid("experiment_key must be 32-50 letters or digits")
+
+
 def start(session: Session, actor: Actor, workspace: str | None, project: str | None,
           key: str | None = None, name: str | None = None) -> Located:
     """Create an experiment (project made on first use) or resume an existing key the actor
     may write; ``created`` tells which."""
     if key is not None:
-        if not isinstance(key, str) or not KEY_RE.match(key):
-            raise Invalid("experiment_key must be 32-50 letters or digits")
+        _check_key(key)
         found = _lookup(session, actor, key)
         if found is not None:
             exp, ws_name, project_name, readable, can_write = found
@@ -467,8 +471,7 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     b = batch if isinstance(batch, BatchIn) else parse_batch(batch)
     started = None
     if b.start is not None:
-        if not isinstance(key, str) or not KEY_RE.match(key):
-            raise Invalid("experiment_key must be 32-50 letters or digits")
+        _check_key(key)
         if _lookup(session, actor, key) is None:
             started = _create(session, actor, b.start.workspace, b.start.project, key, b.start.name)
     exp = started.experiment if started else writable(session, actor, key).experiment

@@ -37,7 +37,7 @@ class SeriesPoints:
     stamps: np.ndarray
 
 
-def _column(x: np.ndarray, cast=int) -> list:
+def driver_values(x: np.ndarray, cast=int) -> list:
     """Float array -> driver values (NaN -> None)."""
     return [None if v != v else cast(v) for v in x.tolist()]
 
@@ -64,14 +64,14 @@ def blocks(first_ordinals: list[int], lengths: list[int], p: SeriesPoints) -> di
     lo_idx = np.lexsort((low, block_of, series))[starts]
     hi_idx = np.lexsort((-high, block_of, series))[starts]
     out = {"series": series[starts].tolist(), "block": block_of[starts].tolist(), "count": (ends - starts).tolist(),
-           "first_step": _column(p.steps[starts]), "last_step": _column(p.steps[ends - 1])}
+           "first_step": driver_values(p.steps[starts]), "last_step": driver_values(p.steps[ends - 1])}
     for prefix, idx, valid in (("min", lo_idx, np.isfinite(low[lo_idx])), ("max", hi_idx, np.isfinite(high[hi_idx]))):
         def pick(x: np.ndarray) -> np.ndarray:
             return np.where(valid, x[idx], np.nan)
-        out[f"{prefix}_value"] = _column(pick(p.values), float)
-        out[f"{prefix}_step"] = _column(pick(p.steps))
-        out[f"{prefix}_epoch"] = _column(pick(p.epochs))
-        out[f"{prefix}_timestamp"] = _column(pick(p.stamps), float)
+        out[f"{prefix}_value"] = driver_values(pick(p.values), float)
+        out[f"{prefix}_step"] = driver_values(pick(p.steps))
+        out[f"{prefix}_epoch"] = driver_values(pick(p.epochs))
+        out[f"{prefix}_timestamp"] = driver_values(pick(p.stamps), float)
     return out
 
 

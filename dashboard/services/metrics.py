@@ -66,29 +66,28 @@ def _series_ids(session: Session, experiment_id: int, names: set[str],
     ``probably_new`` (a run's first batch, under its lock): insert first, skipping names that
     exist, and look up only those."""
     table = MetricSeries.__table__
+
+    def create(statement, new_names: set[str]) -> dict[str, int]:
+        rows = [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in sorted(new_names)]
+        return dict(session.execute(statement.returning(table.c.name, table.c.id), rows).all())
+
     created: dict[str, int] = {}
     if probably_new:
         statement = insert_skipping_duplicates(session, table)
         if statement is not None:
-            created = dict(session.execute(
-                statement.returning(table.c.name, table.c.id),
-                [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in sorted(names)],
-            ).all())
+            created = create(statement, names)
             names = names - created.keys()
             if not names:
                 return created, set(created.values())
     found = dict(session.execute(
         sa_select(table.c.name, table.c.id).where(table.c.experiment_id == experiment_id, table.c.name.in_(names))
     ).all())
-    missing = sorted(names - found.keys())
+    missing = names - found.keys()
     if missing and before_create is not None:
         before_create()
         return _series_ids(session, experiment_id, names)  # read again under the caller's lock
     if missing:
-        created.update(session.execute(
-            insert(table).returning(table.c.name, table.c.id),
-            [{"experiment_id": experiment_id, "name": n, "count": 0, "invalid_count": 0} for n in missing],
-        ).all())
+        created.update(create(insert(table), missing))
     return found | created, set(created.values())
 
 
@@ -216,11 +215,6 @@ def store_points(session: Session, prepared: PreparedPoints) -> int:
     return prepared.count
 
 
-def record_points(session: Session, experiment_id: int, points: list[dict], now: float) -> int:
-    """``prepare_points`` then ``store_points``; returns the number of points stored."""
-    return store_points(session, prepare_points(session, experiment_id, points, now))
-
-
 def _stats(steps: np.ndarray, values: np.ndarray, invalid: np.ndarray, stamps: np.ndarray,
            lengths: list[int]) -> list[BatchStats]:
     """Each series' share of a batch, for series laid end to end (``lengths`` points each).
@@ -233,9 +227,7 @@ def _stats(steps: np.ndarray, values: np.ndarray, invalid: np.ndarray, stamps: n
     last = np.lexsort((arrival, np.where(np.isnan(steps), -np.inf, steps), series))[starts + lengths - 1]
     low = np.lexsort((np.where(invalid, np.inf, values), series))[starts]
     high = np.lexsort((-np.where(invalid, -np.inf, values), series))[starts]
-
-    def column(x: np.ndarray, cast=int) -> list:
-        return [None if v != v else cast(v) for v in x.tolist()]
+    column = metric_rollup.driver_values
 
     def extreme(idx: np.ndarray) -> list:
         return [None if bad else (value, step) for bad, value, step
