@@ -20,17 +20,27 @@ os.register_at_fork(after_in_child=_default_signals_in_child)
 
 def _fresh_start(manager_class: type) -> type:
     """A Dash background-callback manager whose jobs start with no result stored under their
-    key. Dash keys a job's result by its arguments and deletes it when the page reads it; a
-    superseded job can still finish and store its result, which nobody reads. A later job with
-    the same arguments (the same panels again) was then answered with that leftover and killed,
-    and a leftover from a cancelled job left the panels empty. Clearing the key first means the
-    page reads only what this job computes."""
+    key, and whose result is never taken for a cancel. Dash keys a job's result by its arguments
+    and deletes it when the page reads it; a superseded job can still finish and store its
+    result, which nobody reads. A later job with the same arguments (the same panels again) was
+    then answered with that leftover and killed, and a leftover from a cancelled job left the
+    panels empty. Clearing the key first means the page reads only what this job computes."""
 
     class FreshStart(manager_class):
         def call_job_fn(self, key, job_fn, args, context):
             for entry in (key, self._make_progress_key(key), self._make_set_props_key(key)):
                 self.clear_cache_entry(entry)
             return super().call_job_fn(key, job_fn, args, context)
+
+        def get_result(self, key, job):
+            """Dash reads the result, then asks whether the job still runs, and takes "no result
+            and not running" for a cancelled job: the page stops waiting. A job that stores its
+            result and ends between those two steps was lost that way (its panels stayed empty).
+            A job stores its result before it ends, so once it has ended one more read is final."""
+            result = super().get_result(key, job)
+            if result is self.UNDEFINED and job is not None and not self.job_running(job):
+                result = super().get_result(key, job)
+            return result
 
     FreshStart.__name__ = FreshStart.__qualname__ = f"FreshStart{manager_class.__name__}"
     return FreshStart

@@ -17,3 +17,39 @@ def test_a_job_does_not_start_on_a_leftover_result(tmp_path):
     assert manager.get_result(key, None) is manager.UNDEFINED  # the page waits for this job's result
     assert manager.get_progress(key) is None and manager.get_updated_props(key) == {}
     manager.terminate_job(pid)
+
+
+
+def _job_storing_when_told(result_key, progress_key, args, context):
+    """A job that stores its result once the file args[1] exists, then ends."""
+    import pathlib
+    import time
+
+    import diskcache
+
+    while not pathlib.Path(args[1]).exists():
+        time.sleep(0.01)
+    diskcache.Cache(args[0]).set(result_key, "figures")
+
+
+def test_a_result_stored_as_the_job_ends_is_read_not_taken_for_a_cancel(tmp_path):
+    """Dash reads the result, then asks whether the job runs; a job that stores its result and
+    ends in between must still be answered with that result, not with "cancelled"."""
+    import psutil
+
+    manager = make_background_manager(Settings.from_env(home=tmp_path))
+    key, go = "finishing-now", tmp_path / "go"
+    pid = manager.call_job_fn(key, _job_storing_when_told, [manager.handle.directory, str(go)], {})
+    real_get = manager.handle.get
+
+    def read_then_let_the_job_finish(k, *args, **kwargs):
+        value = real_get(k, *args, **kwargs)
+        if k == key:  # the job stores its result and ends right after this read
+            manager.handle.get = real_get
+            go.touch()
+            psutil.Process(pid).wait(30)
+        return value
+
+    manager.handle.get = read_then_let_the_job_finish
+    assert manager.get_result(key, pid) == "figures"
+    assert not manager.job_running(pid)
