@@ -3,7 +3,8 @@ parallel-coordinates brush that narrows the experiment table.
 
 Panels live in the view state (``project-state["panels"]``): ``project-panels-list`` is the
 page's copy and every change is written back with a Patch, so the URL hash and saved views
-carry them. Line figures are drawn in the foreground (a zoom re-reads its step range);
+carry them. Line figures are drawn in the foreground (a change of the x zoom re-reads that
+range; ``X_ZOOM_JS`` keeps y-only zooms and autosizes from reaching the server);
 bar, scatter and parallel coordinates are drawn together by a background callback with a
 progress bar. The background job has no request, so the foreground signs who is asking
 and which project (``project-panels-ticket``): the user id and the share-link tokens of the
@@ -152,19 +153,29 @@ def _panel(panels, pid):
 
 # --- figures ------------------------------------------------------------------------------
 
-def line_figure(relayout, _refresh, panels, state, ctx_data):
+X_ZOOM_JS = """
+function (relayout, current) {
+    // Only a change of the x range reaches the server: y-only zooms stay in the browser, and
+    // an autosize (a resize, or the first draw settling late) keeps the zoom the panel shows.
+    const ev = relayout || {};
+    const noUpdate = window.dash_clientside.no_update;
+    if (ev['xaxis.autorange']) { return current ? null : noUpdate; }
+    let lo = ev['xaxis.range[0]'], hi = ev['xaxis.range[1]'];
+    if (lo === undefined && Array.isArray(ev['xaxis.range'])) { [lo, hi] = ev['xaxis.range']; }
+    if (lo === undefined || hi === undefined) { return noUpdate; }
+    const next = {'xaxis.range[0]': lo, 'xaxis.range[1]': hi};
+    return JSON.stringify(next) === JSON.stringify(current) ? noUpdate : next;
+}
+"""
+
+
+def line_figure(zoom_event, _refresh, panels, state, ctx_data):
+    """A line panel's figure, read again for the x range its zoom store holds."""
     pid = ctx.outputs_list["id"]["index"]
     panel = _panel(panels, pid)
     if panel is None:
         raise PreventUpdate
-    trig = ctx.triggered_id
-    zoom = zoom_range(relayout, log_x=bool(panel.get("logX")))
-    if isinstance(trig, dict) and trig.get("type") == "project-panel-line":
-        # A y-only zoom stays in the browser. Other relayout events (the first autosize)
-        # still draw: they can overtake the initial request, whose answer Dash then drops.
-        keys = set((relayout or {}).keys())
-        if keys and keys <= {"yaxis.range[0]", "yaxis.range[1]", "yaxis.autorange", "dragmode"}:
-            raise PreventUpdate
+    zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     try:
         with context.db().session() as s:
             project = load_project(s, ctx_data)
@@ -502,8 +513,12 @@ def register(app) -> None:
                  prevent_initial_call=True)(refresh_ticket)
     app.callback(Output("project-panels-grid", "children"), Input("project-panels-list", "data"),
                  State("project-panels-ticket", "data"), prevent_initial_call=True)(render_cards)
+    app.clientside_callback(X_ZOOM_JS, Output({"type": "project-panel-zoom", "index": MATCH}, "data"),
+                            Input({"type": "project-panel-line", "index": MATCH}, "relayoutData"),
+                            State({"type": "project-panel-zoom", "index": MATCH}, "data"),
+                            prevent_initial_call=True)
     app.callback(Output({"type": "project-panel-line", "index": MATCH}, "figure"),
-                 Input({"type": "project-panel-line", "index": MATCH}, "relayoutData"),
+                 Input({"type": "project-panel-zoom", "index": MATCH}, "data"),
                  Input("project-refresh", "data"), State("project-panels-list", "data"),
                  State("project-state", "data"), State("project-ctx", "data"))(line_figure)
     app.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),

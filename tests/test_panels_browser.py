@@ -155,9 +155,24 @@ def test_zoom_on_a_metric_x_axis_is_read_again(server, page, panel_project, cons
     graph = f"#project-panel-{card.get_attribute('data-panel-id')} .js-plotly-plot"
     page.wait_for_load_state("networkidle")  # the first draw's requests are answered
     page.evaluate(f"Plotly.relayout(document.querySelector('{graph}'), {{'xaxis.range': [0.5, 0.7]}})")
-    page.wait_for_function(f"""() => {{ const d = document.querySelector('{graph}')._fullData;
-        return d.length === 5 && d.every(t => {{ const xs = Array.from(t.x);
-            return xs.length > 3 && xs.every(x => x >= 0.5 && x <= 0.7); }}); }}""", timeout=SLOW)
+
+    def zoomed(lo, hi):
+        return f"""() => {{ const d = document.querySelector('{graph}')._fullData;
+            return d.length === 5 && d.every(t => {{ const xs = Array.from(t.x);
+                return xs.length > 3 && xs.every(x => x >= {lo} && x <= {hi}); }}); }}"""
+    page.wait_for_function(zoomed(0.5, 0.7), timeout=SLOW)
+
+    # A resize (Plotly's autosize event) and a y-only zoom keep the x zoom and read nothing;
+    # the next x zoom is read again.
+    reads = []
+    page.on("request", lambda r: reads.append(r.url) if "_dash-update-component" in r.url
+            and "project-panel-line" in (r.post_data or "") else None)
+    page.set_viewport_size({"width": 1200, "height": 900})
+    for change in ("{autosize: true}", "{'yaxis.range': [0, 1]}", "{'xaxis.range': [0.55, 0.65]}"):
+        page.evaluate(f"Plotly.relayout(document.querySelector('{graph}'), {change})")
+        page.wait_for_timeout(400)  # each its own event: the page would ask at once
+    page.wait_for_function(zoomed(0.55, 0.65), timeout=SLOW)
+    assert len(reads) == 1
     assert console_errors == []
 
 

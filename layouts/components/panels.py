@@ -2,8 +2,8 @@
 "Add Panel" button, one card per panel with its three-dot menu, the brush banner of parallel
 coordinates, the progress of background aggregations, and the gallery and editor dialogs.
 
-Line panels are ``project-panel-line`` graphs (drawn and re-read on zoom by a foreground
-callback); bar, scatter and parallel-coordinates panels are ``project-panel-agg`` graphs
+Line panels are ``project-panel-line`` graphs (drawn, and re-read when their
+``project-panel-zoom`` store changes, by a foreground callback); bar, scatter and parallel-coordinates panels are ``project-panel-agg`` graphs
 drawn together by a background callback. Export and reset-zoom run in the browser
 (assets/panels.js) through the ``data-panel-action`` buttons.
 """
@@ -23,6 +23,12 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
 def graph_id(panel: dict) -> dict:
     kind = "project-panel-line" if panel["type"] == "line" else "project-panel-agg"
     return {"type": kind, "index": panel["id"]}
+
+
+def zoom_id(panel: dict) -> dict:
+    """The store of a line panel's x zoom: the x range of its last zoom or pan as a relayout
+    event spells it, or None when the whole range is shown."""
+    return {"type": "project-panel-zoom", "index": panel["id"]}
 
 
 def _menu(panel: dict, can_keep: bool) -> dbc.DropdownMenu:
@@ -59,6 +65,7 @@ def panel_card(panel: dict, can_keep: bool) -> html.Div:
         ], className="d-flex align-items-center justify-content-between px-2 pt-1"),
         dcc.Graph(id=graph_id(panel), config=GRAPH_CONFIG, className="project-panel-graph",
                   style={"height": "320px"}),
+        *([dcc.Store(id=zoom_id(panel))] if panel["type"] == "line" else []),
     ], className="h-100 shadow-sm"), className="col-12 col-lg-6 col-xxl-4 project-panel",
         id=f"project-panel-{panel['id']}", **{"data-panel-type": panel["type"], "data-panel-id": panel["id"],
                                                "data-panel-title": panel_title(panel)})
