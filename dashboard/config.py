@@ -11,6 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 def _env_int(name: str, default: int) -> int:
@@ -49,6 +50,21 @@ def database_url_of(raw: str) -> str:
     return raw
 
 
+def trusted_hosts_of(raw: str) -> frozenset[str]:
+    """The hosts (with port, if any) of a comma-separated list of origins such as
+    ``https://halley.example.com,http://ml-box:8080``; a bare host name is taken as is."""
+    hosts = set()
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parsed = urlparse(item if "://" in item else "//" + item)
+        if not parsed.netloc or parsed.path not in ("", "/"):
+            raise SystemExit(f"HALLEY_TRUSTED_ORIGINS: {item!r} is not an origin such as https://halley.example.com")
+        hosts.add(parsed.netloc.lower())
+    return frozenset(hosts)
+
+
 @dataclass
 class Settings:
     home: Path
@@ -61,6 +77,7 @@ class Settings:
     celery_broker: str | None = None
     remember_days: int = 30  # lifetime of the "remember me" cookie
     secure_cookies: bool = False  # set HALLEY_SECURE_COOKIES=1 when served over HTTPS
+    trusted_hosts: frozenset[str] = frozenset()  # HALLEY_TRUSTED_ORIGINS: the addresses users open
     extra: dict = field(default_factory=dict)
 
     @property
@@ -97,5 +114,6 @@ class Settings:
             celery_broker=os.environ.get("HALLEY_CELERY_BROKER") or None,
             remember_days=_env_int("HALLEY_REMEMBER_DAYS", 30),
             secure_cookies=os.environ.get("HALLEY_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            trusted_hosts=trusted_hosts_of(os.environ.get("HALLEY_TRUSTED_ORIGINS", "")),
             **overrides,
         )

@@ -162,9 +162,10 @@ def _origin_of(url: str) -> str | None:
 
 
 def _own_hosts() -> set[str]:
-    """The host this request was sent to: its Host header, and the one a reverse proxy
-    forwarded. A page on another site can set neither in a browser."""
-    hosts = {request.host.lower()}
+    """The host this request was sent to: its Host header, the one a reverse proxy forwarded
+    (a page on another site can set neither in a browser), and the addresses the operator
+    listed in HALLEY_TRUSTED_ORIGINS for proxies that pass neither."""
+    hosts = {request.host.lower()} | context.settings().trusted_hosts
     forwarded = request.headers.get("X-Forwarded-Host")
     if forwarded:
         hosts.update(h.strip().lower() for h in forwarded.split(",") if h.strip())
@@ -198,7 +199,8 @@ CROSS_SITE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 def _refuse_cross_site(source: str):
     message = (f"This request was sent from another site ({source}), not from Halley's own pages "
                f"at {request.host}, so nothing was changed. If Halley runs behind a proxy, make it pass "
-               "the original Host header (or X-Forwarded-Host).")
+               "the original Host header (or X-Forwarded-Host), or list the address you open Halley at in "
+               "HALLEY_TRUSTED_ORIGINS.")
     # Read (and drop) the body: unread bytes on a kept-alive connection can break the client's
     # next request on it. A body this small is all a sign-in or sign-out form ever sends.
     request.max_content_length = REFUSED_BODY_MAX_BYTES

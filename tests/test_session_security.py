@@ -7,6 +7,8 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import text
 
+from tests.conftest import Accounts, LiveServer
+
 EVIL = "https://evil.example"
 MODAL_TOGGLE = {  # a callback only signed-in people may call
     "output": "workspaces-create-modal.is_open",
@@ -233,3 +235,28 @@ def test_upgrade_gives_every_existing_user_a_token_of_their_own(tmp_path):
         tokens = conn.execute(text("SELECT session_token FROM \"user\"")).scalars().all()
     assert len(tokens) == 3 and len(set(tokens)) == 3
     assert all(len(t) >= 40 for t in tokens)
+
+
+def test_addresses_listed_as_trusted_origins_may_post_behind_a_proxy_that_rewrites_host(tmp_path):
+    """A proxy that sends Halley its own Host and no X-Forwarded-Host: the address users open is
+    listed in HALLEY_TRUSTED_ORIGINS, and posts from it are Halley's own; others are still refused."""
+    srv = LiveServer(tmp_path / "home", extra_env={
+        "HALLEY_TRUSTED_ORIGINS": "https://halley.example.org, ml-box:8443"}).start()
+    try:
+        account = Accounts(srv).create("proxied")
+        for origin in ("https://halley.example.org", "http://ml-box:8443", "https://HALLEY.example.org"):
+            s = signed_in(srv, account, headers={"Origin": origin})
+            assert can_open_workspaces(srv, s)
+            assert callback_status(srv, s, headers={"Origin": origin}) == 200
+        for origin in (EVIL, "https://halley.example.org:444", "https://ml-box"):
+            r = requests.post(srv.url + "/auth/login", data={"username": account.username,
+                              "password": account.password}, headers={"Origin": origin}, allow_redirects=False)
+            assert r.status_code == 403 and "HALLEY_TRUSTED_ORIGINS" in r.text
+    finally:
+        srv.stop()
+
+
+def test_a_trusted_origin_that_is_not_an_origin_stops_the_server_with_a_clear_message(tmp_path):
+    srv = LiveServer(tmp_path / "home", extra_env={"HALLEY_TRUSTED_ORIGINS": "https://halley.example.org/app"})
+    with pytest.raises(RuntimeError, match="is not an origin"):
+        srv.start()
