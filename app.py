@@ -64,7 +64,18 @@ def create_app(settings: Settings | None = None) -> Dash:
     from callbacks import register_callbacks
 
     register_callbacks(app)
+    _set_up_before_serving(server)
     return app
+
+
+def _set_up_before_serving(server: Flask) -> None:
+    """Dash finishes setting itself up (scripts, callback map, the pages router's callbacks) in
+    before-request hooks of its first request, each behind a flag set before the work is done.
+    Two first requests at once (a client retrying a slow first request, say) then race: one is
+    served by a half-set-up app or breaks the other's setup, and the worker stays broken. One
+    request made here, before the server takes connections, does that setup alone."""
+    with server.test_client() as client:
+        client.get("/api/v1/health")
 
 
 if __name__ == "__main__":
