@@ -6,11 +6,8 @@ page's copy and every change is written back with a Patch, so the URL hash and s
 carry them. Line figures are drawn in the foreground (a change of the x zoom re-reads that
 range; ``X_ZOOM_JS`` keeps y-only zooms and autosizes from reaching the server);
 bar, scatter and parallel coordinates are drawn together by a background callback with a
-progress bar. The background job has no request, so the foreground signs who is asking
-and which project (``project-panels-ticket``): the user id and the share-link tokens of the
-session, never the access they grant. The job re-resolves them (a deleted link or a disabled
-user opens nothing) and checks access again. Tickets are short-lived; the page gets a new one
-with every refresh of its figures, so a ticket outlives its session by minutes at most.
+progress bar. The job and the tickets that tell it who asks (``project-panels-ticket``) are in
+``dashboard.panel_jobs``; the page gets a new ticket with every refresh of its figures.
 """
 from __future__ import annotations
 
@@ -20,45 +17,26 @@ import uuid
 from dash import ALL, MATCH, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from flask import session as flask_session
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from callbacks.project_table import load_project
 from dashboard import context
-from dashboard.auth import Actor, can_read_project
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.charts.style import empty_figure
-from dashboard.config import Settings
-from dashboard.db import Database
-from dashboard.errors import HalleyError, Invalid, NotFound
+from dashboard.errors import HalleyError, Invalid
 from dashboard.query import describe_rule
+from dashboard.panel_jobs import aggregate_figures, find_panel, make_ticket, view_filters
 from dashboard.services import panels as svc, project_views
-from dashboard.services.sharing import project_ids_for_tokens
 from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
 from layouts.components.access import error_alert
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_cards, panels_area
 from layouts.components.query_builder import query_options
-from models import Project, User
 
-TICKET_SALT = "halley-panels"
-TICKET_MAX_AGE = 10 * 60
 HIDDEN = {"display": "none"}
-_settings: Settings | None = None  # set by register(); inherited by forked background jobs
 ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3",
          "parcoords": "bi-distribute-horizontal"}
-
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=TICKET_SALT)
-
-
-def _current_settings() -> Settings:
-    try:
-        return context.settings()
-    except RuntimeError:
-        return _settings or Settings.from_env()
 
 
 def session_share_tokens() -> list[str]:
@@ -67,40 +45,8 @@ def session_share_tokens() -> list[str]:
     return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
 
 
-def make_ticket(actor: Actor, project: Project, share_tokens=()) -> str:
-    """Sign who asks (user id, share-link tokens) and for which project, for the background job."""
-    return _serializer(_current_settings()).dumps({"p": project.id, "u": actor.user_id, "t": list(share_tokens)})
-
-
-def read_ticket(session, ticket) -> tuple[Actor, int]:
-    """The actor a ticket stands for now, and its project id.
-
-    NotFound when the ticket is forged, expired, or its user no longer exists or was disabled.
-    Share tokens are resolved again, so a deleted link grants nothing.
-    """
-    expired = NotFound("Reload the page to see its panels")
-    try:
-        data = _serializer(_current_settings()).loads(ticket or "", max_age=TICKET_MAX_AGE)
-    except BadSignature:
-        raise expired from None
-    if not isinstance(data, dict) or not isinstance(data.get("p"), int):
-        raise expired
-    user_id, username = data.get("u"), None
-    if user_id is not None:
-        user = session.get(User, user_id) if isinstance(user_id, int) else None
-        if user is None or not user.is_active_user:
-            raise expired
-        username = user.username
-    share_ids = project_ids_for_tokens(session, data.get("t") if isinstance(data.get("t"), list) else [])
-    return Actor(user_id=user_id, username=username, share_project_ids=share_ids), data["p"]
-
-
 def _cache():
-    return svc.open_cache(_current_settings().cache_dir)
-
-
-def _filters(state) -> dict | None:
-    return (state or {}).get("filters") if isinstance(state, dict) else None
+    return svc.open_cache(context.settings().cache_dir)
 
 
 # --- the area and the list -----------------------------------------------------------------
@@ -144,13 +90,6 @@ def render_cards(panels, _ticket):
     return panel_cards(svc.normalize_panels(panels), context.current_actor().is_authenticated)
 
 
-def _panel(panels, pid):
-    for p in svc.normalize_panels(panels):
-        if p["id"] == pid:
-            return p
-    return None
-
-
 # --- figures ------------------------------------------------------------------------------
 
 X_ZOOM_JS = """
@@ -172,62 +111,23 @@ function (relayout, current) {
 def line_figure(zoom_event, _refresh, panels, state, ctx_data):
     """A line panel's figure, read again for the x range its zoom store holds."""
     pid = ctx.outputs_list["id"]["index"]
-    panel = _panel(panels, pid)
+    panel = find_panel(panels, pid)
     if panel is None:
         raise PreventUpdate
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     try:
         with context.db().session() as s:
             project = load_project(s, ctx_data)
-            return svc.panel_figure(s, context.current_actor(), project, _filters(state), panel, x_range=zoom,
+            return svc.panel_figure(s, context.current_actor(), project, view_filters(state), panel, x_range=zoom,
                                     cache=_cache())
     except HalleyError as exc:
         return empty_figure(exc.message)
-
-
-def aggregate_figures(set_progress, ids, _refresh, panels, state, ticket, brush):
-    """Bar, scatter and parallel-coordinates figures by panel index (background job).
-
-    The job writes one store rather than the wildcard outputs directly: Dash answers a
-    cancelled background job with a bare no_update, which a wildcard output rejects."""
-    figures = _aggregate(set_progress, ids, panels, state, ticket, brush)
-    return {"figures": {gid.get("index"): fig for gid, fig in zip(ids or [], figures)}}
 
 
 def distribute_figures(data, ids):
     """Hand each aggregated graph its figure from the job's store; others stay as they are."""
     figures = (data or {}).get("figures") or {}
     return [figures.get(gid.get("index"), no_update) for gid in ids or []]
-
-
-def _aggregate(set_progress, ids, panels, state, ticket, brush):
-    total = len(ids or [])
-    if not total:
-        return []
-    set_progress((0, total))
-    settings = _current_settings()
-    database = Database(settings.database_url)
-    out = []
-    with database.session() as s:
-        try:
-            actor, project_id = read_ticket(s, ticket)
-        except NotFound as exc:
-            return [empty_figure(exc.message)] * total
-        project = s.get(Project, project_id)
-        if project is None or not can_read_project(s, actor, project):
-            return [empty_figure("Project not found")] * total
-        cache = svc.open_cache(settings.cache_dir)
-        for i, gid in enumerate(ids):
-            panel = _panel(panels, gid.get("index"))
-            try:
-                constraints = (brush or {}).get("constraints") if (brush or {}).get("panel") == gid.get("index") else None
-                fig = svc.panel_figure(s, actor, project, _filters(state), panel, cache=cache,
-                                       constraints=constraints) if panel else empty_figure("Panel removed")
-            except HalleyError as exc:
-                fig = empty_figure(exc.message)
-            out.append(fig)
-            set_progress((i + 1, total))
-    return out
 
 
 # --- gallery and editor --------------------------------------------------------------------
@@ -283,7 +183,7 @@ def open_editor(_picks, _edits, gallery_data, panels):
     gallery_data = gallery_data or {}
     index = str(trig.get("index"))
     if trig.get("type") == "project-panel-edit":
-        panel = _panel(panels, index)
+        panel = find_panel(panels, index)
         if panel is None:
             raise PreventUpdate
         return {"mode": "edit", "config": panel}, no_update, True
@@ -373,7 +273,7 @@ def preview(*args):
         panel = config_from_controls(editing, *controls)
         with context.db().session() as s:
             project = load_project(s, ctx_data)
-            return svc.panel_figure(s, context.current_actor(), project, _filters(state), panel, cache=_cache())
+            return svc.panel_figure(s, context.current_actor(), project, view_filters(state), panel, cache=_cache())
     except HalleyError as exc:
         return empty_figure(exc.message)
 
@@ -405,7 +305,7 @@ def keep_panel(_clicks, panels):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
-    panel = _panel(panels, trig.get("index"))
+    panel = find_panel(panels, trig.get("index"))
     if panel is None:
         raise PreventUpdate
     try:
@@ -441,7 +341,7 @@ def brush(restyles, panels, current, state, ctx_data):
     if not isinstance(trig, dict):
         raise PreventUpdate
     pid = trig.get("index")
-    panel = _panel(panels, pid)
+    panel = find_panel(panels, pid)
     if panel is None or panel["type"] != "parcoords":
         raise PreventUpdate
     restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"].get("index") == pid), None)
@@ -458,7 +358,7 @@ def brush(restyles, panels, current, state, ctx_data):
     try:
         with context.db().session() as s:
             project = load_project(s, ctx_data)
-            result = svc.brush(s, context.current_actor(), project, _filters(state), panel, constraints)
+            result = svc.brush(s, context.current_actor(), project, view_filters(state), panel, constraints)
     except HalleyError as exc:
         return no_update, error_alert(exc.message)
     data = {"panel": pid, "constraints": constraints, "rules": result["rules"], "count": len(result["keys"])}
@@ -478,7 +378,7 @@ def save_brush(_n, current, state, ctx_data):
     if not _n or not current or not current.get("rules"):
         raise PreventUpdate
     actor = context.current_actor()
-    filters = svc.narrow_filters(_filters(state), current["rules"])
+    filters = svc.narrow_filters(view_filters(state), current["rules"])
     name = "Brush: " + "; ".join(describe_rule(r) if "attr" in r else "several values" for r in current["rules"])
     try:
         with context.db().session() as s:
@@ -495,8 +395,6 @@ def save_brush(_n, current, state, ctx_data):
 
 
 def register(app) -> None:
-    global _settings
-    _settings = app.server.extensions["halley"]["settings"]
     PUBLIC_CALLBACK_OUTPUTS.update({
         "project-panels.children", "project-panels-list.data", "project-panels-grid.children",
         "project-panel-line", "project-panel-agg", "project-panels-gallery.is_open", "project-panels-editing.data",

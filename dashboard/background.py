@@ -1,21 +1,28 @@
-"""The background-callback manager: diskcache by default, Celery when a broker is set."""
-from __future__ import annotations
+"""The background-callback manager: diskcache by default, Celery when a broker is set.
 
-import os
-import signal
+Diskcache jobs run in processes started by a fork server (one per server worker), never forked
+from the worker itself: a worker runs many threads, and a child forked while another thread
+held a lock inside SQLite, the allocator or a library waits on that lock for ever (a panel job
+hung that way and its panels stayed empty). The fork server is a fresh single-threaded
+interpreter with the job modules imported, so a job starts quickly and clean.
+"""
+from __future__ import annotations
 
 from dashboard.config import Settings
 
-
-def _default_signals_in_child() -> None:
-    """Diskcache jobs are forked from a server worker and inherit its signal handlers; gunicorn's
-    SIGTERM handler only sets a flag, so Dash could never terminate a superseded job. Jobs get
-    the default handler back, so cancelling one ends it."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+JOB_MODULES = ["dashboard.panel_jobs"]  # imported once by the fork server, inherited by every job
+_job_settings: Settings | None = None
 
 
-os.register_at_fork(after_in_child=_default_signals_in_child)
+def job_settings() -> Settings | None:
+    """Inside a background job: the settings of the server that started it."""
+    return _job_settings
+
+
+def _run_job(settings: Settings, job_fn, *job_args) -> None:
+    global _job_settings
+    _job_settings = settings
+    job_fn(*job_args)
 
 
 def _fresh_start(manager_class: type) -> type:
@@ -46,6 +53,26 @@ def _fresh_start(manager_class: type) -> type:
     return FreshStart
 
 
+def _diskcache_manager(settings: Settings):
+    import diskcache
+    import multiprocess
+    import multiprocess.forkserver
+    from dash import DiskcacheManager
+
+    processes = multiprocess.get_context("forkserver")
+    processes.set_forkserver_preload(JOB_MODULES)
+    multiprocess.forkserver.ensure_running()  # its imports take a second: not on the first panel's time
+
+    class ForkServerDiskcacheManager(DiskcacheManager):
+        def call_job_fn(self, key, job_fn, args, context):
+            process = processes.Process(target=_run_job,
+                                        args=(settings, job_fn, key, self._make_progress_key(key), args, context))
+            process.start()
+            return process.pid
+
+    return _fresh_start(ForkServerDiskcacheManager)(diskcache.Cache(str(settings.cache_dir / "background")))
+
+
 def make_background_manager(settings: Settings):
     if settings.celery_broker:
         from celery import Celery
@@ -53,7 +80,4 @@ def make_background_manager(settings: Settings):
 
         celery_app = Celery(__name__, broker=settings.celery_broker, backend=settings.celery_broker)
         return _fresh_start(CeleryManager)(celery_app)
-    import diskcache
-    from dash import DiskcacheManager
-
-    return _fresh_start(DiskcacheManager)(diskcache.Cache(str(settings.cache_dir / "background")))
+    return _diskcache_manager(settings)

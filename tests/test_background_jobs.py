@@ -53,3 +53,40 @@ def test_a_result_stored_as_the_job_ends_is_read_not_taken_for_a_cancel(tmp_path
     manager.handle.get = read_then_let_the_job_finish
     assert manager.get_result(key, pid) == "figures"
     assert not manager.job_running(pid)
+
+
+def _job_storing_its_parent(result_key, progress_key, args, context):
+    import os
+    import threading
+
+    import diskcache
+
+    from dashboard.background import job_settings
+
+    diskcache.Cache(args[0]).set(result_key, {"parent": os.getppid(), "threads": threading.active_count(),
+                                              "home": str(job_settings().home)})
+
+
+def test_jobs_are_started_by_a_fork_server_with_the_servers_settings(tmp_path):
+    """A job forked from a worker with many threads could inherit a lock another thread held
+    (SQLite's, the allocator's) and wait on it for ever; jobs come from a single-threaded fork
+    server instead, and get the settings of the server that started them."""
+    import os
+    import threading
+
+    import psutil
+
+    busy = threading.Event()
+    threads = [threading.Thread(target=busy.wait) for _ in range(4)]  # a worker's request threads
+    for t in threads:
+        t.start()
+    try:
+        settings = Settings.from_env(home=tmp_path)
+        manager = make_background_manager(settings)
+        pid = manager.call_job_fn("parent", _job_storing_its_parent, [manager.handle.directory], {})
+        psutil.Process(pid).wait(60) if psutil.pid_exists(pid) else None
+        result = manager.get_result("parent", None)
+    finally:
+        busy.set()
+    assert result["parent"] != os.getpid() and result["threads"] == 1
+    assert result["home"] == str(settings.home)

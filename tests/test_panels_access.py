@@ -22,6 +22,7 @@ def world(tmp_path_factory):
     app = create_app(Settings.from_env(home=home, database_url=f"sqlite:///{home / 'halley.db'}",
                                        secret_key="panels-access-secret"))
     import callbacks.panels as panels_callbacks
+    from dashboard import panel_jobs
 
     db = app.server.extensions["halley"]["db"]
     with db.session() as s:
@@ -31,7 +32,7 @@ def world(tmp_path_factory):
         exp, _ = ingest.start_experiment(s, actor, "tickets", "private", name="run")
         ingest.apply_batch(s, actor, exp.key, {"batch_id": "b", "metrics": [
             {"name": "acc", "value": v, "step": k} for k, v in enumerate([1.0, 2.0, 3.0])]})
-    return {"app": app, "db": db, "owner": actor, "cb": panels_callbacks}
+    return {"app": app, "db": db, "owner": actor, "cb": panels_callbacks, "jobs": panel_jobs}
 
 
 def _project(s, world):
@@ -47,12 +48,14 @@ def _ticket(world, share_tokens=(), actor=None):
         flask_session[context.SHARE_SESSION_KEY] = list(share_tokens)
         actor = actor or context.current_actor()
         with world["db"].session() as s:
-            return cb.make_ticket(actor, _project(s, world), cb.session_share_tokens())
+            return world["jobs"].make_ticket(actor, _project(s, world), cb.session_share_tokens())
 
 
 def _figures(world, ticket):
-    """The job's figures, handed to the graphs the way the page does it."""
-    data = world["cb"].aggregate_figures(lambda _progress: None, IDS, None, [BAR], None, ticket, None)
+    """The job's figures (with the server's settings, as a job has them), handed to the graphs the
+    way the page does it."""
+    with world["app"].server.app_context():
+        data = world["jobs"].aggregate_figures(lambda _progress: None, IDS, None, [BAR], None, ticket, None)
     return world["cb"].distribute_figures(data, IDS)
 
 
@@ -97,9 +100,9 @@ def test_ticket_of_a_disabled_or_deleted_user_stops_working(world):
 
 
 def test_forged_or_stale_tickets_draw_nothing(world, monkeypatch):
-    cb = world["cb"]
+    jobs = world["jobs"]
     ticket = _ticket(world, actor=world["owner"])
     assert not _figures(world, ticket[:-2] + "xx")[0].data
-    assert cb.TICKET_MAX_AGE <= 15 * 60
-    monkeypatch.setattr(cb, "TICKET_MAX_AGE", -1)
+    assert jobs.TICKET_MAX_AGE <= 15 * 60
+    monkeypatch.setattr(jobs, "TICKET_MAX_AGE", -1)
     assert _figures(world, ticket)[0].layout.annotations[0].text == "Reload the page to see its panels"
