@@ -90,3 +90,17 @@ def test_jobs_are_started_by_a_fork_server_with_the_servers_settings(tmp_path):
         busy.set()
     assert result["parent"] != os.getpid() and result["threads"] == 1
     assert result["home"] == str(settings.home)
+
+
+def _sleeping_job(result_key, progress_key, args, context):
+    import time
+
+    time.sleep(60)
+
+
+def test_a_superseded_job_is_ended(tmp_path):
+    manager = make_background_manager(Settings.from_env(home=tmp_path))
+    pid = manager.call_job_fn("superseded", _sleeping_job, [], {})
+    assert manager.job_running(pid)
+    manager.terminate_job(pid)
+    assert not manager.job_running(pid)

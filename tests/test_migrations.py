@@ -89,27 +89,3 @@ def test_forked_child_gets_its_own_connection_pool(tmp_path):
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-
-
-def test_forked_background_job_can_be_terminated():
-    """A job forked from a process whose SIGTERM handler ignores the signal still stops on it."""
-    import os
-    import signal
-    import time
-
-    import dashboard.background  # noqa: F401  (installs the fork hook)
-
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # like gunicorn's flag-setting handler
-    try:
-        ready_r, ready_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child, after the fork hooks
-            os.write(ready_w, b"x")
-            time.sleep(30)
-            os._exit(0)
-        os.read(ready_r, 1)
-        os.kill(pid, signal.SIGTERM)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
-    finally:
-        signal.signal(signal.SIGTERM, previous)
