@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from flask import session as flask_session
 
 from callbacks.project_table import load_project
-from dashboard import context
+from dashboard import background, context
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.charts.style import empty_figure
@@ -52,6 +52,7 @@ def _cache():
 # --- the area and the list -----------------------------------------------------------------
 
 def render_area(ctx_data, state):
+    background.prepare_jobs()  # the panels' job follows shortly
     actor = context.current_actor()
     try:
         with context.db().session() as s:

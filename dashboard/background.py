@@ -4,7 +4,8 @@ Diskcache jobs run in processes started by a fork server (one per server worker)
 from the worker itself: a worker runs many threads, and a child forked while another thread
 held a lock inside SQLite, the allocator or a library waits on that lock for ever (a panel job
 hung that way and its panels stayed empty). The fork server is a fresh single-threaded
-interpreter with the job modules imported, so a job starts quickly and clean.
+interpreter with the job modules imported, so a job starts quickly and clean; it starts with
+the first project page a worker serves (``prepare_jobs``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ from dashboard.config import Settings
 
 JOB_MODULES = ["dashboard.panel_jobs"]  # imported once by the fork server, inherited by every job
 _job_settings: Settings | None = None
+_job_server_in_use = False
+
+
+def prepare_jobs() -> None:
+    """Start this worker's fork server if it is not running. It costs a Python process with the
+    job modules imported (about 150 MB) and a second to start, so it starts with the first page
+    that will ask for a job (the project page), not with the server."""
+    if _job_server_in_use:
+        import multiprocess.forkserver
+
+        multiprocess.forkserver.ensure_running()
 
 
 def job_settings() -> Settings | None:
@@ -56,12 +68,12 @@ def _fresh_start(manager_class: type) -> type:
 def _diskcache_manager(settings: Settings):
     import diskcache
     import multiprocess
-    import multiprocess.forkserver
     from dash import DiskcacheManager
 
+    global _job_server_in_use
     processes = multiprocess.get_context("forkserver")
     processes.set_forkserver_preload(JOB_MODULES)
-    multiprocess.forkserver.ensure_running()  # its imports take a second: not on the first panel's time
+    _job_server_in_use = True
 
     class ForkServerDiskcacheManager(DiskcacheManager):
         def call_job_fn(self, key, job_fn, args, context):
