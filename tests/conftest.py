@@ -54,12 +54,17 @@ class LiveServer:
         env.update(self.extra_env)
         return env
 
-    def start(self, workers: int = 1) -> "LiveServer":
+    def launch(self, workers: int = 1) -> "LiveServer":
+        """Start the process without waiting for it to answer."""
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([HALLEY, "serve", "--workers", str(workers)], env=self.env(), cwd=ROOT,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         atexit.register(self.stop)  # also when pytest is interrupted before fixture teardown
+        return self
+
+    def start(self, workers: int = 1) -> "LiveServer":
+        self.launch(workers)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -1,7 +1,6 @@
 """A server worker is fully set up before it takes its first connection: Dash otherwise finishes
 its setup in the first request, and two first requests at once could leave a worker broken."""
 import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +8,7 @@ import requests
 
 from app import create_app
 from dashboard.config import Settings
-from tests.conftest import HALLEY, ROOT, LiveServer
+from tests.conftest import LiveServer
 
 
 def test_the_app_is_set_up_when_the_factory_returns(tmp_path):
@@ -20,12 +19,8 @@ def test_the_app_is_set_up_when_the_factory_returns(tmp_path):
 
 
 def test_many_first_requests_at_once_are_all_answered(tmp_path):
-    srv = LiveServer(tmp_path / "home")
-    srv.home.mkdir(parents=True)
-    log = open(srv.log_path, "ab")
-    proc = subprocess.Popen([HALLEY, "serve", "--workers", "2"], env=srv.env(), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    srv.proc = proc
+    srv = LiveServer(tmp_path / "home").launch(workers=2)
+    proc = srv.proc
     try:
         deadline = time.time() + 60
         while True:  # the first moment the port takes connections, not the first answered request
