@@ -33,10 +33,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     )
     server.extensions["halley"] = {"settings": settings, "db": database}
 
-    from dashboard.gzip_body import GzipRequestBody
+    from dashboard import request_guard
     from dashboard.webauth import init_login
 
-    server.wsgi_app = GzipRequestBody(server.wsgi_app, settings.max_request_mb * 1024 * 1024)
+    request_guard.install(server, settings)  # first: no hook or route sees a body it hasn't checked
     init_login(server)
 
     from dashboard.api import api

@@ -1,10 +1,11 @@
-"""Health, account and the OpenAPI document."""
+"""Health, account, the OpenAPI document, and the answer for unknown API paths."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from dashboard import __version__, context
-from dashboard.api import key_route, public_route
+from dashboard.api import error_response, key_route, public_route
 from dashboard.api.openapi import openapi_document
 from dashboard.services import workspaces
 
@@ -29,3 +30,27 @@ def account(actor):
         "defaultWorkspace": default,
         "workspaces": [{"name": w.name, "role": w.role} for w in spaces],
     })
+
+
+ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@public_route("/<path:unknown>", methods=list(ROUTED_METHODS))
+def unknown_endpoint(unknown):
+    """Anything else under /api/v1 is a JSON 404, or a 405 naming the methods the path takes:
+    never the web app's page."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ROUTED_METHODS:
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        response = error_response(405, f"{request.method} is not allowed on {request.path} "
+                                        f"(allowed: {', '.join(allowed)})")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error_response(404, f"Unknown endpoint {request.path}")

@@ -5,7 +5,7 @@ committed before the response is sent.
 """
 from __future__ import annotations
 
-from flask import current_app, jsonify, request, send_file
+from flask import jsonify, request, send_file
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -13,12 +13,9 @@ from dashboard import context
 from dashboard.api import json_body, key_route, read_route
 from dashboard.api.openapi import body_model
 from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
-from dashboard.errors import Invalid, TooLarge
+from dashboard.errors import Invalid
 from dashboard.services import assets as asset_service
 from dashboard.services import experiments, ingest, metrics, projects, workspaces
-
-MB = 1024 * 1024
-DRAIN_LIMIT = 1024 * MB  # larger bodies are cut off unread
 
 
 def _parse(model: type[BaseModel], data: dict) -> BaseModel:
@@ -26,25 +23,6 @@ def _parse(model: type[BaseModel], data: dict) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise Invalid(ingest.validation_message(exc, "request")) from exc
-
-
-def _refuse_too_large(message: str) -> None:
-    """Answer 413 after reading (and dropping) the body, so the client, still sending,
-    receives the answer instead of a reset connection and doesn't retry it forever."""
-    remaining = min(request.content_length or 0, DRAIN_LIMIT)
-    stream = request.environ["wsgi.input"]
-    while remaining > 0:
-        chunk = stream.read(min(MB, remaining))
-        if not chunk:
-            break
-        remaining -= len(chunk)
-    raise TooLarge(message)
-
-
-def _check_body_size() -> None:
-    limit = context.settings().max_request_mb * MB
-    if (request.content_length or 0) > limit:
-        _refuse_too_large(f"Request body too large (limit {limit // MB} MB: HALLEY_MAX_REQUEST_MB)")
 
 
 # --- writes -------------------------------------------------------------------------------
@@ -90,11 +68,7 @@ def _retrying_start(work):
 def log_batch(key, actor):
     """Log a batch of metrics, parameters, others, tags, system details, output, HTML and graph;
     with "end", also end the run in the same transaction."""
-    _check_body_size()
-    raw = request.get_data(cache=False)
-    if not raw.strip():
-        raise Invalid("Request body must be a JSON object")
-    batch = ingest.parse_batch(raw)
+    batch = ingest.parse_batch(json_body())
 
     def log(s):
         counts, exp, started = ingest.apply(s, actor, key, batch)
@@ -126,12 +100,7 @@ def _form_int(name: str) -> int | None:
 @key_route("/experiments/<key>/assets", methods=["POST"])
 def upload_experiment_asset(key, actor):
     """Upload an asset (multipart: file, type, name, step, epoch, context, metadata, asset_id)."""
-    settings = context.settings()
-    limit = settings.max_asset_mb * MB
-    # Room for the multipart framing and form fields, within what Flask accepts at all.
-    ceiling = min(limit + MB, current_app.config.get("MAX_CONTENT_LENGTH") or limit + MB)
-    if (request.content_length or 0) > ceiling:
-        _refuse_too_large(f"Asset too large (limit {settings.max_asset_mb} MB: HALLEY_MAX_ASSET_MB)")
+    settings = context.settings()  # the body's size was checked by dashboard.request_guard
     upload = request.files.get("file")
     if upload is None:
         raise Invalid("Multipart part 'file' is required")

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.services.ingest import BatchIn
+from dashboard.services.ingest import BatchIn, ExperimentName
 
 __all__ = ["BatchIn", "EndIn", "HeartbeatIn", "StartExperimentIn"]
 
@@ -22,7 +22,7 @@ class StartExperimentIn(BaseModel):
     workspace: Annotated[str, Field(max_length=64)] | None = None
     project: Annotated[str, Field(max_length=100)] | None = None
     experiment_key: str | None = None
-    name: Annotated[str, Field(max_length=300)] | None = None
+    name: ExperimentName | None = None
 
 
 class HeartbeatIn(BaseModel):

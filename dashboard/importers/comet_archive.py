@@ -348,7 +348,7 @@ class _Planner:
         name = cf.asset_name(upload_type, params, fallback=self._fallback_name(upload_type, kind))
         self.assets.append(AssetSpec(
             member=member, type=kind, name=name, step=cf.int_or_none(params.get("step")),
-            epoch=cf.int_or_none(params.get("epoch")), context=params.get("context") or None,
+            epoch=cf.int_or_none(params.get("epoch"), "epoch"), context=params.get("context") or None,
             metadata=cf.asset_metadata(upload_type, p.get("metadata"), extra),
             asset_id=self._asset_id(params.get("assetId") or params.get("imageId")),
             data=data,

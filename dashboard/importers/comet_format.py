@@ -14,6 +14,7 @@ import re
 import zipfile
 from typing import Any, Iterable
 
+from dashboard.errors import Invalid
 from models import AssetType
 
 KEY_RE = re.compile(r"^[A-Za-z0-9]{32,50}$")
@@ -100,7 +101,7 @@ def metric(item: dict, context: str | None, timestamp_ms: Any) -> dict | None:
     if not isinstance(name, str) or not name or value is None:
         return None
     return {"name": name, "value": value, "step": int_or_none(item.get("step")),
-            "epoch": int_or_none(item.get("epoch")), "timestamp": seconds(timestamp_ms), "context": context or None}
+            "epoch": int_or_none(item.get("epoch"), "epoch"), "timestamp": seconds(timestamp_ms), "context": context or None}
 
 
 def parameter(name: Any, value: Any, step: Any, source: Any) -> dict | None:
@@ -174,9 +175,14 @@ def asset_name(upload_type: str | None, params: dict, fallback: str) -> str:
     return name[:1000]
 
 
-def int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any, what: str = "step") -> int | None:
+    """A whole number as comet_ml sends steps, epochs and pids (a number or its text); None for
+    what isn't one. An infinite or NaN number is refused: it can't be a step. The range is
+    checked where the value is stored."""
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Invalid(f"{what} must be a finite number, got {value}")
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -184,6 +190,8 @@ def int_or_none(value: Any) -> int | None:
 
 
 def param_source(source: Any) -> str:
+    if not isinstance(source, str):
+        return "manual"
     return {"cli": "cli", "auto-logged": "auto", "auto": "auto"}.get(source, "manual")
 
 
@@ -207,7 +215,7 @@ def system_details(payload: dict) -> tuple[dict, list[dict]]:
         "os_type": pick("os_type", "osType"),
         "python_version": pick("python_version", "pythonVersion"),
         "python_executable": pick("python_exe", "executable"),
-        "pid": int_or_none(pick("pid")),
+        "pid": int_or_none(pick("pid"), "pid"),
         "command": pick("command"),
     }
     if isinstance(details["command"], str):

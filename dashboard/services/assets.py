@@ -15,9 +15,11 @@ from typing import BinaryIO, Iterable
 
 from sqlmodel import Session, select
 
+from dashboard import safe_json
 from dashboard.config import Settings
 from dashboard.errors import Invalid, NotFound, TooLarge
 from dashboard.services.experiments import iso
+from dashboard.services.names import without_bidi
 from models import Asset, AssetType, Experiment
 
 ASSET_TYPES = {t.value for t in AssetType}
@@ -47,17 +49,18 @@ def check_metadata(value) -> str:
         return "{}"
     if isinstance(value, (str, bytes)):
         try:
-            value = json.loads(value)
+            value = safe_json.loads(value)
         except ValueError as exc:
-            raise Invalid("metadata must be a JSON object") from exc
+            raise Invalid(f"metadata must be a JSON object ({exc})") from exc
     if not isinstance(value, dict):
         raise Invalid("metadata must be a JSON object")
     return json.dumps(value)
 
 
 def display_name(name: str | None) -> str:
-    """The logged name, kept as data: control characters removed, length capped."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name or "").strip()
+    """The logged name, kept as data: control characters (bidirectional ones too) removed,
+    length capped."""
+    name = without_bidi(re.sub(r"[\x00-\x1f\x7f]", "", name or "")).strip()
     return name[:1000] or "asset"
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from dashboard.auth import Actor, can_write_project, role_in
 from dashboard.errors import Forbidden, Invalid, NotFound
 from dashboard.services import projects as project_service, workspaces
+from dashboard.services.names import check_no_bidi
 from models import Experiment, ExperimentTag, Membership, Project, Workspace, utcnow
 
 MAX_KEYS = 5000
@@ -86,6 +87,7 @@ def rename(session: Session, actor: Actor, project: Project, key: str, name: str
     name = (name or "").strip()
     if len(name) > MAX_NAME:
         raise Invalid(f"Names are at most {MAX_NAME} characters")
+    check_no_bidi(name, "An experiment name")
     ids = _ids(session, project, [key])
     if not ids:
         raise NotFound("Experiment not found")

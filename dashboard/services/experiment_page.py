@@ -21,6 +21,7 @@ from dashboard.auth import Actor, can_write_project
 from dashboard.charts.metric_lines import Series
 from dashboard.errors import Invalid, NotFound
 from dashboard.services import experiments
+from dashboard.services.names import check_no_bidi
 from models import (
     Asset,
     Experiment,
@@ -274,7 +275,7 @@ def rename(session: Session, actor: Actor, key: str, name: str) -> Experiment:
     name = (name or "").strip()
     if len(name) > MAX_NAME:
         raise Invalid(f"A name has at most {MAX_NAME} characters")
-    exp.name = name or None
+    exp.name = check_no_bidi(name, "An experiment name") or None
     exp.updated_at = utcnow()
     session.add(exp)
     return exp

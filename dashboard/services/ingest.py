@@ -12,11 +12,11 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
-from sqlalchemy import and_, bindparam, case, func, insert, select as sa_select, true, update
+from sqlalchemy import and_, bindparam, case, event, func, insert, select as sa_select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,6 +28,7 @@ from dashboard.config import Settings
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
 from dashboard.services import assets as asset_files
 from dashboard.services import metrics, projects, workspaces
+from dashboard.services.names import check_no_bidi
 from models import (
     Asset,
     Experiment,
@@ -56,10 +57,23 @@ def _no_nul(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_no_nul)]
-Context = Annotated[str, Field(max_length=64), AfterValidator(_no_nul)]
+def _clean_name(text: str) -> str:
+    """A name as stored: NUL replaced (see ``_no_nul``), bidirectional controls refused."""
+    if not text.isprintable():  # both kinds are unprintable: most names skip the checks
+        text = check_no_bidi(_no_nul(text), "a name")
+    return text
+
+
+Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_name)]
+Context = Annotated[str, Field(max_length=64), AfterValidator(_clean_name)]
+ExperimentName = Annotated[str, Field(max_length=300), AfterValidator(_clean_name)]
 # Steps and epochs pass through float64 on the way in: beyond 2**53 they would change.
 Int64 = Annotated[int, Field(ge=-(2**53), le=2**53)]
+# Seconds since 1970, up to the end of the year 9999 (what a datetime can hold): an infinite or
+# far-future time would be stored and then break every reader that converts it.
+MAX_TIMESTAMP_S = 253_402_300_799
+Timestamp = Annotated[float, Field(ge=0, le=MAX_TIMESTAMP_S, allow_inf_nan=False)]
+MAX_TAGS = 100  # per experiment
 MetricValue = Union[StrictFloat, StrictInt, Literal["NaN", "Infinity", "-Infinity"]]
 
 
@@ -70,7 +84,7 @@ class MetricIn(TypedDict):
     value: MetricValue
     step: NotRequired[Int64 | None]
     epoch: NotRequired[Int64 | None]
-    timestamp: NotRequired[float | None]
+    timestamp: NotRequired[Timestamp | None]
     context: NotRequired[Context | None]
 
 
@@ -82,7 +96,7 @@ class MetricColumnsIn(TypedDict):
     value: list[MetricValue]
     step: NotRequired[list[Int64 | None] | None]
     epoch: NotRequired[list[Int64 | None] | None]
-    timestamp: NotRequired[list[float | None] | None]
+    timestamp: NotRequired[list[Timestamp | None] | None]
     context: NotRequired[list[Context | None] | None]
 
 
@@ -128,7 +142,7 @@ class OutputIn(BaseModel):
     text: str
     stderr: bool = False
     offset: Int64 | None = None
-    timestamp: float | None = None
+    timestamp: Timestamp | None = None
 
 
 class HtmlIn(BaseModel):
@@ -151,7 +165,7 @@ class BatchStartIn(BaseModel):
 
     workspace: Annotated[str, Field(max_length=64)] | None = None
     project: Annotated[str, Field(max_length=100)] | None = None
-    name: Annotated[str, Field(max_length=300)] | None = None
+    name: ExperimentName | None = None
 
 
 class BatchIn(BaseModel):
@@ -164,8 +178,9 @@ class BatchIn(BaseModel):
     metric_columns: list[MetricColumnsIn] = []
     parameters: list[ParameterIn] = []
     others: list[KeyValueIn] = []
-    tags: list[Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]] = []
-    name: Annotated[str, Field(max_length=300)] | None = None
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_name)]],
+                    Field(max_length=MAX_TAGS)] = []
+    name: ExperimentName | None = None
     system_info: list[KeyValueIn] = []
     details: DetailsIn | None = None
     output: list[OutputIn] = []
@@ -191,6 +206,17 @@ class BatchIn(BaseModel):
                 if column is not None and len(column) != n:
                     raise ValueError(f"metric_columns.{i}.{field} has {len(column)} entries for {n} values")
         return self
+
+
+def time_from_seconds(seconds: Any, what: str = "timestamp") -> datetime | None:
+    """A time given in seconds since 1970 as a UTC datetime (None stays None); Invalid for
+    anything that isn't a time between 1970 and the end of 9999."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
+            0 <= seconds <= MAX_TIMESTAMP_S):  # NaN fails the comparison too
+        raise Invalid(f"{what} must be a time between 1970 and the end of the year 9999")
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
 def validation_message(exc: ValidationError, what: str = "batch") -> str:
@@ -308,7 +334,7 @@ _SEEN = sa_select(_RECEIVED.experiment_id).where(_RECEIVED.batch_id == bindparam
 _TARGET = (
     select(Workspace.id, Workspace.name, Membership.role, Project)
     .outerjoin(Membership, and_(Membership.workspace_id == Workspace.id, Membership.user_id == bindparam("user_id")))
-    .outerjoin(Project, and_(Project.workspace_id == Workspace.id, func.lower(Project.name) == bindparam("project")))
+    .outerjoin(Project, and_(Project.workspace_id == Workspace.id, func.lower(Project.name) == func.lower(bindparam("project"))))
     .where(func.lower(Workspace.name) == bindparam("workspace"))
 )
 
@@ -371,7 +397,7 @@ def _logging_target(session: Session, actor: Actor, workspace: str | None, proje
     except Invalid as exc:
         name, bad_name = "", exc
     row = session.execute(_TARGET, {"workspace": (ws_name or "").lower(), "user_id": actor.user_id,
-                                    "project": name.lower()}).first()
+                                    "project": name}).first()
     if row is None or row[2] is None:
         raise NotFound(f"Workspace '{ws_name}' not found")
     ws_id, ws_name, role, target = row
@@ -564,7 +590,7 @@ def _apply_others(session: Session, exp: Experiment, items: list[KeyValueIn]) ->
         row.value, row.value_num = text, num
         session.add(row)
         if item.key == "Name":  # Comet's convention: the "Name" other is the experiment name
-            exp.name = _clip("name", (text or "").strip()) or None
+            exp.name = _clip("name", check_no_bidi((text or "").strip(), "An experiment name")) or None
     session.flush()
     return len(items)
 
@@ -574,8 +600,12 @@ def add_tags(session: Session, exp: Experiment, names: list[str]) -> int:
     wanted = [t.strip()[:200] for t in names if t and t.strip()]
     if not wanted:
         return 0
+    for tag in wanted:
+        check_no_bidi(tag, "A tag")
     have = set(session.exec(select(ExperimentTag.name).where(ExperimentTag.experiment_id == exp.id)).all())
     new = [t for t in dict.fromkeys(wanted) if t not in have]
+    if len(have) + len(new) > MAX_TAGS:
+        raise Invalid(f"An experiment has at most {MAX_TAGS} tags ({len(have)} now, {len(new)} more given)")
     for tag in new:
         session.add(ExperimentTag(experiment_id=exp.id, name=tag))
     session.flush()
@@ -648,6 +678,8 @@ def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | Binar
     for label, value in (("step", step), ("epoch", epoch)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise Invalid(f"{label} must be a whole number")
+        if value is not None and abs(value) > 2**53:
+            raise Invalid(f"{label} must be between -2**53 and 2**53")
     exp = writable(session, actor, key).experiment
     if asset_id is not None:
         existing = session.exec(select(Asset).where(Asset.asset_id == asset_id)).first()
@@ -660,11 +692,10 @@ def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | Binar
                   step=step, epoch=epoch, context=context or None, metadata_json=metadata_json, size=size,
                   storage_path=storage_path, content_type=asset_files.content_type_for(display, content_type))
     session.add(asset)
-    try:
-        session.flush()
-    except IntegrityError:
-        asset_files.delete_files(settings, [storage_path])
-        raise
+    # If the row is refused, now or when the transaction commits, its file goes with it.
+    event.listen(session, "after_rollback", lambda _s: asset_files.delete_files(settings, [storage_path]),
+                 once=True)
+    session.flush()
     exp.updated_at = utcnow()
     session.add(exp)
     return asset

@@ -1,4 +1,4 @@
-"""Validation of user-chosen names that appear in URLs."""
+"""Validation of user-chosen names: the ones that appear in URLs, and the characters no name may hold."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,9 @@ import re
 from dashboard.errors import Invalid
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Bidirectional controls (embeddings, overrides, isolates, marks): inside a name they reorder
+# what a viewer sees ("\u202egnp.exe" reads as "exe.png"), so names may not hold them.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # First URL segments the app owns; a workspace can't take them.
 RESERVED = {
     "login", "logout", "setup", "workspaces", "settings", "shared", "api", "auth", "assets",
@@ -20,6 +23,20 @@ def check_slug(value: str, what: str) -> str:
             f"{what} must be 1-64 characters: letters, digits, '-', '_' or '.', starting with a letter or digit"
         )
     return value
+
+
+def check_no_bidi(value: str, what: str = "Name") -> str:
+    """``value`` unchanged, or Invalid when it holds a bidirectional control character."""
+    found = BIDI_CONTROLS.search(value)
+    if found:
+        raise Invalid(f"{what} must not contain bidirectional control characters "
+                      f"(found U+{ord(found.group()):04X}): they change how the name reads")
+    return value
+
+
+def without_bidi(value: str) -> str:
+    """``value`` with its bidirectional control characters removed (for text shown as a name)."""
+    return BIDI_CONTROLS.sub("", value)
 
 
 def check_workspace_name(value: str) -> str:

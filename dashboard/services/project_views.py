@@ -77,7 +77,7 @@ def create_view(session: Session, actor: Actor, project: Project, name: str, sta
     name = _name(name)
     taken = session.execute(select(SavedView.id).where(
         SavedView.project_id == project.id, SavedView.kind == KIND, SavedView.deleted == False,  # noqa: E712
-        func.lower(SavedView.name) == name.lower())).first()
+        func.lower(SavedView.name) == func.lower(name))).first()
     if taken:
         raise Conflict(f"A view named '{name}' already exists")
     view = SavedView(project_id=project.id, kind=KIND, name=name, created_by_id=actor.user_id,
@@ -146,7 +146,7 @@ def create_query(session: Session, actor: Actor, project: Project, name: str, fi
     name = _name(name)
     taken = session.execute(select(SavedQuery.id).where(
         SavedQuery.project_id == project.id, SavedQuery.deleted == False,  # noqa: E712
-        func.lower(SavedQuery.name) == name.lower())).first()
+        func.lower(SavedQuery.name) == func.lower(name))).first()
     if taken:
         raise Conflict(f"A query named '{name}' already exists")
     saved = SavedQuery(project_id=project.id, name=name, created_by_id=actor.user_id,

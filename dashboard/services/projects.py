@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from dashboard.auth import Actor, can_read_project, can_write_project, can_write_workspace, role_in
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from dashboard.services import workspaces
+from dashboard.services.names import check_no_bidi
 from models import Asset, Experiment, Project, User, Workspace, utcnow
 
 MAX_PROJECT_NAME = 100
@@ -35,12 +36,14 @@ def check_project_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_PROJECT_NAME or "/" in name or name.startswith(".") or name in ("compare",):
         raise Invalid("Project name must be 1-100 characters, without '/', not starting with '.'")
-    return name
+    return check_no_bidi(name, "Project name")
 
 
 def find(session: Session, workspace_id: int, name: str) -> Project | None:
+    """The project named ``name`` in any case. The database lowers both sides: SQLite's lower()
+    changes only ASCII letters, so a name lowered by Python ("Öl" -> "öl") would never match."""
     return session.exec(
-        select(Project).where(Project.workspace_id == workspace_id, func.lower(Project.name) == name.lower())
+        select(Project).where(Project.workspace_id == workspace_id, func.lower(Project.name) == func.lower(name))
     ).first()
 
 

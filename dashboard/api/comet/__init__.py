@@ -73,6 +73,34 @@ def body() -> dict:
     return data
 
 
+def listed(data: dict, name: str) -> list:
+    """A field that must be a list (missing or null: empty)."""
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Invalid(f"{name} must be a list")
+    return value
+
+
+def records(data: dict, name: str) -> list[dict]:
+    """A field that must be a list of objects."""
+    items = listed(data, name)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise Invalid(f"{name}[{i}] must be an object")
+    return items
+
+
+def texts(data: dict, name: str) -> list[str]:
+    """A field that must be a list of strings (empty strings dropped)."""
+    items = listed(data, name)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise Invalid(f"{name}[{i}] must be a string")
+    return [item for item in items if item]
+
+
 def _raw_key() -> str | None:
     key = request.headers.get("Authorization") or request.headers.get("X-API-Key")
     if not key and request.mimetype == "application/json":

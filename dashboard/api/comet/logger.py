@@ -2,15 +2,13 @@
 stop signal, metric/parameter batches, tags, file uploads, and ``comet upload``'s times."""
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from datetime import datetime, timezone
 from urllib.parse import quote
 
 from flask import request
 
-from dashboard import context
+from dashboard import context, safe_json
 from dashboard.api.comet import (
     API_KEY_NOT_REGISTERED,
     BACKEND_VERSION,
@@ -25,6 +23,8 @@ from dashboard.api.comet import (
     error,
     experiment_key,
     ok,
+    records,
+    texts,
 )
 from dashboard.auth import Actor
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -193,13 +193,10 @@ def offline_metadata(actor: Actor):
         exp = experiments.get_writable(s, actor, key)
         if exp.status == ExperimentStatus.running.value:
             ingest.end_experiment(s, actor, key, ExperimentStatus.finished.value)
-        start, end = cf.seconds(data.get("startTimestamp")), cf.seconds(data.get("endTimestamp"))
-        set_times(s, actor, key, _utc(start), _utc(end))
+        start = ingest.time_from_seconds(cf.seconds(data.get("startTimestamp")), "startTimestamp")
+        end = ingest.time_from_seconds(cf.seconds(data.get("endTimestamp")), "endTimestamp")
+        set_times(s, actor, key, start, end)
     return ok()
-
-
-def _utc(seconds):
-    return datetime.fromtimestamp(seconds, tz=timezone.utc) if seconds is not None else None
 
 
 @comet_route(clientlib("notification/experiment"))
@@ -215,7 +212,7 @@ def metric_batch(actor: Actor):
     data = body()
     key = experiment_key(data)
     items = [m for m in (cf.metric(v, v.get("context"), v.get("timestamp"))
-                         for v in data.get("values") or [] if isinstance(v, dict)) if m is not None]
+                         for v in records(data, "values")) if m is not None]
     return ok(apply(actor, key, {"metrics": items}, dedupe=True))
 
 
@@ -224,15 +221,14 @@ def parameter_batch(actor: Actor):
     data = body()
     key = experiment_key(data)
     items = [p for p in (cf.parameter(v.get("parameterName"), v.get("parameterValue"), v.get("step"), v.get("source"))
-                         for v in data.get("values") or [] if isinstance(v, dict)) if p is not None]
+                         for v in records(data, "values")) if p is not None]
     return ok(apply(actor, key, {"parameters": items}, dedupe=True))
 
 
 @comet_route(clientlib("tags/add-tags-to-experiment"))
 def add_tags(actor: Actor):
     data = body()
-    tags = [t for t in data.get("addedTags") or [] if isinstance(t, str) and t]
-    return ok(apply(actor, experiment_key(data), {"tags": tags}))
+    return ok(apply(actor, experiment_key(data), {"tags": texts(data, "addedTags")}))
 
 
 # --- uploads ------------------------------------------------------------------------------
@@ -246,9 +242,9 @@ def store_upload(actor: Actor, upload_type: str, name: str | None = None, data: 
         raise Invalid("The upload has no 'file' part")
     kind = cf.asset_type(upload_type)
     try:
-        user_meta = json.loads(request.form.get("metadata") or "{}")
+        user_meta = safe_json.loads_object(request.form.get("metadata") or "{}", "metadata")
     except ValueError as exc:
-        raise Invalid("metadata must be a JSON object") from exc
+        raise Invalid(str(exc)) from exc
     fallback = cf.PATCH_MEMBER if kind == AssetType.git_patch else ("text-sample" if kind == AssetType.text
                                                                      else upload_type)
     metadata = cf.asset_metadata(upload_type, user_meta, {"groupingName": params.get("groupingName")})
@@ -257,7 +253,7 @@ def store_upload(actor: Actor, upload_type: str, name: str | None = None, data: 
         asset = ingest.store_asset(
             s, actor, key, data=data if data is not None else upload.stream, type=kind.value,
             name=name or cf.asset_name(upload_type, params, fallback), step=cf.int_or_none(params.get("step")),
-            epoch=cf.int_or_none(params.get("epoch")), context=params.get("context") or None, metadata=metadata,
+            epoch=cf.int_or_none(params.get("epoch"), "epoch"), context=params.get("context") or None, metadata=metadata,
             asset_id=asset_id if asset_id and asset_id.isalnum() else None, settings=context.settings())
     return ok({"assetId": asset.asset_id, "fileName": asset.file_name, "size": asset.size})
 

@@ -8,7 +8,7 @@ import time
 from flask import request
 
 from dashboard import context
-from dashboard.api.comet import apply, body, comet_route, experiment_key, ok, rest
+from dashboard.api.comet import apply, body, comet_route, experiment_key, ok, records, rest, texts
 from dashboard.api.comet.logger import store_patch_upload, store_upload
 from dashboard.auth import Actor
 from dashboard.errors import Invalid
@@ -37,7 +37,7 @@ def output(actor: Actor):
     data = body()
     now = time.time()
     chunks = [(line.get("output"), bool(line.get("stderr")), now)
-              for line in data.get("outputLines") or [] if isinstance(line, dict)]
+              for line in records(data, "outputLines")]
     lines = [{**line, "offset": None} for line in cf.output_lines(chunks)]
     return ok(apply(actor, experiment_key(data), {"output": lines}, dedupe=True))
 
@@ -49,17 +49,18 @@ def system_details(actor: Actor):
     data = body()
     key = experiment_key(data)
     details, info = cf.system_details(data)
-    if isinstance(data.get("installedPackages"), list):
-        details["installed_packages"] = [str(p) for p in data["installedPackages"]]
-    if isinstance(data.get("osPackages"), list):
+    if data.get("installedPackages") is not None:
+        details["installed_packages"] = texts(data, "installedPackages")
+    if data.get("osPackages") is not None:
+        os_packages = texts(data, "osPackages")
         with context.db().session() as s:
-            ingest.store_asset(s, actor, key, data=cf.os_packages_file(data["osPackages"]), type=AssetType.file.value,
+            ingest.store_asset(s, actor, key, data=cf.os_packages_file(os_packages), type=AssetType.file.value,
                                name=cf.OS_PACKAGES_NAME, metadata={"comet_upload_type": cf.OS_PACKAGES_KIND},
                                asset_id=cf.os_packages_asset_id(key), settings=context.settings())
     if data.get("gpuStaticInfoList") is not None:
         info.append({"key": "gpu_static_info", "value": data["gpuStaticInfoList"]})
-    for item in data.get("logAdditionalSystemInfoList") or []:
-        if isinstance(item, dict) and isinstance(item.get("key"), str) and item["key"]:
+    for item in records(data, "logAdditionalSystemInfoList"):
+        if isinstance(item.get("key"), str) and item["key"]:
             info.append({"key": item["key"], "value": item.get("value")})
     fields = {"system_info": info}
     if details:
@@ -109,7 +110,7 @@ def dependencies(actor: Actor):
     key = experiment_key(data)
     with context.db().session() as s:
         current = experiments.system(experiments.get_writable(s, actor, key))["system_info"].get("dependencies")
-    merged = cf.dependencies(current, data.get("logDependencies") or [])
+    merged = cf.dependencies(current, records(data, "logDependencies"))
     return ok(apply(actor, key, {"system_info": [{"key": "dependencies", "value": merged}]}))
 
 
@@ -160,8 +161,7 @@ def write_parameter(actor: Actor):
 @comet_route(rest("write/experiment/tags"))
 def write_tags(actor: Actor):
     data = body()
-    tags = [t for t in data.get("addedTags") or [] if isinstance(t, str) and t]
-    return ok(apply(actor, experiment_key(data), {"tags": tags}))
+    return ok(apply(actor, experiment_key(data), {"tags": texts(data, "addedTags")}))
 
 
 @comet_route(rest("write/experiment/upload-asset"))
