@@ -293,3 +293,30 @@ def test_unknown_api_paths_answer_json(owner, server):
     r = requests.post(server.url + "/api/v1/health")
     assert r.status_code == 405 and r.headers["Allow"] == "GET" and "allowed: GET" in r.json()["error"]
     assert "/api/v1/{unknown}" not in requests.get(server.url + "/api/v1/openapi.json").json()["paths"]
+
+
+def test_an_asset_whose_transaction_fails_takes_its_file_with_it(tmp_path):
+    """The file is written before the row's transaction commits; when that transaction is
+    rolled back at any later point, the file is removed with it."""
+    from dashboard.auth import Actor
+    from dashboard.config import Settings
+    from dashboard.services import accounts, ingest
+
+    settings = Settings.from_env(home=tmp_path)
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    with db.session() as s:
+        user = accounts.create_user(s, "filer", "filer@example.org", "password123")
+        actor = Actor(user_id=user.id, username=user.username)
+        key = ingest.start(s, actor, None, "files").experiment.key
+    kept = None
+    with pytest.raises(RuntimeError):
+        with db.session() as s:
+            asset = ingest.store_asset(s, actor, key, data=b"bytes", type="file", name="a.bin", settings=settings)
+            kept = settings.assets_dir / asset.storage_path
+            assert kept.exists()
+            raise RuntimeError("the request failed after the asset was stored")
+    assert kept is not None and not kept.exists()
+    with db.session() as s:
+        asset = ingest.store_asset(s, actor, key, data=b"bytes", type="file", name="b.bin", settings=settings)
+    assert (settings.assets_dir / asset.storage_path).exists()  # a committed one stays
