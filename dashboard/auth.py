@@ -4,6 +4,10 @@
 workspace), a share-link visitor (read-only, one project) or an anonymous visitor.
 Services take an Actor and call ``can_read_project`` / ``can_write_project`` /
 ``can_manage_workspace`` with IDs that came from outside, so nothing is trusted implicitly.
+
+An API key is issued to a user for one workspace and acts only there: ``actor_role`` gives an
+API-key holder no role in the user's other workspaces (their public projects stay readable, as
+for anyone). ``role_in`` is a user's membership, for decisions about users rather than actors.
 """
 from __future__ import annotations
 
@@ -49,6 +53,11 @@ class Actor:
     def is_authenticated(self) -> bool:
         return self.user_id is not None
 
+    def acts_in(self, workspace_id: int | None) -> bool:
+        """Whether the actor's membership counts in this workspace: everywhere for a signed-in
+        user, only in its own workspace for an API key."""
+        return self.api_workspace_id is None or self.api_workspace_id == workspace_id
+
     @classmethod
     def anonymous(cls) -> "Actor":
         return cls()
@@ -92,12 +101,20 @@ def role_in(session: Session, user_id: int | None, workspace_id: int) -> Role | 
     return Role(m.role) if m else None
 
 
+def actor_role(session: Session, actor: Actor, workspace_id: int) -> Role | None:
+    """The role the actor acts with in a workspace: the user's membership, unless the actor is
+    an API key issued for another workspace (then none)."""
+    if not actor.acts_in(workspace_id):
+        return None
+    return role_in(session, actor.user_id, workspace_id)
+
+
 def can_read_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
-    return role_in(session, actor.user_id, workspace_id) is not None
+    return actor_role(session, actor, workspace_id) is not None
 
 
 def can_manage_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
-    role = role_in(session, actor.user_id, workspace_id)
+    role = actor_role(session, actor, workspace_id)
     return role is not None and role.can_manage
 
 
@@ -106,14 +123,14 @@ def can_read_project(session: Session, actor: Actor, project: Project) -> bool:
         return True
     if project.is_public:
         return True
-    return role_in(session, actor.user_id, project.workspace_id) is not None
+    return actor_role(session, actor, project.workspace_id) is not None
 
 
 def can_write_project(session: Session, actor: Actor, project: Project) -> bool:
-    role = role_in(session, actor.user_id, project.workspace_id)
+    role = actor_role(session, actor, project.workspace_id)
     return role is not None and role.can_write
 
 
 def can_write_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
-    role = role_in(session, actor.user_id, workspace_id)
+    role = actor_role(session, actor, workspace_id)
     return role is not None and role.can_write

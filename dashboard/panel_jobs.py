@@ -41,8 +41,10 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def make_ticket(actor: Actor, project: Project, share_tokens=()) -> str:
-    """Sign who asks (user id, share-link tokens) and for which project, for the background job."""
-    return _serializer(current_settings()).dumps({"p": project.id, "u": actor.user_id, "t": list(share_tokens)})
+    """Sign who asks (user id, the workspace of their API key if they use one, share-link
+    tokens) and for which project, for the background job."""
+    return _serializer(current_settings()).dumps({"p": project.id, "u": actor.user_id, "w": actor.api_workspace_id,
+                                                  "t": list(share_tokens)})
 
 
 def read_ticket(session, ticket) -> tuple[Actor, int]:
@@ -64,8 +66,10 @@ def read_ticket(session, ticket) -> tuple[Actor, int]:
         if user is None or not user.is_active_user:
             raise expired
         username = user.username
+    key_workspace = data.get("w") if isinstance(data.get("w"), int) else None
     share_ids = project_ids_for_tokens(session, data.get("t") if isinstance(data.get("t"), list) else [])
-    return Actor(user_id=user_id, username=username, share_project_ids=share_ids), data["p"]
+    return Actor(user_id=user_id, username=username, api_workspace_id=key_workspace,
+                 share_project_ids=share_ids), data["p"]
 
 
 def view_filters(state) -> dict | None:

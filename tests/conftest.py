@@ -124,6 +124,17 @@ class Accounts:
             key = workspaces.generate_api_key(s, actor, ws.id)
         return UserAccount(name, f"{name}@example.org", password, key, name)
 
+    def key_for(self, account: UserAccount, workspace: str) -> str:
+        """A new API key of ``account`` for another workspace they belong to (keys act only in
+        the workspace they were issued for)."""
+        from dashboard.auth import Actor
+        from dashboard.services import accounts, workspaces
+
+        with self.db.session() as s:
+            u = accounts.find_user(s, account.username)
+            ws = workspaces.find_by_name(s, workspace)
+            return workspaces.generate_api_key(s, Actor(user_id=u.id, username=u.username), ws.id)
+
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):

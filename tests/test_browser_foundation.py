@@ -71,9 +71,10 @@ def test_workspace_collaborator_and_api_key_rotation(server, accounts, page, con
     expect(page.locator("#settings-collab-ok")).to_contain_text(f"Added {friend.username} as member")
     expect(page.locator("#settings-collab-table")).to_contain_text(friend.username)
 
-    # The friend now sees the workspace over REST; their role is member.
-    spaces = requests.get(server.url + "/api/v1/account", headers={"Authorization": friend.api_key}).json()
-    assert {"name": f"team-{owner.username}", "role": "member"} in spaces["workspaces"]
+    # The friend's key for the new workspace sees it over REST; their role is member.
+    team_key = accounts.key_for(friend, f"team-{owner.username}")
+    spaces = requests.get(server.url + "/api/v1/account", headers={"Authorization": team_key}).json()
+    assert spaces["workspaces"] == [{"name": f"team-{owner.username}", "role": "member"}]
 
     # Rotate the owner's key for their own workspace through Developer Information.
     page.goto(server.url + f"/settings/developer?workspace={owner.workspace}")

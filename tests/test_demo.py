@@ -39,7 +39,8 @@ def owner(demo_server):
 
 @pytest.fixture(scope="module")
 def client(demo_server, owner):
-    return api(demo_server, owner.api_key)
+    """The owner's API key for the demo workspace."""
+    return api(demo_server, Accounts(demo_server).key_for(owner, "demo"))
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +57,9 @@ def get(server, client, path: str):
 
 
 def test_first_owner_adopts_the_demo_workspace(demo_server, client, owner):
-    workspaces = get(demo_server, client, "/workspaces").json()["workspaces"]
-    assert set(workspaces) == {"demo", owner.workspace}
+    assert get(demo_server, client, "/account").json()["workspaces"] == [{"name": "demo", "role": "owner"}]
+    own = api(demo_server, owner.api_key).get(f"{demo_server.url}/api/v1/workspaces", timeout=30)
+    assert own.json()["workspaces"] == [owner.workspace]  # a key acts in its own workspace only
     projects = get(demo_server, client, "/workspaces/demo/projects").json()["projects"]
     assert [(p["name"], p["experiment_count"]) for p in projects] == [("digits-mlp", RUNS)]
 
@@ -152,7 +154,8 @@ def test_demo_logs_into_a_running_server_with_a_key(demo_server, client, owner):
     done = run_demo(demo_server, "--runs", "1", "--epochs", "2", "--url", demo_server.url,
                     "--api-key", owner.api_key, "--workspace", owner.workspace, "--project", "sweep")
     assert done.returncode == 0, done.stderr[-3000:]
-    runs = get(demo_server, client, f"/workspaces/{owner.workspace}/projects/sweep/experiments").json()["experiments"]
+    own = api(demo_server, owner.api_key)
+    runs = get(demo_server, own, f"/workspaces/{owner.workspace}/projects/sweep/experiments").json()["experiments"]
     assert len(runs) == 1
-    meta = get(demo_server, client, f"/experiments/{runs[0]['experiment_key']}").json()
+    meta = get(demo_server, own, f"/experiments/{runs[0]['experiment_key']}").json()
     assert "--api-key" in meta["command"] and owner.api_key not in " ".join(meta["command"])

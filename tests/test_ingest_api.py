@@ -300,6 +300,7 @@ def test_bad_requests_change_nothing(server, accounts, owner):
         ws = workspaces.find_by_name(session, user.workspace)
         workspaces.add_collaborator(session, Actor(user_id=ws.default_for_user_id, username=user.username), ws.id,
                                     viewer.username, "viewer")
+    viewer.api_key = accounts.key_for(viewer, user.workspace)
     outsider = accounts.create("outsider")
     point = {"metrics": [{"name": "m", "value": 2.0, "step": 1}], "tags": ["nope"]}
     url = f"{server.url}/api/v1/experiments/{key}/batch"

@@ -304,6 +304,11 @@ def test_write_access_is_decided_as_before(env):
     with env["db"].session() as s:
         project_id = experiments.find_by_key(s, key).project_id
     share = Actor(share_project_ids=(project_id,))
+    with env["db"].session() as s:
+        own = workspaces.find_by_name(s, "alice").id
+        elsewhere = workspaces.create(s, env["alice"], f"alice-{uuid.uuid4().hex[:8]}").id
+    key_here = Actor(user_id=env["alice"].user_id, username="alice", api_workspace_id=own)
+    key_elsewhere = Actor(user_id=env["alice"].user_id, username="alice", api_workspace_id=elsewhere)
 
     def outcome(fn, actor):
         with env["db"].session() as s:
@@ -316,11 +321,13 @@ def test_write_access_is_decided_as_before(env):
     def decisions():
         return {name: (outcome(ingest.writable, actor), outcome(experiments.get_writable, actor))
                 for name, actor in [("alice", env["alice"]), ("vera", env["vera"]), ("bob", env["bob"]),
-                                    ("anonymous", Actor.anonymous()), ("share", share)]}
+                                    ("anonymous", Actor.anonymous()), ("share", share),
+                                    ("alice-key", key_here), ("alice-other-key", key_elsewhere)]}
 
     private = decisions()
     assert {name: new for name, (new, old) in private.items()} == {
-        "alice": "ok", "vera": ("Forbidden", "You can't change this experiment (read-only access)"),
+        "alice": "ok", "alice-key": "ok", "alice-other-key": ("NotFound", f"Experiment '{key}' not found"),
+        "vera": ("Forbidden", "You can't change this experiment (read-only access)"),
         "bob": ("NotFound", f"Experiment '{key}' not found"),
         "anonymous": ("NotFound", f"Experiment '{key}' not found"),
         "share": ("Forbidden", "You can't change this experiment (read-only access)")}
@@ -330,6 +337,7 @@ def test_write_access_is_decided_as_before(env):
         s.get(Project, project_id).is_public = True
     public = decisions()
     assert public["bob"][0][0] == "Forbidden" and public["anonymous"][0][0] == "Forbidden"
+    assert public["alice-other-key"][0][0] == "Forbidden"  # readable as for anyone, not writable
     assert all(new == old for new, old in public.values())
     for missing in ("f" * 32, "", "x" * 51):
         assert outcome(lambda s, a, _k: ingest.writable(s, a, missing), env["alice"])[0] == "NotFound"

@@ -36,6 +36,7 @@ class World:
         for role in ("admin", "member", "viewer"):
             acc = accounts.create(role)
             data.add_member(owner, acc, role)
+            acc.api_key = accounts.key_for(acc, self.ws)  # their key for this workspace
             self.accounts[role] = acc
         self.accounts["outsider"] = accounts.create("outsider")
         self.ids = {
@@ -74,7 +75,8 @@ class World:
         return s
 
     def rest(self, who: str, method: str, path: str, **kwargs) -> requests.Response:
-        """REST as ``who``: members and outsiders with their API key, others with their cookies."""
+        """REST as ``who``: members with their API key for this workspace, outsiders with their own
+        workspace's key, others with their cookies."""
         acc = self.accounts.get(who)
         headers = {"Authorization": acc.api_key} if acc else {}
         client = requests if acc else self.sessions[who]

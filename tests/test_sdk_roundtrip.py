@@ -291,7 +291,7 @@ def test_a_read_only_workspace_warns_once_and_logs_nothing(server, accounts, use
         ws = workspaces.find_by_name(s, user.workspace)
         workspaces.add_collaborator(s, Actor(user_id=ws.default_for_user_id, username=user.username), ws.id,
                                     viewer.username, "viewer")
-    exp = Experiment(api_key=viewer.api_key, url=server.url, workspace=user.workspace, project_name="nope", **QUIET)
+    exp = Experiment(api_key=accounts.key_for(viewer, user.workspace), url=server.url, workspace=user.workspace, project_name="nope", **QUIET)
     for i in range(1000):
         exp.log_metric("m", i, step=i)
     exp.end()

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from dashboard.auth import Actor, can_write_project, role_in
+from dashboard.auth import Actor, actor_role, can_write_project
 from dashboard.errors import Forbidden, Invalid, NotFound
 from dashboard.services import projects as project_service, workspaces
 from dashboard.services.names import check_no_bidi
@@ -100,7 +100,7 @@ def move(session: Session, actor: Actor, project: Project, keys, workspace_name:
     require_write(session, actor, project)
     ws = workspaces.find_by_name(session, workspace_name or "")
     target = project_service.find(session, ws.id, project_name or "") if ws is not None else None
-    if target is None or role_in(session, actor.user_id, target.workspace_id) is None:
+    if target is None or actor_role(session, actor, target.workspace_id) is None:
         raise NotFound("Target project not found")
     if not can_write_project(session, actor, target):
         raise Forbidden("You can't add experiments to that project")
@@ -117,12 +117,15 @@ def move_targets(session: Session, actor: Actor, project: Project) -> list[tuple
     """(workspace, project) pairs the actor can move experiments into, this project excluded."""
     if actor.user_id is None:
         return []
+    conditions = [Membership.user_id == actor.user_id, Membership.role.in_(["owner", "admin", "member"]),
+                  Project.id != project.id]
+    if actor.api_workspace_id is not None:
+        conditions.append(Workspace.id == actor.api_workspace_id)
     rows = session.execute(
         select(Workspace.name, Project.name)
         .join(Membership, Membership.workspace_id == Workspace.id)
         .join(Project, Project.workspace_id == Workspace.id)
-        .where(Membership.user_id == actor.user_id, Membership.role.in_(["owner", "admin", "member"]),
-               Project.id != project.id)
+        .where(*conditions)
         .order_by(func.lower(Workspace.name), func.lower(Project.name))
     ).tuples()
     return list(rows)

@@ -298,7 +298,7 @@ _LONG_TEXT = ("installed_packages", "system_info_json", "graph", "html", "notes"
 # decision as experiments.get_writable: read through a membership, a public project or a share
 # link; write through a member role that can write).
 _ACCESS = (
-    select(Experiment, Workspace.name, Project.name, Project.is_public, Membership.role)
+    select(Experiment, Workspace.name, Project.name, Project.is_public, Membership.role, Project.workspace_id)
     .join(Project, Project.id == Experiment.project_id)
     .join(Workspace, Workspace.id == Project.workspace_id)
     .outerjoin(Membership, and_(Membership.workspace_id == Project.workspace_id,
@@ -356,7 +356,9 @@ def _lookup(session: Session, actor: Actor, key: str):
     row = session.execute(_ACCESS, {"key": key, "user_id": actor.user_id}).first()
     if row is None:
         return None
-    exp, workspace, project, public, role = row
+    exp, workspace, project, public, role, workspace_id = row
+    if not actor.acts_in(workspace_id):
+        role = None
     readable = role is not None or bool(public) or exp.project_id in actor.share_project_ids
     return exp, workspace, project, readable, role is not None and Role(role).can_write
 
@@ -398,8 +400,9 @@ def _logging_target(session: Session, actor: Actor, workspace: str | None, proje
         name, bad_name = "", exc
     row = session.execute(_TARGET, {"workspace": (ws_name or "").lower(), "user_id": actor.user_id,
                                     "project": name}).first()
-    if row is None or row[2] is None:
-        raise NotFound(f"Workspace '{ws_name}' not found")
+    if row is None or row[2] is None or not actor.acts_in(row[0]):
+        hint = " (an API key works only in the workspace it was issued for)" if actor.api_workspace_id else ""
+        raise NotFound(f"Workspace '{ws_name}' not found{hint}")
     ws_id, ws_name, role, target = row
     if not Role(role).can_write:
         raise Forbidden(f"You can't log experiments in workspace '{ws_name}' (read-only role)")

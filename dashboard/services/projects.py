@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import case, func, or_
 from sqlmodel import Session, select
 
-from dashboard.auth import Actor, can_read_project, can_write_project, can_write_workspace, role_in
+from dashboard.auth import Actor, actor_role, can_read_project, can_write_project, can_write_workspace
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from dashboard.services import workspaces
 from dashboard.services.names import check_no_bidi
@@ -61,7 +61,7 @@ def get_or_create_for_logging(session: Session, actor: Actor, workspace_name: st
     """The project an SDK run logs into, created on first use in a workspace the actor can write."""
     ws_name = workspace_name or workspaces.default_workspace_name(session, actor)
     ws = workspaces.find_by_name(session, ws_name or "")
-    if ws is None or role_in(session, actor.user_id, ws.id) is None:
+    if ws is None or actor_role(session, actor, ws.id) is None:
         raise NotFound(f"Workspace '{ws_name}' not found")
     if not can_write_workspace(session, actor, ws.id):
         raise Forbidden(f"You can't log experiments in workspace '{ws.name}' (read-only role)")
@@ -76,7 +76,7 @@ def get_or_create_for_logging(session: Session, actor: Actor, workspace_name: st
 
 def list_readable(session: Session, actor: Actor, workspace_id: int) -> list[ProjectSummary]:
     stmt = select(Project).where(Project.workspace_id == workspace_id)
-    if role_in(session, actor.user_id, workspace_id) is None:
+    if actor_role(session, actor, workspace_id) is None:
         stmt = stmt.where(Project.is_public == True)  # noqa: E712
     items = session.exec(stmt.order_by(Project.name)).all()
     ids = [p.id for p in items]
@@ -124,7 +124,7 @@ def access(session: Session, actor: Actor, workspace_name: str, project_name: st
 
 def can_delete(session: Session, actor: Actor, project: Project) -> bool:
     """Workspace owners/admins delete any project; members only the ones they created."""
-    role = role_in(session, actor.user_id, project.workspace_id)
+    role = actor_role(session, actor, project.workspace_id)
     if role is None or not role.can_write:
         return False
     return role.can_manage or (project.created_by_id is not None and project.created_by_id == actor.user_id)
@@ -160,7 +160,7 @@ def search(session: Session, actor: Actor, workspace_id: int, *, query: str = ""
            visibility: str | None = None, sort: str = "updated", descending: bool = True,
            page: int = 0, page_size: int = PAGE_SIZE) -> tuple[list[ProjectCard], int]:
     """One page of the projects the actor can see, and how many match in all."""
-    role = role_in(session, actor.user_id, workspace_id)
+    role = actor_role(session, actor, workspace_id)
     stats = (
         select(Experiment.project_id.label("pid"), func.count().label("n"),
                func.max(Experiment.updated_at).label("last"))
@@ -211,7 +211,7 @@ def owners(session: Session, actor: Actor, workspace_id: int) -> list[tuple[int,
     """Users who created projects the actor can see in this workspace (for the owner filter)."""
     stmt = (select(User.id, User.username).join(Project, Project.created_by_id == User.id)
             .where(Project.workspace_id == workspace_id).distinct().order_by(User.username))
-    if role_in(session, actor.user_id, workspace_id) is None:
+    if actor_role(session, actor, workspace_id) is None:
         stmt = stmt.where(Project.is_public == True)  # noqa: E712
     return [(uid, name) for uid, name in session.exec(stmt).all()]
 
@@ -236,7 +236,7 @@ def _check_description(description: str | None) -> str:
 
 def create(session: Session, actor: Actor, workspace_id: int, name: str, description: str = "",
            is_public: bool = False) -> Project:
-    if role_in(session, actor.user_id, workspace_id) is None:
+    if actor_role(session, actor, workspace_id) is None:
         raise NotFound("Workspace not found")
     if not can_write_workspace(session, actor, workspace_id):
         raise Forbidden("Viewers can't create projects")

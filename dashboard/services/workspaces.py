@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from dashboard.auth import Actor, can_manage_workspace, hash_api_key, new_api_key, role_in
+from dashboard.auth import Actor, actor_role, can_manage_workspace, hash_api_key, new_api_key, role_in
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
 from dashboard.services.names import check_workspace_name
 from models import ApiKey, Membership, Project, Role, User, Workspace, utcnow
@@ -54,7 +54,7 @@ def create(session: Session, actor: Actor, name: str) -> Workspace:
 def get_readable(session: Session, actor: Actor, name: str) -> Workspace:
     """The workspace by name if the actor is a member; NotFound otherwise (no existence leak)."""
     ws = find_by_name(session, name)
-    if ws is None or role_in(session, actor.user_id, ws.id) is None:
+    if ws is None or actor_role(session, actor, ws.id) is None:
         raise NotFound(f"Workspace '{name}' not found")
     return ws
 
@@ -64,7 +64,7 @@ def get_visible(session: Session, actor: Actor, name: str) -> tuple[Workspace, R
     ws = find_by_name(session, name)
     if ws is None:
         raise NotFound(f"Workspace '{name}' not found")
-    role = role_in(session, actor.user_id, ws.id)
+    role = actor_role(session, actor, ws.id)
     if role is None:
         has_public = session.exec(
             select(Project.id).where(Project.workspace_id == ws.id, Project.is_public == True)  # noqa: E712
@@ -77,12 +77,11 @@ def get_visible(session: Session, actor: Actor, name: str) -> tuple[Workspace, R
 def list_for(session: Session, actor: Actor) -> list[WorkspaceSummary]:
     if actor.user_id is None:
         return []
-    rows = session.exec(
-        select(Workspace, Membership.role)
-        .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(Membership.user_id == actor.user_id)
-        .order_by(Workspace.name)
-    ).all()
+    stmt = (select(Workspace, Membership.role).join(Membership, Membership.workspace_id == Workspace.id)
+            .where(Membership.user_id == actor.user_id))
+    if actor.api_workspace_id is not None:  # an API key lists only the workspace it is for
+        stmt = stmt.where(Workspace.id == actor.api_workspace_id)
+    rows = session.exec(stmt.order_by(Workspace.name)).all()
     ids = [ws.id for ws, _ in rows]
     projects = dict(
         session.exec(
@@ -102,8 +101,13 @@ def list_for(session: Session, actor: Actor) -> list[WorkspaceSummary]:
 
 
 def default_workspace_name(session: Session, actor: Actor) -> str | None:
+    """Where a run logs when it names no workspace: an API key's own workspace, else the
+    user's default one (or the first they belong to)."""
     if actor.user_id is None:
         return None
+    if actor.api_workspace_id is not None:
+        ws = session.get(Workspace, actor.api_workspace_id)
+        return ws.name if ws is not None else None
     ws = session.exec(select(Workspace).where(Workspace.default_for_user_id == actor.user_id)).first()
     if ws is not None:
         return ws.name
@@ -122,7 +126,7 @@ class Collaborator:
 
 
 def collaborators(session: Session, actor: Actor, workspace_id: int) -> list[Collaborator]:
-    if role_in(session, actor.user_id, workspace_id) is None:
+    if actor_role(session, actor, workspace_id) is None:
         raise NotFound("Workspace not found")
     rows = session.exec(
         select(User, Membership.role)
@@ -134,7 +138,7 @@ def collaborators(session: Session, actor: Actor, workspace_id: int) -> list[Col
 
 
 def _require_manager(session: Session, actor: Actor, workspace_id: int) -> Role:
-    role = role_in(session, actor.user_id, workspace_id)
+    role = actor_role(session, actor, workspace_id)
     if role is None:
         raise NotFound("Workspace not found")
     if not can_manage_workspace(session, actor, workspace_id):
@@ -224,7 +228,7 @@ def generate_api_key(session: Session, actor: Actor, workspace_id: int) -> str:
 
     The raw key is returned once: only its digest is stored.
     """
-    if actor.user_id is None or role_in(session, actor.user_id, workspace_id) is None:
+    if actor.user_id is None or actor_role(session, actor, workspace_id) is None:
         raise NotFound("Workspace not found")
     raw = new_api_key()
     row = session.exec(

@@ -14,7 +14,7 @@ from dash import dcc, html
 from flask import request
 
 from dashboard import context
-from dashboard.auth import Actor, role_in
+from dashboard.auth import Actor, actor_role
 from dashboard.services import workspaces
 
 SECTIONS = (
@@ -166,7 +166,7 @@ def project_header(workspace_name: str, project, active: str, can_write: bool, a
     is_member, hint = False, None
     if actor.user_id is not None:
         with context.db().session() as s:
-            is_member = role_in(s, actor.user_id, project.workspace_id) is not None
+            is_member = actor_role(s, actor, project.workspace_id) is not None
             hint = workspaces.api_key_hint(s, actor, project.workspace_id) if is_member else None
     icon = icon_url(workspace_name, project)
     crumbs = html.Div([
