@@ -1,5 +1,6 @@
 """An API key acts only in the workspace it was issued for, over Halley's REST API and the
-Comet-compatible endpoints; a browser session acts in all the user's workspaces."""
+Comet-compatible endpoints; a browser session acts in all the user's workspaces. Starting a run
+with a key the caller can't write is refused with one answer, whoever's experiment it is."""
 from __future__ import annotations
 
 import uuid
@@ -138,3 +139,51 @@ def test_a_signed_in_browser_acts_in_all_the_users_workspaces(server, teams):
     for key in (teams["team_exp"], teams["own_exp"]):
         assert s.get(f"{server.url}/api/v1/experiments/{key}").status_code == 200
 
+
+# --- starting a run with a key someone else's experiment has ----------------------------------
+
+@pytest.fixture(scope="module")
+def taken(server, accounts):
+    """Keys of Olga's experiments in a private and a public project, and a viewer of her workspace."""
+    data = ProjectData(accounts, server)
+    olga, viewer, stranger = accounts.create("olga"), accounts.create("viewer"), accounts.create("stranger")
+    data.add_member(olga, viewer, "viewer")
+    data.project(olga, "hidden-plans")
+    data.project(olga, "open-plans", public=True)
+    return {"olga": olga, "stranger": stranger.api_key, "viewer": accounts.key_for(viewer, olga.workspace),
+            "private": data.experiment(olga, "hidden-plans", "secret-run"),
+            "public": data.experiment(olga, "open-plans", "open-run")}
+
+
+def answers(server, key, experiment_key) -> list[tuple[int, dict]]:
+    """How each way of starting a run with ``experiment_key`` answers."""
+    out = []
+    for r in (post(server, key, "/api/v1/experiments", experiment_key=experiment_key, project="mine"),
+              batch(server, key, experiment_key, start={"project": "mine"}),
+              post(server, key, "/clientlib/logger/add/run", experimentKey=experiment_key, projectName="mine",
+                   getOrCreateEnabled=True),
+              post(server, key, "/clientlib/logger/add/run", experimentKey=experiment_key, projectName="mine")):
+        out.append((r.status_code, r.json()))
+    return out
+
+
+def test_a_key_in_a_project_the_caller_cant_see_answers_as_any_key_they_cant_use(server, taken):
+    hidden = answers(server, taken["stranger"], taken["private"])
+    readable = answers(server, taken["stranger"], taken["public"])
+    as_viewer = answers(server, taken["viewer"], taken["private"])
+    for a in (hidden, readable, as_viewer):
+        assert [status for status, _ in a] == [409, 409, 400, 400], a
+    for which in range(4):  # the same answer, key aside
+        texts = {str(a[which][1]).replace(key, "KEY")
+                 for a, key in ((hidden, taken["private"]), (readable, taken["public"]),
+                                (as_viewer, taken["private"]))}
+        assert len(texts) == 1, texts
+    olga = taken["olga"]
+    for _, body in hidden:
+        text = str(body)
+        for name in (olga.username, olga.workspace, "hidden-plans", "secret-run"):
+            assert name not in text
+    # The caller's own new key still starts a run.
+    fresh = uuid.uuid4().hex
+    r = post(server, taken["stranger"], "/api/v1/experiments", experiment_key=fresh, project="mine")
+    assert r.status_code == 201 and r.json()["experiment_key"] == fresh

@@ -469,11 +469,12 @@ def test_a_first_batch_can_create_its_experiment(server, accounts, owner):
     assert later.status_code == 200 and "experiment" not in later.json()
     meta = s.get(f"{server.url}/api/v1/experiments/{key}").json()
     assert meta["status"] == "finished" and meta["project"] == "first-batch"
-    # refused, changing nothing: another user's key (not found, as for any batch), a bad key,
-    # a workspace the caller can't log into
+    # refused, changing nothing: another user's key (the answer POST /experiments gives for a key
+    # the caller can't use), a bad key, a workspace the caller can't log into
     other = api(server, accounts.create("first-batch-other").api_key)
     r = post_batch(other, server.url, key, start={}, metrics=[{"name": "m", "value": 9.0}])
-    assert r.status_code == 404 and summary(s, server.url, key)["m"]["count"] == 3
+    assert r.status_code == 409 and summary(s, server.url, key)["m"]["count"] == 3
+    assert r.json() == other.post(server.url + "/api/v1/experiments", json={"experiment_key": key}).json()
     assert post_batch(s, server.url, "short", start={}).status_code == 400
     fresh = uuid.uuid4().hex
     r = post_batch(s, server.url, fresh, start={"workspace": "nobody-here"}, metrics=[{"name": "m", "value": 1.0}])

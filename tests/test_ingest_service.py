@@ -228,10 +228,13 @@ def test_start_experiment_key_rules_and_access(env):
     with env["db"].session() as s:
         exp, created = ingest.start_experiment(s, env["alice"], None, "ignored", key=key)
         assert not created and exp.name == "n1" and exp.status == "running"
-    with env["db"].session() as s, pytest.raises(Conflict):
-        ingest.start_experiment(s, env["bob"], None, None, key=key)
-    with env["db"].session() as s, pytest.raises(Forbidden):
-        ingest.start_experiment(s, env["vera"], None, None, key=key)
+    # An outsider (who can't see the experiment) and a viewer (who can) are refused alike.
+    refusals = []
+    for who in ("bob", "vera"):
+        with env["db"].session() as s, pytest.raises(Conflict) as info:
+            ingest.start_experiment(s, env[who], None, None, key=key)
+        refusals.append(info.value.message)
+    assert refusals == [ingest.KEY_UNAVAILABLE] * 2
     with env["db"].session() as s, pytest.raises(NotFound):
         experiments.get_readable(s, env["bob"], key)
     with env["db"].session() as s, pytest.raises(Forbidden):

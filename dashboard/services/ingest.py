@@ -422,19 +422,30 @@ def _check_key(key) -> None:
         raise Invalid("experiment_key must be 32-50 letters or digits")
 
 
+# The one answer for starting a run with a key the caller can't write, whether or not they can
+# see its experiment: nothing tells someone else's private experiment from a public or read-only
+# one. (Keys are unique across the server, so a taken key can't be given a new experiment.)
+KEY_UNAVAILABLE = "This experiment key is not available to you: start the run with another key"
+
+
+def _startable(session: Session, actor: Actor, key: str):
+    """``_lookup`` of a key a run starts with: None when no experiment has it; Conflict (always
+    the same) when the caller may not write the experiment that has it."""
+    found = _lookup(session, actor, key)
+    if found is not None and not found[4]:
+        raise Conflict(KEY_UNAVAILABLE)
+    return found
+
+
 def start(session: Session, actor: Actor, workspace: str | None, project: str | None,
           key: str | None = None, name: str | None = None) -> Located:
     """Create an experiment (project made on first use) or resume an existing key the actor
     may write; ``created`` tells which."""
     if key is not None:
         _check_key(key)
-        found = _lookup(session, actor, key)
+        found = _startable(session, actor, key)
         if found is not None:
-            exp, ws_name, project_name, readable, can_write = found
-            if not readable:
-                raise Conflict("This experiment key is already in use")
-            if not can_write:
-                raise Forbidden("You can't change this experiment (read-only access)")
+            exp, ws_name, project_name, _, _ = found
             exp.status = ExperimentStatus.running.value
             exp.end_time = None
             exp.stop_requested = False
@@ -501,7 +512,7 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     started = None
     if b.start is not None:
         _check_key(key)
-        if _lookup(session, actor, key) is None:
+        if _startable(session, actor, key) is None:
             started = _create(session, actor, b.start.workspace, b.start.project, key, b.start.name)
     exp = started.experiment if started else writable(session, actor, key).experiment
     now = utcnow()
