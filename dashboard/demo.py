@@ -276,29 +276,6 @@ def local_has_experiments() -> bool:
         return demo_owner.has_experiments(s)
 
 
-@contextlib.contextmanager
-def masked_api_key_argv():
-    """Hide an ``--api-key`` value from the command line the SDK records with each run."""
-    saved = sys.argv
-    masked, hide_next = [], False
-    for arg in saved:
-        if hide_next:
-            masked.append("***")
-            hide_next = False
-        elif arg == "--api-key":
-            masked.append(arg)
-            hide_next = True
-        elif arg.startswith("--api-key="):
-            masked.append("--api-key=***")
-        else:
-            masked.append(arg)
-    sys.argv = masked
-    try:
-        yield
-    finally:
-        sys.argv = saved
-
-
 def log_sweep(url: str, api_key: str, workspace: str, project: str, runs: int, epochs: int) -> list[str]:
     """Train and log ``runs`` configurations; returns the experiment keys."""
     from threadpoolctl import threadpool_limits
@@ -312,7 +289,7 @@ def log_sweep(url: str, api_key: str, workspace: str, project: str, runs: int, e
     # One BLAS thread: the matrices are tiny, and spinning BLAS threads would fight the
     # server thread and the SDK's sender for the two cores (several times slower under load).
     bar = tqdm(sweep(runs), desc=f"demo {workspace}/{project}", unit="run", file=sys.stderr)
-    with masked_api_key_argv(), threadpool_limits(limits=1), bar:
+    with threadpool_limits(limits=1), bar:
         for config in bar:
             # Progress lines go to the experiment's output, not to the terminal (the bar is there).
             # Leaving the ``with Experiment`` block ends the run (as "crashed" on an exception).

@@ -7,6 +7,7 @@ import getpass
 import io
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -29,11 +30,12 @@ HOST_FACTS_TTL_S = 60.0
 _host_facts: dict[bool, tuple[float, dict]] = {}  # log_host -> (when, facts): runs started in a row reuse them
 
 
-def host_details(log_host: bool = True) -> dict:
+def host_details(log_host: bool = True, secret_names=()) -> dict:
+    """Host, Python and script facts, and the command line with secret values masked."""
     cached = _host_facts.get(log_host)
     if cached is None or time.monotonic() - cached[0] > HOST_FACTS_TTL_S:
         cached = _host_facts[log_host] = (time.monotonic(), _host_facts_now(log_host))
-    return {**cached[1], "pid": os.getpid(), "command": list(sys.argv)}
+    return {**cached[1], "pid": os.getpid(), "command": mask_secret_args(sys.argv, secret_names)}
 
 
 def _host_facts_now(log_host: bool) -> dict:
@@ -79,6 +81,72 @@ def installed_packages() -> list[str]:
 
 
 # --- command line ---------------------------------------------------------------------------
+
+SECRET_MASK = "********"
+# An argument is secret when its name (split into words at "-", "_", "." and camelCase) ends
+# with one of these words (--api-key, --hf_token, --db-password) ...
+SECRET_LAST_WORDS = frozenset({
+    "key", "apikey", "accesskey", "secretkey", "privatekey", "token", "apitoken", "accesstoken", "authtoken",
+    "refreshtoken", "password", "passwd", "pwd", "passphrase", "secret", "credential", "credentials", "auth",
+})
+# ... or holds one of these anywhere (--password-file, --secret-name); "key" and "token" only
+# count at the end, so --keypoints, --key-size and --max-token-length stay visible.
+SECRET_ANY_WORDS = frozenset({
+    "apikey", "accesskey", "secretkey", "privatekey", "password", "passwd", "passphrase", "secret", "secrets",
+    "credential", "credentials",
+})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[-_.\s]+")
+
+
+def _words(name: str) -> tuple[str, ...]:
+    """The lower-case words of an argument name: "--apiKey" and "--api_key" give ("api", "key")."""
+    spaced = _CAMEL.sub("_", name.strip().lstrip("-"))
+    return tuple(w.lower() for w in _SEPARATORS.split(spaced) if w)
+
+
+def secret_arg_names(extra=None) -> tuple[tuple[str, ...], ...]:
+    """Further argument names to mask: ``extra`` (an Experiment's ``secret_arg_names``) and the
+    comma-separated HALLEY_SECRET_ARG_NAMES, each as its words."""
+    names = list(extra or ()) + os.environ.get("HALLEY_SECRET_ARG_NAMES", "").split(",")
+    return tuple(words for words in (_words(str(n)) for n in names) if words)
+
+
+def is_secret_name(name: str, extra=()) -> bool:
+    words = _words(name)
+    if not words:
+        return False
+    if words[-1] in SECRET_LAST_WORDS or SECRET_ANY_WORDS.intersection(words):
+        return True
+    return any(words[i:i + len(e)] == e for e in extra for i in range(len(words) - len(e) + 1))
+
+
+def _is_option(word: str) -> bool:
+    return word.startswith("-") and len(word) > 1 and not _is_number(word)
+
+
+def mask_secret_args(argv: list[str], extra=()) -> list[str]:
+    """``argv`` with the values of secret-looking options replaced by ``SECRET_MASK``, in both
+    ``--name value`` and ``--name=value`` forms (``extra``: from ``secret_arg_names``)."""
+    out: list[str] = []
+    hide_next = False
+    for word in argv:
+        word = str(word)
+        if hide_next:
+            hide_next = False
+            if not _is_option(word):
+                out.append(SECRET_MASK)
+                continue
+        if _is_option(word) and word != "--":
+            name, eq, _ = word.partition("=")
+            if is_secret_name(name, extra):
+                if eq:
+                    out.append(f"{name}={SECRET_MASK}")
+                    continue
+                hide_next = True
+        out.append(word)
+    return out
+
 
 def _guess(value: str) -> Any:
     try:

@@ -50,13 +50,19 @@ class BaseExperiment:
     _GIT_PATCH, _ENV_HOST, _ENV_CPU, _ENV_GPU, _METRICS); system metrics need
     auto_metric_logging and log_env_cpu or log_env_gpu, every ``system_metrics_interval`` s
     (HALLEY_SYSTEM_METRICS_INTERVAL). ``disabled=True`` or HALLEY_DISABLE=1 makes every call a no-op.
+
+    The values of command-line options whose names look secret (--api-key, --hf_token=...,
+    --db-password, --credentials, ...) are logged as ``********``, in the parameters taken from
+    the command line and in the recorded command; ``secret_arg_names`` and the comma-separated
+    HALLEY_SECRET_ARG_NAMES name more (``["dsn"]`` masks --sentry-dsn).
     """
 
     def __init__(self, api_key=None, project_name=None, workspace=None, experiment_key=None, log_code=True,
                  parse_args=True, auto_output_logging=True, log_env_details=True, log_git_metadata=True,
                  log_git_patch=True, log_env_host=True, log_env_cpu=True, log_env_gpu=True,
                  auto_metric_logging=True, disabled=False, system_metrics_interval=30, url=None,
-                 log_graph=True, auto_param_logging=True, display_summary_level=None, **kwargs):
+                 log_graph=True, auto_param_logging=True, display_summary_level=None, secret_arg_names=None,
+                 **kwargs):
         self._q: collections.deque = collections.deque()
         self._off = bool(disabled) or os.environ.get("HALLEY_DISABLE", "").lower() in ("1", "true", "yes")
         self._stop_by: str | None = None
@@ -97,6 +103,7 @@ class BaseExperiment:
             env_float("HALLEY_SYSTEM_METRICS_INTERVAL", 30.0)
         self._system_interval = float(interval)
         self._batch_interval = env_float("HALLEY_BATCH_INTERVAL_S", 0.5)
+        self._secret_names = env.secret_arg_names(secret_arg_names)
         self._saved_streams = None
         self._saved_hook = None
         if self._off:
@@ -395,10 +402,10 @@ class BaseExperiment:
 
     def _auto_log(self) -> None:
         flags = self._flags
-        details = env.host_details(log_host=flags["host"])
+        details = env.host_details(log_host=flags["host"], secret_names=self._secret_names)
         self._put(("d", details))
         if flags["args"] and len(sys.argv) > 1:
-            for k, v in env.parse_cli_args(sys.argv[1:]).items():
+            for k, v in env.parse_cli_args(env.mask_secret_args(sys.argv[1:], self._secret_names)).items():
                 self._put(("p", str(k), v, None, "cli"))
         if flags["output"]:
             self._saved_streams = (sys.stdout, sys.stderr)
