@@ -86,6 +86,25 @@ def user_create(name, email, password_stdin) -> None:
     click.echo(f"created user {u.username} with workspace {u.username}")
 
 
+@user.command("unlock")
+@click.argument("name")
+def user_unlock(name) -> None:
+    """Lift the sign-in lockout of user NAME (username or email).
+
+    Forgets every failed sign-in counted against the account, from any address or browser.
+    Limits on an address (failures across accounts) stay: they wear off by themselves.
+    """
+    from dashboard.services import accounts, login_throttle
+
+    _, database = _database()
+    with database.session() as s:
+        u = accounts.find_user(s, name)
+        if u is None:
+            _fail(f"no user '{name}'")
+        counted = login_throttle.unlock(s, u)
+    click.echo(f"unlocked {u.username}" if counted else f"{u.username} has no failed sign-ins to forget")
+
+
 @main.command()
 @click.argument("name")
 @click.option("--workspace", default=None, help="Workspace (default: the user's own)")

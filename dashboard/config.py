@@ -7,6 +7,7 @@ database, asset files, the background-callback cache and the generated secret ke
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -65,6 +66,22 @@ def trusted_hosts_of(raw: str) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def trusted_proxies_of(raw: str) -> tuple:
+    """The networks of a comma-separated list of proxy addresses such as
+    ``127.0.0.1, 10.0.0.0/8, ::1``: requests from them may name the client in X-Forwarded-For."""
+    networks = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SystemExit(f"HALLEY_TRUSTED_PROXIES: {item!r} is not an address or network such as "
+                             "127.0.0.1 or 10.0.0.0/8") from None
+    return tuple(networks)
+
+
 @dataclass
 class Settings:
     home: Path
@@ -78,6 +95,7 @@ class Settings:
     remember_days: int = 30  # lifetime of the "remember me" cookie
     secure_cookies: bool = False  # set HALLEY_SECURE_COOKIES=1 when served over HTTPS
     trusted_hosts: frozenset[str] = frozenset()  # HALLEY_TRUSTED_ORIGINS: the addresses users open
+    trusted_proxies: tuple = ()  # HALLEY_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For counts
     extra: dict = field(default_factory=dict)
 
     @property
@@ -115,5 +133,6 @@ class Settings:
             remember_days=_env_int("HALLEY_REMEMBER_DAYS", 30),
             secure_cookies=os.environ.get("HALLEY_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             trusted_hosts=trusted_hosts_of(os.environ.get("HALLEY_TRUSTED_ORIGINS", "")),
+            trusted_proxies=trusted_proxies_of(os.environ.get("HALLEY_TRUSTED_PROXIES", "")),
             **overrides,
         )

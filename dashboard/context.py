@@ -1,6 +1,8 @@
 """Per-request access to the database and to who is asking, for REST routes and callbacks."""
 from __future__ import annotations
 
+import ipaddress
+
 from flask import current_app, g, request, session as flask_session
 from flask_login import current_user
 
@@ -51,3 +53,31 @@ def current_actor() -> Actor:
         actor = Actor(actor.user_id, actor.username, actor.api_workspace_id, share_project_ids=share_ids)
     g.halley_actor = actor
     return actor
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address() -> str:
+    """The address the request comes from: the peer, or, when the peer is a reverse proxy listed
+    in HALLEY_TRUSTED_PROXIES, the nearest address in X-Forwarded-For that is not one of them
+    (the one a trusted proxy saw; whatever a client wrote further left can't stand in for it)."""
+    remote = request.remote_addr or ""
+    proxies = settings().trusted_proxies
+
+    def trusted(address) -> bool:
+        return address is not None and any(address in network for network in proxies)
+
+    if proxies and trusted(_ip(remote)):
+        for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+            address = _ip(hop)
+            if address is None:
+                break
+            remote = str(address)
+            if not trusted(address):
+                break
+    return remote

@@ -14,17 +14,17 @@ callbacks) are refused when the browser says they come from another site.
 from __future__ import annotations
 
 import json
-import threading
-import time
+import math
 from urllib.parse import quote, urlencode, urlparse
 
 from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session as flask_session
 from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard import context
 from dashboard.errors import HalleyError
-from dashboard.services import accounts
+from dashboard.services import accounts, login_throttle
 
 PUBLIC_PAGES = {"/login", "/setup"}
 PUBLIC_PAGE_PREFIXES = ("/shared/",)
@@ -46,7 +46,6 @@ PAGES_ROUTER_OUTPUT = "_pages_content.children"
 ANONYMOUS_CALLBACK_MAX_BYTES = 1024 * 1024
 
 auth_routes = Blueprint("auth", __name__)
-_waiting_sign_ins = threading.BoundedSemaphore(2)  # per server process
 
 
 def safe_next(target: str | None) -> str:
@@ -64,33 +63,52 @@ def safe_next(target: str | None) -> str:
 
 @auth_routes.post("/auth/login")
 def login_post():
+    """Sign in, throttled by ``login_throttle``: an attempt over a limit is answered at once
+    (no thread waits), without checking its password."""
     form = request.form
     ident = (form.get("username") or "").strip()
     password = form.get("password") or ""
     next_url = safe_next(form.get("next"))
-    subject = ident.lower()[:200]
-    with context.db().session() as s:
-        delay = accounts.failure_delay(s, subject)
-    if delay:
-        # The back-off holds a server thread; only a few may wait at once, so a flood of
-        # sign-ins for a throttled name can't take every thread.
-        if not _waiting_sign_ins.acquire(blocking=False):
-            return redirect("/login?" + urlencode({"error": "busy", "next": next_url, "username": ident[:100]}))
-        try:
-            time.sleep(delay)
-        finally:
-            _waiting_sign_ins.release()
+    devices = login_throttle.read_devices(context.settings().secret_key,
+                                          request.cookies.get(login_throttle.DEVICE_COOKIE))
+    attempt = _begin_sign_in(ident, devices)
+    if attempt.refused:
+        return _back_to_login("throttled", next_url, ident, wait=math.ceil(attempt.wait))
     with context.db().session() as s:
         user = accounts.authenticate(s, ident, password)
-        if user is None:
-            accounts.record_failure(s, subject)
-        else:
-            accounts.clear_failures(s, subject)
+        login_throttle.settle(s, attempt, succeeded=user is not None)
     if user is None:
-        query = urlencode({"error": "credentials", "next": next_url, "username": ident[:100]})
-        return redirect(f"/login?{query}")
+        return _back_to_login("credentials", next_url, ident)
     login_user(user, remember=bool(form.get("remember")))
-    return redirect(next_url)
+    return _known_browser(redirect(next_url), devices, user.id)
+
+
+def _begin_sign_in(ident: str, devices: dict[int, str]) -> login_throttle.Attempt:
+    """``login_throttle.begin`` in its own transaction; once more if it collided with another
+    attempt (a row both created, or PostgreSQL breaking a lock wait)."""
+    for tries in (1, 2):
+        try:
+            with context.db().session() as s:
+                return login_throttle.begin(s, ident, context.client_address(), devices)
+        except (IntegrityError, OperationalError):
+            if tries == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _known_browser(response, devices: dict[int, str], user_id: int):
+    """Remember on this browser that it signed in to the account: guessing elsewhere then never
+    locks it out (``login_throttle``). The cookie goes only to the sign-in routes."""
+    settings = context.settings()
+    response.set_cookie(login_throttle.DEVICE_COOKIE,
+                        login_throttle.remember_device(settings.secret_key, devices, user_id),
+                        max_age=login_throttle.DEVICE_COOKIE_MAX_AGE, path="/auth/", httponly=True, samesite="Lax",
+                        secure=settings.secure_cookies)
+    return response
+
+
+def _back_to_login(error: str, next_url: str, ident: str, **extra):
+    return redirect("/login?" + urlencode({"error": error, **extra, "next": next_url, "username": ident[:100]}))
 
 
 @auth_routes.post("/auth/setup")
@@ -110,7 +128,7 @@ def setup_post():
                                "email": form.get("email", "")[:254]})
             return redirect(f"/setup?{query}")
     login_user(user, remember=True)
-    return redirect("/")
+    return _known_browser(redirect("/"), {}, user.id)
 
 
 @auth_routes.get("/shared/<token>")

@@ -8,17 +8,31 @@ dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
 
 # Messages are chosen by code so a crafted link can't put arbitrary text on the sign-in page.
 ERRORS = {"credentials": "Wrong username or password.",
-          "busy": "Too many sign-in attempts right now. Wait a few seconds and try again."}
+          "throttled": "Too many failed sign-ins. Try again in {wait}, or ask an administrator to unlock the "
+                       "account."}
 
 
-def layout(error=None, next="/", username="", **_query):
+def error_message(error, wait=None) -> str | None:
+    message = ERRORS.get(error or "")
+    if message is None or "{wait}" not in message:
+        return message
+    try:
+        seconds = max(1, min(int(wait), 24 * 3600))
+    except (TypeError, ValueError):
+        return message.format(wait="a few minutes")
+    if seconds < 90:
+        return message.format(wait=f"{seconds} second{'s' if seconds != 1 else ''}")
+    return message.format(wait=f"{round(seconds / 60)} minutes")
+
+
+def layout(error=None, next="/", username="", wait=None, **_query):
     return dbc.Row(
         dbc.Col(
             dbc.Card(
                 dbc.CardBody(
                     [
                         html.H3("Sign in to Halley", className="mb-3"),
-                        error_alert(ERRORS.get(error or ""), id="login-error"),
+                        error_alert(error_message(error, wait), id="login-error"),
                         html.Form(
                             [
                                 dbc.Label("Username or email", html_for="login-username"),

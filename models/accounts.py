@@ -65,9 +65,13 @@ class ApiKey(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Recent failed sign-ins per username, to slow down guessing."""
+    """Recent failed sign-ins of one subject (an account from one address, an address, an
+    account, a known browser), to slow down and then stop guessing. ``user_id`` names the
+    account a row throttles, so unlocking it clears them all."""
 
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(index=True, unique=True, max_length=300)
+    scope: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    user_id: int | None = Field(default=None, index=True)
     failures: int = 0
     last_failure_at: datetime = Field(default_factory=utcnow)

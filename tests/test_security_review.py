@@ -197,26 +197,3 @@ def test_anonymous_callback_bodies_are_small(server):
     r = requests.post(server.url + "/_dash-update-component", json=body)
     assert r.status_code == 413
 
-
-def test_a_sign_in_flood_cannot_hold_every_server_thread(server, accounts):
-    """Sign-ins for a name with many recent failures wait (back-off), but only a few at once:
-    the rest are told to come back at once instead of each holding a server thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from dashboard.services import accounts as account_service
-
-    name = "flooded-" + accounts.create("flood").username
-    with accounts.db.session() as s:
-        for _ in range(8):
-            account_service.record_failure(s, name)
-
-    def attempt(_):
-        r = requests.post(server.url + "/auth/login", data={"username": name, "password": "wrong-guess"},
-                          allow_redirects=False, headers={"Connection": "close"})
-        return r.headers["Location"]
-
-    with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(attempt, range(8)))
-    assert all("error=" in a for a in answers)
-    assert any("error=busy" in a for a in answers), answers
-    assert any("error=credentials" in a for a in answers), answers

@@ -1,8 +1,7 @@
-"""Users: the first owner account, sign-in with throttling, browser sessions, lookups."""
+"""Users: the first owner account, sign-in (throttled by ``login_throttle``), browser sessions, lookups."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -11,12 +10,11 @@ from dashboard.auth import hash_password, verify_password
 from dashboard.errors import Conflict, Invalid
 from dashboard.services import demo_owner, workspaces
 from dashboard.services.names import check_workspace_name
-from models import LoginThrottle, User, utcnow
+from models import User
 from models.accounts import new_session_token
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
-THROTTLE_WINDOW = timedelta(minutes=15)
 
 
 def user_count(session: Session) -> int:
@@ -80,33 +78,6 @@ def end_sessions(session: Session, user_id: int) -> None:
     if user is not None:
         user.session_token = new_session_token()
         session.add(user)
-
-
-def failure_delay(session: Session, subject: str) -> float:
-    """Seconds to wait before answering a sign-in for ``subject``: grows with recent failures."""
-    row = session.exec(select(LoginThrottle).where(LoginThrottle.subject == subject)).first()
-    if row is None or utcnow() - row.last_failure_at > THROTTLE_WINDOW:
-        return 0.0
-    if row.failures < 3:
-        return 0.0
-    return min(0.5 * 2 ** (row.failures - 3), 8.0)
-
-
-def record_failure(session: Session, subject: str) -> None:
-    row = session.exec(select(LoginThrottle).where(LoginThrottle.subject == subject)).first()
-    now = utcnow()
-    if row is None:
-        session.add(LoginThrottle(subject=subject, failures=1, last_failure_at=now))
-    else:
-        row.failures = 1 if now - row.last_failure_at > THROTTLE_WINDOW else row.failures + 1
-        row.last_failure_at = now
-        session.add(row)
-
-
-def clear_failures(session: Session, subject: str) -> None:
-    row = session.exec(select(LoginThrottle).where(LoginThrottle.subject == subject)).first()
-    if row is not None:
-        session.delete(row)
 
 
 _DUMMY_HASH: list[str] = []
