@@ -1,4 +1,4 @@
-"""Workspace settings: collaborators and the API key.
+"""Workspace settings: collaborators (and lifting their sign-in lockout) and the API key.
 
 The workspace name comes from the page (a Store) and user ids from component ids: both are
 untrusted and every call goes through the services' permission checks.
@@ -22,7 +22,8 @@ def _workspace(session, actor, name):
 
 def _listing(session, actor, ws):
     return collaborator_rows(workspaces.collaborators(session, actor, ws.id),
-                             can_manage_workspace(session, actor, ws.id), actor.user_id)
+                             can_manage_workspace(session, actor, ws.id), actor.user_id,
+                             workspaces.throttled_collaborators(session, actor, ws.id))
 
 
 def add_collaborator(_n, user, role, ws_name):
@@ -71,6 +72,24 @@ def change_collaborators(role_values, remove_clicks, ws_name):
     return dbc.Alert(message, color="success", className="py-2", id="settings-collab-ok"), listing
 
 
+def unlock_collaborator(_clicks, ws_name):
+    trigger = ctx.triggered_id
+    if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update, no_update
+    actor = context.current_actor()
+    try:
+        with context.db().session() as s:
+            ws = _workspace(s, actor, ws_name)
+            name = workspaces.unlock_collaborator(s, actor, ws.id, int(trigger["user"]))
+        with context.db().session() as s:
+            listing = _listing(s, actor, ws)
+    except (HalleyError, ValueError, TypeError) as exc:
+        message = exc.message if isinstance(exc, HalleyError) else "Invalid request"
+        return error_alert(message, id="settings-collab-error"), no_update
+    return dbc.Alert(f"{name} can sign in again.", color="success", className="py-2",
+                     id="settings-collab-ok"), listing
+
+
 def toggle_apikey_modal(_open, _cancel, _confirm, is_open):
     return not is_open
 
@@ -105,6 +124,12 @@ def register(app) -> None:
         Input({"type": "settings-collab-remove", "user": ALL}, "n_clicks"),
         State("settings-workspace", "data"), prevent_initial_call=True,
     )(change_collaborators)
+    app.callback(
+        Output("settings-collab-message", "children", allow_duplicate=True),
+        Output("settings-collab-list", "children", allow_duplicate=True),
+        Input({"type": "settings-collab-unlock", "user": ALL}, "n_clicks"),
+        State("settings-workspace", "data"), prevent_initial_call=True,
+    )(unlock_collaborator)
     app.callback(
         Output("settings-apikey-modal", "is_open"),
         Input("settings-apikey-generate", "n_clicks"), Input("settings-apikey-cancel", "n_clicks"),

@@ -15,9 +15,20 @@ SECTIONS = {"collaborators": "Collaborators", "developer": "Developer Informatio
 ROLE_OPTIONS = [{"label": r.title(), "value": r} for r in ("owner", "admin", "member", "viewer")]
 
 
-def collaborator_rows(collabs, can_manage: bool, me: int | None):
+def collaborator_rows(collabs, can_manage: bool, me: int | None, throttled: set[int] = frozenset()):
     rows = []
     for c in collabs:
+        unlock = None
+        if can_manage and c.user_id in throttled:
+            unlock = html.Span([
+                dbc.Badge([html.I(className="bi bi-lock me-1"), "sign-in throttled"], color="warning",
+                          text_color="dark", className="ms-2 settings-collab-throttled",
+                          title="Too many recent failed sign-ins: browsers that never signed in to this account "
+                                "wait or are locked out for a while"),
+                dbc.Button("Unlock", id={"type": "settings-collab-unlock", "user": c.user_id}, color="link",
+                           size="sm", className="p-0 ms-2 align-baseline",
+                           title=f"Lift {c.username}'s sign-in lockout"),
+            ])
         if can_manage:
             role_cell = dcc.Dropdown(
                 id={"type": "settings-collab-role", "user": c.user_id}, options=ROLE_OPTIONS, value=c.role,
@@ -28,14 +39,15 @@ def collaborator_rows(collabs, can_manage: bool, me: int | None):
         else:
             role_cell, remove = c.role, None
         rows.append(html.Tr([
-            html.Td([c.username, dbc.Badge("you", color="info", className="ms-2") if c.user_id == me else None]),
+            html.Td([c.username, dbc.Badge("you", color="info", className="ms-2") if c.user_id == me else None,
+                     unlock]),
             html.Td(c.email), html.Td(role_cell), html.Td(remove, className="text-end"),
         ], className="settings-collab-row"))
     return dbc.Table([html.Thead(html.Tr([html.Th("User"), html.Th("Email"), html.Th("Role"), html.Th("")])),
                       html.Tbody(rows)], className="align-middle", id="settings-collab-table")
 
 
-def collaborators_section(ws, collabs, can_manage, me):
+def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset()):
     add_form = dbc.Card(dbc.CardBody([
         html.H6("Add collaborators"),
         dbc.Row([
@@ -51,7 +63,7 @@ def collaborators_section(ws, collabs, can_manage, me):
         html.P(f"Everyone listed here sees every project of {ws.name}.", className="text-muted"),
         add_form,
         html.Div(id="settings-collab-message"),
-        html.Div(collaborator_rows(collabs, can_manage, me), id="settings-collab-list"),
+        html.Div(collaborator_rows(collabs, can_manage, me, throttled), id="settings-collab-list"),
     ])
 
 
@@ -100,7 +112,8 @@ def layout(section="collaborators", workspace=None, **_query):
             return not_found(f"Workspace '{name}' not found.")
         if section == "collaborators":
             body = collaborators_section(ws, workspaces.collaborators(s, me, ws.id),
-                                         can_manage_workspace(s, me, ws.id), me.user_id)
+                                         can_manage_workspace(s, me, ws.id), me.user_id,
+                                         workspaces.throttled_collaborators(s, me, ws.id))
         else:
             body = developer_section(ws, workspaces.api_key_hint(s, me, ws.id))
     nav = dbc.Nav(

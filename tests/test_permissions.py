@@ -314,6 +314,29 @@ def test_callback_snippet_key_needs_write_access(world, who):
         assert "api_key=" not in r.text
 
 
+@pytest.mark.parametrize("who", ROLES)
+def test_callback_unlock_collaborator(world, who):
+    """Only the workspace's owners and admins lift a collaborator's sign-in lockout."""
+    from dashboard.services import accounts as account_service, login_throttle
+
+    db = world.data.db
+    with db.session() as s:
+        target = account_service.find_user(s, world.accounts["member"].username)
+        for _ in range(login_throttle.ACCOUNT_AT_ADDRESS.free):  # failed sign-ins from elsewhere
+            login_throttle.begin(s, target.username, f"192.0.2.{ROLES.index(who) + 1}", {})
+    with db.session() as s:
+        assert login_throttle.throttled_user_ids(s, [target.id]) == {target.id}
+    unlock = {"type": "settings-collab-unlock", "user": target.id}
+    r = world.callback(who, "settings-collab-unlock.n_clicks", {
+        "settings-collab-unlock.n_clicks": [(unlock, 1)], "settings-workspace.data": world.ws})
+    with db.session() as s:
+        unlocked = not login_throttle.throttled_user_ids(s, [target.id])
+        login_throttle.unlock(s, target)
+    assert unlocked is (who in ("owner", "admin")), text(r)
+    if who in ("anonymous", "share"):
+        assert r.status_code == 401
+
+
 def test_share_link_deleted_ends_access(world):
     assert world.rest("share", "GET", "/secret").status_code == 200
     assert world.rest("owner", "DELETE", "/secret/share-link").status_code == 200

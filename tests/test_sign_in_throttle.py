@@ -19,9 +19,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from dashboard.services.login_throttle import ACCOUNT, ACCOUNT_AT_ADDRESS, ADDRESS
-from tests.conftest import HALLEY, ROOT, Accounts, LiveServer
+from tests.conftest import HALLEY, ROOT, Accounts, LiveServer, sign_in
 from tests.postgres_fixtures import PostgresServer, postgres  # noqa: F401  (the session's cluster)
 
 
@@ -184,6 +185,33 @@ def test_a_sign_in_flood_holds_no_server_thread(proxied, people):
         answers = list(pool.map(lambda i: Browser(proxied, address).sign_in(victim.username, f"x{i}"), range(64)))
     assert answers.count("throttled") >= 64 - ACCOUNT_AT_ADDRESS.lock
     assert requests.get(proxied.url + "/api/v1/health", timeout=30).status_code == 200
+
+
+@pytest.mark.browser
+def test_a_workspace_owner_unlocks_a_collaborator(proxied, people, page):
+    from dashboard.auth import Actor
+    from dashboard.services import accounts as account_service, workspaces
+
+    owner, member = people.create("boss"), people.create("crew")
+    with people.db.session() as s:
+        ws = workspaces.find_by_name(s, owner.workspace)
+        boss = account_service.find_user(s, owner.username)
+        workspaces.add_collaborator(s, Actor(user_id=boss.id, username=boss.username), ws.id, member.username)
+    for n in range(ACCOUNT.free // ACCOUNT_AT_ADDRESS.free):
+        guesser = Browser(proxied)
+        assert {guesser.sign_in(member.username, f"g{n}{i}") for i in range(ACCOUNT_AT_ADDRESS.free)} == {
+            "credentials"}
+    assert Browser(proxied).sign_in(member.username, member.password) == "throttled"
+
+    sign_in(page, proxied, owner, f"/settings/collaborators?workspace={owner.workspace}")
+    row = page.locator(".settings-collab-row", has_text=member.username)
+    expect(row.locator(".settings-collab-throttled")).to_be_visible()
+    expect(page.locator(".settings-collab-row", has_text=owner.username).locator(".settings-collab-throttled")) \
+        .to_have_count(0)
+    row.get_by_role("button", name="Unlock").click()
+    expect(page.locator("#settings-collab-ok")).to_contain_text(f"{member.username} can sign in again")
+    expect(row.locator(".settings-collab-throttled")).to_have_count(0)
+    assert Browser(proxied).sign_in(member.username, member.password) == "ok"
 
 
 def test_forwarded_addresses_count_only_from_a_trusted_proxy(server, accounts):

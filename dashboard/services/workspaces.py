@@ -206,6 +206,30 @@ def remove_collaborator(session: Session, actor: Actor, workspace_id: int, user_
         session.delete(key)
 
 
+def unlock_collaborator(session: Session, actor: Actor, workspace_id: int, user_id: int) -> str:
+    """Lift a collaborator's sign-in lockout (owners and admins of the workspace); returns
+    their username."""
+    from dashboard.services import login_throttle
+
+    _require_manager(session, actor, workspace_id)
+    user = session.get(User, user_id) if role_in(session, user_id, workspace_id) is not None else None
+    if user is None:
+        raise NotFound("Not a collaborator of this workspace")
+    login_throttle.unlock(session, user)
+    return user.username
+
+
+def throttled_collaborators(session: Session, actor: Actor, workspace_id: int) -> set[int]:
+    """Collaborators with too many recent failed sign-ins, as the workspace's owners and admins
+    see them (others see none)."""
+    from dashboard.services import login_throttle
+
+    if not can_manage_workspace(session, actor, workspace_id):
+        return set()
+    members = session.exec(select(Membership.user_id).where(Membership.workspace_id == workspace_id)).all()
+    return login_throttle.throttled_user_ids(session, list(members))
+
+
 def _check_role(role: str) -> str:
     try:
         return Role(role).value
