@@ -70,8 +70,9 @@ def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset()):
 def developer_section(ws, hint):
     return html.Div([
         html.H4("Developer Information"),
-        html.P(["Your API key for ", html.B(ws.name),
-                ". The SDK reads it from HALLEY_API_KEY (or COMET_API_KEY); send it in the Authorization header."],
+        html.P(["Your API key for ", html.B(ws.name), ": it acts in this workspace only (each workspace has its "
+                "own key). The SDK reads it from HALLEY_API_KEY (or COMET_API_KEY); send it in the Authorization "
+                "header."],
                className="text-muted"),
         dbc.InputGroup([
             dbc.InputGroupText("API key"),

@@ -76,7 +76,7 @@ def _api_key_modal(workspace_name: str, hint: str | None, is_member: bool):
                       className="text-muted mb-0")
     else:
         body = html.Div([
-            html.P(["Your API key for ", html.B(workspace_name), ":"]),
+            html.P(["Your API key for ", html.B(workspace_name), " (it acts in this workspace only):"]),
             dbc.InputGroup([
                 dbc.InputGroupText("API key"),
                 dbc.Input(id="project-header-apikey-hint", readonly=True, className="font-monospace",
