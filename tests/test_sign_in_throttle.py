@@ -177,6 +177,33 @@ def test_an_address_guessing_across_accounts_is_limited(proxied, people):
     assert elsewhere.sign_in(neighbour.username, neighbour.password) == "ok"
 
 
+def test_a_correct_sign_in_leaves_the_failures_of_its_address_and_account_as_they_were(proxied, people):
+    """Its own count is taken back, and the last failure stays the last: sign-ins that succeed
+    don't keep an address's or an account's failures from wearing off."""
+    from sqlmodel import select
+
+    from dashboard.services import accounts as account_service
+    from models import LoginThrottle
+
+    victim = people.create("steady")
+    browser = Browser(proxied)
+    with people.db.session() as s:
+        account = f"u:{account_service.find_user(s, victim.username).id}"
+    subjects = [f"address|{browser.address}", f"account|{account}", f"account-address|{account}|{browser.address}"]
+
+    def counts() -> dict:
+        with people.db.session() as s:
+            rows = s.exec(select(LoginThrottle).where(LoginThrottle.subject.in_(subjects))).all()
+            return {row.scope: (row.failures, row.last_failure_at) for row in rows}
+
+    assert [browser.sign_in(victim.username, f"typo{i}") for i in range(3)] == ["credentials"] * 3
+    before = counts()
+    assert {scope: n for scope, (n, _) in before.items()} == {"address": 3, "account": 3, "account-address": 3}
+    assert browser.sign_in(victim.username, victim.password) == "ok"
+    after = counts()
+    assert after == {scope: value for scope, value in before.items() if scope != "account-address"}
+
+
 def test_a_sign_in_flood_holds_no_server_thread(proxied, people):
     """Refused attempts are answered at once: while a flood is refused, other requests are served."""
     victim = people.create("flood")

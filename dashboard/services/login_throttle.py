@@ -135,6 +135,8 @@ class Attempt:
 
     subjects: list[Subject] = field(default_factory=list)
     wait: float = 0.0
+    at: datetime | None = None  # when it was counted
+    before: dict[str, datetime] = field(default_factory=dict)  # each subject's last failure until then
 
     @property
     def refused(self) -> bool:
@@ -184,9 +186,11 @@ def begin(session: Session, ident: str, address: str, devices: dict[int, str]) -
                        for limit, subject, _ in attempt.subjects)
     if attempt.refused:
         return attempt
+    attempt.at = now
     for _, subject, _ in attempt.subjects:
         row = rows[subject]
         fresh = row.failures and now - _aware(row.last_failure_at) <= WINDOW
+        attempt.before[subject] = row.last_failure_at
         row.failures = row.failures + 1 if fresh else 1
         row.last_failure_at = now
         session.add(row)
@@ -202,9 +206,13 @@ def settle(session: Session, attempt: Attempt, succeeded: bool) -> None:
     for limit, subject, _ in attempt.subjects:
         if limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE):
             session.execute(delete(LoginThrottle.__table__).where(_T.subject == subject))
-        else:
-            session.execute(update(LoginThrottle.__table__).where(_T.subject == subject, _T.failures > 0)
-                            .values(failures=_T.failures - 1))
+            continue
+        session.execute(update(LoginThrottle.__table__).where(_T.subject == subject, _T.failures > 0)
+                        .values(failures=_T.failures - 1))
+        # Unless a failure came since, the last one is again the one before: sign-ins that
+        # succeed keep no failure of an address or account from wearing off.
+        session.execute(update(LoginThrottle.__table__).where(_T.subject == subject, _T.last_failure_at == attempt.at)
+                        .values(last_failure_at=attempt.before[subject]))
 
 
 # --- administration -------------------------------------------------------------------------
