@@ -31,7 +31,8 @@ from flask import Flask, Response
 # style-src 'unsafe-inline': Dash's renderer and core components, AG Grid's themes and
 #   Plotly insert <style> elements at run time and take no nonce; styles run no code.
 # img-src data: blob:: Bootstrap's CSS and components draw small icons as data: SVGs, and
-#   Plotly's image export renders the chart through a blob: image.
+#   Plotly's image export renders the chart through a blob: image. Other hosts only when
+#   listed in HALLEY_NOTE_IMAGE_HOSTS.
 # frame-ancestors 'self': only Halley's own pages may frame a page (X-Frame-Options for old
 #   browsers). Logged HTML is a srcdoc iframe of the experiment page, which this allows; it
 #   inherits this policy, so it loads nothing from other servers either.
