@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,61 @@ def trusted_proxies_of(raw: str) -> tuple:
     return tuple(networks)
 
 
+_HOST_NAME = re.compile(r"^([0-9a-f:.]*:[0-9a-f:.]*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class ImageHost:
+    """A server whose images notes may show inline: a host name, optionally with a scheme
+    (else http and https) and a port (else the scheme's default)."""
+
+    host: str
+    scheme: str | None = None
+    port: int | None = None
+
+    def source(self) -> str:
+        """The host as a Content-Security-Policy source."""
+        scheme = f"{self.scheme}://" if self.scheme else ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{scheme}{host}{port}"
+
+    def serves(self, url: str) -> bool:
+        """Whether an absolute http(s) URL points at this host."""
+        try:
+            parts = urlparse(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme not in DEFAULT_PORTS or (self.scheme and parts.scheme != self.scheme):
+            return False
+        default = DEFAULT_PORTS[parts.scheme]
+        return (parts.hostname or "") == self.host and (port or default) == (self.port or default)
+
+
+def image_hosts_of(raw: str) -> tuple[ImageHost, ...]:
+    """The hosts of a comma-separated list such as ``images.example.com,https://cdn.example.org:8443``."""
+    hosts = []
+    for item in raw.split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        parsed = urlparse(item if "://" in item else "//" + item)
+        try:
+            port = parsed.port
+        except ValueError:
+            port = -1
+        host = parsed.hostname or ""
+        if (parsed.scheme not in ("", "http", "https") or parsed.path not in ("", "/") or parsed.query
+                or parsed.fragment or "@" in parsed.netloc or parsed.netloc.endswith(":") or port == -1
+                or not _HOST_NAME.match(host)):
+            raise SystemExit(f"HALLEY_NOTE_IMAGE_HOSTS: {item!r} is not a host such as images.example.com "
+                             "or https://images.example.com:8443")
+        hosts.append(ImageHost(host, parsed.scheme or None, port))
+    return tuple(dict.fromkeys(hosts))
+
+
 @dataclass
 class Settings:
     home: Path
@@ -96,6 +152,8 @@ class Settings:
     secure_cookies: bool = False  # set HALLEY_SECURE_COOKIES=1 when served over HTTPS
     trusted_hosts: frozenset[str] = frozenset()  # HALLEY_TRUSTED_ORIGINS: the addresses users open
     trusted_proxies: tuple = ()  # HALLEY_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For counts
+    # HALLEY_NOTE_IMAGE_HOSTS: servers whose images notes show inline (others become links)
+    note_image_hosts: tuple[ImageHost, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -134,5 +192,6 @@ class Settings:
             secure_cookies=os.environ.get("HALLEY_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             trusted_hosts=trusted_hosts_of(os.environ.get("HALLEY_TRUSTED_ORIGINS", "")),
             trusted_proxies=trusted_proxies_of(os.environ.get("HALLEY_TRUSTED_PROXIES", "")),
+            note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
             **overrides,
         )

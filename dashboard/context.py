@@ -24,29 +24,37 @@ def db() -> Database:
 
 
 def api_key_from_request() -> str | None:
-    """The API key from the Authorization header (raw or Bearer) or X-API-Key."""
-    return request.headers.get("Authorization") or request.headers.get("X-API-Key") or None
+    """The API key from the Authorization header (the bare key or "Bearer <key>") or X-API-Key.
+
+    Other Authorization schemes carry no Halley key: a proxy's Basic credentials, say, which
+    the browser attaches to every request to that address, form posts from other sites too.
+    """
+    header = (request.headers.get("Authorization") or "").strip()
+    scheme, sep, _ = header.partition(" ")
+    if header and (not sep or scheme.lower() == "bearer"):
+        return header
+    return request.headers.get("X-API-Key") or None
 
 
 def current_actor() -> Actor:
-    """A signed-in user, else an API-key holder, else a share-link visitor, else anonymous."""
+    """An API-key holder when the request carries a key (valid or not: the browser's cookies
+    then count for nothing), else a signed-in user, else a share-link visitor, else anonymous."""
     if "halley_actor" in g:
         return g.halley_actor
+    raw = api_key_from_request()
     share_ids: tuple[int, ...] = ()
-    tokens = flask_session.get(SHARE_SESSION_KEY)
+    tokens = None if raw else flask_session.get(SHARE_SESSION_KEY)
     if tokens:
         from dashboard.services.sharing import project_ids_for_tokens
 
         with db().session() as s:
             share_ids = project_ids_for_tokens(s, tokens if isinstance(tokens, list) else [])
     actor: Actor | None = None
-    if current_user.is_authenticated:
+    if raw:
+        with db().engine.connect() as connection:  # one read; no ORM session needed
+            actor = actor_from_api_key(connection, raw)
+    elif current_user.is_authenticated:
         actor = Actor(user_id=current_user.id, username=current_user.username)
-    else:
-        raw = api_key_from_request()
-        if raw:
-            with db().engine.connect() as connection:  # one read; no ORM session needed
-                actor = actor_from_api_key(connection, raw)
     if actor is None:
         actor = Actor.anonymous()
     if share_ids:

@@ -9,7 +9,8 @@ access on their own.
 A browser session (and a remember-me cookie) names the user and their current session token;
 signing out gives the user a new token, so every cookie issued before stops working at once.
 Requests that change state with the browser's cookies (sign-in, setup, sign-out, Dash
-callbacks) are refused when the browser says they come from another site.
+callbacks, REST calls without an API key) are refused when the browser says they come from
+another site.
 """
 from __future__ import annotations
 
@@ -30,8 +31,12 @@ PUBLIC_PAGES = {"/login", "/setup"}
 PUBLIC_PAGE_PREFIXES = ("/shared/",)
 STATIC_PATHS = {"/_dash-layout", "/_dash-dependencies", "/_favicon.ico", "/_reload-hash", "/favicon.ico"}
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
-# Routes that take API keys, not cookies; their clients (SDK, CLI, scripts) send no Origin.
-CROSS_SITE_ALLOWED_PREFIXES = ("/api/", "/clientlib/")
+# Routes where an API key, when the request carries one, decides who acts (the cookies count for
+# nothing then), so such requests skip the cross-site check: their clients (SDK, comet_ml,
+# scripts) send no Origin, and a page on another site can't add the key's header to a request
+# without a CORS preflight, which Halley never grants. Without a key, the cookies may be what
+# authenticates, and the check applies as it does to Dash callbacks.
+API_KEY_PREFIXES = ("/api/", "/clientlib/")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 REFUSED_BODY_MAX_BYTES = 1024 * 1024
 # Routes that authenticate by themselves (API keys, share tokens) or are public by nature.
@@ -219,6 +224,9 @@ def _refuse_cross_site(source: str):
                f"at {request.host}, so nothing was changed. If Halley runs behind a proxy, make it pass "
                "the original Host header (or X-Forwarded-Host), or list the address you open Halley at in "
                "HALLEY_TRUSTED_ORIGINS.")
+    is_api = request.path.startswith(API_KEY_PREFIXES)
+    if is_api:
+        message += " Scripts call the API with an API key (Authorization header)."
     # Read (and drop) the body: unread bytes on a kept-alive connection can break the client's
     # next request on it. A body this small is all a sign-in or sign-out form ever sends.
     request.max_content_length = REFUSED_BODY_MAX_BYTES
@@ -226,9 +234,13 @@ def _refuse_cross_site(source: str):
         request.get_data(cache=False)
     except RequestEntityTooLarge:
         pass
-    if request.path == "/_dash-update-component" or request.is_json:
-        return jsonify(error=message), 403
+    if is_api or request.path == "/_dash-update-component" or request.is_json:
+        return jsonify(error=message, status=403), 403
     return render_template_string(CROSS_SITE_PAGE, message=message), 403
+
+
+def _is_api_key_request(path: str) -> bool:
+    return path.startswith(API_KEY_PREFIXES) and context.api_key_from_request() is not None
 
 
 def _callback_outputs(body: dict) -> set[str]:
@@ -275,7 +287,7 @@ def _is_workspace_path(path: str) -> bool:
 def guard():
     path = request.path
     changes_state = request.method not in SAFE_METHODS or path == "/logout"
-    if changes_state and not path.startswith(CROSS_SITE_ALLOWED_PREFIXES):
+    if changes_state and not _is_api_key_request(path):
         source = cross_site_source()
         if source is not None:
             return _refuse_cross_site(source)
