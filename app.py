@@ -63,8 +63,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.layout = app_shell
     from callbacks import register_callbacks
 
-    register_callbacks(app)
+    kit = register_callbacks(app)
     _set_up_before_serving(server)
+    kit.adopt_pages_router()  # Dash registers it during that first request
     return app
 
 
