@@ -120,10 +120,10 @@ def bulk_action(call: Call, _a, _s, _h, selected, ctx_data):
 
 def toggle_move(call: Call, _open, _cancel, is_open, ctx_data):
     if ctx.triggered_id == "project-move-cancel" or is_open:
-        return False, no_update
+        return False, no_update, no_update
     targets = bulk.move_targets(call.session, call.actor, load_project(call, ctx_data))
     options = [{"label": f"{w} / {n}", "value": f"{w}/{n}"} for w, n in targets]
-    return True, options
+    return True, options, None
 
 
 def move_selected(call: Call, _n, target, selected, ctx_data):
@@ -137,9 +137,9 @@ def move_selected(call: Call, _n, target, selected, ctx_data):
 
 def toggle_tag(call: Call, _open, _cancel, is_open, ctx_data):
     if ctx.triggered_id == "project-tag-cancel" or is_open:
-        return False, no_update
+        return False, no_update, no_update
     tags = table.project_tags(call.session, load_project(call, ctx_data))
-    return True, [html.Option(value=t) for t in tags]
+    return True, [html.Option(value=t) for t in tags], None
 
 
 def tag_selected(call: Call, _submit, _click, tag, selected, ctx_data):
@@ -236,9 +236,10 @@ def register(kit: CallbackKit) -> None:
                  Input("project-hide", "n_clicks"), State(GRID, "selectedRows"), State("project-ctx", "data"),
                  prevent_initial_call=True, error=toast())(bulk_action)
     kit.callback(Output("project-move-modal", "is_open"), Output("project-move-target", "options"),
+                 Output("project-move-error", "children", allow_duplicate=True),
                  Input("project-move-open", "n_clicks"), Input("project-move-cancel", "n_clicks"),
-                 State("project-move-modal", "is_open"), State("project-ctx", "data"),
-                 prevent_initial_call=True)(toggle_move)
+                 State("project-move-modal", "is_open"), State("project-ctx", "data"), prevent_initial_call=True,
+                 error=alert("project-move-error.children"), fallback={"project-move-modal.is_open": True})(toggle_move)
     kit.callback(Output("project-move-error", "children"),
                  Output("project-move-modal", "is_open", allow_duplicate=True),
                  Output("project-toast", "children", allow_duplicate=True),
@@ -248,9 +249,10 @@ def register(kit: CallbackKit) -> None:
                  State(GRID, "selectedRows"), State("project-ctx", "data"), prevent_initial_call=True,
                  error=alert("project-move-error.children"))(move_selected)
     kit.callback(Output("project-tag-modal", "is_open"), Output("project-tag-options", "children"),
+                 Output("project-tag-error", "children", allow_duplicate=True),
                  Input("project-tag-open", "n_clicks"), Input("project-tag-cancel", "n_clicks"),
-                 State("project-tag-modal", "is_open"), State("project-ctx", "data"),
-                 prevent_initial_call=True)(toggle_tag)
+                 State("project-tag-modal", "is_open"), State("project-ctx", "data"), prevent_initial_call=True,
+                 error=alert("project-tag-error.children"), fallback={"project-tag-modal.is_open": True})(toggle_tag)
     kit.callback(Output("project-tag-error", "children"), Output("project-tag-input", "value"),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
