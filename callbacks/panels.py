@@ -118,9 +118,9 @@ def figures_by_graph(data, graph_ids: list[dict]) -> list:
     return [figures.get(graph_id["index"], no_update) for graph_id in graph_ids]
 
 
-def distribute_figures(_call: Call, data, ids):
-    """Hand each aggregated graph its figure from the job's store; others stay as they are."""
-    return figures_by_graph(data, ids or [])
+def distribute_figures(_call: Call, data, _ids):
+    """Hand each aggregated graph on the page its figure; the graphs are the callback's outputs."""
+    return figures_by_graph(data, [graph["id"] for graph in ctx.outputs_list])
 
 
 # --- gallery and editor --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from models import Experiment, ExperimentTag
 from tests.conftest import signed_in_client
-from tests.dash_requests import body_from_values, dependencies, find_callback
+from tests.dash_requests import body_from_values, dependencies, find_callback, post_callback
 from tests.project_data import ProjectData
 
 JUNK = [5, 2**70, -1, True, 1.5, "", "ünï", [], ["x"], {}, {"a": {"b": [1]}}]
@@ -110,3 +110,35 @@ def test_moving_changes_only_what_the_user_can_write(table):
         assert move(table.ctx(table.me, "mine"), junk, mine2).status_code == 200, junk
         assert move(junk, rows(table.mine[0]), mine2).status_code == 200, junk
     assert table.experiments() == before
+
+
+GRAPH = {"type": "project-panel-agg", "index": "p1"}
+ODD_GRAPH_IDS = [{"type": "project-panel-agg", "index": {"a": 1}}, {"type": "project-panel-agg", "index": [1]},
+                 {"type": "project-panel-agg", "index": 7}, {"type": "project-panel-agg", "index": "no-such id!"},
+                 {"type": "project-panel-agg"}, {"type": "project-panel-agg", "index": "p1", "extra": 1},
+                 "project-panel-agg", 3, None]
+
+
+@pytest.mark.parametrize("odd", ODD_GRAPH_IDS, ids=repr)
+def test_panel_figures_refuse_graph_ids_of_another_shape(table, odd):
+    """The graphs the aggregated figures go to are named by pattern ids from the browser."""
+    figures = {"figures": {"p1": {"data": [], "layout": {"title": {"text": "bar"}}}}}
+    for graphs, outputs in (([GRAPH, odd], [GRAPH, GRAPH]), ([odd], [GRAPH]), ([GRAPH], [GRAPH, GRAPH])):
+        r = table.post("project-panels-agg-figures.data", {
+            "project-panels-agg-figures.data": figures, "project-panel-agg.id": [(g, g) for g in graphs],
+            "project-panel-agg.figure": [(g, None) for g in outputs]})
+        assert r.status_code in (200, 204), (graphs, outputs, r.status_code)
+    r = table.post("project-panels-agg-figures.data", {
+        "project-panels-agg-figures.data": figures, "project-panel-agg.id": [(GRAPH, GRAPH)],
+        "project-panel-agg.figure": [(odd, None)]})
+    assert r.status_code in (200, 204, 400), r.status_code  # 400: Dash's own check of the outputs
+
+
+@pytest.mark.parametrize("odd", ODD_GRAPH_IDS, ids=repr)
+def test_panel_job_refuses_graph_ids_of_another_shape(table, odd):
+    spec = find_callback(table.deps, "project-panel-agg.id")
+    body = body_from_values(spec, {"project-panel-agg.id": [(GRAPH, GRAPH), (odd, odd)],
+                                   "project-panels-list.data": [{"id": "p1", "type": "bar", "metric": "loss"}],
+                                   "project-panels-ticket.data": "not a ticket"})
+    r = post_callback(table.client, table.url, body)
+    assert r.status_code in (200, 204), r.status_code
