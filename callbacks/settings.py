@@ -15,7 +15,7 @@ from dashboard.auth import can_manage_workspace
 from dashboard.errors import HalleyError
 from dashboard.services import workspaces
 from layouts.components.access import error_alert
-from layouts.settings import collaborator_rows
+from layouts.components.collaborators import collaborator_rows
 
 
 def _workspace(call: Call, name):

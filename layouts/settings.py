@@ -7,32 +7,12 @@ from dashboard.auth import can_manage_workspace
 from dashboard.errors import NotFound
 from dashboard.services import workspaces
 from layouts.components.access import actor, not_found, require_signed_in
+from layouts.components.collaborators import ROLE_OPTIONS, collaborator_rows
 
 dash.register_page(__name__, path_template="/settings/<section>", path="/settings/collaborators",
                    title="Settings - Halley", order=4)
 
 SECTIONS = {"collaborators": "Collaborators", "developer": "Developer Information"}
-ROLE_OPTIONS = [{"label": r.title(), "value": r} for r in ("owner", "admin", "member", "viewer")]
-
-
-def collaborator_rows(collabs, can_manage: bool, me: int | None):
-    rows = []
-    for c in collabs:
-        if can_manage:
-            role_cell = dcc.Dropdown(
-                id={"type": "settings-collab-role", "user": c.user_id}, options=ROLE_OPTIONS, value=c.role,
-                clearable=False, searchable=False, style={"minWidth": "9rem"},
-            )
-            remove = dbc.Button(html.I(className="bi bi-trash"), id={"type": "settings-collab-remove", "user": c.user_id},
-                                color="link", className="text-danger p-0", title=f"Remove {c.username}")
-        else:
-            role_cell, remove = c.role, None
-        rows.append(html.Tr([
-            html.Td([c.username, dbc.Badge("you", color="info", className="ms-2") if c.user_id == me else None]),
-            html.Td(c.email), html.Td(role_cell), html.Td(remove, className="text-end"),
-        ], className="settings-collab-row"))
-    return dbc.Table([html.Thead(html.Tr([html.Th("User"), html.Th("Email"), html.Th("Role"), html.Th("")])),
-                      html.Tbody(rows)], className="align-middle", id="settings-collab-table")
 
 
 def collaborators_section(ws, collabs, can_manage, me):
