@@ -63,11 +63,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.layout = app_shell
     from callbacks import register_callbacks
 
-    register_callbacks(app)
+    kit = register_callbacks(app)
     from dashboard.security_headers import init_security_headers
 
     init_security_headers(server, app.csp_hashes, [host.source() for host in settings.note_image_hosts])
     _set_up_before_serving(server)
+    kit.adopt_pages_router()  # Dash registers it during that first request
     return app
 
 

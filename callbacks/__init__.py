@@ -1,4 +1,5 @@
-"""Dash callbacks, one module per page or component; each exposes ``register(app)``."""
+"""Dash callbacks, one module per page or component; each exposes ``register(kit)`` and
+registers its callbacks through the callback kit (``callbacks.kit``)."""
 from callbacks import (
     experiment, experiment_analysis, experiment_charts, experiment_media, project_archive, project_files,
     panels, project_header, project_manage, project_notes, project_table, project_views, query_builder, settings,
@@ -6,12 +7,15 @@ from callbacks import (
     workspace,
     workspaces,
 )
+from callbacks.kit import CallbackKit
 
 MODULES = (shell, workspaces, settings, project_header, workspace, project_notes, project_files, project_manage,
            project_archive, experiment, experiment_charts, experiment_media, experiment_analysis,
            project_table, query_builder, project_views, panels)
 
 
-def register_callbacks(app) -> None:
+def register_callbacks(app) -> CallbackKit:
+    kit = CallbackKit(app)
     for module in MODULES:
-        module.register(app)
+        module.register(kit)
+    return kit

@@ -4,41 +4,35 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from dash import MATCH, Input, Output, State, ctx, html, no_update
+from dash import MATCH, Input, Output, State, ctx, html
+from dash.exceptions import PreventUpdate
 
-from dashboard import context
+from callbacks.experiment import key_of
+from callbacks.kit import Call, CallbackKit, alert
+from callbacks.shapes import COUNT, NUMBER, TEXT, list_of, optional
 from dashboard.charts import waveform
 from dashboard.errors import HalleyError
 from dashboard.services import experiment_page
-from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
-from layouts.components.access import error_alert
 from layouts.components.experiment_media import AUDIO_PAGE_SIZE, PAGE_SIZE, audio_card, image_card
 
-from callbacks.experiment import key_of
+
+def _items(call: Call, ref, asset_type):
+    page = experiment_page.open_key(call.session, call.actor, key_of(ref))
+    return page.experiment.key, experiment_page.media_items(call.session, page.experiment, asset_type)
 
 
-def _items(ref, asset_type):
-    actor = context.current_actor()
-    with context.db().session() as s:
-        page = experiment_page.open_key(s, actor, key_of(ref))
-        return page.experiment.key, experiment_page.media_items(s, page.experiment, asset_type)
-
-
-def show_images(sort, order, pattern, mode, step, _prev, _next, page, ref):
+def show_images(call: Call, sort, order, pattern, mode, step, _prev, _next, page, ref):
     trigger = ctx.triggered_id
-    page = int(page or 0)
+    page = page or 0
     if trigger == "experiment-graphics-page-prev":
         page = max(0, page - 1)
     elif trigger == "experiment-graphics-page-next":
         page += 1
     else:
         page = 0
-    try:
-        key, items = _items(ref, "image")
-        shown = experiment_page.filter_media(items, pattern=pattern or "", mode=mode or "exact", step=step,
-                                             sort=sort or "name", descending=order == "desc")
-    except HalleyError as exc:
-        return [], error_alert(exc.message, id="experiment-graphics-error"), "", no_update
+    key, items = _items(call, ref, "image")
+    shown = experiment_page.filter_media(items, pattern=pattern or "", mode=mode or "exact", step=step,
+                                         sort=sort or "name", descending=order == "desc")
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(page, pages - 1)
     chunk = shown[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
@@ -47,11 +41,11 @@ def show_images(sort, order, pattern, mode, step, _prev, _next, page, ref):
     return cards or html.P("No images match.", className="text-muted"), None, count, page
 
 
-def step_control(_prev, _next, _tick, current, steps):
+def step_control(_call: Call, _prev, _next, _tick, current, steps):
     """Previous/next (and the play timer) move the step filter through the logged steps."""
     steps = [str(s) for s in (steps or [])]
     if not steps:
-        return no_update
+        raise PreventUpdate
     trigger = ctx.triggered_id
     if current not in steps:
         return steps[-1] if trigger == "experiment-graphics-prev" else steps[0]
@@ -63,21 +57,18 @@ def step_control(_prev, _next, _tick, current, steps):
     return steps[min(len(steps) - 1, i + 1)]
 
 
-def toggle_play(_n, disabled):
+def toggle_play(_call: Call, _n, disabled):
     start = bool(disabled)
     return not start, html.I(className="bi bi-pause-fill" if start else "bi bi-play-fill")
 
 
-def show_audio(sort, order, group, pattern, mode, step, ref):
-    try:
-        key, items = _items(ref, "audio")
-        shown = experiment_page.filter_media(items, pattern=pattern or "", mode=mode or "exact", step=step,
-                                             sort=sort or "name", descending=order == "desc")
-    except HalleyError as exc:
-        return [], error_alert(exc.message, id="experiment-audio-error")
+def show_audio(call: Call, sort, order, group, pattern, mode, step, ref):
+    key, items = _items(call, ref, "audio")
+    shown = experiment_page.filter_media(items, pattern=pattern or "", mode=mode or "exact", step=step,
+                                         sort=sort or "name", descending=order == "desc")
     total = len(shown)
     shown = shown[:AUDIO_PAGE_SIZE]
-    assets_dir = context.settings().assets_dir
+    assets_dir = call.settings.assets_dir
 
     def card(item):
         try:
@@ -102,34 +93,42 @@ def show_audio(sort, order, group, pattern, mode, step, ref):
     return [note] + (body or [html.P("No audio matches.", className="text-muted")]), None
 
 
-def register(app) -> None:
-    for output in ("experiment-graphics-grid.children", "experiment-audio-list.children",
-                   "experiment-graphics-step.value", "experiment-graphics-timer.disabled"):
-        PUBLIC_CALLBACK_OUTPUTS.add(output)
-    app.callback(
+def register(kit: CallbackKit) -> None:
+    for kind in ("graphics", "audio"):
+        for name in ("sort", "order", "filter", "filter-mode"):
+            kit.value(f"experiment-{kind}-{name}.value", optional(TEXT))
+        kit.value(f"experiment-{kind}-step.value", optional(TEXT | NUMBER))
+    kit.value("experiment-audio-group.value", optional(TEXT))
+    kit.value("experiment-graphics-page.data", optional(COUNT))
+    kit.value("experiment-graphics-steps.data", optional(list_of(TEXT | NUMBER)))
+    kit.callback(
         Output("experiment-graphics-grid", "children"), Output("experiment-graphics-message", "children"),
         Output("experiment-graphics-count", "children"), Output("experiment-graphics-page", "data"),
         Input("experiment-graphics-sort", "value"), Input("experiment-graphics-order", "value"),
         Input("experiment-graphics-filter", "value"), Input("experiment-graphics-filter-mode", "value"),
         Input("experiment-graphics-step", "value"), Input("experiment-graphics-page-prev", "n_clicks"),
         Input("experiment-graphics-page-next", "n_clicks"), State("experiment-graphics-page", "data"),
-        State("experiment-ref", "data"),
+        State("experiment-ref", "data"), public=True,
+        error=alert("experiment-graphics-message.children", id="experiment-graphics-error"),
+        fallback={"experiment-graphics-grid.children": [], "experiment-graphics-count.children": ""},
     )(show_images)
-    app.callback(Output("experiment-graphics-step", "value"),
+    kit.callback(Output("experiment-graphics-step", "value"),
                  Input("experiment-graphics-prev", "n_clicks"), Input("experiment-graphics-next", "n_clicks"),
                  Input("experiment-graphics-timer", "n_intervals"), State("experiment-graphics-step", "value"),
-                 State("experiment-graphics-steps", "data"), prevent_initial_call=True)(step_control)
-    app.callback(Output("experiment-graphics-timer", "disabled"), Output("experiment-graphics-play", "children"),
+                 State("experiment-graphics-steps", "data"), prevent_initial_call=True, public=True)(step_control)
+    kit.callback(Output("experiment-graphics-timer", "disabled"), Output("experiment-graphics-play", "children"),
                  Input("experiment-graphics-play", "n_clicks"), State("experiment-graphics-timer", "disabled"),
-                 prevent_initial_call=True)(toggle_play)
-    app.callback(
+                 prevent_initial_call=True, public=True)(toggle_play)
+    kit.callback(
         Output("experiment-audio-list", "children"), Output("experiment-audio-message", "children"),
         Input("experiment-audio-sort", "value"), Input("experiment-audio-order", "value"),
         Input("experiment-audio-group", "value"), Input("experiment-audio-filter", "value"),
         Input("experiment-audio-filter-mode", "value"), Input("experiment-audio-step", "value"),
-        State("experiment-ref", "data"),
+        State("experiment-ref", "data"), public=True,
+        error=alert("experiment-audio-message.children", id="experiment-audio-error"),
+        fallback={"experiment-audio-list.children": []},
     )(show_audio)
-    app.clientside_callback(
+    kit.clientside(
         "function(n, click, id) { return window.halleyExperiment.audio(n, click, id); }",
         Output({"type": "experiment-audio-state", "index": MATCH}, "children"),
         Input({"type": "experiment-audio-play", "index": MATCH}, "n_clicks"),

@@ -18,23 +18,26 @@ from dash import ALL, MATCH, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from flask import session as flask_session
 
+from callbacks.kit import Call, CallbackKit, alert, figure, plain_text, toast
 from callbacks.project_table import load_project
+from callbacks.shapes import ANY, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
 from dashboard import background, context
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
-from dashboard.charts.style import empty_figure
-from dashboard.errors import HalleyError, Invalid
+from dashboard.errors import HalleyError
 from dashboard.query import describe_rule
 from dashboard.panel_jobs import aggregate_figures, find_panel, make_ticket, view_filters
 from dashboard.services import panels as svc, project_views
-from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
-from layouts.components.access import error_alert
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_cards, panels_area
 from layouts.components.query_builder import query_options
 
 HIDDEN = {"display": "none"}
+# The panel editor's controls, in the order config_from_controls takes them.
+EDITOR_CONTROLS = ("name", "legend", "outliers", "metrics", "x", "smoothing", "window", "logy", "group", "group-stat",
+                   "group-band", "bar-metric", "aggregation", "sx", "sx-transform", "sy", "sy-transform", "axes",
+                   "target")
 ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3",
          "parcoords": "bi-distribute-horizontal"}
 
@@ -45,50 +48,40 @@ def session_share_tokens() -> list[str]:
     return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
 
 
-def _cache():
-    return svc.open_cache(context.settings().cache_dir)
+def _cache(call: Call):
+    return svc.open_cache(call.settings.cache_dir)
 
 
 # --- the area and the list -----------------------------------------------------------------
 
-def render_area(ctx_data, state):
+def render_area(call: Call, ctx_data, state):
     background.prepare_jobs()  # the panels' job follows shortly
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            ticket = make_ticket(actor, project, session_share_tokens())
-    except HalleyError:
-        return None
-    return panels_area(svc.normalize_panels((state or {}).get("panels")), actor.is_authenticated, ticket)
+    ticket = make_ticket(call.actor, load_project(call, ctx_data), session_share_tokens())
+    return panels_area(svc.normalize_panels((state or {}).get("panels")), call.actor.is_authenticated, ticket)
 
 
-def list_from_state(state, current):
+def list_from_state(_call: Call, state, current):
     panels = svc.normalize_panels((state or {}).get("panels"))
-    return no_update if panels == (current or []) else panels
+    if panels == (current or []):
+        raise PreventUpdate
+    return panels
 
 
-def state_from_list(panels, state):
+def state_from_list(_call: Call, panels, state):
     if svc.normalize_panels(panels) == svc.normalize_panels((state or {}).get("panels")):
-        return no_update
+        raise PreventUpdate
     patch = Patch()
     patch["panels"] = svc.normalize_panels(panels)
     return patch
 
 
-def refresh_ticket(_refresh, _panels, ctx_data):
+def refresh_ticket(call: Call, _refresh, _panels, ctx_data):
     """A fresh ticket whenever the figures are about to be drawn again (checked like a page load)."""
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            return make_ticket(actor, project, session_share_tokens())
-    except HalleyError:
-        return None
+    return make_ticket(call.actor, load_project(call, ctx_data), session_share_tokens())
 
 
-def render_cards(panels, _ticket):
-    return panel_cards(svc.normalize_panels(panels), context.current_actor().is_authenticated)
+def render_cards(call: Call, panels, _ticket):
+    return panel_cards(svc.normalize_panels(panels), call.actor.is_authenticated)
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -109,39 +102,32 @@ function (relayout, current) {
 """
 
 
-def line_figure(zoom_event, _refresh, panels, state, ctx_data):
+def line_figure(call: Call, zoom_event, _refresh, panels, state, ctx_data):
     """A line panel's figure, read again for the x range its zoom store holds."""
-    pid = ctx.outputs_list["id"]["index"]
-    panel = find_panel(panels, pid)
+    panel = find_panel(panels, ctx.outputs_list["id"]["index"])
     if panel is None:
         raise PreventUpdate
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
-    try:
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            return svc.panel_figure(s, context.current_actor(), project, view_filters(state), panel, x_range=zoom,
-                                    cache=_cache())
-    except HalleyError as exc:
-        return empty_figure(exc.message)
+    return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
+                            x_range=zoom, cache=_cache(call))
 
 
-def distribute_figures(data, ids):
-    """Hand each aggregated graph its figure from the job's store; others stay as they are."""
+def figures_by_graph(data, graph_ids: list[dict]) -> list:
+    """Each aggregated graph's figure from the job's store (no_update for graphs it has none for)."""
     figures = (data or {}).get("figures") or {}
-    return [figures.get(gid.get("index"), no_update) for gid in ids or []]
+    return [figures.get(graph_id["index"], no_update) for graph_id in graph_ids]
+
+
+def distribute_figures(_call: Call, data, _ids):
+    """Hand each aggregated graph on the page its figure; the graphs are the callback's outputs."""
+    return figures_by_graph(data, [graph["id"] for graph in ctx.outputs_list])
 
 
 # --- gallery and editor --------------------------------------------------------------------
 
-def open_gallery(_n, ctx_data):
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            cat = svc.catalogue(s, actor, project)
-            mine = svc.list_templates(s, actor)
-    except HalleyError:
-        raise PreventUpdate from None
+def open_gallery(call: Call, _n, ctx_data):
+    cat = svc.catalogue(call.session, call.actor, load_project(call, ctx_data))
+    mine = svc.list_templates(call.session, call.actor)
     featured = svc.featured_panels(cat)
     data = {"catalogue": cat, "featured": featured, "mine": mine}
     feat_cards = template_cards([(f"featured:{i}", svc.panel_title(p), ICONS[p["type"]], _describe(p))
@@ -177,27 +163,29 @@ def _with_defaults(panel: dict, cat: dict) -> dict:
     return svc.normalize_panel(panel)
 
 
-def open_editor(_picks, _edits, gallery_data, panels):
+def open_editor(_call: Call, _picks, _edits, gallery_data, panels):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
     gallery_data = gallery_data or {}
-    index = str(trig.get("index"))
-    if trig.get("type") == "project-panel-edit":
-        panel = find_panel(panels, index)
+    if trig["type"] == "project-panel-edit":
+        panel = find_panel(panels, trig["index"])
         if panel is None:
             raise PreventUpdate
         return {"mode": "edit", "config": panel}, no_update, True
-    kind, _, ref = index.partition(":")
-    try:
-        if kind == "builtin":
-            config = _with_defaults(svc.default_panel(ref), gallery_data.get("catalogue") or {})
-        elif kind == "featured":
-            config = svc.normalize_panel((gallery_data.get("featured") or [])[int(ref)])
-        else:
-            config = next(t["config"] for t in gallery_data.get("mine") or [] if str(t["id"]) == ref)
-    except (Invalid, IndexError, ValueError, StopIteration):
-        raise PreventUpdate from None
+    kind, _, ref = trig["index"].partition(":")
+    if kind == "builtin":
+        config = _with_defaults(svc.default_panel(ref), gallery_data.get("catalogue") or {})
+    elif kind == "featured":
+        featured = gallery_data.get("featured") or []
+        if int(ref) >= len(featured):
+            raise PreventUpdate
+        config = svc.normalize_panel(featured[int(ref)])
+    else:
+        config = next((svc.normalize_panel(t.get("config")) for t in gallery_data.get("mine") or []
+                       if str(t.get("id")) == ref), None)
+        if config is None:
+            raise PreventUpdate
     config = {**config, "id": uuid.uuid4().hex[:12]}
     return {"mode": "new", "config": config}, False, True
 
@@ -206,16 +194,15 @@ def _axis_value(axis: dict | None) -> str | None:
     return f"{axis['source']}:{axis['name']}" if axis else None
 
 
-def fill_editor(editing, _reset, ctx_data):
+def fill_editor(call: Call, editing, _reset, ctx_data):
     """Editor controls from the panel being edited (or its type's defaults after Reset)."""
     if not editing:
         raise PreventUpdate
-    panel = svc.normalize_panel(editing["config"])
+    panel = svc.normalize_panel(editing.get("config"))
     if ctx.triggered_id == "project-editor-reset":
         panel = {**svc.default_panel(panel["type"]), "id": panel["id"]}
     try:
-        with context.db().session() as s:
-            cat = svc.catalogue(s, context.current_actor(), load_project(s, ctx_data))
+        cat = svc.catalogue(call.session, call.actor, load_project(call, ctx_data))
     except HalleyError:
         cat = {"metrics": [], "params": [], "tags": []}
     metric_opts = [{"label": m, "value": m} for m in cat["metrics"]]
@@ -266,27 +253,20 @@ def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing
     return svc.normalize_panel(raw)
 
 
-def preview(*args):
+def preview(call: Call, *args):
     *controls, editing, state, ctx_data = args
     if not editing:
         raise PreventUpdate
-    try:
-        panel = config_from_controls(editing, *controls)
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            return svc.panel_figure(s, context.current_actor(), project, view_filters(state), panel, cache=_cache())
-    except HalleyError as exc:
-        return empty_figure(exc.message)
+    panel = config_from_controls(editing, *controls)
+    return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
+                            cache=_cache(call))
 
 
-def apply_editor(_n, *args):
+def apply_editor(_call: Call, _n, *args):
     *controls, editing, panels = args
     if not editing:
         raise PreventUpdate
-    try:
-        panel = config_from_controls(editing, *controls)
-    except Invalid as exc:
-        return no_update, no_update, exc.message
+    panel = config_from_controls(editing, *controls)
     panels = svc.normalize_panels(panels)
     if editing.get("mode") == "edit" and any(p["id"] == panel["id"] for p in panels):
         panels = [panel if p["id"] == panel["id"] else p for p in panels]
@@ -295,40 +275,30 @@ def apply_editor(_n, *args):
     return panels, False, None
 
 
-def delete_panel(_clicks, panels):
+def delete_panel(_call: Call, _clicks, panels):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
-    return [p for p in svc.normalize_panels(panels) if p["id"] != trig.get("index")]
+    return [p for p in svc.normalize_panels(panels) if p["id"] != trig["index"]]
 
 
-def keep_panel(_clicks, panels):
+def keep_panel(call: Call, _clicks, panels):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
-    panel = find_panel(panels, trig.get("index"))
+    panel = find_panel(panels, trig["index"])
     if panel is None:
         raise PreventUpdate
-    try:
-        with context.db().session() as s:
-            svc.save_template(s, context.current_actor(), panel)
-    except HalleyError as exc:
-        return exc.message, True
+    svc.save_template(call.session, call.actor, panel)
     return f"Added '{svc.panel_title(panel)}' to your panels.", True
 
 
-def forget_template(_clicks, gallery_data):
+def forget_template(call: Call, _clicks, gallery_data):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
-    ref = str(trig.get("index", "")).partition(":")[2]
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            svc.delete_template(s, actor, int(ref))
-            mine = svc.list_templates(s, actor)
-    except (HalleyError, ValueError):
-        raise PreventUpdate from None
+    svc.delete_template(call.session, call.actor, int(trig["index"].partition(":")[2]))
+    mine = svc.list_templates(call.session, call.actor)
     data = {**(gallery_data or {}), "mine": mine}
     return template_cards([(f"mine:{t['id']}", t["name"], ICONS[t["config"]["type"]], _describe(t["config"]))
                            for t in mine], deletable=True), data
@@ -336,16 +306,16 @@ def forget_template(_clicks, gallery_data):
 
 # --- brushing ------------------------------------------------------------------------------
 
-def brush(restyles, panels, current, state, ctx_data):
+def brush(call: Call, restyles, panels, current, state, ctx_data):
     """A parcoords brush changed: keep its ranges and what they select (the table narrows)."""
     trig = ctx.triggered_id
     if not isinstance(trig, dict):
         raise PreventUpdate
-    pid = trig.get("index")
+    pid = trig["index"]
     panel = find_panel(panels, pid)
     if panel is None or panel["type"] != "parcoords":
         raise PreventUpdate
-    restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"].get("index") == pid), None)
+    restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"]["index"] == pid), None)
     updates = constraint_updates(restyle, panel["axes"])
     if not updates:
         raise PreventUpdate
@@ -356,12 +326,7 @@ def brush(restyles, panels, current, state, ctx_data):
         if current is None:
             raise PreventUpdate
         return None, []
-    try:
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            result = svc.brush(s, context.current_actor(), project, view_filters(state), panel, constraints)
-    except HalleyError as exc:
-        return no_update, error_alert(exc.message)
+    result = svc.brush(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel, constraints)
     data = {"panel": pid, "constraints": constraints, "rules": result["rules"], "count": len(result["keys"])}
     description = "; ".join(describe_rule(r) if "attr" in r else "one of several values" for r in result["rules"])
     return data, brush_bar(len(result["keys"]), description, bool((ctx_data or {}).get("canWrite")))
@@ -375,74 +340,85 @@ function (brush) {
 """
 
 
-def save_brush(_n, current, state, ctx_data):
+def save_brush(call: Call, _n, current, state, ctx_data):
     if not _n or not current or not current.get("rules"):
         raise PreventUpdate
-    actor = context.current_actor()
+    session, actor = call.session, call.actor
     filters = svc.narrow_filters(view_filters(state), current["rules"])
     name = "Brush: " + "; ".join(describe_rule(r) if "attr" in r else "several values" for r in current["rules"])
+    project = load_project(call, ctx_data)
     try:
-        with context.db().session() as s:
-            project = load_project(s, ctx_data)
-            try:
-                saved = project_views.create_query(s, actor, project, name[:180], filters)
-            except HalleyError:
-                saved = project_views.create_query(s, actor, project, f"{name[:160]} ({time.strftime('%H:%M:%S')})",
-                                                   filters)
-            options = query_options(project_views.list_queries(s, actor, project))
-    except HalleyError as exc:
-        return no_update, no_update, no_update, no_update, exc.message, True
+        saved = project_views.create_query(session, actor, project, name[:180], filters)
+    except HalleyError:
+        saved = project_views.create_query(session, actor, project, f"{name[:160]} ({time.strftime('%H:%M:%S')})",
+                                           filters)
+    options = query_options(project_views.list_queries(session, actor, project))
     return None, [], options, saved.id, f"Saved the query '{saved.name}'.", True
 
 
-def register(app) -> None:
-    PUBLIC_CALLBACK_OUTPUTS.update({
-        "project-panels.children", "project-panels-list.data", "project-panels-grid.children",
-        "project-panel-line", "project-panel-agg", "project-panels-gallery.is_open", "project-panels-editing.data",
-        "project-editor-title.children", "project-editor-preview.figure", "project-panels-brush.data",
-        "project-panels-ticket.data", "project-panels-agg-figures.data"})
-    app.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"))(
-        render_area)
-    app.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
-                 State("project-panels-list", "data"), prevent_initial_call=True)(list_from_state)
-    app.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
-                 State("project-state", "data"), prevent_initial_call=True)(state_from_list)
-    app.callback(Output("project-panels-ticket", "data"), Input("project-refresh", "data"),
-                 Input("project-panels-list", "data"), State("project-ctx", "data"),
-                 prevent_initial_call=True)(refresh_ticket)
-    app.callback(Output("project-panels-grid", "children"), Input("project-panels-list", "data"),
-                 State("project-panels-ticket", "data"), prevent_initial_call=True)(render_cards)
-    app.clientside_callback(X_ZOOM_JS, Output({"type": "project-panel-zoom", "index": MATCH}, "data"),
-                            Input({"type": "project-panel-line", "index": MATCH}, "relayoutData"),
-                            State({"type": "project-panel-zoom", "index": MATCH}, "data"),
-                            prevent_initial_call=True)
-    app.callback(Output({"type": "project-panel-line", "index": MATCH}, "figure"),
+def register(kit: CallbackKit) -> None:
+    for kind in ("project-panel-line", "project-panel-agg", "project-panel-zoom", "project-panel-edit",
+                 "project-panel-delete", "project-panel-keep"):
+        kit.pattern(kind, index=PANEL_ID)
+    kit.pattern("project-gallery-pick",
+                index=matching(r"builtin:(line|bar|scatter|parcoords)|featured:\d{1,3}|mine:\d{1,18}",
+                               "a gallery entry"))
+    kit.pattern("project-gallery-forget", index=matching(r"mine:\d{1,18}", "a panel of yours"))
+    kit.value("project-panels-list.data", optional(LIST))
+    kit.value("project-panels-ticket.data", optional(TEXT))
+    kit.value("project-panels-brush.data", optional(record(panel=optional(PANEL_ID), constraints=optional(OBJECT),
+                                                           rules=optional(LIST))))
+    kit.value("project-panels-agg-figures.data", optional(record(figures=optional(OBJECT))))
+    kit.value("project-panels-catalogue.data", optional(record(catalogue=optional(OBJECT), featured=optional(LIST),
+                                                               mine=optional(list_of(OBJECT)))))
+    kit.value("project-panels-editing.data", optional(record(mode=optional(TEXT), config=ANY)))
+    kit.value("project-panel-zoom.data", optional(OBJECT))
+    kit.value("project-panel-agg.restyleData", optional(LIST))
+    for control in EDITOR_CONTROLS:
+        kit.value(f"project-editor-{control}.value",
+                  optional(list_of(TEXT)) if control in ("metrics", "logy", "axes") else optional(TEXT | NUMBER))
+    kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"),
+                 public=True, fallback={"project-panels.children": None})(render_area)
+    kit.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
+                 State("project-panels-list", "data"), prevent_initial_call=True, public=True)(list_from_state)
+    kit.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
+                 State("project-state", "data"), prevent_initial_call=True, public=True)(state_from_list)
+    kit.callback(Output("project-panels-ticket", "data"), Input("project-refresh", "data"),
+                 Input("project-panels-list", "data"), State("project-ctx", "data"), prevent_initial_call=True,
+                 public=True, fallback={"project-panels-ticket.data": None})(refresh_ticket)
+    kit.callback(Output("project-panels-grid", "children"), Input("project-panels-list", "data"),
+                 State("project-panels-ticket", "data"), prevent_initial_call=True, public=True)(render_cards)
+    kit.clientside(X_ZOOM_JS, Output({"type": "project-panel-zoom", "index": MATCH}, "data"),
+                   Input({"type": "project-panel-line", "index": MATCH}, "relayoutData"),
+                   State({"type": "project-panel-zoom", "index": MATCH}, "data"), prevent_initial_call=True)
+    kit.callback(Output({"type": "project-panel-line", "index": MATCH}, "figure"),
                  Input({"type": "project-panel-zoom", "index": MATCH}, "data"),
                  Input("project-refresh", "data"), State("project-panels-list", "data"),
-                 State("project-state", "data"), State("project-ctx", "data"))(line_figure)
-    app.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),
+                 State("project-state", "data"), State("project-ctx", "data"), public=True,
+                 error=figure("project-panel-line.figure"))(line_figure)
+    kit.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),
                  Input("project-panels-agg-figures", "data"),
-                 State({"type": "project-panel-agg", "index": ALL}, "id"))(distribute_figures)
-    app.callback(Output("project-panels-agg-figures", "data"),
+                 State({"type": "project-panel-agg", "index": ALL}, "id"), public=True)(distribute_figures)
+    kit.callback(Output("project-panels-agg-figures", "data"),
                  Input({"type": "project-panel-agg", "index": ALL}, "id"), Input("project-refresh", "data"),
                  State("project-panels-list", "data"), State("project-state", "data"),
                  Input("project-panels-ticket", "data"), State("project-panels-brush", "data"),
-                 background=True,
+                 background=True, public=True,
                  progress=[Output("project-panels-progress", "value"), Output("project-panels-progress", "max")],
                  running=[(Output("project-panels-progress-wrap", "style"), {"display": "flex"}, HIDDEN)],
                  )(aggregate_figures)
-    app.callback(Output("project-panels-gallery", "is_open"), Output("project-gallery-featured", "children"),
+    kit.callback(Output("project-panels-gallery", "is_open"), Output("project-gallery-featured", "children"),
                  Output("project-gallery-mine", "children"), Output("project-panels-catalogue", "data"),
                  Input("project-panels-add", "n_clicks"), State("project-ctx", "data"),
-                 prevent_initial_call=True)(open_gallery)
-    app.callback(Output("project-panels-editing", "data"),
+                 prevent_initial_call=True, public=True)(open_gallery)
+    kit.callback(Output("project-panels-editing", "data"),
                  Output("project-panels-gallery", "is_open", allow_duplicate=True),
                  Output("project-panels-editor", "is_open"),
                  Input({"type": "project-gallery-pick", "index": ALL}, "n_clicks"),
                  Input({"type": "project-panel-edit", "index": ALL}, "n_clicks"),
                  State("project-panels-catalogue", "data"), State("project-panels-list", "data"),
-                 prevent_initial_call=True)(open_editor)
-    app.callback(
+                 prevent_initial_call=True, public=True)(open_editor)
+    kit.callback(
         Output("project-editor-title", "children"), Output("project-editor-name", "value"),
         Output("project-editor-legend", "value"), Output("project-editor-outliers", "value"),
         Output("project-editor-line", "style"), Output("project-editor-bar", "style"),
@@ -464,41 +440,44 @@ def register(app) -> None:
         Output("project-editor-target", "options"), Output("project-editor-target", "value"),
         Output("project-editor-error", "children"),
         Input("project-panels-editing", "data"), Input("project-editor-reset", "n_clicks"),
-        State("project-ctx", "data"), prevent_initial_call=True)(fill_editor)
-    controls = [State(f"project-editor-{c}", "value") for c in (
-        "name", "legend", "outliers", "metrics", "x", "smoothing", "window", "logy", "group", "group-stat",
-        "group-band", "bar-metric", "aggregation", "sx", "sx-transform", "sy", "sy-transform", "axes", "target")]
-    app.callback(Output("project-editor-preview", "figure"),
+        State("project-ctx", "data"), prevent_initial_call=True, public=True,
+        error=plain_text("project-editor-error.children"))(fill_editor)
+    controls = [State(f"project-editor-{c}", "value") for c in EDITOR_CONTROLS]
+    kit.callback(Output("project-editor-preview", "figure"),
                  *[Input(c.component_id, c.component_property) for c in controls],
                  Input("project-panels-editing", "data"), State("project-state", "data"),
-                 State("project-ctx", "data"), prevent_initial_call=True)(preview)
-    app.callback(Output("project-panels-list", "data", allow_duplicate=True),
+                 State("project-ctx", "data"), prevent_initial_call=True, public=True,
+                 error=figure("project-editor-preview.figure"))(preview)
+    kit.callback(Output("project-panels-list", "data", allow_duplicate=True),
                  Output("project-panels-editor", "is_open", allow_duplicate=True),
                  Output("project-editor-error", "children", allow_duplicate=True),
                  Input("project-editor-done", "n_clicks"), *controls, State("project-panels-editing", "data"),
-                 State("project-panels-list", "data"), prevent_initial_call=True)(apply_editor)
-    app.callback(Output("project-panels-list", "data", allow_duplicate=True),
+                 State("project-panels-list", "data"), prevent_initial_call=True, public=True,
+                 error=plain_text("project-editor-error.children"))(apply_editor)
+    kit.callback(Output("project-panels-list", "data", allow_duplicate=True),
                  Input({"type": "project-panel-delete", "index": ALL}, "n_clicks"),
-                 State("project-panels-list", "data"), prevent_initial_call=True)(delete_panel)
-    app.callback(Output("project-toast", "children", allow_duplicate=True),
+                 State("project-panels-list", "data"), prevent_initial_call=True, public=True)(delete_panel)
+    kit.callback(Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Input({"type": "project-panel-keep", "index": ALL}, "n_clicks"),
-                 State("project-panels-list", "data"), prevent_initial_call=True)(keep_panel)
-    app.callback(Output("project-gallery-mine", "children", allow_duplicate=True),
+                 State("project-panels-list", "data"), prevent_initial_call=True, error=toast())(keep_panel)
+    kit.callback(Output("project-gallery-mine", "children", allow_duplicate=True),
                  Output("project-panels-catalogue", "data", allow_duplicate=True),
                  Input({"type": "project-gallery-forget", "index": ALL}, "n_clicks"),
                  State("project-panels-catalogue", "data"), prevent_initial_call=True)(forget_template)
-    app.callback(Output("project-panels-brush", "data"), Output("project-panels-brush-bar", "children"),
+    kit.callback(Output("project-panels-brush", "data"), Output("project-panels-brush-bar", "children"),
                  Input({"type": "project-panel-agg", "index": ALL}, "restyleData"),
                  State("project-panels-list", "data"), State("project-panels-brush", "data"),
-                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True)(brush)
-    app.clientside_callback(BRUSH_CHANGED_JS, Output("project-panels-brush-bar", "id"),
-                            Input("project-panels-brush", "data"), prevent_initial_call=True)
-    app.callback(Output("project-panels-brush", "data", allow_duplicate=True),
+                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True, public=True,
+                 error=alert("project-panels-brush-bar.children"))(brush)
+    kit.clientside(BRUSH_CHANGED_JS, Output("project-panels-brush-bar", "id"),
+                   Input("project-panels-brush", "data"), prevent_initial_call=True)
+    kit.callback(Output("project-panels-brush", "data", allow_duplicate=True),
                  Output("project-panels-brush-bar", "children", allow_duplicate=True),
                  Output("project-query-select", "options", allow_duplicate=True),
                  Output("project-query-select", "value", allow_duplicate=True),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Input("project-panels-brush-save", "n_clicks"), State("project-panels-brush", "data"),
-                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True)(save_brush)
+                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True,
+                 error=toast())(save_brush)

@@ -17,14 +17,14 @@ import copy
 from urllib.parse import quote
 
 from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
-from dashboard import context
-from dashboard.errors import HalleyError, Invalid
-from dashboard.services import experiment_table as table, project_views
-from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
+from callbacks.kit import Call, CallbackKit, alert, plain_text, toast
 from callbacks.project_table import load_project, refresh
 from callbacks.query_builder import add_rule, remove_at, rule_from_form, toggle_op
-from layouts.components.access import error_alert
+from callbacks.shapes import ANY, FLAG, ID, OBJECT, TEXT, list_of, matching, optional, record
+from dashboard.errors import Invalid
+from dashboard.services import experiment_table as table, project_views
 from layouts.components.experiment_table import column_def, column_defs, option_for
 from layouts.components.query_builder import ALL_EXPERIMENTS, filter_chips, group_targets
 from layouts.components.view_menu import view_items
@@ -46,20 +46,15 @@ def canonical(state: dict | None) -> dict:
             "hideConstant": s["hideConstant"], "panelsOpen": s["panelsOpen"], "panels": s["panels"]}
 
 
-def _hidden_columns(state: dict, ctx_data) -> set[str]:
+def _hidden_columns(call: Call, state: dict, ctx_data) -> set[str]:
     if not state.get("hideConstant"):
         return set()
-    with context.db().session() as s:
-        p = load_project(s, ctx_data)
-        return set(table.constant_columns(s, p, state))
+    return set(table.constant_columns(call.session, load_project(call, ctx_data), state))
 
 
 def _merge_columns(current: list[str], picked: list[str]) -> list[str]:
     picked = [c for c in picked or [] if isinstance(c, str)]
     return [c for c in current if c in picked] + [c for c in picked if c not in current]
-
-
-NOTHING = (no_update,) * 9
 
 
 def _changes(current: dict, new: dict, replace: bool):
@@ -74,7 +69,7 @@ def _changes(current: dict, new: dict, replace: bool):
     return patch
 
 
-def update_state(url_hash, query_value, _add, _remove, _op, _clear, group_by, hide_constant,
+def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, group_by, hide_constant,
                  _panels, _columns_apply, _discard, state, saved, ctx_data, attr, operator, value, value2,
                  target, picked, group_options):
     trig = ctx.triggered_id
@@ -85,64 +80,61 @@ def update_state(url_hash, query_value, _add, _remove, _op, _clear, group_by, hi
         current = table.default_state()
     new = copy.deepcopy(current)
     columns_changed = rows_changed = controls = False
-    try:
-        if trig is None or trig == "project-url-hash":
-            decoded = table.decode_state((url_hash or "").lstrip("#"))
-            if decoded is None or canonical(decoded) == canonical(current):
-                return NOTHING
-            new, columns_changed, rows_changed, controls = decoded, True, True, True
-        elif trig == "project-query-select":
-            if query_value == (current["queryId"] if current["queryId"] is not None else ALL_EXPERIMENTS):
-                return NOTHING
-            if query_value == ALL_EXPERIMENTS or query_value is None:
-                new["filters"], new["queryId"] = {"op": "and", "rules": []}, None
-            else:
-                with context.db().session() as s:
-                    saved_query = project_views.get_query(s, context.current_actor(), load_project(s, ctx_data),
-                                                          query_value)
-                    new["filters"], new["queryId"] = project_views.query_filters(saved_query), saved_query.id
-            rows_changed = True
-        elif trig == "project-filter-add":
-            new["filters"] = add_rule(new["filters"], rule_from_form(attr, operator, value, value2), target)
-            rows_changed = True
-        elif isinstance(trig, dict) and trig.get("type") == "project-filter-remove":
-            if not fired:
-                return NOTHING
-            new["filters"], rows_changed = remove_at(new["filters"], trig.get("path", "")), True
-        elif isinstance(trig, dict) and trig.get("type") == "project-filter-op":
-            if not fired:
-                return NOTHING
-            new["filters"], rows_changed = toggle_op(new["filters"], trig.get("path", "")), True
-        elif trig == "project-filter-clear":
-            new["filters"], new["queryId"], rows_changed, controls = {"op": "and", "rules": []}, None, True, True
-        elif trig == "project-groupby":
-            if (group_by or None) == current["groupBy"]:
-                return NOTHING
-            new["groupBy"], rows_changed = group_by or None, True
-        elif trig == "project-hide-constant":
-            if bool(hide_constant) == current["hideConstant"]:
-                return NOTHING
-            new["hideConstant"], columns_changed = bool(hide_constant), True
-        elif trig == "project-panels-toggle":
-            new["panelsOpen"], controls = not current["panelsOpen"], True
-        elif trig == "project-columns-apply":
-            new["columns"] = _merge_columns(current["columns"], picked)
-            columns_changed = rows_changed = True
-        elif trig == "project-view-discard":
-            new, columns_changed, rows_changed, controls = table.normalize_state((saved or {}).get("state")), True, True, True
+    if trig is None or trig == "project-url-hash":
+        decoded = table.decode_state((url_hash or "").lstrip("#"))
+        if decoded is None or canonical(decoded) == canonical(current):
+            raise PreventUpdate
+        new, columns_changed, rows_changed, controls = decoded, True, True, True
+    elif trig == "project-query-select":
+        if query_value == (current["queryId"] if current["queryId"] is not None else ALL_EXPERIMENTS):
+            raise PreventUpdate
+        if query_value == ALL_EXPERIMENTS or query_value is None:
+            new["filters"], new["queryId"] = {"op": "and", "rules": []}, None
         else:
-            return NOTHING
-        new = table.normalize_state(new)
-        if rows_changed and new["hideConstant"]:
-            columns_changed = True
-        defs = no_update
-        if columns_changed:
-            defs = column_defs(new, (ctx_data or {}).get("base", ""), bool((ctx_data or {}).get("canWrite")),
-                               _hidden_columns(new, ctx_data))
-    except HalleyError as exc:
-        return (no_update,) * 7 + (exc.message, no_update)
+            saved_query = project_views.get_query(call.session, call.actor, load_project(call, ctx_data), query_value)
+            new["filters"], new["queryId"] = project_views.query_filters(saved_query), saved_query.id
+        rows_changed = True
+    elif trig == "project-filter-add":
+        new["filters"] = add_rule(new["filters"], rule_from_form(attr, operator, value, value2), target)
+        rows_changed = True
+    elif isinstance(trig, dict) and trig.get("type") == "project-filter-remove":
+        if not fired:
+            raise PreventUpdate
+        new["filters"], rows_changed = remove_at(new["filters"], trig.get("path", "")), True
+    elif isinstance(trig, dict) and trig.get("type") == "project-filter-op":
+        if not fired:
+            raise PreventUpdate
+        new["filters"], rows_changed = toggle_op(new["filters"], trig.get("path", "")), True
+    elif trig == "project-filter-clear":
+        new["filters"], new["queryId"], rows_changed, controls = {"op": "and", "rules": []}, None, True, True
+    elif trig == "project-groupby":
+        if (group_by or None) == current["groupBy"]:
+            raise PreventUpdate
+        new["groupBy"], rows_changed = group_by or None, True
+    elif trig == "project-hide-constant":
+        if bool(hide_constant) == current["hideConstant"]:
+            raise PreventUpdate
+        new["hideConstant"], columns_changed = bool(hide_constant), True
+    elif trig == "project-panels-toggle":
+        new["panelsOpen"], controls = not current["panelsOpen"], True
+    elif trig == "project-columns-apply":
+        new["columns"] = _merge_columns(current["columns"], picked)
+        columns_changed = rows_changed = True
+    elif trig == "project-view-discard":
+        new = table.normalize_state((saved or {}).get("state"))
+        columns_changed = rows_changed = controls = True
+    else:
+        raise PreventUpdate
+    new = table.normalize_state(new)
+    if rows_changed and new["hideConstant"]:
+        columns_changed = True
+    defs = no_update
+    if columns_changed:
+        defs = column_defs(new, (ctx_data or {}).get("base") or "", bool((ctx_data or {}).get("canWrite")),
+                           _hidden_columns(call, new, ctx_data))
     query_select = (new["queryId"] if new["queryId"] is not None else ALL_EXPERIMENTS) if controls else no_update
-    return (_changes(current, new, replace=trig in (None, "project-url-hash", "project-view-discard")), defs, refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
+    return (_changes(current, new, replace=trig in (None, "project-url-hash", "project-view-discard")), defs,
+            refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
             new["groupBy"] if controls else no_update, new["hideConstant"] if controls else no_update,
             new["panelsOpen"] if controls or trig == "project-panels-toggle" else no_update, "",
             with_option(group_options, new["groupBy"]) if controls else no_update)
@@ -157,20 +149,20 @@ def with_option(options, col_id):
     return options
 
 
-def grid_columns_changed(column_state, state):
+def grid_columns_changed(_call: Call, column_state, state):
     """Columns moved, resized or sorted in the grid. A callback of its own: the grid reports
     its columns on every load, and Dash drops a callback's pending result when the same
     callback fires again, which would lose a state being restored from the URL."""
     current = table.normalize_state(state)
     columns = table.clean_column_state(column_state, current["columns"])
     if columns == current["columnState"]:
-        return no_update
+        raise PreventUpdate
     patch = Patch()
     patch["columnState"] = columns
     return patch
 
 
-def render_state(state, saved, ctx_data):
+def render_state(_call: Call, state, saved, ctx_data):
     """What follows from the state: filter chips, group targets, dirty flag, URL hash, CSV link."""
     state = table.normalize_state(state)
     dirty = canonical(state) != canonical((saved or {}).get("state"))
@@ -182,56 +174,48 @@ def render_state(state, saved, ctx_data):
             None if dirty else HIDDEN, encoded if dirty else "", href)
 
 
-def toggle_columns(_open, _cancel, _apply, is_open, state):
+def toggle_columns(_call: Call, _open, _cancel, _apply, is_open, state):
     if ctx.triggered_id == "project-columns-open" and not is_open:
         return True, (state or {}).get("columns") or []
     return False, no_update
 
 
-def open_save_view(_open, _cancel, is_open):
+def open_save_view(_call: Call, _open, _cancel, is_open):
     return ctx.triggered_id == "project-view-save-open" and not is_open
 
 
-def save_view(n, mode, name, state, saved, ctx_data):
+def save_view(call: Call, n, mode, name, state, saved, ctx_data):
     if not n:  # the modal's button mounting, not a click
-        return (no_update,) * 6
+        raise PreventUpdate
     saved = saved or {}
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            p = load_project(s, ctx_data)
-            if mode == "update" and saved.get("viewId") is not None:
-                view = project_views.update_view(s, actor, p, saved["viewId"], state)
-                new_saved = {"viewId": view.id, "name": view.name, "state": project_views.view_state(view)}
-                return None, False, new_saved, no_update, html.Span(f"Saved the view '{view.name}'."), True
-            view = project_views.create_view(s, actor, p, name, state)
-    except HalleyError as exc:
-        return error_alert(exc.message), no_update, no_update, no_update, no_update, no_update
-    return None, False, no_update, f"{(ctx_data or {}).get('base', '')}?view={view.id}", no_update, no_update
+    session, actor = call.session, call.actor
+    p = load_project(call, ctx_data)
+    if mode == "update" and saved.get("viewId") is not None:
+        view = project_views.update_view(session, actor, p, saved["viewId"], state)
+        new_saved = {"viewId": view.id, "name": view.name, "state": project_views.view_state(view)}
+        return None, False, new_saved, no_update, html.Span(f"Saved the view '{view.name}'."), True
+    view = project_views.create_view(session, actor, p, name, state)
+    return None, False, no_update, f"{(ctx_data or {}).get('base') or ''}?view={view.id}", no_update, no_update
 
 
-def view_action(_defaults, _deletes, saved, ctx_data):
+def view_action(call: Call, _defaults, _deletes, saved, ctx_data):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
-        return no_update, no_update, no_update, no_update
-    actor = context.current_actor()
-    base = (ctx_data or {}).get("base", "")
-    try:
-        with context.db().session() as s:
-            p = load_project(s, ctx_data)
-            if trig.get("type") == "project-view-default":
-                view = project_views.set_default(s, actor, p, trig.get("id"))
-                message = f"'{view.name}' is now the project's default view."
-            else:
-                view = project_views.get_view(s, actor, p, trig.get("id"))
-                project_views.delete_view(s, actor, p, view.id)
-                message = f"Deleted the view '{view.name}'."
-                if view.id == (saved or {}).get("viewId"):
-                    return no_update, f"{base}?view=builtin", html.Span(message), True
-            items = view_items(project_views.list_views(s, actor, p), (saved or {}).get("viewId"), base,
-                               bool((ctx_data or {}).get("canWrite")))
-    except HalleyError as exc:
-        return no_update, no_update, html.Span(exc.message, className="text-danger"), True
+        raise PreventUpdate
+    session, actor = call.session, call.actor
+    base = (ctx_data or {}).get("base") or ""
+    p = load_project(call, ctx_data)
+    if trig["type"] == "project-view-default":
+        view = project_views.set_default(session, actor, p, trig["id"])
+        message = f"'{view.name}' is now the project's default view."
+    else:
+        view = project_views.get_view(session, actor, p, trig["id"])
+        project_views.delete_view(session, actor, p, view.id)
+        message = f"Deleted the view '{view.name}'."
+        if view.id == (saved or {}).get("viewId"):
+            return no_update, f"{base}?view=builtin", html.Span(message), True
+    items = view_items(project_views.list_views(session, actor, p), (saved or {}).get("viewId"), base,
+                       bool((ctx_data or {}).get("canWrite")))
     return items, no_update, html.Span(message), True
 
 
@@ -250,12 +234,24 @@ function (hash) {
 """
 
 
-def register(app) -> None:
+def register(kit: CallbackKit) -> None:
+    path = matching(r"(\d{1,3}(\.\d{1,3})*)?", "a filter path")
+    kit.pattern("project-filter-remove", path=path)
+    kit.pattern("project-filter-op", path=path)
+    kit.pattern("project-view-default", id=ID)
+    kit.pattern("project-view-delete", id=ID)
+    for name in ("project-url-hash.data", "project-groupby.value", "project-filter-target.value",
+                 "project-view-save-mode.value", "project-view-name.value"):
+        kit.value(name, optional(TEXT))
+    kit.value("project-state.data", optional(OBJECT))
+    kit.value("project-query-select.value", optional(TEXT | ID))
+    kit.value("project-hide-constant.value", optional(FLAG))
+    kit.value("project-columns-select.value", optional(list_of(TEXT)))
+    kit.value("project-groupby.options", optional(list_of(OBJECT)))
+    kit.value("project-saved.data", optional(record(viewId=optional(ID), name=optional(TEXT), state=ANY)))
     # project-view-error: the save callback also fires when its button mounts; it saves nothing
     # without a click and write access (checked by the service)
-    PUBLIC_CALLBACK_OUTPUTS.update({"project-state.data", "project-filter-chips.children",
-                                    "project-columns-modal.is_open", "project-view-error.children"})
-    app.callback(
+    kit.callback(
         Output("project-state", "data"), Output("project-grid", "columnDefs"),
         Output("project-refresh", "data", allow_duplicate=True), Output("project-query-select", "value"),
         Output("project-groupby", "value"), Output("project-hide-constant", "value"),
@@ -272,35 +268,38 @@ def register(app) -> None:
         State("project-filter-value", "value"), State("project-filter-value2", "value"),
         State("project-filter-target", "value"), State("project-columns-select", "value"),
         State("project-groupby", "options"),
-        prevent_initial_call="initial_duplicate",
+        prevent_initial_call="initial_duplicate", public=True, error=plain_text("project-filter-error.children"),
     )(update_state)
-    app.callback(Output("project-state", "data", allow_duplicate=True), Input("project-grid", "columnState"),
-                 State("project-state", "data"), prevent_initial_call=True)(grid_columns_changed)
-    app.callback(Output("project-filter-chips", "children"), Output("project-filter-target", "options"),
+    kit.callback(Output("project-state", "data", allow_duplicate=True), Input("project-grid", "columnState"),
+                 State("project-state", "data"), prevent_initial_call=True, public=True)(grid_columns_changed)
+    kit.callback(Output("project-filter-chips", "children"), Output("project-filter-target", "options"),
                  Output("project-view-dirty", "style"), Output("project-view-discard", "style"),
                  Output("project-hash", "data"), Output("project-export", "href"),
-                 Input("project-state", "data"), Input("project-saved", "data"), State("project-ctx", "data"))(
-        render_state)
-    app.clientside_callback(READ_HASH_JS, Output("project-url-hash", "data"), Input("project-ctx", "data"))
-    app.clientside_callback(WRITE_HASH_JS, Output("project-hash", "id"), Input("project-hash", "data"),
-                            prevent_initial_call=True)
-    app.callback(Output("project-columns-modal", "is_open"), Output("project-columns-select", "value"),
+                 Input("project-state", "data"), Input("project-saved", "data"), State("project-ctx", "data"),
+                 public=True)(render_state)
+    kit.clientside(READ_HASH_JS, Output("project-url-hash", "data"), Input("project-ctx", "data"))
+    kit.clientside(WRITE_HASH_JS, Output("project-hash", "id"), Input("project-hash", "data"),
+                   prevent_initial_call=True)
+    kit.callback(Output("project-columns-modal", "is_open"), Output("project-columns-select", "value"),
                  Input("project-columns-open", "n_clicks"), Input("project-columns-cancel", "n_clicks"),
                  Input("project-columns-apply", "n_clicks"), State("project-columns-modal", "is_open"),
-                 State("project-state", "data"), prevent_initial_call=True)(toggle_columns)
-    app.callback(Output("project-view-modal", "is_open"), Input("project-view-save-open", "n_clicks"),
+                 State("project-state", "data"), prevent_initial_call=True, public=True)(toggle_columns)
+    kit.callback(Output("project-view-modal", "is_open"), Input("project-view-save-open", "n_clicks"),
                  Input("project-view-cancel", "n_clicks"), State("project-view-modal", "is_open"),
                  prevent_initial_call=True)(open_save_view)
-    app.callback(Output("project-view-error", "children"), Output("project-view-modal", "is_open", allow_duplicate=True),
+    kit.callback(Output("project-view-error", "children"),
+                 Output("project-view-modal", "is_open", allow_duplicate=True),
                  Output("project-saved", "data"), Output("shell-url", "href", allow_duplicate=True),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Input("project-view-save", "n_clicks"), State("project-view-save-mode", "value"),
                  State("project-view-name", "value"), State("project-state", "data"), State("project-saved", "data"),
-                 State("project-ctx", "data"), prevent_initial_call=True)(save_view)
-    app.callback(Output("project-view-menu", "children"), Output("shell-url", "href", allow_duplicate=True),
+                 State("project-ctx", "data"), prevent_initial_call=True, public=True,
+                 error=alert("project-view-error.children"))(save_view)
+    kit.callback(Output("project-view-menu", "children"), Output("shell-url", "href", allow_duplicate=True),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Input({"type": "project-view-default", "id": ALL}, "n_clicks"),
                  Input({"type": "project-view-delete", "id": ALL}, "n_clicks"),
-                 State("project-saved", "data"), State("project-ctx", "data"), prevent_initial_call=True)(view_action)
+                 State("project-saved", "data"), State("project-ctx", "data"), prevent_initial_call=True,
+                 error=toast())(view_action)

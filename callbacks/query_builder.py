@@ -6,14 +6,14 @@ from __future__ import annotations
 import copy
 
 from dash import Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
-from dashboard import context
+from callbacks.kit import Call, CallbackKit, alert
+from callbacks.project_table import load_project
+from callbacks.shapes import OBJECT, TEXT, list_of, one_of, optional
 from dashboard.errors import HalleyError, Invalid
 from dashboard.query import STATUS_CHOICES, compile_filters, parse_column
 from dashboard.services import experiment_table as table, project_views
-from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
-from callbacks.project_table import load_project
-from layouts.components.access import error_alert
 from layouts.components.query_builder import ALL_EXPERIMENTS, operator_options, query_options, value_inputs_needed
 
 # --- editing the filter model (paths: "" top group, "i" its item i, "i.j" item j of group i) --
@@ -91,17 +91,13 @@ def rule_from_form(attr, operator, value, value2) -> dict:
 
 # --- callbacks -----------------------------------------------------------------------------
 
-def load_attributes(ctx_data, state):
+def load_attributes(call: Call, ctx_data, state):
     """The attribute catalogue for the filter form, group-by and column pickers."""
-    try:
-        with context.db().session() as s:
-            p = load_project(s, ctx_data)
-            attrs = table.attributes(s, p)
-    except HalleyError:
-        return [], [], [], []
+    attrs = table.attributes(call.session, load_project(call, ctx_data))
     known = {a["id"] for a in attrs}
-    for col in (state or {}).get("columns") or []:
-        if col not in known:
+    columns = state.get("columns") if isinstance(state, dict) else None
+    for col in columns if isinstance(columns, list) else []:
+        if isinstance(col, str) and col not in known:
             try:
                 attrs.append({"id": col, "label": parse_column(col).label, "type": "text", "group": "Other"})
             except Invalid:
@@ -111,8 +107,8 @@ def load_attributes(ctx_data, state):
     return attrs, options, group_options, options
 
 
-def attribute_picked(attr, attrs):
-    kind = next((a["type"] for a in attrs or [] if a["id"] == attr), None)
+def attribute_picked(_call: Call, attr, attrs):
+    kind = next((a.get("type") for a in attrs or [] if a.get("id") == attr), None)
     ops = operator_options(kind)
     suggestions = []
     if attr == "sys:status":
@@ -120,7 +116,7 @@ def attribute_picked(attr, attrs):
     return ops, None, suggestions
 
 
-def operator_picked(operator, attr, ctx_data):
+def operator_picked(call: Call, operator, attr, ctx_data):
     need = value_inputs_needed(operator)
     value_style = None if need >= 1 else {"display": "none"}
     value2_style = None if need == 2 else {"display": "none"}
@@ -128,28 +124,24 @@ def operator_picked(operator, attr, ctx_data):
     suggestions = no_update
     if attr == "tags":
         try:
-            with context.db().session() as s:
-                p = load_project(s, ctx_data)
-                suggestions = [html.Option(value=t) for t in table.project_tags(s, p)]
+            suggestions = [html.Option(value=t) for t in table.project_tags(call.session, load_project(call, ctx_data))]
         except HalleyError:
             suggestions = []
     return value_style, value2_style, placeholder, suggestions
 
 
-def toggle_form(_n, is_open):
+def toggle_form(_call: Call, _n, is_open):
     return not is_open
 
 
-def open_save_query(_open, _cancel, is_open, state, ctx_data):
+def open_save_query(call: Call, _open, _cancel, is_open, state, ctx_data):
     if ctx.triggered_id == "project-query-cancel" or is_open:
         return False, no_update, no_update, no_update, None
-    query_id = (state or {}).get("queryId")
+    query_id = table.normalize_state(state)["queryId"]
     options, mode, delete_style = [{"label": "Create new query", "value": "new"}], "new", {"display": "none"}
     if query_id is not None:
         try:
-            with context.db().session() as s:
-                p = load_project(s, ctx_data)
-                saved = project_views.get_query(s, context.current_actor(), p, query_id)
+            saved = project_views.get_query(call.session, call.actor, load_project(call, ctx_data), query_id)
             options.insert(0, {"label": f"Save changes to the query '{saved.name}'", "value": "update"})
             mode, delete_style = "update", None
         except HalleyError:
@@ -157,57 +149,59 @@ def open_save_query(_open, _cancel, is_open, state, ctx_data):
     return True, options, mode, delete_style, None
 
 
-def save_query(_save, _delete, mode, name, state, ctx_data):
+def save_query(call: Call, _save, _delete, mode, name, state, ctx_data):
     if not (ctx.triggered and ctx.triggered[0]["value"]):  # a button mounting, not a click
-        return (no_update,) * 6
-    state = state or {}
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            p = load_project(s, ctx_data)
-            if ctx.triggered_id == "project-query-delete":
-                project_views.delete_query(s, actor, p, state.get("queryId"))
-                selected, message = ALL_EXPERIMENTS, "Query deleted."
-            elif mode == "update":
-                saved = project_views.update_query(s, actor, p, state.get("queryId"), state.get("filters"))
-                selected, message = saved.id, f"Saved the query '{saved.name}'."
-            else:
-                saved = project_views.create_query(s, actor, p, name, state.get("filters"))
-                selected, message = saved.id, f"Saved the query '{saved.name}'."
-            options = query_options(project_views.list_queries(s, actor, p))
-    except HalleyError as exc:
-        return error_alert(exc.message), no_update, no_update, no_update, no_update, no_update
+        raise PreventUpdate
+    session, actor = call.session, call.actor
+    state = table.normalize_state(state)
+    p = load_project(call, ctx_data)
+    if ctx.triggered_id == "project-query-delete":
+        project_views.delete_query(session, actor, p, state["queryId"])
+        selected, message = ALL_EXPERIMENTS, "Query deleted."
+    elif mode == "update":
+        saved = project_views.update_query(session, actor, p, state["queryId"], state["filters"])
+        selected, message = saved.id, f"Saved the query '{saved.name}'."
+    else:
+        saved = project_views.create_query(session, actor, p, name, state["filters"])
+        selected, message = saved.id, f"Saved the query '{saved.name}'."
+    options = query_options(project_views.list_queries(session, actor, p))
     return None, False, options, selected, html.Span(message), True
 
 
-def register(app) -> None:
-    PUBLIC_CALLBACK_OUTPUTS.update({"project-attrs.data", "project-filter-operator.options",
-                                    "project-filter-value-col.style", "project-filter-form.is_open"})
-    app.callback(Output("project-attrs", "data"), Output("project-filter-attr", "options"),
+def register(kit: CallbackKit) -> None:
+    kit.value("project-attrs.data", optional(list_of(OBJECT)))
+    for name in ("project-filter-attr.value", "project-filter-operator.value", "project-query-name.value"):
+        kit.value(name, optional(TEXT))
+    kit.value("project-query-save-mode.value", optional(one_of("new", "update")))
+    kit.callback(Output("project-attrs", "data"), Output("project-filter-attr", "options"),
                  Output("project-groupby", "options"), Output("project-columns-select", "options"),
-                 Input("project-ctx", "data"), State("project-state", "data"))(load_attributes)
-    app.callback(Output("project-filter-operator", "options"), Output("project-filter-operator", "value"),
+                 Input("project-ctx", "data"), State("project-state", "data"), public=True,
+                 fallback={"project-attrs.data": [], "project-filter-attr.options": [],
+                           "project-groupby.options": [], "project-columns-select.options": []})(load_attributes)
+    kit.callback(Output("project-filter-operator", "options"), Output("project-filter-operator", "value"),
                  Output("project-filter-suggestions", "children", allow_duplicate=True),
                  Input("project-filter-attr", "value"), State("project-attrs", "data"),
-                 prevent_initial_call=True)(attribute_picked)
-    app.callback(Output("project-filter-value-col", "style"), Output("project-filter-value2-col", "style"),
+                 prevent_initial_call=True, public=True)(attribute_picked)
+    kit.callback(Output("project-filter-value-col", "style"), Output("project-filter-value2-col", "style"),
                  Output("project-filter-value", "placeholder"),
                  Output("project-filter-suggestions", "children", allow_duplicate=True),
                  Input("project-filter-operator", "value"), State("project-filter-attr", "value"),
-                 State("project-ctx", "data"), prevent_initial_call=True)(operator_picked)
-    app.callback(Output("project-filter-form", "is_open"), Input("project-filter-add-open", "n_clicks"),
-                 State("project-filter-form", "is_open"), prevent_initial_call=True)(toggle_form)
-    app.callback(Output("project-query-modal", "is_open"), Output("project-query-save-mode", "options"),
+                 State("project-ctx", "data"), prevent_initial_call=True, public=True)(operator_picked)
+    kit.callback(Output("project-filter-form", "is_open"), Input("project-filter-add-open", "n_clicks"),
+                 State("project-filter-form", "is_open"), prevent_initial_call=True, public=True)(toggle_form)
+    kit.callback(Output("project-query-modal", "is_open"), Output("project-query-save-mode", "options"),
                  Output("project-query-save-mode", "value"), Output("project-query-delete", "style"),
                  Output("project-query-error", "children", allow_duplicate=True),
                  Input("project-query-save-open", "n_clicks"), Input("project-query-cancel", "n_clicks"),
                  State("project-query-modal", "is_open"), State("project-state", "data"),
-                 State("project-ctx", "data"), prevent_initial_call=True)(open_save_query)
-    app.callback(Output("project-query-error", "children", allow_duplicate=True),
+                 State("project-ctx", "data"), prevent_initial_call=True,
+                 error=alert("project-query-error.children"))(open_save_query)
+    kit.callback(Output("project-query-error", "children", allow_duplicate=True),
                  Output("project-query-modal", "is_open", allow_duplicate=True),
                  Output("project-query-select", "options"), Output("project-query-select", "value"),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Input("project-query-save", "n_clicks"), Input("project-query-delete", "n_clicks"),
                  State("project-query-save-mode", "value"), State("project-query-name", "value"),
-                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True)(save_query)
+                 State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True,
+                 error=alert("project-query-error.children"))(save_query)

@@ -4,9 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
-from dashboard import context
+from callbacks.kit import Call, CallbackKit
 from dashboard.services import workspaces
-from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
 
 FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404"}
 
@@ -25,16 +24,15 @@ def current_workspace_name(pathname: str | None, search: str | None, names: list
     return default
 
 
-def render_nav(pathname, search):
-    actor = context.current_actor()
+def render_nav(call: Call, pathname, search):
+    actor = call.actor
     if not actor.is_authenticated:
         if (pathname or "").rstrip("/") in ("/login", "/setup"):
             return None
         return dbc.Button("Sign in", href="/login", color="light", size="sm", external_link=True,
                           id="shell-sign-in")
-    with context.db().session() as s:
-        summaries = workspaces.list_for(s, actor)
-        default = workspaces.default_workspace_name(s, actor)
+    summaries = workspaces.list_for(call.session, actor)
+    default = workspaces.default_workspace_name(call.session, actor)
     names = [w.name for w in summaries]
     current = current_workspace_name(pathname, search, names, default) or "Workspaces"
     items = [dbc.DropdownMenuItem("Switch Workspace", header=True)]
@@ -54,7 +52,6 @@ def render_nav(pathname, search):
                             size="sm", toggle_class_name="fw-semibold")
 
 
-def register(app) -> None:
-    PUBLIC_CALLBACK_OUTPUTS.add("shell-nav-right.children")
-    app.callback(Output("shell-nav-right", "children"), Input("shell-url", "pathname"),
-                 Input("shell-url", "search"))(render_nav)
+def register(kit: CallbackKit) -> None:
+    kit.callback(Output("shell-nav-right", "children"), Input("shell-url", "pathname"),
+                 Input("shell-url", "search"), public=True)(render_nav)

@@ -10,13 +10,13 @@ import base64
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
-from dashboard import context
+from callbacks.kit import Call, CallbackKit, alert
+from callbacks.shapes import COUNT, ID, TEXT, one_of, optional
 from dashboard.auth import can_write_project
-from dashboard.errors import HalleyError, Invalid
+from dashboard.errors import Forbidden, Invalid
 from dashboard.services import projects, workspaces
-from dashboard.webauth import PUBLIC_CALLBACK_OUTPUTS
-from layouts.components.access import error_alert
 from layouts.components.project_header import project_path
 from layouts.components.project_manage_parts import share_url
 from layouts.components.workspace_projects import project_grid, project_list
@@ -28,25 +28,19 @@ SET_MODE_JS = """function(grid, list) {
 }"""
 
 
-def list_projects(ws_name, query, owner, visibility, sort, sort_clicks, mode, page, _refresh):
-    actor = context.current_actor()
+def list_projects(call: Call, ws_name, query, owner, visibility, sort, sort_clicks, mode, page, _refresh):
     descending = (sort_clicks or 0) % 2 == 0
     if ctx.triggered_id in ("workspace-search", "workspace-owner", "workspace-visibility", "workspace-sort"):
         page = 1
-    try:
-        page = max(1, int(page or 1))
-        with context.db().session() as s:
-            ws, _role = workspaces.get_visible(s, actor, ws_name or "")
-            options = dict(query=query or "", owner_id=owner, visibility=visibility, sort=sort or "updated",
-                           descending=descending)
-            cards, total = projects.search(s, actor, ws.id, page=page - 1, **options)
-            pages = max(1, -(-total // projects.PAGE_SIZE))
-            if page > pages:  # e.g. the last project of the last page was deleted
-                page = pages
-                cards, total = projects.search(s, actor, ws.id, page=page - 1, **options)
-    except (HalleyError, ValueError, TypeError) as exc:
-        message = exc.message if isinstance(exc, HalleyError) else "Invalid request"
-        return error_alert(message, id="workspace-error"), "", 1, 1, no_update, no_update, no_update
+    page = max(1, page or 1)
+    ws, _role = workspaces.get_visible(call.session, call.actor, ws_name or "")
+    options = dict(query=query or "", owner_id=owner, visibility=visibility, sort=sort or "updated",
+                   descending=descending)
+    cards, total = projects.search(call.session, call.actor, ws.id, page=page - 1, **options)
+    pages = max(1, -(-total // projects.PAGE_SIZE))
+    if page > pages:  # e.g. the last project of the last page was deleted
+        page = pages
+        cards, total = projects.search(call.session, call.actor, ws.id, page=page - 1, **options)
     if not cards:
         body = html.P("No projects match." if total == 0 and (query or owner or visibility) else
                       "No projects yet. Create one, or log an experiment with the SDK.",
@@ -62,32 +56,25 @@ def _bump(n):
     return (n or 0) + 1
 
 
-def open_action(clicks):
+def open_action(call: Call, clicks):
     """Open the dialog for the chosen action on one project (edit, icon, share, delete)."""
-    out = [no_update] * 11
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
-        return tuple(out)
-    actor = context.current_actor()
-    action = trigger.get("action")
-    try:
-        with context.db().session() as s:
-            project = projects.get_by_id_readable(s, actor, trigger.get("project"))
-            ws = projects.workspace_name(s, project)
-            writable = can_write_project(s, actor, project)
-            if action in ("edit", "icon", "delete") and not writable:
-                raise HalleyError("You have read-only access to this project")
-            if action == "delete":
-                if not projects.can_delete(s, actor, project):
-                    raise HalleyError("Only the project's creator or the workspace's owners and admins can delete it")
-                _p, n_exp, n_assets = projects.deletion_summary(s, actor, project.id)
-    except HalleyError as exc:
-        out[10] = error_alert(exc.message, id="workspace-error")
-        return tuple(out)
+        raise PreventUpdate
+    session, actor, action = call.session, call.actor, trigger["action"]
+    project = projects.get_by_id_readable(session, actor, trigger["project"])
+    ws = projects.workspace_name(session, project)
+    writable = can_write_project(session, actor, project)
+    if action in ("edit", "icon", "delete") and not writable:
+        raise Forbidden("You have read-only access to this project")
+    out = [no_update] * 11
     out[9], out[10] = project.id, None
     if action == "edit":
         out[0:4] = [True, project.name, project.description, "public" if project.is_public else "private"]
     elif action == "delete":
+        if not projects.can_delete(session, actor, project):
+            raise Forbidden("Only the project's creator or the workspace's owners and admins can delete it")
+        _p, n_exp, n_assets = projects.deletion_summary(session, actor, project.id)
         out[4] = True
         out[5] = html.Div([
             html.P(["Delete ", html.B(project.name, id="workspace-delete-name"), "?"]),
@@ -97,7 +84,7 @@ def open_action(clicks):
         ])
     elif action == "share":
         out[6], out[7] = True, _share_body(ws, project, writable)
-    elif action == "icon":
+    else:
         out[8] = True
     return tuple(out)
 
@@ -128,77 +115,64 @@ def _fields(name, description, visibility):
     return dict(name=name or "", description=description or "", is_public=visibility == "public")
 
 
-def save_edit(_n, name, description, visibility, project_id, refresh):
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            projects.update(s, actor, project_id, **_fields(name, description, visibility))
-    except HalleyError as exc:
-        return no_update, error_alert(exc.message, id="workspace-edit-message"), no_update
+def save_edit(call: Call, _n, name, description, visibility, project_id, refresh):
+    projects.update(call.session, call.actor, project_id, **_fields(name, description, visibility))
     return False, None, _bump(refresh)
 
 
-def confirm_delete(_n, project_id, refresh):
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            name = projects.get_by_id_readable(s, actor, project_id).name
-            n = projects.delete(s, actor, project_id, context.settings())
-    except HalleyError as exc:
-        return False, error_alert(exc.message, id="workspace-error"), no_update
+def confirm_delete(call: Call, _n, project_id, refresh):
+    name = projects.get_by_id_readable(call.session, call.actor, project_id).name
+    n = projects.delete(call.session, call.actor, project_id, call.settings)
     ok = dbc.Alert(f"Deleted project {name} and {n} experiment{'s' if n != 1 else ''}.", color="success",
                    className="py-2", id="workspace-ok", duration=6000)
     return False, ok, _bump(refresh)
 
 
-def upload_icon(contents, project_id, refresh):
+def upload_icon(call: Call, contents, project_id, refresh):
     if not contents:
-        return no_update, no_update, no_update, no_update
-    actor = context.current_actor()
+        raise PreventUpdate
+    header, _sep, payload = contents.partition(",")
+    if not header.startswith("data:") or ";base64" not in header:
+        raise Invalid("The upload could not be read")
     try:
-        header, _sep, payload = contents.partition(",")
-        if not header.startswith("data:") or ";base64" not in header:
-            raise Invalid("The upload could not be read")
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except ValueError as exc:
-            raise Invalid("The upload could not be read") from exc
-        with context.db().session() as s:
-            projects.set_icon(s, actor, project_id, data, context.settings())
-    except HalleyError as exc:
-        return no_update, error_alert(exc.message, id="workspace-icon-message"), no_update, None
+        data = base64.b64decode(payload, validate=True)
+    except ValueError as exc:
+        raise Invalid("The upload could not be read") from exc
+    projects.set_icon(call.session, call.actor, project_id, data, call.settings)
     return False, None, _bump(refresh), None
 
 
-def open_create(_n):
+def open_create(_call: Call, _n):
     return True, "", "", "private", None
 
 
-def close_dialog(_n):
+def close_dialog(_call: Call, _n):
     return False
 
 
-def create_project(_n, name, description, visibility, ws_name, refresh):
-    actor = context.current_actor()
-    try:
-        with context.db().session() as s:
-            ws = workspaces.get_readable(s, actor, ws_name or "")
-            f = _fields(name, description, visibility)
-            project = projects.create(s, actor, ws.id, f["name"], f["description"], f["is_public"])
-    except HalleyError as exc:
-        return no_update, error_alert(exc.message, id="workspace-create-message"), no_update, no_update
+def create_project(call: Call, _n, name, description, visibility, ws_name, refresh):
+    ws = workspaces.get_readable(call.session, call.actor, ws_name or "")
+    f = _fields(name, description, visibility)
+    project = projects.create(call.session, call.actor, ws.id, f["name"], f["description"], f["is_public"])
     ok = dbc.Alert(["Created project ", dcc.Link(project.name, href=project_path(ws.name, project.name)), "."],
                    color="success", className="py-2", id="workspace-ok", duration=6000)
     return False, None, ok, _bump(refresh)
 
 
-def register(app) -> None:
-    PUBLIC_CALLBACK_OUTPUTS.add("workspace-projects.children")
-    PUBLIC_CALLBACK_OUTPUTS.add("workspace-share-modal.is_open")
-    app.clientside_callback(SET_MODE_JS, Output("workspace-view-mode", "data"),
-                            Input("workspace-view-grid", "n_clicks"), Input("workspace-view-list", "n_clicks"),
-                            prevent_initial_call=True)
-    app.callback(
+def register(kit: CallbackKit) -> None:
+    kit.pattern("workspace-action", action=one_of("edit", "icon", "share", "delete"), project=ID)
+    for name in ("workspace-name.data", "workspace-search.value", "workspace-visibility.value",
+                 "workspace-sort.value", "workspace-view-mode.data", "workspace-edit-name.value",
+                 "workspace-edit-description.value", "workspace-edit-visibility.value", "workspace-create-name.value",
+                 "workspace-create-description.value", "workspace-create-visibility.value"):
+        kit.value(name, optional(TEXT))
+    kit.value("workspace-owner.value", optional(ID))
+    kit.value("workspace-target.data", optional(ID))
+    kit.value("workspace-refresh.data", optional(COUNT))
+    kit.clientside(SET_MODE_JS, Output("workspace-view-mode", "data"),
+                   Input("workspace-view-grid", "n_clicks"), Input("workspace-view-list", "n_clicks"),
+                   prevent_initial_call=True)
+    kit.callback(
         Output("workspace-projects", "children"), Output("workspace-total", "children"),
         Output("workspace-pagination", "max_value"), Output("workspace-pagination", "active_page"),
         Output("workspace-view-list", "className"), Output("workspace-view-grid", "className"),
@@ -207,8 +181,11 @@ def register(app) -> None:
         Input("workspace-visibility", "value"), Input("workspace-sort", "value"),
         Input("workspace-sort-dir", "n_clicks"), Input("workspace-view-mode", "data"),
         Input("workspace-pagination", "active_page"), Input("workspace-refresh", "data"),
+        public=True, error=alert("workspace-projects.children", id="workspace-error"),
+        fallback={"workspace-total.children": "", "workspace-pagination.max_value": 1,
+                  "workspace-pagination.active_page": 1},
     )(list_projects)
-    app.callback(
+    kit.callback(
         Output("workspace-edit-modal", "is_open"), Output("workspace-edit-name", "value"),
         Output("workspace-edit-description", "value"), Output("workspace-edit-visibility", "value"),
         Output("workspace-delete-modal", "is_open"), Output("workspace-delete-body", "children"),
@@ -216,41 +193,47 @@ def register(app) -> None:
         Output("workspace-icon-modal", "is_open"), Output("workspace-target", "data"),
         Output("workspace-message", "children"),
         Input(ACTION, "n_clicks"), prevent_initial_call=True,
+        public=True, error=alert("workspace-message.children", id="workspace-error"),
     )(open_action)
-    app.callback(
+    kit.callback(
         Output("workspace-edit-modal", "is_open", allow_duplicate=True),
         Output("workspace-edit-error", "children"), Output("workspace-refresh", "data"),
         Input("workspace-edit-save", "n_clicks"), State("workspace-edit-name", "value"),
         State("workspace-edit-description", "value"), State("workspace-edit-visibility", "value"),
         State("workspace-target", "data"), State("workspace-refresh", "data"), prevent_initial_call=True,
+        error=alert("workspace-edit-error.children", id="workspace-edit-message"),
     )(save_edit)
-    app.callback(
+    kit.callback(
         Output("workspace-delete-modal", "is_open", allow_duplicate=True),
         Output("workspace-message", "children", allow_duplicate=True),
         Output("workspace-refresh", "data", allow_duplicate=True),
         Input("workspace-delete-confirm", "n_clicks"), State("workspace-target", "data"),
         State("workspace-refresh", "data"), prevent_initial_call=True,
+        error=alert("workspace-message.children", id="workspace-error"),
+        fallback={"workspace-delete-modal.is_open": False},
     )(confirm_delete)
-    app.callback(
+    kit.callback(
         Output("workspace-icon-modal", "is_open", allow_duplicate=True),
         Output("workspace-icon-error", "children"),
         Output("workspace-refresh", "data", allow_duplicate=True),
         Output("workspace-icon-upload", "contents"),
         Input("workspace-icon-upload", "contents"), State("workspace-target", "data"),
         State("workspace-refresh", "data"), prevent_initial_call=True,
+        error=alert("workspace-icon-error.children", id="workspace-icon-message"),
+        fallback={"workspace-icon-upload.contents": None},
     )(upload_icon)
     for name in ("edit", "delete"):
-        app.callback(Output(f"workspace-{name}-modal", "is_open", allow_duplicate=True),
+        kit.callback(Output(f"workspace-{name}-modal", "is_open", allow_duplicate=True),
                      Input(f"workspace-{name}-cancel", "n_clicks"), prevent_initial_call=True)(close_dialog)
-    app.callback(
+    kit.callback(
         Output("workspace-create-modal", "is_open"), Output("workspace-create-name", "value"),
         Output("workspace-create-description", "value"), Output("workspace-create-visibility", "value"),
         Output("workspace-create-error", "children"),
         Input("workspace-create-open", "n_clicks"), prevent_initial_call=True,
     )(open_create)
-    app.callback(Output("workspace-create-modal", "is_open", allow_duplicate=True),
+    kit.callback(Output("workspace-create-modal", "is_open", allow_duplicate=True),
                  Input("workspace-create-cancel", "n_clicks"), prevent_initial_call=True)(close_dialog)
-    app.callback(
+    kit.callback(
         Output("workspace-create-modal", "is_open", allow_duplicate=True),
         Output("workspace-create-error", "children", allow_duplicate=True),
         Output("workspace-message", "children", allow_duplicate=True),
@@ -258,4 +241,5 @@ def register(app) -> None:
         Input("workspace-create-submit", "n_clicks"), State("workspace-create-name", "value"),
         State("workspace-create-description", "value"), State("workspace-create-visibility", "value"),
         State("workspace-name", "data"), State("workspace-refresh", "data"), prevent_initial_call=True,
+        error=alert("workspace-create-error.children", id="workspace-create-message"),
     )(create_project)

@@ -68,6 +68,7 @@ def _fresh_start(manager_class: type) -> type:
 def _diskcache_manager(settings: Settings):
     import diskcache
     import multiprocess
+    import psutil
     from dash import DiskcacheManager
 
     global _job_server_in_use
@@ -76,11 +77,28 @@ def _diskcache_manager(settings: Settings):
     _job_server_in_use = True
 
     class ForkServerDiskcacheManager(DiskcacheManager):
+        """Jobs from the fork server. Dash checks that a job's process exists, then opens it to
+        kill it or read its state; a job that ends in between (a superseded one, when filters
+        change quickly) made that raise NoSuchProcess and the request answer 500. A job that
+        already ended is simply gone."""
+
         def call_job_fn(self, key, job_fn, args, context):
             process = processes.Process(target=_run_job,
                                         args=(settings, job_fn, key, self._make_progress_key(key), args, context))
             process.start()
             return process.pid
+
+        def terminate_job(self, job):
+            try:
+                super().terminate_job(job)
+            except psutil.NoSuchProcess:
+                pass
+
+        def job_running(self, job):
+            try:
+                return super().job_running(job)
+            except psutil.NoSuchProcess:
+                return False
 
     return _fresh_start(ForkServerDiskcacheManager)(diskcache.Cache(str(settings.cache_dir / "background")))
 

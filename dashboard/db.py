@@ -29,6 +29,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Bound variables per statement: 32766 since SQLite 3.32, 999 before.
 SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 SQLITE_ROWS_PER_INSERT = 500
+MAX_ID = 2**63 - 1  # the largest integer both databases bind
 
 # Pages the write-ahead log may grow to before a committing connection copies it into the
 # database itself. The background checkpointer below normally does that long before; this is
@@ -204,6 +205,12 @@ def migrate(url: str) -> None:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def is_id(value) -> bool:
+    """Whether a value from outside can be a row id: a positive integer both databases bind
+    (a larger one overflows the driver instead of finding nothing)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 class Database:

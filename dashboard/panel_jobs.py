@@ -55,7 +55,7 @@ def read_ticket(session, ticket) -> tuple[Actor, int]:
     """
     expired = NotFound("Reload the page to see its panels")
     try:
-        data = _serializer(current_settings()).loads(ticket or "", max_age=TICKET_MAX_AGE)
+        data = _serializer(current_settings()).loads(ticket if isinstance(ticket, str) else "", max_age=TICKET_MAX_AGE)
     except BadSignature:
         raise expired from None
     if not isinstance(data, dict) or not isinstance(data.get("p"), int):
@@ -88,13 +88,16 @@ def aggregate_figures(set_progress, ids, _refresh, panels, state, ticket, brush)
     """Bar, scatter and parallel-coordinates figures by panel index (the background job).
 
     The job writes one store rather than the wildcard outputs directly: Dash answers a
-    cancelled background job with a bare no_update, which a wildcard output rejects."""
-    figures = _aggregate(set_progress, ids, panels, state, ticket, brush)
-    return {"figures": {gid.get("index"): fig for gid, fig in zip(ids or [], figures)}}
+    cancelled background job with a bare no_update, which a wildcard output rejects. Its
+    arguments come from the browser: graph ids that name no panel get no figure."""
+    indexes = [gid.get("index") for gid in ids if isinstance(gid, dict)] if isinstance(ids, list) else []
+    indexes = [index for index in indexes if svc.is_panel_id(index)]
+    figures = _aggregate(set_progress, indexes, panels, state, ticket, brush if isinstance(brush, dict) else {})
+    return {"figures": dict(zip(indexes, figures))}
 
 
-def _aggregate(set_progress, ids, panels, state, ticket, brush):
-    total = len(ids or [])
+def _aggregate(set_progress, indexes, panels, state, ticket, brush):
+    total = len(indexes)
     if not total:
         return []
     set_progress((0, total))
@@ -110,10 +113,10 @@ def _aggregate(set_progress, ids, panels, state, ticket, brush):
         if project is None or not can_read_project(s, actor, project):
             return [empty_figure("Project not found")] * total
         cache = svc.open_cache(settings.cache_dir)
-        for i, gid in enumerate(ids):
-            panel = find_panel(panels, gid.get("index"))
+        for i, index in enumerate(indexes):
+            panel = find_panel(panels, index)
             try:
-                constraints = (brush or {}).get("constraints") if (brush or {}).get("panel") == gid.get("index") else None
+                constraints = brush.get("constraints") if brush.get("panel") == index else None
                 fig = svc.panel_figure(s, actor, project, view_filters(state), panel, cache=cache,
                                        constraints=constraints) if panel else empty_figure("Panel removed")
             except HalleyError as exc:

@@ -14,11 +14,12 @@ another site.
 """
 from __future__ import annotations
 
-import json
 import math
 from urllib.parse import quote, urlencode, urlparse
 
-from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session as flask_session
+from flask import (
+    Blueprint, Flask, current_app, jsonify, redirect, render_template_string, request, session as flask_session,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -42,10 +43,10 @@ REFUSED_BODY_MAX_BYTES = 1024 * 1024
 # Routes that authenticate by themselves (API keys, share tokens) or are public by nature.
 SELF_AUTHENTICATING_PREFIXES = ("/api/", "/clientlib/", "/auth/")
 
-# Dash callbacks an anonymous visitor may call; each one checks access itself.
-# Keys are output ids as Dash sends them in the request body.
-PUBLIC_CALLBACK_OUTPUTS: set[str] = set()
-PAGES_ROUTER_OUTPUT = "_pages_content.children"
+# The access decision of each Dash callback, recorded by the callback kit (callbacks/kit.py):
+# public ones may be called by anonymous visitors and check access themselves, private ones
+# need a signed-in user, clientside ones never reach the server.
+PUBLIC, PRIVATE, CLIENTSIDE = "public", "private", "clientside"
 # Public callbacks get small bodies (ids, filters, states); a visitor who isn't signed in
 # can't make the server parse a large upload-sized JSON body.
 ANONYMOUS_CALLBACK_MAX_BYTES = 1024 * 1024
@@ -243,34 +244,6 @@ def _is_api_key_request(path: str) -> bool:
     return path.startswith(API_KEY_PREFIXES) and context.api_key_from_request() is not None
 
 
-def _callback_outputs(body: dict) -> set[str]:
-    """The names a callback's outputs are declared public under: "component-id.property"
-    (without a duplicate output's "@hash"), and for pattern-matching ids also their "type"
-    and "type.property"."""
-    raw = str(body.get("output", ""))
-    items = raw[2:-2].split("...") if raw.startswith("..") and raw.endswith("..") else [raw]
-    names = set()
-    for item in items:
-        item = item.split("@", 1)[0]
-        if item.startswith("{"):
-            component, _, prop = item.rpartition("}.")
-            try:
-                kind = json.loads(component + "}").get("type")
-            except (ValueError, AttributeError):
-                continue
-            names.update({str(kind), f"{kind}.{prop}"})
-        else:
-            names.add(item)
-    return names
-
-
-def _pathname_in(body: dict) -> str | None:
-    for item in body.get("inputs", []) + body.get("state", []):
-        if isinstance(item, dict) and item.get("property") == "pathname":
-            return item.get("value")
-    return None
-
-
 def _is_public_path(path: str) -> bool:
     return path in PUBLIC_PAGES or path.startswith(PUBLIC_PAGE_PREFIXES) or _is_workspace_path(path)
 
@@ -282,6 +255,29 @@ def _is_workspace_path(path: str) -> bool:
 
     first = path.strip("/").split("/", 1)[0]
     return bool(first) and first.lower() not in RESERVED and not first.startswith(("_", "."))
+
+
+def callback_access(server: Flask) -> dict[str, str]:
+    """The access decision of every Dash callback by the output key Dash uses in
+    ``app.callback_map`` (the "output" of a callback request)."""
+    return server.extensions["halley"].setdefault("callback_access", {})
+
+
+def _callback_guard(signed_in: bool):
+    """Signed-in users may call every server callback, anonymous visitors the public ones; a
+    request naming no server callback (a clientside one, or none at all) is refused."""
+    if not signed_in:
+        request.max_content_length = ANONYMOUS_CALLBACK_MAX_BYTES  # larger bodies: 413, unread
+    body = request.get_json(silent=True)
+    if signed_in and body is None:
+        return None  # not JSON: Dash's own reading of the body answers it
+    output = body.get("output") if isinstance(body, dict) else None
+    access = callback_access(current_app).get(output) if isinstance(output, str) else None
+    if access == PUBLIC or (signed_in and access == PRIVATE):
+        return None
+    if not signed_in:
+        return jsonify(error="Sign in required"), 401
+    return jsonify(error="No such callback"), 404
 
 
 def guard():
@@ -298,15 +294,7 @@ def guard():
     with context.db().session() as s:
         needs_setup = accounts.user_count(s) == 0
     if path == "/_dash-update-component":
-        if current_user.is_authenticated and not needs_setup:
-            return None
-        request.max_content_length = ANONYMOUS_CALLBACK_MAX_BYTES  # larger bodies: 413, unread
-        outputs = _callback_outputs(request.get_json(silent=True) or {})
-        # Every page layout decides for itself what an anonymous visitor sees; public
-        # callbacks check access themselves.
-        if PAGES_ROUTER_OUTPUT in outputs or outputs & PUBLIC_CALLBACK_OUTPUTS:
-            return None
-        return jsonify(error="Sign in required"), 401
+        return _callback_guard(current_user.is_authenticated and not needs_setup)
     if needs_setup:
         return None if path == "/setup" else redirect("/setup")
     if current_user.is_authenticated:

@@ -163,6 +163,18 @@ def fresh_server(tmp_path):
     srv.stop()
 
 
+def signed_in_client(server: LiveServer, account: UserAccount) -> requests.Session:
+    """An HTTP client signed in as ``account`` with the browser's cookie. It doesn't reuse
+    connections: a kept-alive socket the server closes while a request is being sent would
+    fail that request for reasons unrelated to the test."""
+    s = requests.Session()
+    s.headers["Connection"] = "close"
+    r = s.post(server.url + "/auth/login", data={"username": account.username, "password": account.password,
+                                                 "next": "/workspaces"}, allow_redirects=False)
+    assert r.status_code == 302 and "error" not in r.headers["Location"], r.headers.get("Location")
+    return s
+
+
 def api(server: LiveServer, key: str | None):
     s = requests.Session()
     if key:

@@ -1,5 +1,7 @@
 """The background-callback manager Halley configures: a job never starts on a result some
 earlier job left under the same key (Dash keys results by the callback's arguments)."""
+from pathlib import Path
+
 from dashboard.background import make_background_manager
 from dashboard.config import Settings
 
@@ -18,6 +20,21 @@ def test_a_job_does_not_start_on_a_leftover_result(tmp_path):
     assert manager.get_progress(key) is None and manager.get_updated_props(key) == {}
     manager.terminate_job(pid)
 
+
+
+def test_a_job_that_already_ended_is_simply_gone(tmp_path, monkeypatch):
+    """Dash checks that a job's process exists, then opens it to kill it (a superseded job) or to
+    ask whether it runs; a job that ends in between must not fail the request. Here psutil says
+    the process exists, as it did at Dash's check, and the pid names no process (it is above
+    the largest pid the system hands out), as once the job has ended."""
+    import psutil
+
+    manager = make_background_manager(Settings.from_env(home=tmp_path))
+    ended = str(int(Path("/proc/sys/kernel/pid_max").read_text()) + 1)
+    monkeypatch.setattr(psutil, "pid_exists", lambda pid: True)
+    manager.terminate_job(ended)
+    assert manager.job_running(ended) is False
+    assert manager.terminate_unhealthy_job(ended) is True
 
 
 def _job_storing_when_told(result_key, progress_key, args, context):

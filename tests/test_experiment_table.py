@@ -284,6 +284,35 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     assert console_errors == []
 
 
+def test_tag_and_move_dialogs_say_so_when_the_project_is_gone(server, owner, accounts, page, console_errors):
+    """A member's access ends while their page is open: the Tag and Move dialogs open with the
+    reason instead of failing, and tagging or moving changes nothing."""
+    from dashboard.services import workspaces
+    from tests.project_data import ProjectData
+
+    data = ProjectData(accounts, server)
+    member = accounts.create("leaving")
+    data.add_member(owner, member, "member")
+    keys = seed(accounts.db, owner, "revoked", 2, "r")
+    open_project(page, server, member, f"/{owner.workspace}/revoked")
+    select_rows(page, keys[:1])
+    with accounts.db.session() as s:
+        ws = workspaces.find_by_name(s, owner.workspace)
+        workspaces.remove_collaborator(s, data.actor(owner), ws.id, data.actor(member).user_id)
+    page.click("#project-tag-open")
+    expect(page.locator("#project-tag-modal #project-tag-error")).to_contain_text("not found")
+    page.fill("#project-tag-input", "late")
+    page.press("#project-tag-input", "Enter")
+    expect(page.locator("#project-tag-error")).to_contain_text("not found")
+    page.click("#project-tag-cancel")
+    page.click("#project-move-open")
+    expect(page.locator("#project-move-modal #project-move-error")).to_contain_text("not found")
+    page.click("#project-move-submit")
+    expect(page.locator("#project-move-error")).to_contain_text("Pick a target project")
+    assert _experiment(accounts.db, keys[0])[1:] == ("revoked", ["best"])  # as seeded
+    assert console_errors == []
+
+
 def test_color_and_rename_cells(server, owner, accounts, page, console_errors):
     keys = seed(accounts.db, owner, "cells", 2, "c")
     open_project(page, server, owner, f"/{owner.workspace}/cells")

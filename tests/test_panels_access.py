@@ -56,7 +56,7 @@ def _figures(world, ticket):
     way the page does it."""
     with world["app"].server.app_context():
         data = world["jobs"].aggregate_figures(lambda _progress: None, IDS, None, [BAR], None, ticket, None)
-    return world["cb"].distribute_figures(data, IDS)
+    return world["cb"].figures_by_graph(data, IDS)
 
 
 def _drawn(fig) -> bool:

@@ -1,15 +1,14 @@
 """Who may do what with projects, proved for every role and for anonymous and share-link
 visitors: over REST, and through Dash callback requests built by hand (the browser is not
 needed to call a callback, so each one must check access itself)."""
-import json
-
 import pytest
 import requests
-from dash._utils import split_callback_id, stringify_id
 from playwright.sync_api import expect
 from sqlmodel import select
 
 from models import Project
+from tests.conftest import signed_in_client
+from tests.dash_requests import body_from_values, find_callback
 from tests.project_data import ProjectData
 
 ROLES = ("owner", "admin", "member", "viewer", "outsider", "anonymous", "share")
@@ -47,20 +46,13 @@ class World:
         self.archived = data.experiment(owner, "secret", "old", archived=True)
         self.token = requests.post(self.url(f"/api/v1/workspaces/{self.ws}/projects/secret/share-link"),
                                    headers={"Authorization": owner.api_key}).json()["token"]
-        self.sessions = {name: self._signed_in(acc) for name, acc in self.accounts.items()}
+        self.sessions = {name: signed_in_client(server, acc) for name, acc in self.accounts.items()}
         self.sessions["anonymous"] = new_session()
         self.sessions["share"] = self._share_session(browser)
         self.deps = requests.get(self.url("/_dash-dependencies"), cookies=self.sessions["owner"].cookies).json()
 
     def url(self, path: str) -> str:
         return self.server.url + path
-
-    def _signed_in(self, account) -> requests.Session:
-        s = new_session()
-        r = s.post(self.url("/auth/login"), data={"username": account.username, "password": account.password,
-                                                  "next": "/workspaces"}, allow_redirects=False)
-        assert r.status_code == 302 and "error" not in r.headers["Location"]
-        return s
 
     def _share_session(self, browser) -> requests.Session:
         """A browser opens the share link; its cookie then makes plain HTTP requests."""
@@ -86,33 +78,7 @@ class World:
     def callback(self, who: str, trigger: str, values: dict, output: str = "") -> requests.Response:
         """Call the Dash callback that has the input ``trigger`` ("component-id.property"; for
         pattern ids their "type") as the browser would, with ``values`` keyed the same way."""
-        def key(dep):
-            dep_id = dep["id"]
-            name = json.loads(dep_id)["type"] if dep_id.startswith("{") else dep_id
-            return f"{name}.{dep['property']}"
-
-        matches = [d for d in self.deps if any(key(i) == trigger for i in d["inputs"])
-                   and not d.get("clientside_function") and output in d["output"]]
-        assert len(matches) == 1, f"{len(matches)} callbacks with input {trigger}"
-        spec = matches[0]
-
-        def fill(dep):
-            dep_id = dep["id"]
-            if isinstance(dep_id, str) and dep_id.startswith("{"):
-                pattern = json.loads(dep_id)
-                return [{"id": concrete, "property": dep["property"], "value": value}
-                        for concrete, value in values.get(f"{pattern['type']}.{dep['property']}", [])]
-            return {"id": dep_id, "property": dep["property"], "value": values.get(f"{dep_id}.{dep['property']}")}
-
-        inputs = [fill(d) for d in spec["inputs"]]
-        changed = []
-        for item in inputs:
-            for entry in (item if isinstance(item, list) else [item]):
-                if entry["value"] is not None:
-                    eid = entry["id"]
-                    changed.append(f"{stringify_id(eid)}.{entry['property']}")
-        body = {"output": spec["output"], "outputs": split_callback_id(spec["output"]), "inputs": inputs,
-                "state": [fill(d) for d in spec["state"]], "changedPropIds": changed}
+        body = body_from_values(find_callback(self.deps, trigger, output), values)
         return self.sessions[who].post(self.url("/_dash-update-component"), json=body)
 
     def project(self, name: str) -> Project:

@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from dashboard.charts import histogram3d, metric_lines
 from dashboard.sdk import formats
-from dashboard.webauth import _callback_outputs
 from tests.conftest import sign_in
 from tests.experiment_fixtures import Logger, png
 
@@ -53,14 +52,23 @@ def test_rotated_api_key_is_refused_at_once(server, accounts):
         assert requests.get(url, headers={"Authorization": new}).status_code == 200
 
 
-def test_guard_matches_whole_output_ids():
-    """An output is public by its exact "id.property" (a duplicate output's "@hash" dropped,
-    a pattern id by its type), never because a public id is part of its text."""
-    multi = '..a-out.children@1f2e...{"index":["ALL"],"type":"t-graph"}.figure...b-out.data..'
-    assert _callback_outputs({"output": multi}) == {"a-out.children", "t-graph", "t-graph.figure", "b-out.data"}
-    assert _callback_outputs({"output": "my-experiment-tab-content.children"}) == {
-        "my-experiment-tab-content.children"}
-    assert "experiment-tab-content.children" not in _callback_outputs({"output": "x-experiment-tab-content.children"})
+def test_guard_matches_whole_output_ids(server):
+    """A callback is public by its exact output key, never because a public output is part of
+    another key's text: a longer id, a duplicate output's "@hash", another callback's
+    multi-output key or a pattern id of the same name."""
+    public = "shell-nav-right.children"
+
+    def post(output):
+        body = {"output": output, "outputs": {"id": "shell-nav-right", "property": "children"},
+                "inputs": [{"id": "shell-url", "property": "pathname", "value": "/workspaces"},
+                           {"id": "shell-url", "property": "search", "value": ""}],
+                "state": [], "changedPropIds": ["shell-url.pathname"]}
+        return requests.post(server.url + "/_dash-update-component", json=body)
+
+    assert post(public).status_code == 200
+    for output in ("my-shell-nav-right.children", f"{public}@1f2e", f"..{public}...settings-collab-list.children..",
+                   '{"index":["ALL"],"type":"shell-nav-right"}.children', public.upper()):
+        assert post(output).status_code == 401, output
 
 
 def figure_strings(fig) -> list[str]:

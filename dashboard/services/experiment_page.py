@@ -334,8 +334,9 @@ def clean_chart_state(state: dict) -> dict:
     if not isinstance(state, dict):
         raise Invalid("Chart layout must be an object")
     charts = []
-    for chart in (state.get("charts") or [])[:100]:
-        metrics = [str(m)[:MAX_NAME] for m in (chart.get("metrics") or [])[:20]] if isinstance(chart, dict) else []
+    for chart in (state.get("charts") if isinstance(state.get("charts"), list) else [])[:100]:
+        metrics = [str(m)[:MAX_NAME] for m in (chart.get("metrics") or [])[:20]] \
+            if isinstance(chart, dict) and isinstance(chart.get("metrics"), list) else []
         if metrics:
             charts.append({"metrics": metrics})
     colors = {str(k)[:MAX_NAME]: str(v)[:16] for k, v in (state.get("colors") or {}).items()
@@ -449,7 +450,11 @@ def filter_media(items: list[MediaItem], *, pattern: str = "", mode: str = "exac
                  sort: str = "name", descending: bool = False) -> list[MediaItem]:
     """Items whose name matches (exact substring or regex) at the chosen step, sorted."""
     match = name_matcher(pattern, mode)
-    out = [i for i in items if match(i.name) and (step in (None, "", "all") or i.step == int(step))]
+    try:
+        wanted = None if step in (None, "", "all") else int(step)
+    except (TypeError, ValueError):
+        raise Invalid("Pick a step from the list") from None
+    out = [i for i in items if match(i.name) and (wanted is None or i.step == wanted)]
     if sort == "step":
         key = lambda i: (i.step is None, i.step or 0, i.name)  # noqa: E731
     else:

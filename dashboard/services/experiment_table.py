@@ -27,6 +27,7 @@ from sqlmodel import Session
 from dashboard import query as q
 from dashboard.auth import Actor
 from dashboard.charts.style import experiment_color
+from dashboard.db import is_id
 from dashboard.errors import Invalid
 from models import Experiment, ExperimentTag, MetricSeries, Other, Parameter, Project
 
@@ -49,7 +50,7 @@ def clean_column_state(items: Any, columns: list[str]) -> list[dict]:
         return out
     allowed = set(columns)
     for item in items[:MAX_COLUMNS]:
-        if not isinstance(item, dict) or item.get("colId") not in allowed:
+        if not isinstance(item, dict) or not isinstance(item.get("colId"), str) or item["colId"] not in allowed:
             continue
         clean = {"colId": item["colId"]}
         if isinstance(item.get("width"), (int, float)) and 20 <= item["width"] <= 2000:
@@ -83,7 +84,7 @@ def normalize_state(state: Any) -> dict:
         q.parse_column(group_by)
         base["groupBy"] = group_by
     query_id = state.get("queryId")
-    base["queryId"] = query_id if isinstance(query_id, int) and not isinstance(query_id, bool) else None
+    base["queryId"] = query_id if is_id(query_id) else None
     base["hideConstant"] = state.get("hideConstant") is True
     base["panelsOpen"] = state.get("panelsOpen") is not False
     panels = state.get("panels")

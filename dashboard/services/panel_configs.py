@@ -45,6 +45,11 @@ def _axis(raw) -> dict | None:
             "smoothing": _number(raw.get("smoothing"), 0, 0.99, 0.6), "window": int(_number(raw.get("window"), 1, 1000, 5))}
 
 
+def is_panel_id(value) -> bool:
+    """Panel ids are 1-32 letters and digits (``normalize_panel`` makes one for a panel without)."""
+    return isinstance(value, str) and value.isalnum() and len(value) <= 32
+
+
 def default_panel(kind: str) -> dict:
     if kind not in PANEL_TYPES:
         raise Invalid(f"Unknown panel type '{kind}'")
@@ -56,7 +61,7 @@ def normalize_panel(raw) -> dict:
     if not isinstance(raw, dict) or raw.get("type") not in PANEL_TYPES:
         raise Invalid("A panel needs a type: line, bar, scatter or parcoords")
     kind = raw["type"]
-    pid = raw.get("id") if isinstance(raw.get("id"), str) and raw["id"].isalnum() and len(raw["id"]) <= 32 else None
+    pid = raw.get("id") if is_panel_id(raw.get("id")) else None
     if pid is None:  # stable, so a view written without ids doesn't look changed on every load
         pid = hashlib.sha1(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:12]
     panel = {"id": pid, "type": kind, "name": _text(raw.get("name"), 200) or "",

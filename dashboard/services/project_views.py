@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from dashboard.auth import Actor, can_read_project, can_write_project
+from dashboard.db import is_id
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
 from dashboard.query import validate_filters
 from dashboard.services.experiment_table import normalize_state
@@ -51,7 +52,7 @@ def list_views(session: Session, actor: Actor, project: Project) -> list[SavedVi
 
 def get_view(session: Session, actor: Actor, project: Project, view_id) -> SavedView:
     _read(session, actor, project)
-    view = session.get(SavedView, view_id) if isinstance(view_id, int) else None
+    view = session.get(SavedView, view_id) if is_id(view_id) else None
     if view is None or view.project_id != project.id or view.kind != KIND or view.deleted:
         raise NotFound("View not found")
     return view
@@ -128,7 +129,7 @@ def list_queries(session: Session, actor: Actor, project: Project) -> list[Saved
 
 def get_query(session: Session, actor: Actor, project: Project, query_id) -> SavedQuery:
     _read(session, actor, project)
-    saved = session.get(SavedQuery, query_id) if isinstance(query_id, int) else None
+    saved = session.get(SavedQuery, query_id) if is_id(query_id) else None
     if saved is None or saved.project_id != project.id or saved.deleted:
         raise NotFound("Query not found")
     return saved

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, or_
 from sqlmodel import Session, select
 
 from dashboard.auth import Actor, actor_role, can_read_project, can_write_project, can_write_workspace
+from dashboard.db import is_id
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from dashboard.services import workspaces
 from dashboard.services.names import check_no_bidi
@@ -96,7 +97,7 @@ def get_by_id_readable(session: Session, actor: Actor, project_id) -> Project:
         pid = int(project_id)
     except (TypeError, ValueError) as exc:
         raise NotFound("Project not found") from exc
-    project = session.get(Project, pid)
+    project = session.get(Project, pid) if is_id(pid) else None
     if project is None or not can_read_project(session, actor, project):
         raise NotFound("Project not found")
     return project

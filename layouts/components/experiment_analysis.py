@@ -13,6 +13,9 @@ def confusion_tab(session, page, _assets_dir):
     items = experiment_page.assets(session, page.experiment, ("confusion-matrix",))
     options = [{"label": a.file_name + ("" if a.step is None else f" (step {a.step})"), "value": a.asset_id}
                for a in items]
+    if not options:  # the tab is shown only with matrices, but a request can name any tab
+        return html.P("No confusion matrices were logged for this experiment.", className="text-muted",
+                      id="experiment-cm-none")
     return html.Div([
         dbc.Row([
             dbc.Col(dcc.Dropdown(id="experiment-cm-select", options=options, value=options[-1]["value"],
