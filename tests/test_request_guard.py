@@ -320,3 +320,12 @@ def test_an_asset_whose_transaction_fails_takes_its_file_with_it(tmp_path):
     with db.session() as s:
         asset = ingest.store_asset(s, actor, key, data=b"bytes", type="file", name="b.bin", settings=settings)
     assert (settings.assets_dir / asset.storage_path).exists()  # a committed one stays
+
+
+def test_api_paths_no_route_takes_answer_json(server):
+    """A newline in a path keeps it from every route, the catch-alls included."""
+    for path in ("/api/v1/nothing%0Ahere", "/api/v1/experiments/x/parameters/a%0Ab/history",
+                 "/clientlib/a%0Ab", "/api/rest/v2/a%0Ab"):
+        r = requests.get(server.url + path)
+        assert r.status_code == 404 and r.headers["Content-Type"] == "application/json", (path, r.text[:100])
+    assert requests.get(server.url + "/no%0Apage").status_code in (200, 404)  # pages are not the API's

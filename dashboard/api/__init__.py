@@ -82,6 +82,21 @@ def _http_error(exc: HTTPException):
     return error_response(exc.code or 500, exc.description or exc.name)
 
 
+@api.app_errorhandler(404)
+@api.app_errorhandler(405)
+def _api_path_not_routed(exc: HTTPException):
+    """A path under /api or /clientlib that no route takes at all (the catch-alls don't take
+    paths with a newline, say) still answers JSON, in its route family's shape."""
+    from flask import Response
+
+    from dashboard.request_guard import error_body
+
+    if not request.path.startswith(("/api/", "/clientlib")):
+        return exc
+    body = error_body(request.path, exc.code or 404, f"Unknown endpoint {request.path[:200]!r}")
+    return Response(body, status=exc.code or 404, mimetype="application/json")
+
+
 def json_body() -> dict:
     """The request's JSON object (gzip bodies accepted), or a 400 with a clear message."""
     from dashboard.errors import Invalid
