@@ -83,22 +83,22 @@ def listed(data: dict, name: str) -> list:
     return value
 
 
-def records(data: dict, name: str) -> list[dict]:
-    """A field that must be a list of objects."""
+def _items_of(data: dict, name: str, kind: type, label: str) -> list:
     items = listed(data, name)
     for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise Invalid(f"{name}[{i}] must be an object")
+        if not isinstance(item, kind):
+            raise Invalid(f"{name}[{i}] must be {label}")
     return items
+
+
+def records(data: dict, name: str) -> list[dict]:
+    """A field that must be a list of objects."""
+    return _items_of(data, name, dict, "an object")
 
 
 def texts(data: dict, name: str) -> list[str]:
     """A field that must be a list of strings (empty strings dropped)."""
-    items = listed(data, name)
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise Invalid(f"{name}[{i}] must be a string")
-    return [item for item in items if item]
+    return [item for item in _items_of(data, name, str, "a string") if item]
 
 
 def _raw_key() -> str | None:
