@@ -34,7 +34,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def new_api_key() -> str:
-    return secrets.token_urlsafe(API_KEY_BYTES)
+    """A random key that starts with a letter or digit, so no command line takes it for an option."""
+    while True:
+        key = secrets.token_urlsafe(API_KEY_BYTES)
+        if key[0].isalnum():
+            return key
 
 
 def hash_api_key(raw: str) -> str:

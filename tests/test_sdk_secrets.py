@@ -96,3 +96,6 @@ def test_names_match_by_their_words():
         assert not is_secret_name(name, extra), name
     assert mask_secret_args(["--token", "--verbose", "--key", "-5", "--password=", "--lr", "-1"]) == [
         "--token", "--verbose", "--key", SECRET_MASK, "--password=" + SECRET_MASK, "--lr", "-1"]
+    # a secret that begins with a dash is still the option's value
+    assert mask_secret_args(["--api-key", "-8YwERD4BH4nNLS8a1F63", "--token", "-xY_z", "--lr", "1"]) == [
+        "--api-key", SECRET_MASK, "--token", SECRET_MASK, "--lr", "1"]

@@ -125,6 +125,15 @@ def _is_option(word: str) -> bool:
     return word.startswith("-") and len(word) > 1 and not _is_number(word)
 
 
+_OPTION_NAME = re.compile(r"--[A-Za-z][A-Za-z0-9_.-]*(=.*)?|-[A-Za-z]", re.DOTALL)
+
+
+def _is_option_name(word: str) -> bool:
+    """Whether the word after a secret option is the next option rather than its value: only a
+    plain ``--name`` or ``-x`` counts, so a secret that begins with a dash is still masked."""
+    return _OPTION_NAME.fullmatch(word) is not None
+
+
 def mask_secret_args(argv: list[str], extra=()) -> list[str]:
     """``argv`` with the values of secret-looking options replaced by ``SECRET_MASK``, in both
     ``--name value`` and ``--name=value`` forms (``extra``: from ``secret_arg_names``)."""
@@ -134,7 +143,7 @@ def mask_secret_args(argv: list[str], extra=()) -> list[str]:
         word = str(word)
         if hide_next:
             hide_next = False
-            if not _is_option(word):
+            if not _is_option_name(word):
                 out.append(SECRET_MASK)
                 continue
         if _is_option(word) and word != "--":
