@@ -28,8 +28,7 @@ A kit callback
 
 Outputs and values are named "component-id.property", and "type.property" for pattern ids.
 A background callback's function runs in a job process with no request: it gets no Call and
-checks access itself (``dashboard.panel_jobs``); the kit checks its request before the job
-starts. Clientside callbacks run in the browser and are recorded as such.
+must check access itself; the kit checks its request before the job starts. Clientside callbacks run in the browser and are recorded as such.
 """
 from __future__ import annotations
 

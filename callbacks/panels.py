@@ -3,34 +3,34 @@ parallel-coordinates brush that narrows the experiment table.
 
 Panels live in the view state (``project-state["panels"]``): ``project-panels-list`` is the
 page's copy and every change is written back with a Patch, so the URL hash and saved views
-carry them. Line figures are drawn in the foreground (a change of the x zoom re-reads that
-range; ``X_ZOOM_JS`` keeps y-only zooms and autosizes from reaching the server);
-bar, scatter and parallel coordinates are drawn together by a background callback with a
-progress bar. The job and the tickets that tell it who asks (``project-panels-ticket``) are in
-``dashboard.panel_jobs``; the page gets a new ticket with every refresh of its figures.
+carry them. Every panel draws on its own, in its own request: a pattern-matched callback per
+graph, fired by the page's refresh (a filter change) and by its card being rendered. Adding,
+editing or removing a panel patches only that card into the grid, so the other panels are not
+drawn again. A line panel is read again for the x range of its zoom (``X_ZOOM_JS`` keeps y-only
+zooms and autosizes from reaching the server). When a request is superseded (the filters
+changed again), the page keeps only the answer to the latest one.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 
 from dash import ALL, MATCH, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
-from flask import session as flask_session
 
 from callbacks.kit import Call, CallbackKit, alert, figure, plain_text, toast
 from callbacks.project_table import load_project
 from callbacks.shapes import ANY, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
-from dashboard import background, context
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
 from dashboard.query import describe_rule
-from dashboard.panel_jobs import aggregate_figures, find_panel, make_ticket, view_filters
 from dashboard.services import panels as svc, project_views
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
-from layouts.components.panels import brush_bar, panel_cards, panels_area
+from layouts.components.panels import brush_bar, panel_card, panel_cards, panels_area
 from layouts.components.query_builder import query_options
 
 HIDDEN = {"display": "none"}
@@ -42,10 +42,9 @@ ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3"
          "parcoords": "bi-distribute-horizontal"}
 
 
-def session_share_tokens() -> list[str]:
-    """The share-link tokens this browser session opened."""
-    tokens = flask_session.get(context.SHARE_SESSION_KEY)
-    return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
+def view_filters(state) -> dict | None:
+    """The filters of a project page's view state."""
+    return (state or {}).get("filters") if isinstance(state, dict) else None
 
 
 def _cache(call: Call):
@@ -55,9 +54,8 @@ def _cache(call: Call):
 # --- the area and the list -----------------------------------------------------------------
 
 def render_area(call: Call, ctx_data, state):
-    background.prepare_jobs()  # the panels' job follows shortly
-    ticket = make_ticket(call.actor, load_project(call, ctx_data), session_share_tokens())
-    return panels_area(svc.normalize_panels((state or {}).get("panels")), call.actor.is_authenticated, ticket)
+    load_project(call, ctx_data)  # the area shows only for a project the caller may read
+    return panels_area(svc.normalize_panels((state or {}).get("panels")), call.actor.is_authenticated)
 
 
 def list_from_state(_call: Call, state, current):
@@ -75,13 +73,40 @@ def state_from_list(_call: Call, panels, state):
     return patch
 
 
-def refresh_ticket(call: Call, _refresh, _panels, ctx_data):
-    """A fresh ticket whenever the figures are about to be drawn again (checked like a page load)."""
-    return make_ticket(call.actor, load_project(call, ctx_data), session_share_tokens())
+def grid_changes(drawn: list[dict], panels: list[dict]) -> list[tuple] | None:
+    """How to turn the grid of the ``drawn`` panels into that of ``panels`` one card at a time:
+    ``("add", panel)``, ``("remove", index)`` and ``("replace", index, panel)`` steps, or None
+    when the whole grid must be drawn again (an empty grid on either side, a new order)."""
+    if not drawn or not panels:
+        return None
+    old_ids, new_ids = [p["id"] for p in drawn], [p["id"] for p in panels]
+    kept = [pid for pid in old_ids if pid in new_ids]
+    if kept != [pid for pid in new_ids if pid in old_ids] or new_ids[:len(kept)] != kept:
+        return None  # reordered, or a new panel not at the end
+    steps: list[tuple] = [("remove", i) for i in reversed(range(len(old_ids))) if old_ids[i] not in new_ids]
+    before = {p["id"]: p for p in drawn}
+    steps += [("replace", i, p) for i, p in enumerate(panels[:len(kept)]) if before[p["id"]] != p]
+    steps += [("add", p) for p in panels[len(kept):]]
+    return steps
 
 
-def render_cards(call: Call, panels, _ticket):
-    return panel_cards(svc.normalize_panels(panels), call.actor.is_authenticated)
+def render_cards(call: Call, panels, drawn):
+    """The grid for the page's panels, changing only the cards of panels that changed."""
+    panels, drawn = svc.normalize_panels(panels), svc.normalize_panels(drawn)
+    if panels == drawn:
+        raise PreventUpdate
+    steps = grid_changes(drawn, panels)
+    if steps is None:
+        return panel_cards(panels, call.actor.is_authenticated), panels
+    grid = Patch()
+    for step in steps:
+        if step[0] == "remove":
+            del grid[step[1]]
+        elif step[0] == "replace":
+            grid[step[1]] = panel_card(step[2], call.actor.is_authenticated)
+        else:
+            grid.append(panel_card(step[1], call.actor.is_authenticated))
+    return grid, panels
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -102,25 +127,37 @@ function (relayout, current) {
 """
 
 
-def line_figure(call: Call, zoom_event, _refresh, panels, state, ctx_data):
-    """A line panel's figure, read again for the x range its zoom store holds."""
-    panel = find_panel(panels, ctx.outputs_list["id"]["index"])
+def _panel_to_draw(panels, state, drawn, *inputs) -> tuple[dict, str]:
+    """The panel this request draws and the signature of what it will show.
+
+    Dash asks every graph of the grid for its figure again whenever the grid's children change
+    (a card added, edited or removed), as it does for a new graph. A graph that already shows
+    this panel for these inputs keeps its figure: the request ends here, at no cost."""
+    panel = svc.find_panel(panels, ctx.outputs_list[0]["id"]["index"])
     if panel is None:
         raise PreventUpdate
+    signature = hashlib.sha1(json.dumps([panel, view_filters(state), *inputs], sort_keys=True,
+                                        default=str).encode()).hexdigest()
+    if ctx.triggered_id is None and drawn == signature:
+        raise PreventUpdate
+    return panel, signature
+
+
+def line_figure(call: Call, zoom_event, refresh, panels, state, ctx_data, drawn):
+    """A line panel's figure, read again for the x range its zoom store holds."""
+    panel, signature = _panel_to_draw(panels, state, drawn, refresh, zoom_event)
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            x_range=zoom, cache=_cache(call))
+                            x_range=zoom, cache=_cache(call)), signature
 
 
-def figures_by_graph(data, graph_ids: list[dict]) -> list:
-    """Each aggregated graph's figure from the job's store (no_update for graphs it has none for)."""
-    figures = (data or {}).get("figures") or {}
-    return [figures.get(graph_id["index"], no_update) for graph_id in graph_ids]
-
-
-def distribute_figures(_call: Call, data, _ids):
-    """Hand each aggregated graph on the page its figure; the graphs are the callback's outputs."""
-    return figures_by_graph(data, [graph["id"] for graph in ctx.outputs_list])
+def aggregate_figure(call: Call, refresh, panels, state, brush_data, ctx_data, drawn):
+    """A bar, scatter or parallel-coordinates panel's figure over the view's experiments; a
+    parallel-coordinates panel keeps the ranges brushed on it."""
+    panel, signature = _panel_to_draw(panels, state, drawn, refresh)
+    brushed = brush_data if isinstance(brush_data, dict) and brush_data.get("panel") == panel["id"] else {}
+    return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
+                            cache=_cache(call), constraints=brushed.get("constraints")), signature
 
 
 # --- gallery and editor --------------------------------------------------------------------
@@ -169,7 +206,7 @@ def open_editor(_call: Call, _picks, _edits, gallery_data, panels):
         raise PreventUpdate
     gallery_data = gallery_data or {}
     if trig["type"] == "project-panel-edit":
-        panel = find_panel(panels, trig["index"])
+        panel = svc.find_panel(panels, trig["index"])
         if panel is None:
             raise PreventUpdate
         return {"mode": "edit", "config": panel}, no_update, True
@@ -286,7 +323,7 @@ def keep_panel(call: Call, _clicks, panels):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
-    panel = find_panel(panels, trig["index"])
+    panel = svc.find_panel(panels, trig["index"])
     if panel is None:
         raise PreventUpdate
     svc.save_template(call.session, call.actor, panel)
@@ -312,7 +349,7 @@ def brush(call: Call, restyles, panels, current, state, ctx_data):
     if not isinstance(trig, dict):
         raise PreventUpdate
     pid = trig["index"]
-    panel = find_panel(panels, pid)
+    panel = svc.find_panel(panels, pid)
     if panel is None or panel["type"] != "parcoords":
         raise PreventUpdate
     restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"]["index"] == pid), None)
@@ -357,22 +394,23 @@ def save_brush(call: Call, _n, current, state, ctx_data):
 
 
 def register(kit: CallbackKit) -> None:
-    for kind in ("project-panel-line", "project-panel-agg", "project-panel-zoom", "project-panel-edit",
-                 "project-panel-delete", "project-panel-keep"):
+    for kind in ("project-panel-line", "project-panel-agg", "project-panel-zoom", "project-panel-line-drawn",
+                 "project-panel-agg-drawn", "project-panel-edit", "project-panel-delete", "project-panel-keep"):
         kit.pattern(kind, index=PANEL_ID)
     kit.pattern("project-gallery-pick",
                 index=matching(r"builtin:(line|bar|scatter|parcoords)|featured:\d{1,3}|mine:\d{1,18}",
                                "a gallery entry"))
     kit.pattern("project-gallery-forget", index=matching(r"mine:\d{1,18}", "a panel of yours"))
     kit.value("project-panels-list.data", optional(LIST))
-    kit.value("project-panels-ticket.data", optional(TEXT))
+    kit.value("project-panels-drawn.data", optional(LIST))
     kit.value("project-panels-brush.data", optional(record(panel=optional(PANEL_ID), constraints=optional(OBJECT),
                                                            rules=optional(LIST))))
-    kit.value("project-panels-agg-figures.data", optional(record(figures=optional(OBJECT))))
     kit.value("project-panels-catalogue.data", optional(record(catalogue=optional(OBJECT), featured=optional(LIST),
                                                                mine=optional(list_of(OBJECT)))))
     kit.value("project-panels-editing.data", optional(record(mode=optional(TEXT), config=ANY)))
     kit.value("project-panel-zoom.data", optional(OBJECT))
+    kit.value("project-panel-line-drawn.data", optional(TEXT))
+    kit.value("project-panel-agg-drawn.data", optional(TEXT))
     kit.value("project-panel-agg.restyleData", optional(LIST))
     for control in EDITOR_CONTROLS:
         kit.value(f"project-editor-{control}.value",
@@ -383,30 +421,25 @@ def register(kit: CallbackKit) -> None:
                  State("project-panels-list", "data"), prevent_initial_call=True, public=True)(list_from_state)
     kit.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
                  State("project-state", "data"), prevent_initial_call=True, public=True)(state_from_list)
-    kit.callback(Output("project-panels-ticket", "data"), Input("project-refresh", "data"),
-                 Input("project-panels-list", "data"), State("project-ctx", "data"), prevent_initial_call=True,
-                 public=True, fallback={"project-panels-ticket.data": None})(refresh_ticket)
-    kit.callback(Output("project-panels-grid", "children"), Input("project-panels-list", "data"),
-                 State("project-panels-ticket", "data"), prevent_initial_call=True, public=True)(render_cards)
+    kit.callback(Output("project-panels-grid", "children"), Output("project-panels-drawn", "data"),
+                 Input("project-panels-list", "data"), State("project-panels-drawn", "data"),
+                 prevent_initial_call=True, public=True)(render_cards)
     kit.clientside(X_ZOOM_JS, Output({"type": "project-panel-zoom", "index": MATCH}, "data"),
                    Input({"type": "project-panel-line", "index": MATCH}, "relayoutData"),
                    State({"type": "project-panel-zoom", "index": MATCH}, "data"), prevent_initial_call=True)
     kit.callback(Output({"type": "project-panel-line", "index": MATCH}, "figure"),
+                 Output({"type": "project-panel-line-drawn", "index": MATCH}, "data"),
                  Input({"type": "project-panel-zoom", "index": MATCH}, "data"),
                  Input("project-refresh", "data"), State("project-panels-list", "data"),
-                 State("project-state", "data"), State("project-ctx", "data"), public=True,
+                 State("project-state", "data"), State("project-ctx", "data"),
+                 State({"type": "project-panel-line-drawn", "index": MATCH}, "data"), public=True,
                  error=figure("project-panel-line.figure"))(line_figure)
-    kit.callback(Output({"type": "project-panel-agg", "index": ALL}, "figure"),
-                 Input("project-panels-agg-figures", "data"),
-                 State({"type": "project-panel-agg", "index": ALL}, "id"), public=True)(distribute_figures)
-    kit.callback(Output("project-panels-agg-figures", "data"),
-                 Input({"type": "project-panel-agg", "index": ALL}, "id"), Input("project-refresh", "data"),
-                 State("project-panels-list", "data"), State("project-state", "data"),
-                 Input("project-panels-ticket", "data"), State("project-panels-brush", "data"),
-                 background=True, public=True,
-                 progress=[Output("project-panels-progress", "value"), Output("project-panels-progress", "max")],
-                 running=[(Output("project-panels-progress-wrap", "style"), {"display": "flex"}, HIDDEN)],
-                 )(aggregate_figures)
+    kit.callback(Output({"type": "project-panel-agg", "index": MATCH}, "figure"),
+                 Output({"type": "project-panel-agg-drawn", "index": MATCH}, "data"),
+                 Input("project-refresh", "data"), State("project-panels-list", "data"),
+                 State("project-state", "data"), State("project-panels-brush", "data"), State("project-ctx", "data"),
+                 State({"type": "project-panel-agg-drawn", "index": MATCH}, "data"),
+                 public=True, error=figure("project-panel-agg.figure"))(aggregate_figure)
     kit.callback(Output("project-panels-gallery", "is_open"), Output("project-gallery-featured", "children"),
                  Output("project-gallery-mine", "children"), Output("project-panels-catalogue", "data"),
                  Input("project-panels-add", "n_clicks"), State("project-ctx", "data"),

@@ -4,26 +4,17 @@ Diskcache jobs run in processes started by a fork server (one per server worker)
 from the worker itself: a worker runs many threads, and a child forked while another thread
 held a lock inside SQLite, the allocator or a library waits on that lock for ever (a panel job
 hung that way and its panels stayed empty). The fork server is a fresh single-threaded
-interpreter with the job modules imported, so a job starts quickly and clean; it starts with
-the first project page a worker serves (``prepare_jobs``).
+interpreter, so a job starts clean; it starts with the first job.
+
+No page uses a background callback today: project panels draw in ordinary requests, one per
+panel (they take well under a second each, and a job's start and Dash's one-second polling of
+its result cost more than that). The manager stays for long-running work.
 """
 from __future__ import annotations
 
 from dashboard.config import Settings
 
-JOB_MODULES = ["dashboard.panel_jobs"]  # imported once by the fork server, inherited by every job
 _job_settings: Settings | None = None
-_job_server_in_use = False
-
-
-def prepare_jobs() -> None:
-    """Start this worker's fork server if it is not running. It costs a Python process with the
-    job modules imported (about 150 MB) and a second to start, so it starts with the first page
-    that will ask for a job (the project page), not with the server."""
-    if _job_server_in_use:
-        import multiprocess.forkserver
-
-        multiprocess.forkserver.ensure_running()
 
 
 def job_settings() -> Settings | None:
@@ -71,10 +62,7 @@ def _diskcache_manager(settings: Settings):
     import psutil
     from dash import DiskcacheManager
 
-    global _job_server_in_use
     processes = multiprocess.get_context("forkserver")
-    processes.set_forkserver_preload(JOB_MODULES)
-    _job_server_in_use = True
 
     class ForkServerDiskcacheManager(DiskcacheManager):
         """Jobs from the fork server. Dash checks that a job's process exists, then opens it to

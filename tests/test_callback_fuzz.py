@@ -90,13 +90,12 @@ class World:
                         f"{host.workspace}/team", f"{self.victim.workspace}/secret", "#ff0000"],
         }
         self.seeds = self._seeds(keys, names, view.id, query.id, template.id)
-        tickets = [self._ticket(host, ids["team"]), self._ticket(self.member, ids["own"]), "forged.ticket"]
         self.seeds.update({
             **dict.fromkeys(["project-notes-project.data", "project-files-project.data", "project-manage-project.data",
                              "project-archive-project.data", "workspace-target.data"], list(ids.values())),
             **dict.fromkeys(["settings-workspace.data", "workspace-name.data"], [w for w, _ in names]),
             "project-ctx.data": self.atoms["contexts"], "experiment-ref.data": self.atoms["refs"],
-            "project-cell-target.data": keys, "project-panels-ticket.data": tickets,
+            "project-cell-target.data": keys,
             "project-move-target.value": [f"{w}/{p}" for w, p in names],
             "experiment-cm-select.value": asset_ids or ["a1"],
             "value": self.atoms["strings"] + self.atoms["names"] + [0.5, 3, True, ["param:lr"], ["loss"]],
@@ -141,7 +140,7 @@ class World:
             "project-panels-list.data": [panels],
             "project-panels-brush.data": [{"panel": "p3", "constraints": {"param:lr": [0, 1]}, "rules": [rule],
                                            "count": 1}],
-            "project-panels-agg-figures.data": [{"figures": {"p1": {"data": [], "layout": {}}}}],
+            "project-panels-drawn.data": [panels, panels[:1], []],
             "project-panels-catalogue.data": [{"catalogue": {"metrics": ["loss"], "params": ["lr"], "tags": ["t"]},
                                                "featured": panels, "mine": [{"id": template_id, "name": "kept",
                                                                              "config": panels[0]}]}],
@@ -170,17 +169,6 @@ class World:
             "n_clicks": [1, 2], "n_submit": [1], "n_intervals": [3], "active_page": [1, 2], "is_open": [True, False],
             "active_tab": ["charts", "graphics", "audio", "confusion", "histograms", "output", "notes"],
         }
-
-    def _ticket(self, account, project_id: int) -> str:
-        """A panel ticket as the server signs it for ``account`` on that project."""
-        from itsdangerous import URLSafeTimedSerializer
-
-        from dashboard import panel_jobs
-
-        secret = self.data.settings.secret_key
-        user_id = self.data.actor(account).user_id
-        signer = URLSafeTimedSerializer(secret, salt=panel_jobs.TICKET_SALT)
-        return signer.dumps({"p": project_id, "u": user_id, "t": []})
 
     @staticmethod
     def _asset_id(session, experiment) -> str | None:

@@ -1,108 +1,102 @@
-"""The ticket a project page hands to its background panel job grants no more than the session
-that asked for it: share links and accounts are checked again when the job runs."""
+"""A project panel's figure is drawn for whoever may read the project when it is asked for, over
+HTTP as the page asks: a share link opens its project's panels until it is deleted, a disabled
+account's session draws nothing, another user's private project draws nothing."""
 import base64
+import json
 
 import numpy as np
 import pytest
-from flask import session as flask_session
+import requests
 
-from dashboard.auth import Actor
-from dashboard.config import Settings
-from dashboard.services import accounts, ingest, projects, sharing
+from dashboard.services import accounts as account_service, projects, sharing
+from models import User
+from tests.conftest import signed_in_client
+from tests.dash_requests import body_from_values, dependencies, find_callback
+from tests.project_data import ProjectData
 
-BAR = {"id": "p1", "type": "bar", "metric": "acc", "aggregation": "sum"}
-IDS = [{"type": "project-panel-agg", "index": "p1"}]
+BAR = {"id": "p1", "type": "bar", "metric": "loss", "aggregation": "sum"}
+GRAPH = {"type": "project-panel-agg", "index": "p1"}
+DRAWN = {"type": "project-panel-agg-drawn", "index": "p1"}
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from app import create_app
-
-    home = tmp_path_factory.mktemp("panels-access")
-    app = create_app(Settings.from_env(home=home, database_url=f"sqlite:///{home / 'halley.db'}",
-                                       secret_key="panels-access-secret"))
-    import callbacks.panels as panels_callbacks
-    from dashboard import panel_jobs
-
-    db = app.server.extensions["halley"]["db"]
-    with db.session() as s:
-        owner = accounts.create_user(s, "tickets", "tickets@example.org", "pw-123456")
-    actor = Actor(user_id=owner.id, username=owner.username)
-    with db.session() as s:
-        exp, _ = ingest.start_experiment(s, actor, "tickets", "private", name="run")
-        ingest.apply_batch(s, actor, exp.key, {"batch_id": "b", "metrics": [
-            {"name": "acc", "value": v, "step": k} for k, v in enumerate([1.0, 2.0, 3.0])]})
-    return {"app": app, "db": db, "owner": actor, "cb": panels_callbacks, "jobs": panel_jobs}
+def world(server, accounts):
+    data = ProjectData(accounts, server)
+    owner, other = accounts.create("panelown"), accounts.create("panelother")
+    data.project(owner, "private")
+    data.experiment(owner, "private", "run")  # loss 0.5 at step 1
+    spec = find_callback(dependencies(server.url), "project-refresh.data", "project-panel-agg")
+    return {"server": server, "data": data, "owner": owner, "other": other, "spec": spec}
 
 
-def _project(s, world):
-    return projects.get_readable(s, world["owner"], "tickets", "private")
+def _ctx(world) -> dict:
+    ws = world["owner"].workspace
+    return {"workspace": ws, "project": "private", "canWrite": False, "base": f"/{ws}/private"}
 
 
-def _ticket(world, share_tokens=(), actor=None):
-    """A ticket issued the way the page issues it, in a request of a session holding ``share_tokens``."""
-    from dashboard import context
-
-    cb = world["cb"]
-    with world["app"].server.test_request_context("/"):
-        flask_session[context.SHARE_SESSION_KEY] = list(share_tokens)
-        actor = actor or context.current_actor()
-        with world["db"].session() as s:
-            return world["jobs"].make_ticket(actor, _project(s, world), cb.session_share_tokens())
-
-
-def _figures(world, ticket):
-    """The job's figures (with the server's settings, as a job has them), handed to the graphs the
-    way the page does it."""
-    with world["app"].server.app_context():
-        data = world["jobs"].aggregate_figures(lambda _progress: None, IDS, None, [BAR], None, ticket, None)
-    return world["cb"].figures_by_graph(data, IDS)
+def _figure(world, client: requests.Session) -> tuple[int, dict | None]:
+    """The bar panel's answer for ``client``: status and figure (None when it drew nothing)."""
+    body = body_from_values(world["spec"], {"project-refresh.data": 1, "project-panels-list.data": [BAR],
+                                            "project-ctx.data": _ctx(world),
+                                            "project-panel-agg.figure": [(GRAPH, None)],
+                                            "project-panel-agg-drawn.data": [(DRAWN, None)]})
+    r = client.post(world["server"].url + "/_dash-update-component", json=body)
+    if r.status_code != 200:
+        return r.status_code, None
+    return 200, r.json()["response"][json.dumps(GRAPH, separators=(",", ":"), sort_keys=True)]["figure"]
 
 
 def _drawn(fig) -> bool:
-    """The bar of the run (sum of acc = 6), whether fresh or from the figure cache (typed array)."""
-    if len(fig.data) != 1:
+    """The run's bar (sum of loss = 0.5), plain or as a typed array."""
+    if not fig or len(fig["data"]) != 1:
         return False
-    y = fig.data[0].y
+    y = fig["data"][0]["y"]
     if isinstance(y, dict):
         y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
-    return list(y) == [6.0]
+    return list(y) == [0.5]
 
 
-def test_share_link_ticket_stops_working_once_the_link_is_deleted(world):
-    with world["db"].session() as s:
-        token = sharing.create_link(s, world["owner"], _project(s, world).id)
-    ticket = _ticket(world, [token])
-    assert _drawn(_figures(world, ticket)[0])
-    with world["db"].session() as s:
-        sharing.delete_link(s, world["owner"], _project(s, world).id)
-    fig = _figures(world, ticket)[0]
-    assert not fig.data and fig.layout.annotations[0].text == "Project not found"
+def _project_id(world) -> int:
+    data = world["data"]
+    with data.db.session() as s:
+        return projects.get_readable(s, data.actor(world["owner"]), world["owner"].workspace, "private").id
 
 
-def test_ticket_of_a_disabled_or_deleted_user_stops_working(world):
-    from models import User
+def test_owner_sees_the_panel_and_another_user_does_not(world):
+    assert _drawn(_figure(world, signed_in_client(world["server"], world["owner"]))[1])
+    status, fig = _figure(world, signed_in_client(world["server"], world["other"]))
+    assert status == 200 and not fig["data"] and "not found" in str(fig["layout"]).lower()
+    status, fig = _figure(world, requests.Session())  # anonymous, private project
+    assert status in (200, 401) and not _drawn(fig)
 
-    ticket = _ticket(world, actor=world["owner"])
-    assert _drawn(_figures(world, ticket)[0])
-    with world["db"].session() as s:
-        user = s.get(User, world["owner"].user_id)
-        user.is_active_user = False
-        s.add(user)
-    try:
-        fig = _figures(world, ticket)[0]
-        assert not fig.data and fig.layout.annotations[0].text == "Reload the page to see its panels"
-    finally:
-        with world["db"].session() as s:
-            user = s.get(User, world["owner"].user_id)
-            user.is_active_user = True
+
+def test_a_share_link_opens_the_panels_until_it_is_deleted(world):
+    data = world["data"]
+    with data.db.session() as s:
+        token = sharing.create_link(s, data.actor(world["owner"]), _project_id(world))
+    visitor = requests.Session()
+    assert visitor.get(world["server"].url + f"/shared/{token}", allow_redirects=False).status_code == 302
+    assert _drawn(_figure(world, visitor)[1])
+    with data.db.session() as s:
+        sharing.delete_link(s, data.actor(world["owner"]), _project_id(world))
+    status, fig = _figure(world, visitor)
+    assert not _drawn(fig)
+
+
+def test_a_disabled_accounts_session_draws_nothing(world):
+    data, owner = world["data"], world["owner"]
+    client = signed_in_client(world["server"], owner)
+    assert _drawn(_figure(world, client)[1])
+
+    def set_active(active: bool) -> None:
+        with data.db.session() as s:
+            user = s.get(User, account_service.find_user(s, owner.username).id)
+            user.is_active_user = active
             s.add(user)
 
-
-def test_forged_or_stale_tickets_draw_nothing(world, monkeypatch):
-    jobs = world["jobs"]
-    ticket = _ticket(world, actor=world["owner"])
-    assert not _figures(world, ticket[:-2] + "xx")[0].data
-    assert jobs.TICKET_MAX_AGE <= 15 * 60
-    monkeypatch.setattr(jobs, "TICKET_MAX_AGE", -1)
-    assert _figures(world, ticket)[0].layout.annotations[0].text == "Reload the page to see its panels"
+    set_active(False)
+    try:
+        status, fig = _figure(world, client)
+        assert not _drawn(fig)
+    finally:
+        set_active(True)

@@ -223,3 +223,104 @@ def test_anonymous_visitor_sees_panels_of_a_public_project(server, page, panel_p
     expect(_card(page, "line").locator(".scatterlayer .trace")).to_have_count(2, timeout=SLOW)
     expect(_card(page, "bar").locator(".barlayer .point")).to_have_count(2, timeout=SLOW)
     assert console_errors == []
+
+
+SIX_PANELS = [{"type": "line", "name": "Loss", "metrics": ["loss"]},
+              {"type": "line", "name": "Acc", "metrics": ["acc"]},
+              {"type": "bar", "metric": "acc", "aggregation": "max"},
+              {"type": "bar", "metric": "loss", "aggregation": "min"},
+              {"type": "scatter", "xAxis": {"source": "param", "name": "lr"},
+               "yAxis": {"source": "metric", "name": "loss"}},
+              {"type": "parcoords", "axes": ["param:lr", "metric:acc"]}]
+# How many experiments a panel's figure shows, read from the graph in the page.
+SHOWN_JS = """(el) => {
+    const d = el._fullData || [];
+    if (!d.length) return -1;
+    if (d[0].type === 'bar') return d[0].x.length;
+    if (d[0].type === 'parcoords') return d[0].dimensions[0].values.length;
+    if (d[0].type === 'scatter' && d[0].mode === 'markers') return d.reduce((n, t) => n + t.x.length, 0);
+    return d.length;
+}"""
+
+
+def _panel_draws(page) -> list[str]:
+    """The panel ids of every figure the server draws for the page from now on (a graph that
+    already shows what it is asked for is answered "no update", 204)."""
+    drawn: list[str] = []
+
+    def record(response):
+        request = response.request
+        if "/_dash-update-component" in request.url and request.method == "POST" and response.status == 200:
+            outputs = json.loads(request.post_data or "{}").get("outputs")
+            first = outputs[0] if isinstance(outputs, list) and outputs else None
+            if isinstance(first, dict) and isinstance(first.get("id"), dict) \
+                    and first["id"].get("type") in ("project-panel-line", "project-panel-agg"):
+                drawn.append(first["id"]["index"])
+
+    page.on("response", record)
+    return drawn
+
+
+def test_six_panels_survive_fifty_quick_filter_changes(server, page, panel_project, console_errors):
+    """Switching the query 51 times as fast as the page takes it: no server error, and every panel
+    ends drawn for the last query (lr < 0.02 leaves run-2, run-3 and run-4 of the visible runs)."""
+    owner = panel_project["owner"]
+    with panel_project["db"].session() as s:
+        project = projects.get_readable(s, panel_project["actor"], owner.workspace, "panels")
+        project_views.create_query(s, panel_project["actor"], project, "small lr", {"op": "and", "rules": [
+            {"attr": "param:lr", "operator": "lt", "value": 0.02}]})
+    url = _view_with_panels(panel_project, "Six panels", SIX_PANELS)
+    failures = []
+    page.on("response", lambda r: failures.append((r.url, r.status)) if r.status >= 500 else None)
+    sign_in(page, server, owner, url)
+    graphs = page.locator(".project-panel .js-plotly-plot")
+    expect(graphs).to_have_count(6, timeout=SLOW)
+    for i in range(51):
+        label = "small lr" if i % 2 == 0 else "All experiments"
+        page.click("#project-query-select")
+        page.locator(".dash-dropdown-content .dash-dropdown-option").filter(
+            has_text=re.compile("^" + re.escape(label) + "$")).first.click()
+    expect(page.locator("#project-query-select")).to_contain_text("small lr")
+    for n in range(6):
+        page.wait_for_function(f"() => ({SHOWN_JS})(document.querySelectorAll('.project-panel .js-plotly-plot')[{n}])"
+                               " === 3", timeout=SLOW)
+    page.screenshot(path="/tmp/shots/panels_after_quick_filters.png", full_page=True)
+    assert failures == []
+    assert console_errors == []
+
+
+def test_adding_or_editing_a_panel_draws_only_that_panel(server, page, panel_project, console_errors):
+    url = _view_with_panels(panel_project, "Draw one", SIX_PANELS[:3])
+    sign_in(page, server, panel_project["owner"], url)
+    expect(page.locator(".project-panel .js-plotly-plot")).to_have_count(3, timeout=SLOW)
+    for n in range(3):
+        page.wait_for_function(f"() => ({SHOWN_JS})(document.querySelectorAll('.project-panel .js-plotly-plot')[{n}])"
+                               " === 5", timeout=SLOW)
+    before = [c.get_attribute("data-panel-id") for c in page.locator(".project-panel").all()]
+    asked = _panel_draws(page)
+
+    page.click("#project-panels-add")
+    page.locator('[id*="builtin:scatter"]').click()
+    expect(page.locator("#project-editor-preview .scatterlayer .trace").first).to_be_attached(timeout=SLOW)
+    page.click("#project-editor-done")
+    expect(page.locator(".project-panel")).to_have_count(4, timeout=SLOW)
+    expect(_card(page, "scatter").locator(DRAWN["scatter"]).first).to_be_attached(timeout=SLOW)
+    added = _card(page, "scatter").get_attribute("data-panel-id")
+    assert asked == [added]
+
+    asked.clear()
+    _menu_item(page, "bar", "Edit Panel").click()
+    expect(page.locator("#project-editor-name")).to_be_visible(timeout=SLOW)
+    page.fill("#project-editor-name", "Best accuracy")
+    page.click("#project-editor-done")
+    expect(_card(page, "bar").locator(".project-panel-title")).to_have_text("Best accuracy", timeout=SLOW)
+    page.wait_for_function("() => document.querySelectorAll('.project-panel .js-plotly-plot').length === 4")
+    expect(_card(page, "bar").locator(DRAWN["bar"]).first).to_be_attached(timeout=SLOW)
+    assert asked == [before[2]]
+
+    asked.clear()
+    _menu_item(page, "bar", "Delete").click()
+    expect(page.locator(".project-panel")).to_have_count(3, timeout=SLOW)
+    expect(_card(page, "scatter").locator(DRAWN["scatter"]).first).to_be_attached()
+    assert asked == []
+    assert console_errors == []

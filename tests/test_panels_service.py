@@ -181,3 +181,18 @@ def test_zoom_and_brush_events_are_parsed():
         "param:lr": [[0, 1], [2, 3]]}
     assert constraint_updates([{"dimensions[0].constraintrange": None}, [0]], axes) == {"param:lr": None}
     assert constraint_updates([{"dimensions[7].constraintrange": [1, 2], "line.color": "red"}, [0]], axes) == {}
+
+
+def test_grid_changes_touch_only_the_cards_that_changed():
+    from callbacks.panels import grid_changes
+
+    a, b, c = ({"id": i, "type": "bar", "metric": "loss"} for i in ("a", "b", "c"))
+    assert grid_changes([a, b], [a, b, c]) == [("add", c)]
+    assert grid_changes([a, b, c], [a, c]) == [("remove", 1)]
+    assert grid_changes([a, b, c], [c]) == [("remove", 1), ("remove", 0)]  # from the end, indexes stay valid
+    edited = {**b, "metric": "acc"}
+    assert grid_changes([a, b], [a, edited]) == [("replace", 1, edited)]
+    assert grid_changes([a, b], [a, b]) == []
+    assert grid_changes([a, b], [b, a]) is None  # a new order: the grid is drawn again
+    assert grid_changes([a, b], [c, a, b]) is None
+    assert grid_changes([], [a]) is None and grid_changes([a], []) is None

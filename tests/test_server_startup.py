@@ -15,7 +15,7 @@ def test_the_app_is_set_up_when_the_factory_returns(tmp_path):
     app = create_app(Settings.from_env(home=tmp_path))
     outputs = "".join(app.callback_map)
     assert "_pages_content.children" in outputs  # the pages router, registered by Dash's first request
-    assert "project-panels-agg-figures.data" in outputs
+    assert '{"index":["MATCH"],"type":"project-panel-agg"}.figure' in outputs
 
 
 def test_many_first_requests_at_once_are_all_answered(tmp_path):

@@ -110,6 +110,11 @@ def normalize_panels(items) -> list[dict]:
     return out[:50]
 
 
+def find_panel(panels, pid) -> dict | None:
+    """The valid panel with id ``pid`` in a view state's ``panels`` list, if any."""
+    return next((p for p in normalize_panels(panels) if p["id"] == pid), None)
+
+
 def panel_title(panel: dict) -> str:
     if panel.get("name"):
         return panel["name"]

@@ -32,8 +32,8 @@ from dashboard.charts.style import empty_figure
 from dashboard.db import fetch_array, split_by_key
 from dashboard.services import experiment_table, metric_rollup, metrics
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
-    PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, is_complete, is_panel_id, list_templates,
-    normalize_panel, normalize_panels, panel_title, save_template,
+    PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, find_panel, is_complete, is_panel_id,
+    list_templates, normalize_panel, normalize_panels, panel_title, save_template,
 )
 from models import Experiment, ExperimentTag, MetricPoint, MetricSeries, Parameter, Project
 

@@ -1,11 +1,12 @@
 """The project panels area (inside ``project-panels`` above the experiment table): the
 "Add Panel" button, one card per panel with its three-dot menu, the brush banner of parallel
-coordinates, the progress of background aggregations, and the gallery and editor dialogs.
+coordinates, and the gallery and editor dialogs.
 
-Line panels are ``project-panel-line`` graphs (drawn, and re-read when their
-``project-panel-zoom`` store changes, by a foreground callback); bar, scatter and parallel-coordinates panels are ``project-panel-agg`` graphs
-drawn together by a background callback. Export and reset-zoom run in the browser
-(assets/panels.js) through the ``data-panel-action`` buttons.
+Line panels are ``project-panel-line`` graphs (re-read when their ``project-panel-zoom`` store
+changes); bar, scatter and parallel-coordinates panels are ``project-panel-agg`` graphs. Each graph
+is drawn by its own request and dims while it is being drawn again. ``project-panels-drawn`` holds
+the panels the grid shows, so a change patches only the cards that changed. Export and
+reset-zoom run in the browser (assets/panels.js) through the ``data-panel-action`` buttons.
 """
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
 def graph_id(panel: dict) -> dict:
     kind = "project-panel-line" if panel["type"] == "line" else "project-panel-agg"
     return {"type": kind, "index": panel["id"]}
+
+
+def drawn_id(panel: dict) -> dict:
+    """The store of what a panel's graph shows (the signature of the panel and view it drew),
+    typed like the graph, so each figure callback has its own."""
+    return {"type": graph_id(panel)["type"] + "-drawn", "index": panel["id"]}
 
 
 def zoom_id(panel: dict) -> dict:
@@ -63,8 +70,10 @@ def panel_card(panel: dict, can_keep: bool) -> html.Div:
             html.Span(panel_title(panel), className="project-panel-title text-truncate"),
             _menu(panel, can_keep),
         ], className="d-flex align-items-center justify-content-between px-2 pt-1"),
-        dcc.Graph(id=graph_id(panel), config=GRAPH_CONFIG, className="project-panel-graph",
-                  style={"height": "320px"}),
+        dcc.Loading(dcc.Graph(id=graph_id(panel), config=GRAPH_CONFIG, className="project-panel-graph",
+                              style={"height": "320px"}),
+                    type="dot", delay_show=400, overlay_style={"visibility": "visible", "opacity": 0.55}),
+        dcc.Store(id=drawn_id(panel)),
         *([dcc.Store(id=zoom_id(panel))] if panel["type"] == "line" else []),
     ], className="h-100 shadow-sm"), className="col-12 col-lg-6 col-xxl-4 project-panel",
         id=f"project-panel-{panel['id']}", **{"data-panel-type": panel["type"], "data-panel-id": panel["id"],
@@ -78,21 +87,15 @@ def panel_cards(panels: list[dict], can_keep: bool) -> list:
     return [panel_card(p, can_keep) for p in panels]
 
 
-def panels_area(panels: list[dict], can_keep: bool, ticket: str) -> html.Div:
+def panels_area(panels: list[dict], can_keep: bool) -> html.Div:
     return html.Div([
         dcc.Store(id="project-panels-list", data=panels),
-        dcc.Store(id="project-panels-ticket", data=ticket),
+        dcc.Store(id="project-panels-drawn", data=panels),  # the panels project-panels-grid shows
         dcc.Store(id="project-panels-editing"),
         dcc.Store(id="project-panels-catalogue"),
-        dcc.Store(id="project-panels-agg-figures"),  # the aggregation job's figures by panel index
         html.Div([
             dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add Panel"], id="project-panels-add", size="sm",
                        color="primary", outline=True),
-            html.Div([
-                dbc.Progress(id="project-panels-progress", value=0, max=1, striped=True, animated=True,
-                             style={"width": "160px", "height": "8px"}),
-                html.Span("Computing panels…", className="small text-muted ms-2"),
-            ], id="project-panels-progress-wrap", className="align-items-center ms-3", style={"display": "none"}),
             html.Div(id="project-panels-brush-bar", className="ms-auto small"),
         ], className="d-flex align-items-center mb-2"),
         html.Div(panel_cards(panels, can_keep), id="project-panels-grid", className="row g-2"),
