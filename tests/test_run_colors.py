@@ -16,7 +16,9 @@ from sqlmodel import select
 
 from dashboard.auth import Actor
 from dashboard.charts.style import PALETTE, experiment_color
-from dashboard.services import accounts as account_service, experiment_bulk, panels, project_views, projects
+from dashboard.services import (
+    accounts as account_service, experiment_bulk, experiment_table, panels, project_views, projects,
+)
 from models import Experiment, Project
 from tests.conftest import Accounts, api, sign_in
 from tests.postgres_fixtures import PostgresServer, postgres  # noqa: F401  (the session's cluster)
@@ -60,9 +62,11 @@ def _log_runs(server, owner, project: str, count: int) -> list[str]:
     return keys
 
 
-def _exported_colors(server, owner, project: str) -> dict[str, str]:
+def _exported_colors(server, owner, project: str, state: dict | None = None) -> dict[str, str]:
+    """Key -> color in the table's CSV export (of the view ``state``), in the export's order."""
+    params = {"state": experiment_table.encode_state(state)} if state else None
     r = api(server, owner.api_key).get(
-        f"{server.url}/api/v1/workspaces/{owner.workspace}/projects/{project}/experiments.csv")
+        f"{server.url}/api/v1/workspaces/{owner.workspace}/projects/{project}/experiments.csv", params=params)
     assert r.status_code == 200, r.text
     rows = list(csv.reader(io.StringIO(r.text)))
     color = rows[0].index("Color")
@@ -100,6 +104,13 @@ def test_twenty_runs_get_twenty_distinct_colors_in_table_and_panels(site):
     drawn = _panel_colors(accounts, owner, "twenty", {"type": "line", "metrics": ["loss"], "x": "step"})
     assert drawn == exported
     assert _panel_colors(accounts, owner, "twenty", {"type": "bar", "metric": "loss", "aggregation": "sum"}) == exported
+    # filtering and sorting on the Color column go by the colors shown
+    state = experiment_table.default_state()
+    state["filters"]["rules"] = [{"attr": "sys:color", "operator": "equals", "value": PALETTE[7]}]
+    assert _exported_colors(server, owner, "twenty", state) == {keys[7]: PALETTE[7]}
+    state = experiment_table.default_state()
+    state["columnState"] = [{"colId": "sys:color", "sort": "asc", "sortIndex": 0}]
+    assert list(_exported_colors(server, owner, "twenty", state).values()) == sorted(PALETTE[:20])
 
 
 def test_runs_started_at_once_get_distinct_order_indexes(site):
