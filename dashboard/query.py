@@ -37,6 +37,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from dashboard.charts.style import PALETTE
 from dashboard.errors import Invalid
 from models import Experiment, ExperimentTag, MetricSeries, Other, Parameter
 
@@ -131,6 +132,13 @@ def duration_expression() -> ColumnElement:
     return seconds_between(Experiment.start_time, func.coalesce(Experiment.end_time, Experiment.last_heartbeat))
 
 
+def color_expression() -> ColumnElement:
+    """The color the experiment is shown in (``style.experiment_color``, in SQL): the picked
+    one, else the palette color of its order in the project."""
+    by_order = case({i: c for i, c in enumerate(PALETTE)}, value=Experiment.color_index % len(PALETTE))
+    return func.coalesce(Experiment.color, by_order)
+
+
 # field -> (label, type, expression factory)
 SYSTEM_FIELDS: dict[str, tuple[str, str, Any]] = {
     "status": ("Status", "choice", status_expression),
@@ -143,7 +151,7 @@ SYSTEM_FIELDS: dict[str, tuple[str, str, Any]] = {
     "host": ("Host", "text", lambda: Experiment.host),
     "user": ("User", "text", lambda: Experiment.os_user),
     "visible": ("Visible", "boolean", lambda: Experiment.visible),
-    "color": ("Color", "text", lambda: Experiment.color),
+    "color": ("Color", "text", color_expression),
     "python_version": ("Python version", "text", lambda: Experiment.python_version),
     "os": ("OS", "text", lambda: Experiment.os),
     "git_branch": ("Git branch", "text", lambda: Experiment.git_branch),

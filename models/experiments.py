@@ -27,7 +27,8 @@ class Experiment(SQLModel, table=True):
     status: str = Field(default="running", max_length=16, index=True)
     archived: bool = Field(default=False, index=True)
     visible: bool = True
-    color: str | None = Field(default=None, max_length=16)
+    color: str | None = Field(default=None, max_length=16)  # picked by a user; wins over color_index
+    color_index: int | None = None  # order in its project (0 = first), picks its palette color
     file_name: str | None = Field(default=None, max_length=500)
     file_path: str | None = Field(default=None, max_length=1000)
     command: str | None = None  # JSON list (argv)

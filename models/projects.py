@@ -19,6 +19,7 @@ class Project(SQLModel, table=True):
     notes: str = ""
     github_url: str | None = Field(default=None, max_length=500)
     share_token: str | None = Field(default=None, index=True, unique=True, max_length=64)
+    next_color_index: int = 0  # color_index of the next experiment created in or moved to it
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,5 +1,6 @@
 """Chart transforms, aggregations, downsampling and figures against hand-computed values."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -254,3 +255,31 @@ def test_crowded_bar_and_parallel_coordinates_stay_readable():
         rows = [{"exp": exp(f"{i:032d}"), "values": {a: float(i + j) for j, a in enumerate(axes)}} for i in range(3)]
         return parcoords.parcoords_figure(rows, axes).data[0]
     assert coords(4).labelangle == 0 and coords(5).labelangle == -25
+
+
+def _lab(hex_color: str) -> np.ndarray:
+    """CIELAB (D65) of an sRGB color."""
+    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(np.maximum(xyz / np.array([0.95047, 1.0, 1.08883]), (6 / 29) ** 3))
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_palette_has_twenty_well_separated_colors_readable_on_white():
+    from dashboard.charts.style import PALETTE
+
+    assert len(PALETTE) >= 20 and all(re.fullmatch("#[0-9a-f]{6}", c) for c in PALETTE)
+    labs = [_lab(c) for c in PALETTE]
+    nearest = min(np.linalg.norm(a - b) for i, a in enumerate(labs) for b in labs[i + 1:])
+    assert nearest > 20  # CIE76 distance; the old palette's #2ca02c and #109618 were 5 apart
+    assert max(lab[0] for lab in labs) < 70  # no pale color that fades into a white chart
+
+
+def test_experiment_color_prefers_picked_then_order_then_key():
+    from dashboard.charts.style import PALETTE
+
+    assert experiment_color({"key": "a" * 32, "color": "#123456", "color_index": 3}) == "#123456"
+    assert [experiment_color({"key": "a" * 32, "color_index": i}) for i in range(20)] == list(PALETTE[:20])
+    assert experiment_color({"key": "a" * 32, "color_index": 20}) == PALETTE[0]  # it wraps
+    assert experiment_color({"key": "a" * 32}) == experiment_color({"key": "a" * 32, "color_index": None}) in PALETTE

@@ -398,3 +398,7 @@ def test_folder_of_archives(server, importer, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 imported, 1 skipped, 0 failed" in result.stdout
     assert stored(importer, "9" * 32)["exp"].name == "imported-run"
+    # the imported run comes after the first one in their project, with the next color
+    first, second = stored(importer), stored(importer, "9" * 32)
+    assert first["where"] == second["where"]
+    assert second["exp"].color_index > first["exp"].color_index >= 0

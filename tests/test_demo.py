@@ -159,3 +159,17 @@ def test_demo_logs_into_a_running_server_with_a_key(demo_server, client, owner):
     assert len(runs) == 1
     meta = get(demo_server, own, f"/experiments/{runs[0]['experiment_key']}").json()
     assert "--api-key" in meta["command"] and owner.api_key not in " ".join(meta["command"])
+
+
+def test_the_runs_get_the_first_colors_of_the_palette(demo_server, client, experiments):
+    """Demo runs are created like any other: by their order in the project, each its own color."""
+    import csv
+    import io
+
+    from dashboard.charts.style import PALETTE
+
+    r = client.get(f"{demo_server.url}/api/v1/workspaces/demo/projects/digits-mlp/experiments.csv", timeout=30)
+    assert r.status_code == 200, r.text
+    rows = list(csv.reader(io.StringIO(r.text)))
+    colors = [row[rows[0].index("Color")] for row in rows[1:]]
+    assert sorted(colors) == sorted(PALETTE[:RUNS])

@@ -1,9 +1,11 @@
 """The Alembic migrations build exactly the schema the models describe, and keep data."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from dashboard.db import SQLITE_WAL_AUTOCHECKPOINT, Database, get_engine, migrate
+from tests.postgres_fixtures import postgres  # noqa: F401  (the session's cluster)
 
 
 def test_migrations_match_models(tmp_path):
@@ -89,3 +91,49 @@ def test_forked_child_gets_its_own_connection_pool(tmp_path):
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'o.db'}"
+    return request.getfixturevalue("postgres").create_database("order")
+
+
+def test_upgrade_numbers_existing_experiments_by_their_order_in_each_project(database_url):
+    """An old database (at 0005, before experiments had an order) gets each experiment's order in
+    its project (by creation) and each project's counter; a color a user picked stays, and so do
+    the experiments' data."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from dashboard.auth import Actor
+    from dashboard.charts.style import PALETTE, experiment_color
+    from dashboard.db import alembic_config
+    from dashboard.services import accounts, ingest
+    from models import Experiment, MetricSeries, Project
+
+    migrate(database_url)
+    db = Database(database_url)
+    with db.session() as s:
+        user = accounts.create_user(s, "elder", "elder@example.org", "password123")
+    actor = Actor(user_id=user.id, username=user.username)
+    keys = []
+    with db.session() as s:
+        for project in ("one", "two", "one", "two", "one"):  # ids interleave across the projects
+            exp, _ = ingest.start_experiment(s, actor, "elder", project)
+            ingest.apply_batch(s, actor, exp.key, {"batch_id": exp.key, "metrics": [{"name": "m", "value": 1.0}]})
+            keys.append(exp.key)
+    command.downgrade(alembic_config(database_url), "0005")
+    with get_engine(database_url).begin() as conn:
+        conn.execute(text("UPDATE experiment SET color = '#123456' WHERE key = :k"), {"k": keys[2]})
+    migrate(database_url)
+    with db.session() as s:
+        found = {e.key: e for e in s.exec(select(Experiment)).all()}
+        counters = {p.name: p.next_color_index for p in s.exec(select(Project)).all()}
+        assert s.exec(select(MetricSeries)).all() != [] and len(found) == 5
+    assert [found[k].color_index for k in keys] == [0, 0, 1, 1, 2]
+    assert counters == {"one": 3, "two": 2}
+    assert [experiment_color(found[k]) for k in keys] == [PALETTE[0], PALETTE[0], "#123456", PALETTE[1], PALETTE[2]]
+    with db.session() as s:  # the next run follows on
+        assert ingest.start_experiment(s, actor, "elder", "two")[0].color_index == 2

@@ -2,22 +2,40 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 import plotly.graph_objects as go
 
 from dashboard.charts.text import plotly_text
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#3366cc", "#dc3912", "#109618", "#990099", "#0099c6", "#dd4477")
+# Run colors, handed out by each experiment's order in its project (``Experiment.color_index``).
+# A Glasbey-style pick in CIELAB: the first five are the familiar plotly/tab10 ones, each next
+# one the farthest (CIEDE2000) from those before and from white, among colors with 2.5:1
+# contrast on white. Any two differ by a CIEDE2000 of 19 or more (tab20's light/dark pairs: ~10).
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#4b3c00", "#780046", "#00b4b4",
+           "#006455", "#b9a000", "#0500cd", "#c8969b", "#f50a87", "#917355", "#692814", "#464164",
+           "#376400", "#8ca0eb", "#8c5f6e", "#ff64f5")
 INVALID_NOTE = "Some invalid values were ignored"
 
 
-def experiment_color(exp: dict) -> str:
-    """The experiment's own color, else a stable palette color derived from its key."""
-    if exp.get("color"):
-        return exp["color"]
-    digest = hashlib.sha1(exp["key"].encode()).digest()
-    return PALETTE[digest[0] % len(PALETTE)]
+def palette_color(index: int) -> str:
+    """The palette's color for the ``index``-th experiment of a project (it wraps after 20)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def experiment_color(exp: Mapping[str, Any] | Any) -> str:
+    """What color an experiment is drawn in, everywhere: the color a user picked, else the
+    palette color of its order in its project, else (a row from before it had an order) one
+    derived from its key. ``exp`` is a dict or an object with ``color``, ``color_index``, ``key``."""
+    get = exp.get if isinstance(exp, Mapping) else (lambda name: getattr(exp, name, None))
+    if get("color"):
+        return get("color")
+    index = get("color_index")
+    if isinstance(index, int) and not isinstance(index, bool) and index >= 0:
+        return palette_color(index)
+    digest = hashlib.sha1(str(get("key") or "").encode()).digest()
+    return palette_color(digest[0])
 
 
 def base_layout(fig: go.Figure, title: str | None = None, *, showlegend: bool = True) -> go.Figure:

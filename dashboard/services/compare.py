@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from dashboard.auth import Actor
+from dashboard.charts.style import experiment_color
 from dashboard.config import Settings
 from dashboard.errors import Invalid, NotFound
 from dashboard.services import assets, experiments, metrics
@@ -21,7 +22,7 @@ MAX_CHART_METRICS = 24
 class Side:
     experiment: Experiment
     label: str
-    color: str | None
+    color: str  # how the experiment is drawn everywhere (style.experiment_color)
     parameters: dict[str, str]
     metrics: dict[str, dict]
     others: dict[str, str]
@@ -79,7 +80,7 @@ def _side(session: Session, settings: Settings, exp: Experiment) -> Side:
     return Side(
         experiment=exp,
         label=exp.name or exp.key,
-        color=exp.color,
+        color=experiment_color(exp),
         parameters={p.name: p.value_text if p.value_text is not None else _text(p.value_num)
                     for p in experiments.parameters(session, exp)},
         metrics=summary,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from dashboard.auth import Actor, actor_role, can_write_project
@@ -110,6 +110,12 @@ def move(session: Session, actor: Actor, project: Project, keys, workspace_name:
     if ids:
         session.execute(update(Experiment).where(Experiment.id.in_(ids))
                         .values(project_id=target.id, updated_at=utcnow()))
+        # Moved experiments come after the target's own, in their order: new colors there.
+        first = project_service.take_color_indexes(session, target.id, len(ids))
+        table = Experiment.__table__
+        session.connection().execute(table.update().where(table.c.id == bindparam("moved_id"))
+                                     .values(color_index=bindparam("index")),
+                                     [{"moved_id": i, "index": first + n} for n, i in enumerate(sorted(ids))])
     return len(ids)
 
 

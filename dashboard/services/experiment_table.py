@@ -235,7 +235,7 @@ def _fill_values(session: Session, rows: dict[int, dict], columns: list[q.Column
 def _base_row(e: Experiment, status: str, duration: float | None) -> dict:
     return {
         "key": e.key, "sys:key": e.key, "sys:name": e.name or e.key, "sys:status": status,
-        "sys:visible": e.visible, "sys:color": e.color or experiment_color({"key": e.key}),
+        "sys:visible": e.visible, "sys:color": experiment_color(e),
         "sys:file_name": e.file_name,
         "sys:start_time": _iso(e.start_time), "sys:end_time": _iso(e.end_time),
         "sys:duration": round(duration, 3) if duration is not None else None, "sys:host": e.host,
@@ -327,7 +327,7 @@ def constant_columns(session: Session, project: Project, state: dict) -> list[st
             # constant: one value everywhere, or missing everywhere
             if (distinct == 1 and count == total) or count == 0:
                 constant.append(col.id)
-        elif col.kind == "sys" and col.name not in ("name", "key", "color"):  # colors default per key
+        elif col.kind == "sys" and col.name not in ("name", "key", "color"):  # colors default by order
             expr = q.value_expression(col)
             distinct, nulls = session.execute(
                 select(func.count(func.distinct(expr)), func.count() - func.count(expr))

@@ -464,7 +464,8 @@ def _create(session: Session, actor: Actor, workspace: str | None, project: str 
     target, ws_name = _logging_target(session, actor, workspace, project)
     now = utcnow()
     exp = Experiment(key=key or uuid.uuid4().hex, project_id=target.id, name=_clip("name", (name or "").strip()) or None,
-                     start_time=now, last_heartbeat=now, updated_at=now, created_by_id=actor.user_id)
+                     start_time=now, last_heartbeat=now, updated_at=now, created_by_id=actor.user_id,
+                     color_index=projects.take_color_indexes(session, target.id))
     session.add(exp)
     target.updated_at = now
     session.add(target)

@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from dashboard.auth import Actor
 from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
-from dashboard.charts.style import empty_figure
+from dashboard.charts.style import empty_figure, experiment_color
 from dashboard.db import fetch_array, split_by_key
 from dashboard.services import experiment_table, metric_rollup, metrics
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
@@ -58,11 +58,14 @@ def panel_experiments(session: Session, actor: Actor, project: Project, filters,
     ``[{"id", "key", "name", "color", "params": {...}, "tags": [...]}]``."""
     ids = experiment_table.matching_ids(session, actor, project, filters)
     rows = session.execute(
-        select(Experiment.id, Experiment.key, Experiment.name, Experiment.color, Experiment.updated_at)
+        select(Experiment.id, Experiment.key, Experiment.name, Experiment.color, Experiment.color_index,
+               Experiment.updated_at)
         .where(Experiment.id.in_(ids), Experiment.visible == True)  # noqa: E712
         .order_by(Experiment.start_time.desc(), Experiment.id.desc()).limit(limit)
     ).all()
-    exps = [{"id": r[0], "key": r[1], "name": r[2], "color": r[3], "updated": str(r[4])} for r in rows]
+    # "color" is the one the experiment is drawn in (the table's too), settled here once.
+    exps = [{"id": r[0], "key": r[1], "name": r[2], "updated": str(r[5]),
+             "color": experiment_color({"key": r[1], "color": r[3], "color_index": r[4]})} for r in rows]
     by_id = {e["id"]: e for e in exps}
     if params and exps:
         for e in exps:

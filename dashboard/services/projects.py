@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import case, func, or_, update as sa_update
 from sqlmodel import Session, select
 
 from dashboard.auth import Actor, actor_role, can_read_project, can_write_project, can_write_workspace
@@ -73,6 +73,18 @@ def get_or_create_for_logging(session: Session, actor: Actor, workspace_name: st
         session.add(project)
         session.flush()
     return project
+
+
+def take_color_indexes(session: Session, project_id: int, count: int = 1) -> int:
+    """Reserve the next ``count`` color indexes of a project (see ``Experiment.color_index``)
+    in the caller's transaction; returns the first. The counter is bumped in place before it
+    is read: the UPDATE takes the write lock (the row's on PostgreSQL, the database's on
+    SQLite) until the transaction ends, so experiments created at once each get their own."""
+    session.execute(sa_update(Project).where(Project.id == project_id)
+                    .values(next_color_index=Project.next_color_index + count)
+                    .execution_options(synchronize_session=False))
+    bumped = session.execute(select(Project.next_color_index).where(Project.id == project_id)).scalar_one()
+    return bumped - count
 
 
 def list_readable(session: Session, actor: Actor, workspace_id: int) -> list[ProjectSummary]:

@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from dashboard.charts.downsample import downsample
 from dashboard.charts.line import line_figure
+from dashboard.charts.style import PALETTE
 from dashboard.services.compare import Comparison, keyed_rows, packages_map, text_diff
 
 DIFF_CLASSES = {"replace": "diff-changed", "delete": "diff-removed", "insert": "diff-added", "equal": "",
@@ -91,12 +92,12 @@ def packages_section(comparison: Comparison, labels: tuple[str, str]):
 
 def charts_section(comparison: Comparison, series: dict, labels: tuple[str, str]):
     exps = [
-        {"key": comparison.a.experiment.key, "name": labels[0], "color": comparison.a.color or "#1f77b4"},
-        {"key": comparison.b.experiment.key, "name": labels[1], "color": comparison.b.color or "#ff7f0e"},
+        {"key": comparison.a.experiment.key, "name": labels[0], "color": comparison.a.color},
+        {"key": comparison.b.experiment.key, "name": labels[1], "color": comparison.b.color},
     ]
     ids = [comparison.a.experiment.id, comparison.b.experiment.id]
-    if exps[0]["color"] == exps[1]["color"]:
-        exps[1]["color"] = "#ff7f0e" if exps[0]["color"] != "#ff7f0e" else "#1f77b4"
+    if exps[0]["color"].lower() == exps[1]["color"].lower():  # e.g. both picked alike: keep the lines apart
+        exps[1]["color"] = next(c for c in PALETTE if c != exps[0]["color"].lower())
     cards = []
     for name, by_id in series.items():
         traces = []
