@@ -13,6 +13,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import time
 from dataclasses import dataclass
@@ -173,6 +174,24 @@ def signed_in_client(server: LiveServer, account: UserAccount) -> requests.Sessi
                                                  "next": "/workspaces"}, allow_redirects=False)
     assert r.status_code == 302 and "error" not in r.headers["Location"], r.headers.get("Location")
     return s
+
+
+def start_experiments_at_once(server: LiveServer, key: str, project: str, count: int) -> list[int]:
+    """``count`` threads create an experiment in ``project`` at the same moment; their statuses."""
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+
+    def begin() -> None:
+        s = api(server, key)
+        barrier.wait()
+        statuses.append(s.post(server.url + "/api/v1/experiments", json={"project": project}).status_code)
+
+    threads = [threading.Thread(target=begin) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
 
 
 def api(server: LiveServer, key: str | None):

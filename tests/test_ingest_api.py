@@ -16,7 +16,7 @@ from sqlmodel import select
 from dashboard.auth import Actor
 from dashboard.services import workspaces
 from models import Experiment, utcnow
-from tests.conftest import Accounts, LiveServer, api
+from tests.conftest import Accounts, LiveServer, api, start_experiments_at_once
 
 
 def start(session, url, **body) -> dict:
@@ -483,20 +483,7 @@ def test_a_first_batch_can_create_its_experiment(server, accounts, owner):
 
 def test_runs_starting_at_once_share_their_new_project(server, user):
     project = "race-" + uuid.uuid4().hex[:8]
-    barrier = threading.Barrier(6)
-    statuses = []
-
-    def begin() -> None:
-        s = api(server, user.api_key)
-        barrier.wait()
-        statuses.append(s.post(server.url + "/api/v1/experiments", json={"project": project}).status_code)
-
-    threads = [threading.Thread(target=begin) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert statuses == [201] * 6
+    assert start_experiments_at_once(server, user.api_key, project, 6) == [201] * 6
     listed = api(server, user.api_key).get(
         f"{server.url}/api/v1/workspaces/{user.workspace}/projects/{project}/experiments").json()["experiments"]
     assert len(listed) == 6

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 import uuid
 
 import pytest
@@ -20,7 +19,7 @@ from dashboard.services import (
     accounts as account_service, experiment_bulk, experiment_table, panels, project_views, projects,
 )
 from models import Experiment, Project
-from tests.conftest import Accounts, api, sign_in
+from tests.conftest import Accounts, api, sign_in, start_experiments_at_once
 from tests.postgres_fixtures import PostgresServer, postgres  # noqa: F401  (the session's cluster)
 
 SLOW = 30_000
@@ -118,20 +117,7 @@ def test_runs_started_at_once_get_distinct_order_indexes(site):
     owner = accounts.create("race")
     project = "race-" + uuid.uuid4().hex[:8]
     _log_runs(server, owner, project, 1)
-    barrier = threading.Barrier(8)
-    statuses = []
-
-    def begin() -> None:
-        s = api(server, owner.api_key)
-        barrier.wait()
-        statuses.append(s.post(server.url + "/api/v1/experiments", json={"project": project}).status_code)
-
-    threads = [threading.Thread(target=begin) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert statuses == [201] * 8
+    assert start_experiments_at_once(server, owner.api_key, project, 8) == [201] * 8
     pid = _project_id(accounts, owner, project)
     assert _color_indexes(accounts, pid) == list(range(9))
     with accounts.db.session() as s:
