@@ -21,7 +21,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, plain_text, toast
 from callbacks.project_table import load_project, refresh
-from callbacks.query_builder import add_rule, remove_at, rule_from_form, toggle_op
+from callbacks.query_builder import add_rule, load_attributes, remove_at, rule_from_form, toggle_op
 from callbacks.shapes import ANY, FLAG, ID, OBJECT, TEXT, list_of, matching, one_of, optional, record
 from dashboard.errors import Invalid
 from dashboard.services import experiment_table as table, project_views
@@ -145,8 +145,18 @@ def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, 
             refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
             (new["groupBy"] or []) if controls else no_update, new["hideConstant"] if controls else no_update,
             new["panelsOpen"] if controls or trig == "project-panels-toggle" else no_update, "",
-            with_option(group_options, new["groupBy"]) if controls else no_update,
+            group_by_options(call, ctx_data, new, group_options) if controls else no_update,
             new["groupAgg"] if controls else no_update)
+
+
+def group_by_options(call: Call, ctx_data, state: dict, options):
+    """The group-by options once the state's columns are picked in the dropdown: the options
+    this callback read may predate the attribute catalogue (both load with the page), so
+    missing ones are read again rather than left to a list of the picked columns alone."""
+    picked = state.get("groupBy") or []
+    if all(any(o.get("value") == c for o in options or [] if isinstance(o, dict)) for c in picked):
+        return no_update
+    return with_option(load_attributes(call, ctx_data, state)[2], picked)
 
 
 def with_option(options, col_ids):

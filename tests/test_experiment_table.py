@@ -390,6 +390,19 @@ def test_columns_group_by_and_hide_constant(server, owner, project, page, consol
     expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(3)
     expect(group_row(page, ["adam"]).locator(".halley-group-count")).to_have_text("8")
     expect(page.locator("#project-grid .ag-header-cell[col-id='metric:min:loss']")).to_be_visible()
+
+    # a second level under the first, and group rows showing the maximum instead of the mean
+    pick(page, "project-groupby", "System: Host")
+    page.keyboard.press("Escape")
+    expect(page.locator("#project-group-note")).to_contain_text("Grouped by optimizer › Host")
+    group_row(page, ["adam"]).locator(".halley-group-toggle").click()
+    expect(group_row(page, ["adam", "gpu0"]).locator(".halley-group-count")).to_have_text("4")
+    expect(grid_rows(page)).to_have_count(3 + 2)
+    page.click("#project-group-agg")
+    page.locator(".dash-dropdown-content .dash-dropdown-option").filter(has_text=re.compile("^max$")).click()
+    expect(page.locator("#project-grid .ag-center-cols-container .halley-group-row[row-index='0'] [col-id='param:lr']")
+           ).to_have_text("0.004")
+    wait_url_state(page, lambda st: st["groupBy"] == ["param:optimizer", "sys:host"] and st["groupAgg"] == "max")
     assert console_errors == []
 
 
@@ -401,7 +414,7 @@ def group_row(page, path: list):
     """The pinned group cell's row of the group at ``path``."""
     import json
 
-    toggle = page.locator(f".halley-group-toggle[data-path='{json.dumps(path)}']")
+    toggle = page.locator(f".halley-group-toggle[data-path='{json.dumps(path, separators=(',', ':'))}']")
     return page.locator("#project-grid .ag-pinned-left-cols-container .ag-row").filter(has=toggle)
 
 
