@@ -28,6 +28,7 @@ from dashboard.errors import HalleyError
 from dashboard.query import describe_rule
 from dashboard.panel_jobs import aggregate_figures, find_panel, make_ticket, view_filters
 from dashboard.services import panels as svc, project_views
+from dashboard.services.table_groups import clean_group_by
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_cards, panels_area
@@ -102,6 +103,14 @@ function (relayout, current) {
 """
 
 
+def table_group_by(state) -> list[str] | None:
+    """The experiment table's grouping, which a line panel may follow."""
+    try:
+        return clean_group_by((state or {}).get("groupBy") if isinstance(state, dict) else None)
+    except HalleyError:
+        return None
+
+
 def line_figure(call: Call, zoom_event, _refresh, panels, state, ctx_data):
     """A line panel's figure, read again for the x range its zoom store holds."""
     panel = find_panel(panels, ctx.outputs_list["id"]["index"])
@@ -109,7 +118,7 @@ def line_figure(call: Call, zoom_event, _refresh, panels, state, ctx_data):
         raise PreventUpdate
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            x_range=zoom, cache=_cache(call))
+                            x_range=zoom, cache=_cache(call), table_group_by=table_group_by(state))
 
 
 def figures_by_graph(data, graph_ids: list[dict]) -> list:
@@ -209,10 +218,10 @@ def fill_editor(call: Call, editing, _reset, ctx_data):
     both = [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]] + \
         [{"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
     x_opts = X_OPTIONS + [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]]
-    group_opts = [{"label": "Tags", "value": "tag"}] + [{"label": f"Parameter: {p}", "value": f"param:{p}"}
-                                                         for p in cat["params"]]
+    group_opts = [{"label": "Follow the table's grouping", "value": "table"}, {"label": "Tags", "value": "tag"}] + [
+        {"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
     group = panel.get("group") or {}
-    group_value = ("tag" if group.get("by") == "tag" else f"param:{group['name']}") if group else None
+    group_value = (group["by"] if group.get("by") in ("tag", "table") else f"param:{group['name']}") if group else None
     kind = panel["type"]
     styles = [None if kind == k else HIDDEN for k in ("line", "bar", "scatter", "parcoords")]
     axes = panel.get("axes") or []
@@ -239,7 +248,8 @@ def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing
         raw.update(metrics=metrics_ or [], x=x, smoothing=smoothing or 0, window=window or 1, logY="y" in (logy or []))
         if group:
             by, _, gname = str(group).partition(":")
-            raw["group"] = {"by": "tag" if by == "tag" else "param", "name": gname or None, "stat": stat, "band": band}
+            raw["group"] = {"by": by if by in ("tag", "table") else "param", "name": gname or None, "stat": stat,
+                            "band": band}
     elif kind == "bar":
         raw.update(metric=bar_metric, aggregation=aggregation)
     elif kind == "scatter":
@@ -259,7 +269,7 @@ def preview(call: Call, *args):
         raise PreventUpdate
     panel = config_from_controls(editing, *controls)
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            cache=_cache(call))
+                            cache=_cache(call), table_group_by=table_group_by(state))
 
 
 def apply_editor(_call: Call, _n, *args):

@@ -159,6 +159,30 @@ def _path_key(path: list[Any]) -> str:
     return json.dumps([float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in path])
 
 
+def experiment_labels(session: Session, ids: list[int], group_by: list[str]) -> dict[int, str]:
+    """Each experiment's group as a line panel names it, e.g. "adam › gpu0". An experiment with
+    several tags is in one group here, of its tags together ("best, v2")."""
+    parts: dict[int, list[str]] = {eid: [] for eid in ids}
+    if not ids:
+        return {}
+    for col_id in group_by:
+        col = q.parse_column(col_id)
+        if col.kind == "tags":
+            tags: dict[int, list[str]] = {}
+            for eid, name in session.execute(select(ExperimentTag.experiment_id, ExperimentTag.name)
+                                             .where(ExperimentTag.experiment_id.in_(ids))
+                                             .order_by(ExperimentTag.name)):
+                tags.setdefault(eid, []).append(name)
+            values = {eid: ", ".join(names) for eid, names in tags.items()}
+        else:
+            values = dict(session.execute(select(Experiment.id, q.value_expression(col))
+                                          .where(Experiment.id.in_(ids))).all())
+        for eid in ids:
+            value = values.get(eid)
+            parts[eid].append(NONE_LABEL if value is None or value == "" else str(_display(value)))
+    return {eid: " › ".join(p) for eid, p in parts.items()}
+
+
 def _open_set(open_paths: Any, levels: int) -> set[str]:
     if not isinstance(open_paths, list):
         return set()
