@@ -12,15 +12,17 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, toast
 from callbacks.shapes import (
-    ANY, COUNT, FLAG, KEY, LIST, OBJECT, TEXT, list_of, optional, record,
+    ANY, COUNT, FLAG, KEY, LIST, OBJECT, TEXT, list_of, matching, optional, record,
 )
 from dashboard.errors import Invalid
 from dashboard.query import parse_column
 from dashboard.services import experiment_bulk as bulk, experiment_table as table, projects
+from dashboard.services.ingest import KEY_RE
 from dashboard.services import panels as panel_data
 from dashboard.services import table_groups
 
 GRID = "project-grid"
+GROUPED_KEY = matching(KEY_RE.pattern.strip("^$") + r"@\d{1,9}", "an experiment key in a group")
 # The page's context store: which project the page shows (names from the URL, re-checked on
 # every call) and what the page drew for the visitor.
 PROJECT_CONTEXT = optional(record(workspace=optional(TEXT), project=optional(TEXT), canWrite=optional(FLAG),
@@ -144,7 +146,7 @@ def cell_action(call: Call, data, ctx_data):
     value = data.get("value") if data else None
     if not isinstance(value, dict):
         raise PreventUpdate
-    key, action = data.get("rowId"), value.get("action")
+    key, action = str(data.get("rowId") or "").split("@")[0], value.get("action")  # "<key>@<n>": grouped rows
     if action == "visible":
         bulk.set_visible(call.session, call.actor, load_project(call, ctx_data), [key], bool(value.get("visible")))
         return no_update, no_update, no_update, no_update, no_update, no_update, no_update, refresh()
@@ -198,7 +200,7 @@ def register(kit: CallbackKit) -> None:
     kit.value(f"{GRID}.getRowsRequest", optional(record(startRow=optional(COUNT), endRow=optional(COUNT),
                                                         sortModel=optional(LIST))))
     kit.value(f"{GRID}.selectedRows", optional(list_of(OBJECT)))
-    kit.value(f"{GRID}.cellRendererData", optional(record(rowId=optional(KEY), value=ANY)))
+    kit.value(f"{GRID}.cellRendererData", optional(record(rowId=optional(KEY | GROUPED_KEY), value=ANY)))
     kit.value("project-group-open.data", optional(record(by=optional(list_of(TEXT, table_groups.MAX_LEVELS)),
                                                          paths=optional(list_of(LIST, table_groups.MAX_OPEN)))))
     kit.value("project-cell-target.data", optional(KEY))

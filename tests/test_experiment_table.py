@@ -406,6 +406,33 @@ def test_columns_group_by_and_hide_constant(server, owner, project, page, consol
     assert console_errors == []
 
 
+def test_group_by_tags_lists_an_experiment_under_each_tag(server, owner, accounts, page, console_errors):
+    from models import Experiment, ExperimentTag
+
+    keys = seed(accounts.db, owner, "tagged", 6, "g")
+    with accounts.db.session() as s:
+        for key in keys[:2]:
+            eid = s.exec(select(Experiment.id).where(Experiment.key == key)).one()
+            s.add(ExperimentTag(experiment_id=eid, name="v2"))
+    open_project(page, server, owner, f"/{owner.workspace}/tagged")
+    pick(page, "project-groupby", "System: Tags")
+    page.keyboard.press("Escape")
+    expect(page.locator("#project-group-note")).to_contain_text("listed under each of its tags")
+    expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(3)  # best, v2, (none)
+    group_row(page, ["best"]).locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(4)
+    group_row(page, ["v2"]).locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(6)
+    run0 = grid_rows(page).filter(has=page.locator(".halley-name-link", has_text=re.compile("^run-0$")))
+    expect(run0).to_have_count(2)
+    # its cells act on the experiment from either row
+    run0.first.locator(".halley-visible").click()
+    expect(run0.locator(".halley-visible[data-visible='false']")).to_have_count(2)
+    group_row(page, [None]).locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(6 + 4)
+    assert console_errors == []
+
+
 def grid_rows(page):
     return page.locator("#project-grid .ag-center-cols-container .ag-row")
 

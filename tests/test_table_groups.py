@@ -129,6 +129,14 @@ def test_missing_values_and_tags(db):
     assert _groups(rows) == [("best", 3), ("v2", 4), ("(none)", 6)]
     assert [r["sys:name"] for r in rows if "_group" not in r] == ["run-8", "run-4", "run-0"]
     assert experiments == N and total == 6
+    # listed under both of its tags, run-0 is two grid rows with ids of their own
+    rows, _, _ = _page(db, _state(["tags"]), open_paths=[["best"], ["v2"]])
+    run0 = [r for r in rows if r.get("sys:name") == "run-0"]
+    assert len(run0) == 2 and run0[0]["key"] == run0[1]["key"]
+    assert len({r["_rowId"] for r in rows if "_group" not in r}) == 3 + 4
+    assert run0[0]["_rowId"].startswith(run0[0]["key"] + "@")
+    rows, _, _ = _page(db, _state(["param:opt"]), open_paths=[["sgd"]])
+    assert not any("_rowId" in r for r in rows)  # one row per experiment: the grid's id is its key
     rows, _, _ = _page(db, _state(["tags", "param:opt"]), open_paths=[["v2"]])
     assert _groups(rows) == [("best", 3), ("v2", 4), ("sgd", 4), ("(none)", 6)]
 

@@ -232,8 +232,9 @@ def fetch_grouped_rows(session: Session, project: Project, state: dict, start: i
     """One page of the grouped table: (rows, number of rows, number of matching experiments,
     whether some groups were left out: ``MAX_GROUPS`` per parent at most).
 
-    Experiment rows carry ``_depth`` (the number of group levels above them). The caller has
-    checked read access to ``project``.
+    Experiment rows carry ``_depth`` (the number of group levels above them); grouped by tags,
+    where an experiment may be listed more than once, also a grid row id of their own,
+    ``_rowId`` = "<key>@<n>". The caller has checked read access to ``project``.
     """
     start = max(0, int(start or 0))
     end = max(start, min(int(end or start + 100), start + table.MAX_PAGE))
@@ -242,7 +243,8 @@ def fetch_grouped_rows(session: Session, project: Project, state: dict, start: i
     segments, truncated = _layout(session, project, state, open_keys, sort_model)
     rows: list[dict] = []
     position = 0
-    for kind, path, item in segments:
+    by_tags = "tags" in state["groupBy"]
+    for n, (kind, path, item) in enumerate(segments):
         size = 1 if kind == "group" else item
         lo, hi = max(start, position), min(end, position + size)
         if lo < hi:
@@ -251,7 +253,8 @@ def fetch_grouped_rows(session: Session, project: Project, state: dict, start: i
             else:
                 page, _ = table.fetch_rows(session, project, state, lo - position, hi - position, sort_model,
                                            list(zip(state["groupBy"], path)))
-                rows += [{**r, "_depth": len(path)} for r in page]
+                rows += [{**r, "_depth": len(path), **({"_rowId": f"{r['key']}@{n}"} if by_tags else {})}
+                         for r in page]
         position += size
     experiments = session.execute(
         select(func.count(Experiment.id)).where(table.matching_select(project, state.get("filters")).whereclause)

@@ -90,7 +90,7 @@ def grid(state: dict, base_url: str, can_write: bool, hidden: set[str] | frozens
         columnDefs=column_defs(state, base_url, can_write, hidden),
         defaultColDef={"sortable": True, "resizable": True, "minWidth": 60, "width": 150,
                        "suppressHeaderMenuButton": True},
-        getRowId="params.data.key",
+        getRowId="params.data._rowId || params.data.key",  # see table_groups.fetch_grouped_rows
         rowClassRules={"halley-group-row": "params.data && !!params.data._group",
                        "halley-grouped-row": "params.data && params.data._depth > 0"},
         dashGridOptions=options,
