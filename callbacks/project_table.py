@@ -76,8 +76,9 @@ def group_note(_call: Call, state):
     if not state.get("groupBy"):
         return None
     labels = " › ".join(parse_column(c).label for c in state["groupBy"])
-    note = (f"Grouped by {labels}. Click a group to open or close it; group rows show the {state['groupAgg']} "
-            "of each number column.")
+    shown = {"mean": "mean", "min": "minimum", "max": "maximum", "last": "value in the latest experiment"}
+    note = (f"Grouped by {labels}. Click a group to open or close it; group rows show the "
+            f"{shown[state['groupAgg']]} of each number column.")
     if "tags" in state["groupBy"]:
         note += " An experiment with several tags is listed under each of its tags."
     return html.Span(note, id="project-group-note")

@@ -1,8 +1,8 @@
 """The project view state and saved views.
 
 ``project-state`` (a dcc.Store) is the single source of truth for what the page shows.
-``update_state`` applies the query builder, group-by (and its aggregate), hide-constant, panels expanded, column
-picks, Discard and a state carried in the URL; ``grid_columns_changed`` the grid's column
+``update_state`` applies the query builder, group-by (and its aggregate), hide-constant, panels
+expanded, column picks, Discard and a state carried in the URL; ``grid_columns_changed`` the grid's column
 moves, resizes and sorts.
 
 URL: ``/<ws>/<project>?view=<id>`` names the saved view; unsaved changes are written to the

@@ -132,7 +132,7 @@ def level_groups(session: Session, project: Project, state: dict, path: list[Any
         sort_reduce = func.min  # text sort columns: the first value in order
     aggregates = [reduce(inner.c[f"c{i}"]) for i in range(len(numeric_cols))]
     key_num, key_text = func.max(inner.c.gn), inner.c.g
-    if col.kind in ("tags",) or q.attribute_type(col) != "mixed":
+    if col.kind == "tags" or q.attribute_type(col) != "mixed":  # numbers first: parameters, others
         key_num = None
     if by_sort:
         s = sort_reduce(inner.c.s)
