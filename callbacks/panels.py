@@ -28,6 +28,7 @@ from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
 from dashboard.query import describe_rule
 from dashboard.services import panels as svc, project_views
+from dashboard.services.table_groups import clean_group_by
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_card, panel_cards, panels_area
@@ -127,6 +128,14 @@ function (relayout, current) {
 """
 
 
+def table_group_by(state) -> list[str] | None:
+    """The experiment table's grouping, which a line panel may follow."""
+    try:
+        return clean_group_by((state or {}).get("groupBy") if isinstance(state, dict) else None)
+    except HalleyError:
+        return None
+
+
 def _panel_to_draw(panels, state, drawn, *inputs) -> tuple[dict, str]:
     """The panel this request draws and the signature of what it will show.
 
@@ -145,10 +154,10 @@ def _panel_to_draw(panels, state, drawn, *inputs) -> tuple[dict, str]:
 
 def line_figure(call: Call, zoom_event, refresh, panels, state, ctx_data, drawn):
     """A line panel's figure, read again for the x range its zoom store holds."""
-    panel, signature = _panel_to_draw(panels, state, drawn, refresh, zoom_event)
+    panel, signature = _panel_to_draw(panels, state, drawn, refresh, zoom_event, table_group_by(state))
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            x_range=zoom, cache=_cache(call)), signature
+                            x_range=zoom, cache=_cache(call), table_group_by=table_group_by(state)), signature
 
 
 def aggregate_figure(call: Call, refresh, panels, state, brush_data, ctx_data, drawn):
@@ -246,10 +255,10 @@ def fill_editor(call: Call, editing, _reset, ctx_data):
     both = [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]] + \
         [{"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
     x_opts = X_OPTIONS + [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]]
-    group_opts = [{"label": "Tags", "value": "tag"}] + [{"label": f"Parameter: {p}", "value": f"param:{p}"}
-                                                         for p in cat["params"]]
+    group_opts = [{"label": "Follow the table's grouping", "value": "table"}, {"label": "Tags", "value": "tag"}] + [
+        {"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
     group = panel.get("group") or {}
-    group_value = ("tag" if group.get("by") == "tag" else f"param:{group['name']}") if group else None
+    group_value = (group["by"] if group.get("by") in ("tag", "table") else f"param:{group['name']}") if group else None
     kind = panel["type"]
     styles = [None if kind == k else HIDDEN for k in ("line", "bar", "scatter", "parcoords")]
     axes = panel.get("axes") or []
@@ -276,7 +285,8 @@ def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing
         raw.update(metrics=metrics_ or [], x=x, smoothing=smoothing or 0, window=window or 1, logY="y" in (logy or []))
         if group:
             by, _, gname = str(group).partition(":")
-            raw["group"] = {"by": "tag" if by == "tag" else "param", "name": gname or None, "stat": stat, "band": band}
+            raw["group"] = {"by": by if by in ("tag", "table") else "param", "name": gname or None, "stat": stat,
+                            "band": band}
     elif kind == "bar":
         raw.update(metric=bar_metric, aggregation=aggregation)
     elif kind == "scatter":
@@ -296,7 +306,7 @@ def preview(call: Call, *args):
         raise PreventUpdate
     panel = config_from_controls(editing, *controls)
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            cache=_cache(call))
+                            cache=_cache(call), table_group_by=table_group_by(state))
 
 
 def apply_editor(_call: Call, _n, *args):

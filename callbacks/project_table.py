@@ -1,4 +1,4 @@
-"""The project's experiment table: rows for the infinite row model, group-by counts, bulk
+"""The project's experiment table: rows for the infinite row model (grouped or not), bulk
 actions on the checked rows, and the clickable cells (visibility, color, rename).
 
 Workspace and project names arrive from the browser (``project-ctx``), so every call looks
@@ -7,18 +7,22 @@ write access themselves.
 """
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, toast
 from callbacks.shapes import (
-    ANY, COUNT, FLAG, INDEX, KEY, LIST, OBJECT, SCALAR, TEXT, list_of, optional, record,
+    ANY, COUNT, FLAG, KEY, LIST, OBJECT, TEXT, list_of, matching, optional, record,
 )
 from dashboard.errors import Invalid
+from dashboard.query import parse_column
 from dashboard.services import experiment_bulk as bulk, experiment_table as table, projects
+from dashboard.services.ingest import KEY_RE
 from dashboard.services import panels as panel_data
+from dashboard.services import table_groups
 
 GRID = "project-grid"
+GROUPED_KEY = matching(KEY_RE.pattern.strip("^$") + r"@\d{1,9}", "an experiment key in a group")
 # The page's context store: which project the page shows (names from the URL, re-checked on
 # every call) and what the page drew for the visitor.
 PROJECT_CONTEXT = optional(record(workspace=optional(TEXT), project=optional(TEXT), canWrite=optional(FLAG),
@@ -38,56 +42,46 @@ def refresh(purge: bool = False, deselect: bool = False) -> dict:
     return {"t": time.time(), "purge": purge, "deselect": deselect}
 
 
-def group_of(state: dict, group_value: dict | None):
-    if not group_value or not state.get("groupBy") or group_value.get("col") != state.get("groupBy"):
-        return None
-    return state["groupBy"], group_value.get("value")
+def open_groups(state: dict, group_open) -> list:
+    """The open groups' paths, if they were opened under the state's grouping."""
+    if not group_open or group_open.get("by") != state.get("groupBy"):
+        return []
+    return group_open.get("paths") or []
 
 
-def get_rows(call: Call, request, state, ctx_data, group_value, brush=None):
+def get_rows(call: Call, request, state, ctx_data, group_open, brush=None):
     if not request:
         raise PreventUpdate
     p = load_project(call, ctx_data)
     state = table.normalize_state(state)
     if brush and brush.get("rules"):  # a parallel-coordinates brush narrows the rows
         state = {**state, "filters": panel_data.narrow_filters(state["filters"], brush["rules"])}
-    rows, total = table.fetch_rows(call.session, p, state, request.get("startRow") or 0,
-                                   request.get("endRow") or 100, request.get("sortModel"),
-                                   group_of(state, group_value))
+    start, end = request.get("startRow") or 0, request.get("endRow") or 100
+    if state.get("groupBy"):
+        rows, size, total, truncated = table_groups.fetch_grouped_rows(
+            call.session, p, state, start, end, request.get("sortModel"), open_groups(state, group_open))
+        count = f"{total} experiment{'s' if total != 1 else ''}"
+        if truncated:
+            count += f" (the first {table_groups.MAX_GROUPS} groups of each level are shown)"
+        return {"rowData": rows, "rowCount": size}, count
+    rows, total = table.fetch_rows(call.session, p, state, start, end, request.get("sortModel"))
     count = f"{total} experiment{'s' if total != 1 else ''}"
     # the known total sizes the scrollbar, so jumping far down fetches only that block
     return {"rowData": rows, "rowCount": total}, count
 
 
-def render_groups(call: Call, state, _refresh, group_value, ctx_data):
+def group_note(_call: Call, state):
+    """What the grouping shows, under the toolbar."""
     state = table.normalize_state(state)
     if not state.get("groupBy"):
-        return []
-    groups = table.group_counts(call.session, load_project(call, ctx_data), state)
-    current = group_of(state, group_value)
-    chips = [html.Span("Groups:", className="small text-muted me-1 align-self-center")]
-    for i, (value, n) in enumerate(groups):
-        active = current is not None and current[1] == value
-        chips.append(html.Button(
-            [html.Span("(empty)" if value is None else str(value)), html.Span(str(n), className="badge text-bg-secondary ms-1")],
-            id={"type": "project-group", "index": i}, className="btn btn-sm project-group-chip "
-            + ("btn-primary" if active else "btn-outline-secondary"), **{"data-value": "" if value is None else str(value)}))
-    return chips
-
-
-def pick_group(call: Call, clicks, state, group_value, ctx_data):
-    trig = ctx.triggered_id
-    if not isinstance(trig, dict) or not any(clicks):
-        raise PreventUpdate
-    state = table.normalize_state(state)
-    groups = table.group_counts(call.session, load_project(call, ctx_data), state)
-    if trig["index"] >= len(groups):
-        raise PreventUpdate
-    value = groups[trig["index"]][0]
-    current = group_of(state, group_value)
-    if current is not None and current[1] == value:
-        return None, refresh(purge=True, deselect=True)
-    return {"col": state["groupBy"], "value": value}, refresh(purge=True, deselect=True)
+        return None
+    labels = " › ".join(parse_column(c).label for c in state["groupBy"])
+    shown = {"mean": "mean", "min": "minimum", "max": "maximum", "last": "value in the latest experiment"}
+    note = (f"Grouped by {labels}. Click a group to open or close it; group rows show the "
+            f"{shown[state['groupAgg']]} of each number column.")
+    if "tags" in state["groupBy"]:
+        note += " An experiment with several tags is listed under each of its tags."
+    return html.Span(note, id="project-group-note")
 
 
 def selection_changed(_call: Call, selected):
@@ -153,7 +147,7 @@ def cell_action(call: Call, data, ctx_data):
     value = data.get("value") if data else None
     if not isinstance(value, dict):
         raise PreventUpdate
-    key, action = data.get("rowId"), value.get("action")
+    key, action = str(data.get("rowId") or "").split("@")[0], value.get("action")  # "<key>@<n>": grouped rows
     if action == "visible":
         bulk.set_visible(call.session, call.actor, load_project(call, ctx_data), [key], bool(value.get("visible")))
         return no_update, no_update, no_update, no_update, no_update, no_update, no_update, refresh()
@@ -187,6 +181,13 @@ function (n, selected, ctx) {
 }
 """
 
+GROUPS_OPENED_JS = """
+function (_open) {
+    if (window.halleyTable) { window.halleyTable.refresh('project-grid', true, false); }
+    return window.dash_clientside.no_update;
+}
+"""
+
 REFRESH_JS = """
 function (r) {
     if (r && window.halleyTable) { window.halleyTable.refresh('project-grid', r.purge, r.deselect); }
@@ -196,32 +197,30 @@ function (r) {
 
 
 def register(kit: CallbackKit) -> None:
-    kit.pattern("project-group", index=INDEX)
     kit.value("project-ctx.data", PROJECT_CONTEXT)
     kit.value(f"{GRID}.getRowsRequest", optional(record(startRow=optional(COUNT), endRow=optional(COUNT),
                                                         sortModel=optional(LIST))))
     kit.value(f"{GRID}.selectedRows", optional(list_of(OBJECT)))
-    kit.value(f"{GRID}.cellRendererData", optional(record(rowId=optional(KEY), value=ANY)))
-    kit.value("project-group-value.data", optional(record(col=optional(TEXT), value=optional(SCALAR))))
+    kit.value(f"{GRID}.cellRendererData", optional(record(rowId=optional(KEY | GROUPED_KEY), value=ANY)))
+    kit.value("project-group-open.data", optional(record(by=optional(list_of(TEXT, table_groups.MAX_LEVELS)),
+                                                         paths=optional(list_of(LIST, table_groups.MAX_OPEN)))))
     kit.value("project-cell-target.data", optional(KEY))
     for name in ("project-move-target.value", "project-tag-input.value", "project-color-input.value",
                  "project-rename-input.value"):
         kit.value(name, optional(TEXT))
     kit.callback(Output(GRID, "getRowsResponse"), Output("project-count", "children"),
                  Input(GRID, "getRowsRequest"), State("project-state", "data"), State("project-ctx", "data"),
-                 State("project-group-value", "data"), State("project-panels-brush", "data"),
+                 State("project-group-open", "data"), State("project-panels-brush", "data"),
                  prevent_initial_call=True, public=True,
                  fallback={f"{GRID}.getRowsResponse": {"rowData": [], "rowCount": 0},
                            "project-count.children": "Can't read this project's experiments."})(get_rows)
     kit.clientside(REFRESH_JS, Output("project-refresh", "id"), Input("project-refresh", "data"),
                    prevent_initial_call=True)
-    kit.callback(Output("project-groups", "children"), Input("project-state", "data"),
-                 Input("project-refresh", "data"), State("project-group-value", "data"), State("project-ctx", "data"),
-                 public=True, error=alert("project-groups.children"))(render_groups)
-    kit.callback(Output("project-group-value", "data"), Output("project-refresh", "data", allow_duplicate=True),
-                 Input({"type": "project-group", "index": ALL}, "n_clicks"), State("project-state", "data"),
-                 State("project-group-value", "data"), State("project-ctx", "data"),
-                 prevent_initial_call=True, public=True)(pick_group)
+    kit.callback(Output("project-groups", "children"), Input("project-state", "data"), public=True,
+                 error=alert("project-groups.children"))(group_note)
+    # a group row's toggle (assets/table_groups.js) sets the open groups: the rows follow
+    kit.clientside(GROUPS_OPENED_JS, Output("project-group-open", "id"), Input("project-group-open", "data"),
+                   prevent_initial_call=True)
     kit.callback(Output("project-selected-count", "children"), Output("project-archive", "disabled"),
                  Output("project-move-open", "disabled"), Output("project-tag-open", "disabled"),
                  Output("project-show", "disabled"), Output("project-hide", "disabled"),

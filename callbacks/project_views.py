@@ -1,8 +1,8 @@
 """The project view state and saved views.
 
 ``project-state`` (a dcc.Store) is the single source of truth for what the page shows.
-``update_state`` applies the query builder, group-by, hide-constant, panels expanded, column
-picks, Discard and a state carried in the URL; ``grid_columns_changed`` the grid's column
+``update_state`` applies the query builder, group-by (and its aggregate), hide-constant, panels
+expanded, column picks, Discard and a state carried in the URL; ``grid_columns_changed`` the grid's column
 moves, resizes and sorts.
 
 URL: ``/<ws>/<project>?view=<id>`` names the saved view; unsaved changes are written to the
@@ -21,10 +21,11 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, plain_text, toast
 from callbacks.project_table import load_project, refresh
-from callbacks.query_builder import add_rule, remove_at, rule_from_form, toggle_op
-from callbacks.shapes import ANY, FLAG, ID, OBJECT, TEXT, list_of, matching, optional, record
+from callbacks.query_builder import add_rule, load_attributes, remove_at, rule_from_form, toggle_op
+from callbacks.shapes import ANY, FLAG, ID, OBJECT, TEXT, list_of, matching, one_of, optional, record
 from dashboard.errors import Invalid
 from dashboard.services import experiment_table as table, project_views
+from dashboard.services.table_groups import AGGS, MAX_LEVELS as MAX_GROUP_LEVELS
 from layouts.components.experiment_table import column_def, column_defs, option_for
 from layouts.components.query_builder import ALL_EXPERIMENTS, filter_chips, group_targets
 from layouts.components.view_menu import view_items
@@ -43,6 +44,7 @@ def canonical(state: dict | None) -> dict:
         cols.append((col, width, saved.get("sort"), saved.get("sortIndex") if saved.get("sort") else None,
                      saved.get("pinned")))
     return {"filters": s["filters"], "queryId": s["queryId"], "cols": cols, "groupBy": s["groupBy"],
+            "groupAgg": s["groupAgg"] if s["groupBy"] else None,
             "hideConstant": s["hideConstant"], "panelsOpen": s["panelsOpen"], "panels": s["panels"]}
 
 
@@ -70,7 +72,7 @@ def _changes(current: dict, new: dict, replace: bool):
 
 
 def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, group_by, hide_constant,
-                 _panels, _columns_apply, _discard, state, saved, ctx_data, attr, operator, value, value2,
+                 _panels, _columns_apply, _discard, group_agg, state, saved, ctx_data, attr, operator, value, value2,
                  target, picked, group_options):
     trig = ctx.triggered_id
     fired = ctx.triggered[0]["value"] if ctx.triggered else None
@@ -108,9 +110,15 @@ def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, 
     elif trig == "project-filter-clear":
         new["filters"], new["queryId"], rows_changed, controls = {"op": "and", "rules": []}, None, True, True
     elif trig == "project-groupby":
-        if (group_by or None) == current["groupBy"]:
+        picked_groups = [c for c in group_by or [] if c][:MAX_GROUP_LEVELS]
+        if (picked_groups or None) == current["groupBy"]:
             raise PreventUpdate
-        new["groupBy"], rows_changed = group_by or None, True
+        new["groupBy"], rows_changed, columns_changed = picked_groups or None, True, True
+        controls = len(group_by or []) > MAX_GROUP_LEVELS  # the dropdown drops a fourth pick
+    elif trig == "project-group-agg":
+        if group_agg == current["groupAgg"]:
+            raise PreventUpdate
+        new["groupAgg"], rows_changed = group_agg, True
     elif trig == "project-hide-constant":
         if bool(hide_constant) == current["hideConstant"]:
             raise PreventUpdate
@@ -135,17 +143,29 @@ def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, 
     query_select = (new["queryId"] if new["queryId"] is not None else ALL_EXPERIMENTS) if controls else no_update
     return (_changes(current, new, replace=trig in (None, "project-url-hash", "project-view-discard")), defs,
             refresh(purge=True, deselect=True) if rows_changed else no_update, query_select,
-            new["groupBy"] if controls else no_update, new["hideConstant"] if controls else no_update,
+            (new["groupBy"] or []) if controls else no_update, new["hideConstant"] if controls else no_update,
             new["panelsOpen"] if controls or trig == "project-panels-toggle" else no_update, "",
-            with_option(group_options, new["groupBy"]) if controls else no_update)
+            group_by_options(call, ctx_data, new, group_options) if controls else no_update,
+            new["groupAgg"] if controls else no_update)
 
 
-def with_option(options, col_id):
-    """Dropdown options that include ``col_id``: a value missing from the options (they load
+def group_by_options(call: Call, ctx_data, state: dict, options):
+    """The group-by options once the state's columns are picked in the dropdown: the options
+    this callback read may predate the attribute catalogue (both load with the page), so
+    missing ones are read again rather than left to a list of the picked columns alone."""
+    picked = state.get("groupBy") or []
+    if all(any(o.get("value") == c for o in options or [] if isinstance(o, dict)) for c in picked):
+        return no_update
+    return with_option(load_attributes(call, ctx_data, state)[2], picked)
+
+
+def with_option(options, col_ids):
+    """Dropdown options that include ``col_ids``: a value missing from the options (they load
     after the view is restored) would be dropped by the dropdown."""
     options = list(options or [])
-    if col_id and not any(o.get("value") == col_id for o in options):
-        options.append(option_for(col_id))
+    for col_id in col_ids or []:
+        if not any(o.get("value") == col_id for o in options):
+            options.append(option_for(col_id))
     return options
 
 
@@ -240,7 +260,9 @@ def register(kit: CallbackKit) -> None:
     kit.pattern("project-filter-op", path=path)
     kit.pattern("project-view-default", id=ID)
     kit.pattern("project-view-delete", id=ID)
-    for name in ("project-url-hash.data", "project-groupby.value", "project-filter-target.value",
+    kit.value("project-groupby.value", optional(list_of(TEXT, 20)))
+    kit.value("project-group-agg.value", optional(one_of(*AGGS)))
+    for name in ("project-url-hash.data", "project-filter-target.value",
                  "project-view-save-mode.value", "project-view-name.value"):
         kit.value(name, optional(TEXT))
     kit.value("project-state.data", optional(OBJECT))
@@ -256,13 +278,13 @@ def register(kit: CallbackKit) -> None:
         Output("project-refresh", "data", allow_duplicate=True), Output("project-query-select", "value"),
         Output("project-groupby", "value"), Output("project-hide-constant", "value"),
         Output("project-panels-collapse", "is_open"), Output("project-filter-error", "children"),
-        Output("project-groupby", "options", allow_duplicate=True),
+        Output("project-groupby", "options", allow_duplicate=True), Output("project-group-agg", "value"),
         Input("project-url-hash", "data"), Input("project-query-select", "value"),
         Input("project-filter-add", "n_clicks"), Input({"type": "project-filter-remove", "path": ALL}, "n_clicks"),
         Input({"type": "project-filter-op", "path": ALL}, "n_clicks"), Input("project-filter-clear", "n_clicks"),
         Input("project-groupby", "value"), Input("project-hide-constant", "value"),
         Input("project-panels-toggle", "n_clicks"), Input("project-columns-apply", "n_clicks"),
-        Input("project-view-discard", "n_clicks"),
+        Input("project-view-discard", "n_clicks"), Input("project-group-agg", "value"),
         State("project-state", "data"), State("project-saved", "data"), State("project-ctx", "data"),
         State("project-filter-attr", "value"), State("project-filter-operator", "value"),
         State("project-filter-value", "value"), State("project-filter-value2", "value"),

@@ -14,6 +14,7 @@ from callbacks.shapes import OBJECT, TEXT, list_of, one_of, optional
 from dashboard.errors import HalleyError, Invalid
 from dashboard.query import STATUS_CHOICES, compile_filters, parse_column
 from dashboard.services import experiment_table as table, project_views
+from dashboard.services.table_groups import groupable
 from layouts.components.query_builder import ALL_EXPERIMENTS, operator_options, query_options, value_inputs_needed
 
 # --- editing the filter model (paths: "" top group, "i" its item i, "i.j" item j of group i) --
@@ -103,7 +104,7 @@ def load_attributes(call: Call, ctx_data, state):
             except Invalid:
                 continue
     options = [{"label": f"{a['group']}: {a['label']}", "value": a["id"]} for a in attrs]
-    group_options = [o for o in options if o["value"] not in ("sys:color",)]
+    group_options = [o for o in options if groupable(parse_column(o["value"]))]
     return attrs, options, group_options, options
 
 

@@ -47,7 +47,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
         dcc.Store(id="project-hash"),
         dcc.Store(id="project-refresh"),
         dcc.Store(id="project-attrs"),
-        dcc.Store(id="project-group-value"),
+        dcc.Store(id="project-group-open"),
         dcc.Store(id="project-panels-brush"),
         section.header,
         html.Div([
@@ -62,7 +62,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
         dbc.Collapse(html.Div(id="project-panels", className="project-panels mb-2"),
                      id="project-panels-collapse", is_open=state.get("panelsOpen", True)),
         toolbar(state, section.can_write, me.is_authenticated),
-        html.Div(id="project-groups", className="d-flex flex-wrap gap-1 mb-2"),
+        html.Div(id="project-groups", className="small text-muted mb-1"),
         grid(state, base_url, section.can_write, hidden),
         dialogs(),
         dbc.Toast(id="project-toast", header="Experiments", is_open=False, dismissable=True, duration=4000,

@@ -125,6 +125,7 @@ class World:
         panels = [{"id": "p1", "type": "bar", "metric": "loss", "aggregation": "sum"},
                   {"id": "p2", "type": "line", "metrics": ["loss"], "x": "step",
                    "group": {"by": "param", "name": "lr"}},
+                  {"id": "p5", "type": "line", "metrics": ["loss"], "x": "step", "group": {"by": "table"}},
                   {"id": "p3", "type": "parcoords", "axes": ["param:lr", "metric:loss"]},
                   {"id": "p4", "type": "scatter", "xAxis": {"source": "param", "name": "lr"},
                    "yAxis": {"source": "metric", "name": "loss"}}]
@@ -134,7 +135,8 @@ class World:
                  "panels": panels}
         rows = [{"key": k, "name": "x"} for k in keys]
         return {
-            "project-state.data": [state, {**state, "filters": {"op": "or",
+            "project-state.data": [state, {**state, "groupBy": ["param:lr", "tags"], "groupAgg": "last"},
+                                   {**state, "filters": {"op": "or",
                                                                 "rules": [rule, {"op": "and", "rules": [rule]}]}}],
             "project-saved.data": [{"viewId": view_id, "name": "mine", "state": state}],
             "project-panels-list.data": [panels],
@@ -153,9 +155,12 @@ class World:
             "project-grid.selectedRows": [rows, rows[:1]],
             "project-grid.cellRendererData": [{"rowId": k, "value": {"action": a, "visible": False, "color": "#ff0000",
                                                                      "name": "n"}}
-                                              for k in keys[:2] for a in ("visible", "color", "rename")],
+                                              for k in (*keys[:2], f"{keys[0]}@3") for a in ("visible", "color", "rename")],
             "project-grid.columnState": [[{"colId": "sys:name", "width": 150, "hide": False, "pinned": None}]],
-            "project-group-value.data": [{"col": "param:lr", "value": "0.1"}],
+            "project-group-open.data": [{"by": ["param:lr"], "paths": [["0.1"]]},
+                                        {"by": ["param:lr", "tags"], "paths": [["0.1"], ["0.1", None]]}],
+            "project-groupby.value": [["param:lr"], ["param:lr", "tags", "sys:host"]],
+            "project-group-agg.value": ["mean", "last"],
             "project-attrs.data": [[{"id": "param:lr", "label": "lr", "type": "number", "group": "Parameters"}]],
             "project-header-ref.data": [{"workspace": w, "project": p} for w, p in names],
             "experiment-charts-state.data": [{"charts": [{"metrics": ["loss"]}], "colors": {"loss": "#ff0000"},

@@ -2,8 +2,11 @@
 saved queries and views, in headless Chromium against a real server."""
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -17,6 +20,7 @@ pytestmark = pytest.mark.browser
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 N = 24
+SCREENSHOTS = Path(os.environ.get("HALLEY_SCREENSHOTS", tempfile.gettempdir()))
 
 
 def seed(db, owner, project_name: str, n: int, prefix: str) -> list[str]:
@@ -337,6 +341,7 @@ def header_ids(page):
 
 
 def test_columns_group_by_and_hide_constant(server, owner, project, page, console_errors):
+    page.set_viewport_size({"width": 2200, "height": 900})  # every column in view, with the group column
     open_project(page, server, owner, project)
     # Customize columns: add a parameter and a metric column
     page.click("#project-columns-open")
@@ -358,22 +363,86 @@ def test_columns_group_by_and_hide_constant(server, owner, project, page, consol
     page.locator("#project-hide-constant").uncheck()
     expect(page.locator("#project-grid .ag-header-cell[col-id='param:batch']")).to_be_visible()
 
-    # Group by the optimizer: counts per value; a group narrows the table
+    # Group by the optimizer: a group row per value with its count and the mean of each number column
     pick(page, "project-groupby", "Parameters: optimizer")
-    chips = page.locator(".project-group-chip")
-    expect(chips).to_have_count(3)
-    expect(page.locator(".project-group-chip[data-value='adam']")).to_contain_text("8")
-    page.click(".project-group-chip[data-value='sgd']")
-    expect(count_text(page)).to_have_text("8 experiments")
-    expect(page.locator(".project-group-chip[data-value='sgd']")).to_have_class(re.compile("btn-primary"))
+    page.keyboard.press("Escape")
+    toggles = page.locator("#project-grid .halley-group-toggle")
+    expect(toggles).to_have_count(3)
+    expect(page.locator("#project-group-note")).to_contain_text("Grouped by optimizer")
+    sgd = group_row(page, ["sgd"])
+    expect(sgd.locator(".halley-group-count")).to_have_text("8")
+    expect(grid_rows(page)).to_have_count(3)
+    # open a group: its experiments follow it, newest first
+    sgd.locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(3 + 8)
+    expect(page.locator("#project-grid .halley-name-link")).to_have_count(8)
+    expect(page.locator("#project-grid .halley-name-link").first).to_have_text("run-22")
+    expect(sgd.locator(".halley-group-toggle")).to_have_attribute("aria-expanded", "true")
+    expect(count_text(page)).to_have_text(f"{N} experiments")
+    # the group row's lr is the group's mean (i % 3 == 1: lr cycles 0.002, 0.004, 0.001, 0.003)
+    expect(page.locator("#project-grid .ag-center-cols-container .halley-group-row [col-id='param:lr']")
+           .first).to_have_text("0.0025")
+    page.screenshot(path=str(SCREENSHOTS / "grouped-table.png"))
 
     # all of it survives a reload
-    wait_url_state(page, lambda st: st["groupBy"] == "param:optimizer" and "metric:min:loss" in st["columns"])
+    wait_url_state(page, lambda st: st["groupBy"] == ["param:optimizer"] and "metric:min:loss" in st["columns"])
     page.reload()
-    wait_rows(page)
-    expect(page.locator(".project-group-chip")).to_have_count(3)
+    expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(3)
+    expect(group_row(page, ["adam"]).locator(".halley-group-count")).to_have_text("8")
     expect(page.locator("#project-grid .ag-header-cell[col-id='metric:min:loss']")).to_be_visible()
+
+    # a second level under the first, and group rows showing the maximum instead of the mean
+    pick(page, "project-groupby", "System: Host")
+    page.keyboard.press("Escape")
+    expect(page.locator("#project-group-note")).to_contain_text("Grouped by optimizer › Host")
+    group_row(page, ["adam"]).locator(".halley-group-toggle").click()
+    expect(group_row(page, ["adam", "gpu0"]).locator(".halley-group-count")).to_have_text("4")
+    expect(grid_rows(page)).to_have_count(3 + 2)
+    page.click("#project-group-agg")
+    page.locator(".dash-dropdown-content .dash-dropdown-option").filter(has_text=re.compile("^max$")).click()
+    expect(page.locator("#project-grid .ag-center-cols-container .halley-group-row[row-index='0'] [col-id='param:lr']")
+           ).to_have_text("0.004")
+    wait_url_state(page, lambda st: st["groupBy"] == ["param:optimizer", "sys:host"] and st["groupAgg"] == "max")
     assert console_errors == []
+
+
+def test_group_by_tags_lists_an_experiment_under_each_tag(server, owner, accounts, page, console_errors):
+    from models import Experiment, ExperimentTag
+
+    keys = seed(accounts.db, owner, "tagged", 6, "g")
+    with accounts.db.session() as s:
+        for key in keys[:2]:
+            eid = s.exec(select(Experiment.id).where(Experiment.key == key)).one()
+            s.add(ExperimentTag(experiment_id=eid, name="v2"))
+    open_project(page, server, owner, f"/{owner.workspace}/tagged")
+    pick(page, "project-groupby", "System: Tags")
+    page.keyboard.press("Escape")
+    expect(page.locator("#project-group-note")).to_contain_text("listed under each of its tags")
+    expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(3)  # best, v2, (none)
+    group_row(page, ["best"]).locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(4)
+    group_row(page, ["v2"]).locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(6)
+    run0 = grid_rows(page).filter(has=page.locator(".halley-name-link", has_text=re.compile("^run-0$")))
+    expect(run0).to_have_count(2)
+    # its cells act on the experiment from either row
+    run0.first.locator(".halley-visible").click()
+    expect(run0.locator(".halley-visible[data-visible='false']")).to_have_count(2)
+    group_row(page, [None]).locator(".halley-group-toggle").click()
+    expect(grid_rows(page)).to_have_count(6 + 4)
+    assert console_errors == []
+
+
+def grid_rows(page):
+    return page.locator("#project-grid .ag-center-cols-container .ag-row")
+
+
+def group_row(page, path: list):
+    """The pinned group cell's row of the group at ``path``."""
+    import json
+
+    toggle = page.locator(f".halley-group-toggle[data-path='{json.dumps(path, separators=(',', ':'))}']")
+    return page.locator("#project-grid .ag-pinned-left-cols-container .ag-row").filter(has=toggle)
 
 
 def test_saved_queries(server, owner, project, page, console_errors):
@@ -415,7 +484,8 @@ def test_saved_views_default_discard_delete(server, owner, accounts, page, conso
     path = f"/{owner.workspace}/views"
     open_project(page, server, owner, path)
     pick(page, "project-groupby", "System: Status")
-    expect(page.locator(".project-group-chip")).to_have_count(4)
+    page.keyboard.press("Escape")
+    expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(4)
     expect(page.locator("#project-view-dirty")).to_be_visible()
     # Save as a new view: the URL names it and the changes are no longer pending
     page.click("#project-view-save-open")
@@ -423,7 +493,7 @@ def test_saved_views_default_discard_delete(server, owner, accounts, page, conso
     page.click("#project-view-save")
     expect(page).to_have_url(re.compile(r"\?view=\d+$"))
     expect(page.locator("#project-view-menu")).to_contain_text("by status")
-    expect(page.locator(".project-group-chip")).to_have_count(4)
+    expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(4)
     expect(page.locator("#project-view-dirty")).to_be_hidden()
     # change it, discard, change again and save the changes into it
     page.click("#project-panels-toggle")

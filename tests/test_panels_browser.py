@@ -2,7 +2,10 @@
 the parallel-coordinates brush narrowing the experiment table. WebGL and Plotly are slow
 under software rendering, so waits are generous."""
 import json
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from tests.conftest import sign_in
 pytestmark = pytest.mark.browser
 SLOW = 30_000
 LRS = [0.1, 0.03, 0.01, 0.003, 0.001, 0.0003]
+SHOTS = Path(os.environ.get("HALLEY_SCREENSHOTS", tempfile.gettempdir()))
 
 
 @pytest.fixture(scope="module")
@@ -323,4 +327,20 @@ def test_adding_or_editing_a_panel_draws_only_that_panel(server, page, panel_pro
     expect(page.locator(".project-panel")).to_have_count(3, timeout=SLOW)
     expect(_card(page, "scatter").locator(DRAWN["scatter"]).first).to_be_attached()
     assert asked == []
+
+
+def test_line_panel_follows_the_table_grouping(server, page, panel_project, console_errors):
+    """A line panel set to follow the table's grouping draws a mean line and band per table group."""
+    with panel_project["db"].session() as s:
+        project = projects.get_readable(s, panel_project["actor"], panel_project["owner"].workspace, "panels")
+        view = project_views.create_view(s, panel_project["actor"], project, "Grouped", {
+            "groupBy": ["param:optimizer"],
+            "panels": [{"type": "line", "name": "Loss by group", "metrics": ["loss"], "group": {"by": "table"}}]})
+    sign_in(page, server, panel_project["owner"], f"{panel_project['path']}?view={view.id}")
+    card = _card(page, "line")
+    expect(card.locator(".legendtext")).to_have_count(2, timeout=SLOW)  # the hidden run is left out
+    expect(card.locator(".legendtext").nth(0)).to_have_text("adam (2)")
+    expect(card.locator(".legendtext").nth(1)).to_have_text("sgd (3)")
+    expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(2)
+    card.screenshot(path=str(SHOTS / "line-panel-follows-table-grouping.png"))
     assert console_errors == []

@@ -196,3 +196,18 @@ def test_grid_changes_touch_only_the_cards_that_changed():
     assert grid_changes([a, b], [b, a]) is None  # a new order: the grid is drawn again
     assert grid_changes([a, b], [c, a, b]) is None
     assert grid_changes([], [a]) is None and grid_changes([a], []) is None
+
+
+def test_line_panel_follows_the_table_grouping(world):
+    db, actor = world["db"], world["actor"]
+    panel = panels.normalize_panel({"type": "line", "metrics": ["loss"], "group": {"by": "table", "band": "minmax"}})
+    assert panel["group"]["by"] == "table"
+    with db.session() as s:
+        project = _project(s, world)
+        fig = panels.panel_figure(s, actor, project, None, panel, table_group_by=["param:opt", "tags"])
+        ungrouped_table = panels.panel_figure(s, actor, project, None, panel)
+    lines = sorted(t.name for t in fig.data if t.showlegend is not False)
+    assert lines == ["adam › seed (1)", "sgd › (none) (1)", "sgd › seed (1)"]
+    assert len([t for t in fig.data if t.fill == "toself"]) == 3  # a band per group, in its color
+    assert len({t.line.color for t in fig.data if t.showlegend is not False}) == 3
+    assert len(ungrouped_table.data) == 3 and {t.fill for t in ungrouped_table.data} == {None}

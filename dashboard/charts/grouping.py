@@ -14,7 +14,10 @@ NO_VALUE = "(none)"
 
 
 def group_label(exp: dict, by: str, name: str | None) -> str:
-    """The group an experiment belongs to: the value of parameter ``name``, or its tags."""
+    """The group an experiment belongs to: the value of parameter ``name``, or its tags, or
+    (``by="table"``) its group in the experiment table, read beforehand into ``exp["group"]``."""
+    if by == "table":
+        return exp.get("group") or NO_VALUE
     if by == "tag":
         tags = sorted(exp.get("tags") or [])
         if name:

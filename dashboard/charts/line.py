@@ -68,7 +68,7 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
     """Build the figure.
 
     ``series``: ``[{"exp": {"key", "name", "color", ...}, "metric": str, "x": array, "y": array}]``.
-    ``group``: ``{"by": "param"|"tag", "name": str, "stat": "mean"|..., "band": "minmax"|...}``.
+    ``group``: ``{"by": "param"|"tag"|"table", "name": str, "stat": "mean"|..., "band": "minmax"|...}``.
     ``invalid``: invalid values already skipped upstream (they add to the note).
     """
     if not series:
@@ -82,7 +82,7 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
     total = sum(len(s["y"]) for s in prepared)
     scatter = go.Scattergl if total > WEBGL_POINTS else go.Scatter
     fig = go.Figure()
-    if group and (group.get("name") or group.get("by") == "tag"):
+    if group and (group.get("name") or group.get("by") in ("tag", "table")):
         _add_groups(fig, prepared, group, metrics, scatter)
     else:
         for s in prepared:

@@ -9,7 +9,10 @@ The view state (what a saved view stores and what the URL carries) is a dict::
 
     {"filters": <query.py filter model>, "queryId": int|None, "columns": [column id, ...],
      "columnState": [{"colId", "width", "sort", "sortIndex", "pinned"}, ...],
-     "groupBy": column id|None, "hideConstant": bool, "panelsOpen": bool, "panels": [...]}
+     "groupBy": [column id, ...] (1-3)|None, "groupAgg": "mean"|"min"|"max"|"last",
+     "hideConstant": bool, "panelsOpen": bool, "panels": [...]}
+
+(Views saved before grouping have ``groupBy`` as one column id or None and no ``groupAgg``.)
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ CSV_CHUNK = 2000
 
 def default_state() -> dict:
     return {"filters": {"op": "and", "rules": []}, "queryId": None, "columns": list(DEFAULT_COLUMNS),
-            "columnState": [], "groupBy": None, "hideConstant": False, "panelsOpen": True, "panels": []}
+            "columnState": [], "groupBy": None, "groupAgg": "mean", "hideConstant": False, "panelsOpen": True, "panels": []}
 
 
 def clean_column_state(items: Any, columns: list[str]) -> list[dict]:
@@ -79,10 +82,10 @@ def normalize_state(state: Any) -> dict:
         base["columns"] = seen
     base["filters"] = q.validate_filters(state.get("filters") or None)
     base["columnState"] = clean_column_state(state.get("columnState"), base["columns"])
-    group_by = state.get("groupBy")
-    if group_by:
-        q.parse_column(group_by)
-        base["groupBy"] = group_by
+    from dashboard.services import table_groups  # it builds on this module
+
+    base["groupBy"] = table_groups.clean_group_by(state.get("groupBy"))
+    base["groupAgg"] = table_groups.clean_agg(state.get("groupAgg"))
     query_id = state.get("queryId")
     base["queryId"] = query_id if is_id(query_id) else None
     base["hideConstant"] = state.get("hideConstant") is True
@@ -144,15 +147,16 @@ def group_condition(col: q.Column, value: Any):
     return expr == value
 
 
-def matching_select(project: Project, filters: Any, group: tuple[str, Any] | None = None,
+def matching_select(project: Project, filters: Any, group: tuple[str, Any] | list[tuple[str, Any]] | None = None,
                     include_archived: bool = False) -> Select:
-    """SELECT Experiment.id of the project's experiments that match a filter model.
+    """SELECT Experiment.id of the project's experiments that match a filter model (and are
+    in a group: a (column id, value) pair, or a list of them for nested groups).
 
     The caller must have checked read access to ``project`` (see ``matching_ids``).
     """
     stmt = select(Experiment.id).where(q.project_scope(project.id, include_archived), q.compile_filters(filters))
-    if group is not None:
-        stmt = stmt.where(group_condition(q.parse_column(group[0]), group[1]))
+    for col_id, value in [group] if isinstance(group, tuple) else group or []:
+        stmt = stmt.where(group_condition(q.parse_column(col_id), value))
     return stmt
 
 
@@ -245,7 +249,8 @@ def _base_row(e: Experiment, status: str, duration: float | None) -> dict:
 
 
 def fetch_rows(session: Session, project: Project, state: dict, start: int, end: int,
-               sort_model: Any = None, group: tuple[str, Any] | None = None) -> tuple[list[dict], int]:
+               sort_model: Any = None, group: tuple[str, Any] | list[tuple[str, Any]] | None = None
+               ) -> tuple[list[dict], int]:
     """One page of rows (``start`` to ``end``) and the number of matching experiments.
 
     The caller has checked read access to ``project``.
@@ -268,6 +273,8 @@ def fetch_rows(session: Session, project: Project, state: dict, start: int, end:
 def group_counts(session: Session, project: Project, state: dict, limit: int = 200) -> list[tuple[Any, int]]:
     """(value, number of matching experiments) per value of the group-by column, largest first."""
     group_by = state.get("groupBy")
+    if isinstance(group_by, list):  # the first level of a nested grouping
+        group_by = group_by[0] if group_by else None
     if not group_by:
         return []
     col = q.parse_column(group_by)

@@ -73,7 +73,9 @@ def normalize_panel(raw) -> dict:
         if not (x in X_AXES or (isinstance(x, str) and x.startswith("metric:") and _text(x[7:]))):
             x = "step"
         group = raw.get("group") if isinstance(raw.get("group"), dict) else None
-        if group and group.get("by") in ("param", "tag") and (group.get("by") == "tag" or _text(group.get("name"))):
+        # "table": the experiment table's grouping, whatever it is when the panel is drawn
+        if group and group.get("by") in ("param", "tag", "table") and (
+                group.get("by") in ("tag", "table") or _text(group.get("name"))):
             group = {"by": group["by"], "name": _text(group.get("name")),
                      "stat": group.get("stat") if group.get("stat") in grouping.STATS else "mean",
                      "band": group.get("band") if group.get("band") in grouping.BANDS else "minmax"}

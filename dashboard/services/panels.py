@@ -30,7 +30,7 @@ from dashboard.auth import Actor
 from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
 from dashboard.charts.style import empty_figure, experiment_color
 from dashboard.db import fetch_array, split_by_key
-from dashboard.services import experiment_table, metric_rollup, metrics
+from dashboard.services import experiment_table, metric_rollup, metrics, table_groups
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
     PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, find_panel, is_complete, is_panel_id,
     list_templates, normalize_panel, normalize_panels, panel_title, save_template,
@@ -441,8 +441,9 @@ def parcoords_rows(session: Session, exps: list[dict], axes: list[str]) -> list[
 # --- figures -------------------------------------------------------------------------------
 
 def panel_figure(session: Session, actor: Actor, project: Project, filters, panel: dict, *, x_range=None,
-                 cache=None, constraints: dict | None = None):
-    """The figure of one panel over the visible experiments matching ``filters``."""
+                 cache=None, constraints: dict | None = None, table_group_by: list[str] | None = None):
+    """The figure of one panel over the visible experiments matching ``filters``; a line panel
+    that follows the table's grouping groups by ``table_group_by`` (no grouping without it)."""
     panel = normalize_panel(panel)
     if not is_complete(panel):
         return empty_figure("Edit this panel to choose what it shows")
@@ -450,9 +451,15 @@ def panel_figure(session: Session, actor: Actor, project: Project, filters, pane
     kind = panel["type"]
     if kind == "line":
         group = panel.get("group")
+        if group and group["by"] == "table" and not table_group_by:
+            group = None
         exps = panel_experiments(session, actor, project, filters, MAX_LINE_EXPERIMENTS,
                                  params=[group["name"]] if group and group["by"] == "param" else (),
                                  with_tags=bool(group and group["by"] == "tag"))
+        if group and group["by"] == "table":
+            labels = table_groups.experiment_labels(session, [e["id"] for e in exps], table_group_by)
+            for e in exps:
+                e["group"] = labels.get(e["id"])
         series, invalid = line_series(session, exps, panel, x_range, cache)
         x_axis = panel["x"]
         return line.line_figure(series, title=title, x_axis=x_axis,

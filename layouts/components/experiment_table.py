@@ -10,6 +10,9 @@ from dashboard.errors import Invalid
 from dashboard.query import parse_column
 
 GRID_ID = "project-grid"
+GROUP_COL = "_group"
+GROUP_AGGS = [{"label": "mean", "value": "mean"}, {"label": "min", "value": "min"}, {"label": "max", "value": "max"},
+              {"label": "last", "value": "last"}]
 RENDERERS = {"sys:status": "HalleyStatus", "sys:visible": "HalleyVisible", "sys:color": "HalleyColor",
              "tags": "HalleyTags", "sys:name": "HalleyName"}
 NARROW = {"sys:status": 78, "sys:visible": 78, "sys:color": 72, "sys:end_time": 170, "sys:start_time": 170}
@@ -41,7 +44,8 @@ def column_def(col_id: str, base_url: str, can_write: bool) -> dict:
 
 def column_defs(state: dict, base_url: str, can_write: bool, hidden: set[str] | frozenset = frozenset()) -> list[dict]:
     """Column definitions in the view's order, with its widths and sort; ``hidden`` columns
-    (constant ones, when hiding those) are left out of sight."""
+    (constant ones, when hiding those) are left out of sight. A grouped view starts with the
+    group column (assets/table_groups.js draws it)."""
     by_id = {c["colId"]: c for c in state.get("columnState", [])}
     columns = list(state.get("columns") or [])
     ordered = [c for c in by_id if c in columns] + [c for c in columns if c not in by_id]
@@ -60,11 +64,22 @@ def column_defs(state: dict, base_url: str, can_write: bool, hidden: set[str] | 
             d["pinned"] = saved["pinned"]
         d["hide"] = col_id in hidden
         defs.append(d)
+    if state.get("groupBy"):
+        defs.insert(0, group_column_def(state))
     return defs
 
 
+def group_column_def(state: dict) -> dict:
+    """The group column: on a group row its value and count and the open/close toggle."""
+    return {"colId": GROUP_COL, "field": GROUP_COL, "headerName": "Group", "cellRenderer": "HalleyGroup",
+            "cellRendererParams": {"by": state["groupBy"]}, "pinned": "left", "width": 240,
+            "sortable": False, "suppressMovable": True, "lockPosition": "left"}
+
+
 def grid(state: dict, base_url: str, can_write: bool, hidden: set[str] | frozenset = frozenset()) -> dag.AgGrid:
-    selection = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": False, "enableClickSelection": False}
+    selection = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": False, "enableClickSelection": False,
+                 "isRowSelectable": {"function": "!(params.data && params.data._group)"},
+                 "hideDisabledCheckboxes": True}
     options = {"cacheBlockSize": 100, "maxBlocksInCache": 20, "rowBuffer": 10, "infiniteInitialRowCount": 1,
                "suppressFieldDotNotation": True, "animateRows": False, "tooltipShowDelay": 400,
                "suppressCellFocus": True}
@@ -75,7 +90,9 @@ def grid(state: dict, base_url: str, can_write: bool, hidden: set[str] | frozens
         columnDefs=column_defs(state, base_url, can_write, hidden),
         defaultColDef={"sortable": True, "resizable": True, "minWidth": 60, "width": 150,
                        "suppressHeaderMenuButton": True},
-        getRowId="params.data.key",
+        getRowId="params.data._rowId || params.data.key",  # see table_groups.fetch_grouped_rows
+        rowClassRules={"halley-group-row": "params.data && !!params.data._group",
+                       "halley-grouped-row": "params.data && params.data._depth > 0"},
         dashGridOptions=options,
         style={"height": "calc(100vh - 330px)", "minHeight": "420px"},
         className="ag-theme-quartz",
@@ -106,8 +123,11 @@ def toolbar(state: dict, can_write: bool, signed_in: bool) -> html.Div:
                _action("Diff", "bi-file-diff", "project-diff")]
     tools = [
         dcc.Dropdown(id="project-groupby", placeholder="Group by…", clearable=True, className="project-groupby",
-                     style={"minWidth": "13rem"}, value=state.get("groupBy"),
-                     options=[option_for(state["groupBy"])] if state.get("groupBy") else []),
+                     multi=True, style={"minWidth": "13rem"}, value=state.get("groupBy") or [],
+                     options=[option_for(c) for c in state.get("groupBy") or []]),
+        html.Div(dcc.Dropdown(id="project-group-agg", options=GROUP_AGGS, value=state.get("groupAgg") or "mean",
+                              clearable=False, searchable=False, className="project-group-agg"),
+                 title="What group rows show of each number column", style={"width": "6.5rem"}),
         dbc.Button([html.I(className="bi bi-layout-three-columns me-1"), "Customize columns"],
                    id="project-columns-open", size="sm", color="light", className="border"),
         dbc.Switch(id="project-hide-constant", label="Hide constant columns", value=bool(state.get("hideConstant")),
