@@ -38,7 +38,7 @@ HIDDEN = {"display": "none"}
 # The panel editor's controls, in the order config_from_controls takes them.
 EDITOR_CONTROLS = ("name", "legend", "outliers", "metrics", "x", "smoothing", "window", "logy", "group", "group-stat",
                    "group-band", "bar-metric", "aggregation", "sx", "sx-transform", "sy", "sy-transform", "axes",
-                   "target")
+                   "target", "x-transform", "legend-show", "scales")
 ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3",
          "parcoords": "bi-distribute-horizontal"}
 
@@ -172,9 +172,10 @@ def aggregate_figure(call: Call, refresh, panels, state, brush_data, ctx_data, d
 # --- gallery and editor --------------------------------------------------------------------
 
 def open_gallery(call: Call, _n, ctx_data):
-    cat = svc.catalogue(call.session, call.actor, load_project(call, ctx_data))
+    project = load_project(call, ctx_data)
+    cat = svc.catalogue(call.session, call.actor, project)
     mine = svc.list_templates(call.session, call.actor)
-    featured = svc.featured_panels(cat)
+    featured = svc.featured_that_render(call.session, call.actor, project, cat, cache=_cache(call))
     data = {"catalogue": cat, "featured": featured, "mine": mine}
     feat_cards = template_cards([(f"featured:{i}", svc.panel_title(p), ICONS[p["type"]], _describe(p))
                                  for i, p in enumerate(featured)])
@@ -267,22 +268,33 @@ def fill_editor(call: Call, editing, _reset, ctx_data):
     return (title, panel["name"], panel["legend"], panel["outliers"], *styles,
             None if kind in ("line", "bar", "scatter") else HIDDEN, None if kind in ("line", "scatter") else HIDDEN,
             metric_opts, panel.get("metrics") or [], x_opts, panel.get("x", "step"), panel.get("smoothing", 0),
-            panel.get("window", 1), ["y"] if panel.get("logY") else [], group_opts, group_value,
+            panel.get("window", 1), ["y"] * bool(panel.get("logY")) + ["x"] * bool(panel.get("logX")), group_opts,
+            group_value,
             group.get("stat", "mean"), group.get("band", "minmax"),
             metric_opts, panel.get("metric"), panel.get("aggregation", "sum"),
             both, _axis_value(panel.get("xAxis")), (panel.get("xAxis") or {}).get("transform", "last"),
             both, _axis_value(panel.get("yAxis")), (panel.get("yAxis") or {}).get("transform", "last"),
-            both, axes[:-1], both, axes[-1] if axes else None, None)
+            both, axes[:-1], both, axes[-1] if axes else None, None,
+            panel.get("xTransform", "none"), panel.get("showLegend", "auto"),
+            _scale_options(both), [f"{v}|{a}" for a, v in (panel.get("scales") or {}).items()])
+
+
+def _scale_options(axes: list[dict]) -> list[dict]:
+    """Per metric or parameter, a forced log and a forced linear choice (none: automatic)."""
+    return [{"label": f"{o['label']}: {scale}", "value": f"{scale}|{o['value']}"}
+            for o in axes for scale in ("log", "linear")]
 
 
 def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing, window, logy, group, stat, band,
-                         bar_metric, aggregation, sx, sx_t, sy, sy_t, axes, target) -> dict:
+                         bar_metric, aggregation, sx, sx_t, sy, sy_t, axes, target, x_transform=None,
+                         legend_show=None, scales=None) -> dict:
     """The panel config the editor's controls describe (validated)."""
     base = svc.normalize_panel((editing or {}).get("config") or {})
     kind = base["type"]
     raw = {"id": base["id"], "type": kind, "name": name or "", "legend": legend, "outliers": outliers}
     if kind == "line":
-        raw.update(metrics=metrics_ or [], x=x, smoothing=smoothing or 0, window=window or 1, logY="y" in (logy or []))
+        raw.update(metrics=metrics_ or [], x=x, smoothing=smoothing or 0, window=window or 1, logY="y" in (logy or []),
+                   logX="x" in (logy or []), xTransform=x_transform, showLegend=legend_show)
         if group:
             by, _, gname = str(group).partition(":")
             raw["group"] = {"by": by if by in ("tag", "table") else "param", "name": gname or None, "stat": stat,
@@ -297,6 +309,7 @@ def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing
     else:
         chosen = [a for a in axes or [] if a != target]
         raw["axes"] = chosen + ([target] if target else [])
+        raw["scales"] = {a: scale for scale, _, a in (str(v).partition("|") for v in scales or [])}
     return svc.normalize_panel(raw)
 
 
@@ -363,9 +376,11 @@ def brush(call: Call, restyles, panels, current, state, ctx_data):
     if panel is None or panel["type"] != "parcoords":
         raise PreventUpdate
     restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"]["index"] == pid), None)
-    updates = constraint_updates(restyle, panel["axes"])
-    if not updates:
+    if not constraint_updates(restyle, panel["axes"]):
         raise PreventUpdate
+    # in real values (a log axis sends log10 ranges)
+    updates = svc.brush_updates(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
+                                restyle)
     constraints = dict((current or {}).get("constraints") or {}) if (current or {}).get("panel") == pid else {}
     constraints.update(updates)
     constraints = {k: v for k, v in constraints.items() if v}
@@ -424,7 +439,8 @@ def register(kit: CallbackKit) -> None:
     kit.value("project-panel-agg.restyleData", optional(LIST))
     for control in EDITOR_CONTROLS:
         kit.value(f"project-editor-{control}.value",
-                  optional(list_of(TEXT)) if control in ("metrics", "logy", "axes") else optional(TEXT | NUMBER))
+                  optional(list_of(TEXT)) if control in ("metrics", "logy", "axes", "scales")
+                  else optional(TEXT | NUMBER))
     kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"),
                  public=True, fallback={"project-panels.children": None})(render_area)
     kit.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
@@ -482,6 +498,8 @@ def register(kit: CallbackKit) -> None:
         Output("project-editor-axes", "options"), Output("project-editor-axes", "value"),
         Output("project-editor-target", "options"), Output("project-editor-target", "value"),
         Output("project-editor-error", "children"),
+        Output("project-editor-x-transform", "value"), Output("project-editor-legend-show", "value"),
+        Output("project-editor-scales", "options"), Output("project-editor-scales", "value"),
         Input("project-panels-editing", "data"), Input("project-editor-reset", "n_clicks"),
         State("project-ctx", "data"), prevent_initial_call=True, public=True,
         error=plain_text("project-editor-error.children"))(fill_editor)

@@ -37,6 +37,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from dashboard.charts.numbers import fmt
 from dashboard.charts.style import PALETTE
 from dashboard.errors import Invalid
 from models import Experiment, ExperimentTag, MetricSeries, Other, Parameter
@@ -441,7 +442,7 @@ def validate_filters(model: Any) -> dict:
 
 
 def describe_rule(rule: dict) -> str:
-    """A one-line reading of a rule, e.g. ``lr > 0.01``."""
+    """A one-line reading of a rule, e.g. ``lr > 0.01`` (numbers to 4 significant digits)."""
     try:
         label = parse_column(rule.get("attr")).label
     except Invalid:
@@ -451,8 +452,8 @@ def describe_rule(rule: dict) -> str:
     if op in NEEDS_NO_VALUE:
         return text
     if op in NEEDS_TWO_VALUES:
-        return f"{text} {rule.get('value')} and {rule.get('value2')}"
-    return f"{text} {rule.get('value')}"
+        return f"{text} {fmt(rule.get('value'))} and {fmt(rule.get('value2'))}"
+    return f"{text} {fmt(rule.get('value'))}"
 
 
 def project_scope(project_id: int, include_archived: bool = False) -> ColumnElement:

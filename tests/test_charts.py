@@ -283,3 +283,144 @@ def test_experiment_color_prefers_picked_then_order_then_key():
     assert [experiment_color({"key": "a" * 32, "color_index": i}) for i in range(20)] == list(PALETTE[:20])
     assert experiment_color({"key": "a" * 32, "color_index": 20}) == PALETTE[0]  # it wraps
     assert experiment_color({"key": "a" * 32}) == experiment_color({"key": "a" * 32, "color_index": None}) in PALETTE
+
+
+# --- readable at scale: legends, log parallel coordinates, 4-digit numbers, categories ----------
+
+def _lines(n, **kwargs):
+    return line.line_figure([{"exp": exp(f"{i:032d}", name=f"run-{i}"), "metric": "loss", "x": np.arange(3),
+                              "y": np.array([1.0, 0.5, 0.25])} for i in range(n)], **kwargs)
+
+
+def test_numbers_read_with_four_significant_digits():
+    from dashboard.charts.numbers import D3, fmt, tidy
+    from dashboard.query import describe_rule
+
+    assert fmt(0.000123456789) == "0.0001235" and fmt(123456.789) == "1.235e+5"
+    assert [fmt(v) for v in (0.5, 1.0, 100.0, 1e-7, -0.00234567, 0.0)] == ["0.5", "1", "100", "1e-7", "-0.002346", "0"]
+    assert fmt(123456) == "123456" and fmt("adam") == "adam"  # integers and text as they are
+    assert tidy(10 ** math.log10(0.005)) == 0.005
+    assert describe_rule({"attr": "param:lr", "operator": "between", "value": 0.000123456789,
+                          "value2": 123456.789}) == "lr between 0.0001235 and 1.235e+5"
+    # Hover templates use the same 4 digits (d3's ~g writes what fmt writes).
+    assert D3 in _lines(1).data[0].hovertemplate
+    assert D3 in bar.bar_figure([{"exp": exp("a"), "value": 1 / 3}], metric="m").data[0].hovertemplate
+
+
+def test_line_legend_goes_under_the_plot_and_hides_past_ten_lines():
+    few = _lines(line.LEGEND_MAX)
+    assert few.layout.showlegend is True and few.layout.legend.orientation == "h"
+    assert few.layout.legend.yref == "container"
+    many = _lines(line.LEGEND_MAX + 1)
+    assert many.layout.showlegend is False
+    assert all(f"run-{i}" in t.hovertemplate for i, t in enumerate(many.data))  # hover still names each run
+    shown = _lines(100, show_legend="show")
+    assert shown.layout.showlegend is True and shown.layout.legend.orientation == "v"
+    assert _lines(2, show_legend="hide").layout.showlegend is False
+
+
+def test_line_x_transforms_and_log_x():
+    series = [{"exp": exp("a"), "metric": "loss", "x": np.array([0.0, 1.0, 2.0, 3.0]), "y": np.array([4.0, 3, 2, 1])}]
+    logx = line.line_figure(series, log_x=True)
+    assert logx.layout.xaxis.type == "log" and list(logx.data[0].x) == [1, 2, 3] and list(logx.data[0].y) == [3, 2, 1]
+    avg = line.line_figure(series, x_axis="metric:acc", window=2, x_transform="moving_average")
+    assert list(avg.data[0].x) == pytest.approx([0, 0.5, 1.5, 2.5])
+    smooth = line.line_figure(series, x_axis="metric:acc", smoothing=0.5, x_transform="smoothing")
+    assert list(smooth.data[0].x) == pytest.approx(transforms.ema([0, 1, 2, 3], 0.5))
+    wall = line.line_figure(series, x_axis="wall", window=2, x_transform="moving_average", log_x=True)
+    assert list(wall.data[0].x) == [0, 1, 2, 3] and wall.layout.xaxis.type == "date"
+
+
+def test_parcoords_log_axis_ticks_show_real_values_and_brushes_stay_real():
+    lrs = [0.1, 0.03, 0.01, 0.003, 0.001]
+    rows = [{"exp": exp(f"k{i}"), "values": {"lr": lr, "wd": 1 + i * 10.0, "neg": i - 2.0, "loss": 0.1 * (i + 1)}}
+            for i, lr in enumerate(lrs)]
+    axes = ["lr", "wd", "neg", "loss"]
+    dims = parcoords.parcoords_figure(rows, axes, constraints={"lr": [0.002, 0.05]}).data[0].dimensions
+    # lr spans two decades: drawn as log10 with the real values as tick labels
+    assert list(dims[0].values) == pytest.approx(np.log10(lrs))
+    assert list(dims[0].ticktext) == ["0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1"]
+    assert list(dims[0].tickvals) == pytest.approx(np.log10([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]))
+    assert list(dims[0].constraintrange) == pytest.approx(np.log10([0.002, 0.05]))  # the kept brush, in log units
+    # 1..41 is under two decades; values <= 0 can't go on a log axis: both linear, 4-digit ticks
+    assert list(dims[1].values) == [1, 11, 21, 31, 41] and dims[1].tickformat == ".4~g" and dims[1].tickvals is None
+    assert list(dims[2].values) == [-2, -1, 0, 1, 2]
+    # per-axis choice: force log on wd, linear on lr
+    forced = parcoords.parcoords_figure(rows, axes, scales={"lr": "linear", "wd": "log", "neg": "log"}).data[0]
+    assert list(forced.dimensions[0].values) == lrs and forced.dimensions[0].ticktext is None
+    assert list(forced.dimensions[1].values) == pytest.approx(np.log10([1, 11, 21, 31, 41]))
+    assert list(forced.dimensions[2].values) == [-2, -1, 0, 1, 2]  # can't: stays linear
+    # Plotly sends a log axis' brush in log10 units; it comes back as real values, and those select.
+    restyle = [{"dimensions[0].constraintrange": [[math.log10(0.002), math.log10(0.05)]]}, [0]]
+    real = parcoords.constraint_updates(restyle, axes, {"lr"})
+    assert real == {"lr": [[0.002, 0.05]]}
+    assert parcoords.constraint_updates(restyle, axes) == {"lr": [[pytest.approx(-2.699, abs=1e-3),
+                                                                    pytest.approx(-1.301, abs=1e-3)]]}
+    assert parcoords.brushed_keys(rows, axes, real) == ["k1", "k2", "k3"]
+    built, _, _ = parcoords.build_dimensions(rows, axes)
+    assert parcoords.log_axes(built) == {"lr"}
+    assert parcoords.constraints_to_filters(built, real) == [{"axis": "lr", "low": 0.002, "high": 0.05}]
+
+
+def test_parcoords_many_axes_and_many_categories_stay_readable():
+    axes = [f"param:a_rather_long_parameter_name_{j}" for j in range(11)] + ["metric:loss"]
+    rows = [{"exp": exp(f"k{i}"), "values": {a: float(i + j) for j, a in enumerate(axes)}} for i in range(3)]
+    trace = parcoords.parcoords_figure(rows, axes).data[0]
+    assert all(len(d.label) <= 14 for d in trace.dimensions) and trace.labelangle == -40
+    cats = [{"exp": exp(f"k{i}"), "values": {"c": f"cat-{i:03d}", "loss": float(i)}} for i in range(100)]
+    dim = parcoords.parcoords_figure(cats, ["c", "loss"]).data[0].dimensions[0]
+    assert len(dim.ticktext) == parcoords.MAX_TICKS and dim.ticktext[0] == "cat-000" and dim.ticktext[-1] == "cat-099"
+    assert [int(v) for v in dim.tickvals] == [int(t[4:]) for t in dim.ticktext]  # each tick names its category
+
+
+def test_scatter_of_a_categorical_parameter_jitters_points_and_names_categories():
+    opts = ["sgd", "adam", "rmsprop"]
+    rows = [{"exp": exp(f"k{i}", f"run-{i}"), "x": opts[i % 3], "y": 0.123456789 * i} for i in range(9)]
+    fig = scatter.scatter_figure(rows, x_title="optimizer", y_title="loss")
+    assert list(fig.layout.xaxis.ticktext) == ["adam", "rmsprop", "sgd"]
+    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
+    xs = np.asarray(fig.data[0].x)
+    codes = np.array([["adam", "rmsprop", "sgd"].index(opts[i % 3]) for i in range(9)])
+    assert np.all(np.abs(xs - codes) <= scatter.JITTER) and len(set(np.round(xs - codes, 6))) > 1  # spread out
+    assert list(fig.data[0].y) == pytest.approx([0.123456789 * i for i in range(9)])
+    assert [list(c) for c in fig.data[0].customdata[:2]] == [["k0", "sgd", "0"], ["k1", "adam", "0.1235"]]
+    assert "optimizer: %{customdata[1]}" in fig.data[0].hovertemplate
+    # the same figure on every redraw; y can be the categorical one too
+    assert list(scatter.scatter_figure(rows, x_title="o", y_title="l").data[0].x) == list(xs)
+    flipped = scatter.scatter_figure([{**r, "x": r["y"], "y": r["x"]} for r in rows], x_title="loss", y_title="o")
+    assert list(flipped.layout.yaxis.ticktext) == ["adam", "rmsprop", "sgd"]
+    # numbers logged as text stay numbers
+    numeric = scatter.scatter_figure([{"exp": exp("a"), "x": "0.1", "y": 1.0}, {"exp": exp("b"), "x": "0.2", "y": 2.0}],
+                                     x_title="lr", y_title="loss")
+    assert list(numeric.data[0].x) == [0.1, 0.2] and numeric.layout.xaxis.ticktext is None
+
+
+def test_scatter_category_names_are_shown_as_text():
+    assert_shown_as_text(lambda link, tpl: scatter.scatter_figure(
+        [{"exp": exp("a" * 32, "A"), "x": link, "y": 2.0}, {"exp": exp("b" * 32, "B"), "x": tpl, "y": 3.0}],
+        x_title="opt", y_title="loss"))
+
+
+def test_old_panel_configs_load_with_the_new_settings_at_their_defaults():
+    from dashboard.services.panel_configs import normalize_panel
+
+    old_line = normalize_panel({"id": "abc", "type": "line", "metrics": ["loss"], "logY": True})
+    assert old_line["xTransform"] == "none" and old_line["showLegend"] == "auto" and old_line["logX"] is False
+    old_pc = normalize_panel({"id": "abc", "type": "parcoords", "axes": ["param:lr", "metric:acc"]})
+    assert old_pc["scales"] == {}
+    new = normalize_panel({"type": "parcoords", "axes": ["param:lr", "metric:acc"],
+                           "scales": {"param:lr": "log", "metric:acc": "sideways", "param:gone": "log"}})
+    assert new["scales"] == {"param:lr": "log"}
+    bad = normalize_panel({"type": "line", "metrics": ["m"], "xTransform": "cube", "showLegend": 1, "logX": "yes"})
+    assert (bad["xTransform"], bad["showLegend"], bad["logX"]) == ("none", "auto", False)
+
+
+def test_parcoords_ignores_constraints_that_are_not_ranges():
+    rows = [{"exp": exp(f"k{i}"), "values": {"lr": 10.0 ** -i, "loss": float(i)}} for i in range(4)]
+    for junk in ("x", [1], [["a", "b"]], [[1, float("nan")]], {"lo": 1}, [True, False], []):
+        dim = parcoords.parcoords_figure(rows, ["lr", "loss"], constraints={"lr": junk}).data[0].dimensions[0]
+        assert dim.constraintrange is None, junk
+    junk_all = parcoords.parcoords_figure(rows, ["lr", "loss"], constraints="junk")
+    assert junk_all.data[0].dimensions[0].constraintrange is None
+    assert parcoords.constraint_updates([{"dimensions[0].constraintrange": [["a", 1]]}], ["lr", "loss"], {"lr"}) == {
+        "lr": None}

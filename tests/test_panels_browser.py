@@ -189,10 +189,13 @@ def test_brush_parallel_coordinates_narrows_table_and_saves_query(server, page, 
     expect(card).to_contain_text("optimizer")
     expect(page.locator("#project-count")).to_have_text("6 experiments", timeout=SLOW)
 
+    # lr spans more than two decades: a log axis, so the brush Plotly sends is in log10 units
+    # (log10 0.005 .. log10 0.2); the count, the table and the saved query use the real values.
     pid = card.get_attribute("data-panel-id")
     page.evaluate(f"""Plotly.restyle(document.querySelector('#project-panel-{pid} .js-plotly-plot'),
-                      {{'dimensions[0].constraintrange': [[0.005, 0.2]]}}, [0])""")
+                      {{'dimensions[0].constraintrange': [[Math.log10(0.005), Math.log10(0.2)]]}}, [0])""")
     expect(page.locator("#project-panels-brush-count")).to_contain_text("3 experiments", timeout=SLOW)
+    expect(page.locator("#project-panels-brush-count")).to_contain_text("lr between 0.005 and 0.2")
     expect(page.locator("#project-count")).to_have_text("3 experiments", timeout=SLOW)
     names = page.locator(".ag-center-cols-container .ag-row")
     expect(names).to_have_count(3, timeout=SLOW)
@@ -343,4 +346,84 @@ def test_line_panel_follows_the_table_grouping(server, page, panel_project, cons
     expect(card.locator(".legendtext").nth(1)).to_have_text("sgd (3)")
     expect(page.locator("#project-grid .halley-group-toggle")).to_have_count(2)
     card.screenshot(path=str(SHOTS / "line-panel-follows-table-grouping.png"))
+
+
+@pytest.fixture(scope="module")
+def hundred_runs(server, accounts):
+    """100 runs with long names, a loss curve, lr from 1e-5 to 0.1 and an optimizer."""
+    owner = accounts.create("many")
+    db = Database(server.database_url)
+    with db.session() as s:
+        user = account_service.find_user(s, owner.username)
+        actor = Actor(user_id=user.id, username=user.username)
+        for i in range(100):
+            exp, _ = ingest.start_experiment(s, actor, owner.workspace, "sweep",
+                                             name=f"sweep-{i:03d}-a-rather-long-descriptive-run-name")
+            lr = 10.0 ** (-5 + 4 * i / 99)
+            ingest.apply_batch(s, actor, exp.key, {
+                "batch_id": f"many-{owner.username}-{i}",
+                "metrics": [{"name": "loss", "value": float(np.exp(-st / 10) + lr * 3), "step": st}
+                            for st in range(20)],
+                "parameters": [{"name": "lr", "value": lr}, {"name": "optimizer", "value": ["sgd", "adam"][i % 2]}]})
+        project = projects.get_readable(s, actor, owner.workspace, "sweep")
+        view = project_views.create_view(s, actor, project, "Sweep panels", {"panels": [
+            {"type": "line", "name": "Loss", "metrics": ["loss"]},
+            {"type": "parcoords", "name": "Sweep", "axes": ["param:lr", "param:optimizer", "metric:loss"]},
+            {"type": "scatter", "name": "Loss by optimizer", "xAxis": {"source": "param", "name": "optimizer"},
+             "yAxis": {"source": "metric", "name": "loss", "transform": "last"}}]})
+    return {"owner": owner, "url": f"/{owner.workspace}/sweep?view={view.id}"}
+
+
+def test_a_hundred_runs_keep_the_plot_wide_and_log_axes_readable(server, page, hundred_runs, console_errors):
+    sign_in(page, server, hundred_runs["owner"], hundred_runs["url"])
+    line = _card(page, "line")
+    expect(line.locator(".scatterlayer .trace")).to_have_count(100, timeout=SLOW)
+    # The legend doesn't take the panel over: the plot area keeps most of the graph's width.
+    widths = line.evaluate("""card => ({plot: card.querySelector('.nsewdrag').getBoundingClientRect().width,
+                                         graph: card.querySelector('.main-svg').getBoundingClientRect().width})""")
+    assert widths["plot"] >= 0.8 * widths["graph"], widths
+    expect(line.locator(".legend")).to_have_count(0)
+
+    # The panel's own legend setting still shows it when asked; log X switches the x axis.
+    _menu_item(page, "line", "Edit Panel").click()
+    page.locator("#project-editor-legend-show").get_by_text("Show", exact=True).click()
+    page.locator("#project-editor-logy").get_by_text("Log scale (X)").click()
+    expect(page.locator("#project-editor-preview .legend")).to_have_count(1, timeout=SLOW)
+    page.screenshot(path="/tmp/shots/panels_editor_line.png")
+    page.click("#project-editor-done")
+    expect(page.locator("#project-panels-editor")).not_to_be_visible()
+    expect(line.locator(".legend")).to_have_count(1, timeout=SLOW)
+    expect(line.locator(".legend")).to_contain_text("sweep-099")
+    graph = f"#project-panel-{line.get_attribute('data-panel-id')} .js-plotly-plot"
+    page.wait_for_function(f"() => document.querySelector('{graph}')._fullLayout.xaxis.type === 'log'",
+                           timeout=SLOW)
+
+    # The lr axis is logarithmic and its ticks name real values.
+    coords = _card(page, "parcoords")
+    expect(coords.locator(".parcoords .y-axis")).to_have_count(3, timeout=SLOW)
+    lr_ticks = coords.locator(".parcoords .y-axis").first.locator(".tick text")
+    expect(lr_ticks.first).to_be_attached(timeout=SLOW)
+    texts = lr_ticks.all_text_contents()
+    assert {"0.00001", "0.0001", "0.001", "0.01", "0.1"} <= set(texts), texts
+    # The categorical parameter's axis names its categories; so does the scatter's x axis.
+    expect(coords.locator(".parcoords .y-axis").nth(1)).to_contain_text("adam")
+    scatter = _card(page, "scatter")
+    expect(scatter.locator(".scatterlayer .point")).to_have_count(100, timeout=SLOW)
+    expect(scatter.locator(".xtick")).to_have_text(["adam", "sgd"])
+    page.screenshot(path="/tmp/shots/panels_hundred_runs.png", full_page=True)
+
+    # The editor switches the lr axis to linear: its ticks no longer step by decades.
+    _menu_item(page, "parcoords", "Edit Panel").click()
+    preview_lr = page.locator("#project-editor-preview .parcoords .y-axis").first
+    expect(preview_lr).to_contain_text("0.001", timeout=SLOW)
+    page.click("#project-editor-scales")
+    page.locator(".dash-dropdown-content .dash-dropdown-search").fill("lr: linear")
+    page.locator(".dash-dropdown-content .dash-dropdown-option").filter(
+        has_text=re.compile("^Parameter: lr: linear$")).first.click()
+    expect(preview_lr).not_to_contain_text("0.001", timeout=SLOW)
+    page.screenshot(path="/tmp/shots/panels_editor_scales.png")
+    page.keyboard.press("Escape")
+    page.click("#project-editor-done")
+    expect(page.locator("#project-panels-editor")).not_to_be_visible()
+    expect(coords.locator(".parcoords .y-axis").first).not_to_contain_text("0.001", timeout=SLOW)
     assert console_errors == []

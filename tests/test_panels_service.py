@@ -211,3 +211,44 @@ def test_line_panel_follows_the_table_grouping(world):
     assert len([t for t in fig.data if t.fill == "toself"]) == 3  # a band per group, in its color
     assert len({t.line.color for t in fig.data if t.showlegend is not False}) == 3
     assert len(ungrouped_table.data) == 3 and {t.fill for t in ungrouped_table.data} == {None}
+
+
+def test_categorical_scatter_and_featured_panels_that_render(world):
+    db, actor = world["db"], world["actor"]
+    with db.session() as s:
+        project = _project(s, world)
+        sc = panels.panel_figure(s, actor, project, None, {
+            "type": "scatter", "xAxis": {"source": "param", "name": "opt"},
+            "yAxis": {"source": "metric", "name": "acc", "transform": "max"}})
+        assert list(sc.layout.xaxis.ticktext) == ["adam", "sgd"] and len(sc.data[0].x) == 3
+        cat = panels.catalogue(s, actor, project)
+        featured = panels.featured_that_render(s, actor, project, cat)
+        assert [p["type"] for p in featured] == [p["type"] for p in panels.featured_panels(cat)]
+        assert all(panels.panel_figure(s, actor, project, None, p).data for p in featured)
+        # A parameter only runs without the metric have: its scatter and parcoords would be empty.
+        for name, batch in (("lonely-a", {"parameters": [{"name": "flavor", "value": "mint"}]}),
+                            ("lonely-b", {"metrics": [{"name": "acc", "value": 0.5, "step": 0}]})):
+            exp, _ = ingest.start_experiment(s, actor, "powner", "sparse", name=name)
+            ingest.apply_batch(s, actor, exp.key, {"batch_id": name, **batch})
+        sparse = projects.get_readable(s, actor, "powner", "sparse")
+        cat = panels.catalogue(s, actor, sparse)
+        assert {p["type"] for p in panels.featured_panels(cat)} == {"line", "bar", "scatter", "parcoords"}
+        assert [p["type"] for p in panels.featured_that_render(s, actor, sparse, cat)] == ["line", "line", "bar"]
+
+
+def test_brush_on_a_log_axis_keeps_real_values(world):
+    db, actor = world["db"], world["actor"]
+    panel = {"type": "parcoords", "axes": ["param:lr", "metric:acc"]}  # lr: 0.1 .. 0.001, two decades
+    restyle = [{"dimensions[0].constraintrange": [[math.log10(0.005), math.log10(0.5)]]}, [0]]
+    with db.session() as s:
+        project = _project(s, world)
+        fig = panels.panel_figure(s, actor, project, None, panel)
+        assert list(fig.data[0].dimensions[0].ticktext)[0] == "0.001"
+        updates = panels.brush_updates(s, actor, project, None, panel, restyle)
+        assert updates == {"param:lr": [[0.005, 0.5]]}
+        result = panels.brush(s, actor, project, None, panel, updates)
+        assert sorted(result["keys"]) == sorted(world["keys"][:2])
+        assert result["rules"] == [{"attr": "param:lr", "operator": "between", "value": 0.005, "value2": 0.5}]
+        linear = panels.brush_updates(s, actor, project, None, {**panel, "scales": {"param:lr": "linear"}},
+                                      [{"dimensions[0].constraintrange": [[0.005, 0.5]]}, [0]])
+        assert linear == {"param:lr": [[0.005, 0.5]]}

@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.charts import transforms
+from dashboard.charts.numbers import D3
 from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid
 from dashboard.charts.text import plotly_text
 
@@ -25,7 +26,7 @@ def bar_figure(rows: list[dict], *, metric: str, aggregation: str = "sum", title
         x=[r["exp"]["key"] for r in rows], y=np.array([r["value"] for r in rows], dtype=np.float64),
         marker={"color": [experiment_color(r["exp"]) for r in rows]},
         customdata=[r["exp"]["key"] for r in rows], hovertext=labels,
-        hovertemplate="<b>%{hovertext}</b><br>%{y}<extra></extra>",
+        hovertemplate=f"<b>%{{hovertext}}</b><br>%{{y:{D3}}}<extra></extra>",
     ))
     base_layout(fig, title, showlegend=False)
     # Names fit under a dozen bars; beyond that they would hide the chart, so hover tells them.

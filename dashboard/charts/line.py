@@ -15,27 +15,53 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.charts import grouping, transforms
+from dashboard.charts.numbers import D3
 from dashboard.charts.style import PALETTE, base_layout, empty_figure, experiment_color, note_invalid
 from dashboard.charts.text import plotly_text
 
 X_AXES = {"step": "Step", "epoch": "Epoch", "duration": "Duration (s)", "wall": "Wall time"}
 WEBGL_POINTS = 50_000  # above this many points in total, draw with WebGL
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+X_TRANSFORMS = ("none", "smoothing", "moving_average")  # with log X: the x transforms of Comet's line panel
+LEGEND_MAX = 10  # more legend entries than this and "auto" hides the legend (hover names each line)
+LEGENDS = ("auto", "show", "hide")
 
 
-def prepare(x, y, *, smoothing: float = 0.0, window: int = 1, log_y: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+def prepare(x, y, *, smoothing: float = 0.0, window: int = 1, log_y: bool = False, x_transform: str = "none",
+            log_x: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """Clean one series and apply its transforms; returns (x, y, number of values dropped as invalid).
 
-    Points a log axis can't show (y <= 0) are dropped without counting as invalid.
+    ``x_transform`` smooths ("smoothing", with the same weight as y) or averages
+    ("moving_average", same window) the x values too. Points a log axis can't show (<= 0) are
+    dropped without counting as invalid.
     """
     x, y, bad = transforms.finite_xy(x, y)
     if smoothing:
         y = transforms.ema(y, smoothing)
     if window and window > 1:
         y = transforms.moving_average(y, window)
+    if x_transform == "smoothing" and smoothing:
+        x = transforms.ema(x, smoothing)
+    elif x_transform == "moving_average" and window and window > 1:
+        x = transforms.moving_average(x, window)
     if log_y:
         x, y, _ = transforms.for_log_axis(x, y)
+    if log_x:
+        y, x, _ = transforms.for_log_axis(y, x)
     return x, y, bad
+
+
+def legend_layout(entries: int, mode: str = "auto") -> dict:
+    """Where the legend goes: "show" keeps it at the side (it scrolls), "hide" leaves it out;
+    "auto" puts up to ``LEGEND_MAX`` entries in rows under the plot, so the plot keeps its
+    width, and hides a longer one (hover and the experiment table's colors tell the lines apart)."""
+    if mode == "hide" or (mode != "show" and entries > LEGEND_MAX):
+        return {"showlegend": False}
+    if mode == "show":
+        return {"showlegend": True, "legend": {"orientation": "v", "font": {"size": 10}}}
+    # at the bottom of the figure (under the axis title), at most 30% of its height (it scrolls)
+    return {"showlegend": True, "legend": {"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 0,
+                                           "yanchor": "bottom", "maxheight": 0.3, "font": {"size": 10}}}
 
 
 def compact(x: np.ndarray) -> np.ndarray:
@@ -64,26 +90,30 @@ def outlier_range(ys: list[np.ndarray], log: bool = False) -> list[float] | None
 def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_label: str | None = None,
                 legend: str = "name", smoothing: float = 0.0, window: int = 1, log_y: bool = False,
                 log_x: bool = False, outliers: str = "show", group: dict | None = None,
-                invalid: int = 0) -> go.Figure:
+                invalid: int = 0, x_transform: str = "none", show_legend: str = "auto") -> go.Figure:
     """Build the figure.
 
     ``series``: ``[{"exp": {"key", "name", "color", ...}, "metric": str, "x": array, "y": array}]``.
     ``group``: ``{"by": "param"|"tag"|"table", "name": str, "stat": "mean"|..., "band": "minmax"|...}``.
     ``invalid``: invalid values already skipped upstream (they add to the note).
+    ``show_legend``: "auto", "show" or "hide" (see ``legend_layout``). Wall time takes no x transform.
     """
+    if x_axis == "wall":
+        x_transform, log_x = "none", False
     if not series:
         return empty_figure("No data for the visible experiments")
     metrics = list(dict.fromkeys(s["metric"] for s in series))
     prepared = []
     for s in series:
-        x, y, bad = prepare(s["x"], s["y"], smoothing=smoothing, window=window, log_y=log_y)
+        x, y, bad = prepare(s["x"], s["y"], smoothing=smoothing, window=window, log_y=log_y,
+                            x_transform=x_transform, log_x=log_x)
         invalid += bad
         prepared.append({**s, "x": x, "y": y})
     total = sum(len(s["y"]) for s in prepared)
     scatter = go.Scattergl if total > WEBGL_POINTS else go.Scatter
     fig = go.Figure()
     if group and (group.get("name") or group.get("by") in ("tag", "table")):
-        _add_groups(fig, prepared, group, metrics, scatter)
+        _add_groups(fig, prepared, group, metrics, scatter, x_axis)
     else:
         for s in prepared:
             label = transforms.experiment_label(s["exp"], legend)
@@ -93,10 +123,12 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
                 name=plotly_text(name), meta=s["exp"]["key"], marker={"color": experiment_color(s["exp"]), "size": 7},
                 line={"color": experiment_color(s["exp"]), "width": 1.5,
                       "dash": DASHES[metrics.index(s["metric"]) % len(DASHES)]},
-                hovertemplate=f"<b>{plotly_text(label)}</b><br>{plotly_text(s['metric'])}: %{{y:.6g}}<br>"
-                              f"{plotly_text(X_AXES.get(x_axis, x_label or x_axis))}: %{{x}}<extra></extra>",
+                hovertemplate=f"<b>{plotly_text(label)}</b><br>{plotly_text(s['metric'])}: %{{y:{D3}}}<br>"
+                              f"{plotly_text(X_AXES.get(x_axis, x_label or x_axis))}: {_x_hover(x_axis)}"
+                              "<extra></extra>",
             ))
     base_layout(fig, title)
+    fig.update_layout(**legend_layout(sum(1 for t in fig.data if t.showlegend is not False), show_legend))
     fig.update_xaxes(title=plotly_text(x_label or X_AXES.get(x_axis, x_axis)),
                      type="date" if x_axis == "wall" else ("log" if log_x else None))
     fig.update_yaxes(title=plotly_text(metrics[0]) if len(metrics) == 1 else None, type="log" if log_y else None)
@@ -107,7 +139,15 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
     return note_invalid(fig, invalid)
 
 
-def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list[str], scatter) -> None:
+def _x_hover(x_axis: str) -> str:
+    """The x of a hover label: dates as Plotly writes them, steps and epochs whole, the rest to 4 digits."""
+    if x_axis == "wall":
+        return "%{x}"
+    return "%{x}" if x_axis in ("step", "epoch") else f"%{{x:{D3}}}"
+
+
+def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list[str], scatter,
+                x_axis: str = "step") -> None:
     buckets: dict[tuple[str, str], list[dict]] = {}
     for s in prepared:
         label = grouping.group_label(s["exp"], group.get("by", "param"), group.get("name"))
@@ -127,7 +167,8 @@ def _add_groups(fig: go.Figure, prepared: list[dict], group: dict, metrics: list
         fig.add_trace(scatter(
             x=result["x"], y=result["y"], mode="lines", name=name, legendgroup=name,
             line={"color": color, "width": 2, "dash": DASHES[metrics.index(metric) % len(DASHES)]},
-            hovertemplate=f"<b>{plotly_text(label)}</b> ({stat} of {len(members)})<br>%{{y}}<br>%{{x}}<extra></extra>",
+            hovertemplate=f"<b>{plotly_text(label)}</b> ({stat} of {len(members)})<br>%{{y:{D3}}}<br>"
+                          f"{_x_hover(x_axis)}<extra></extra>",
         ))
 
 

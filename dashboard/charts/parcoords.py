@@ -1,18 +1,26 @@
 """Parallel coordinates: parameters and metrics as axes, the right-most the target variable.
 
 Lines are colored by the target. Categorical (non-numeric) parameters become integer codes
-with their names as tick labels. ``brushed_keys`` maps the axes' constraint ranges (sent by
-Plotly when the user brushes) back to experiment keys.
+with their names as tick labels. Positive values spanning two decades or more (or an axis
+set to "log") are drawn as log10 with ticks that name the real values: Plotly's parcoords has
+no log axis. ``brushed_keys`` maps the axes' constraint ranges back to experiment keys; the
+ranges kept and queried are always in real values (``constraint_updates`` converts what
+Plotly sends for a log axis, ``parcoords_figure`` converts back when drawing).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.charts.numbers import D3, fmt, tidy
 from dashboard.charts.style import base_layout, empty_figure, note_invalid
 from dashboard.charts.text import plotly_text
 
 MAX_TICKS = 30
+LOG_DECADES = 2  # positive values spanning this many decades get a log axis automatically
+SCALES = ("auto", "log", "linear")
 
 
 def _as_number(value):
@@ -34,14 +42,56 @@ def _numeric_column(raw: list) -> np.ndarray | None:
         return None
 
 
-def build_dimensions(rows: list[dict], axes: list[str]) -> tuple[list[dict], np.ndarray, int]:
+def wants_log(values: np.ndarray, scale: str = "auto") -> bool:
+    """A log axis: asked for ("log"), or automatic for positive values spanning >= 2 decades.
+    Values a log axis can't show (<= 0) keep the axis linear."""
+    if scale == "linear" or values.size == 0 or not np.all(values > 0):
+        return False
+    return scale == "log" or math.log10(float(values.max()) / float(values.min())) >= LOG_DECADES
+
+
+def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Tick positions (log10 units) and labels (real values) for a log axis from ``lo`` to ``hi``
+    (real values): each decade, with 2 and 5 in between when there are few decades."""
+    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    steps = (1, 2, 5) if b - a <= 3 else (1,)
+    if b - a > 8:  # no more than ~8 labels on a short axis
+        stride = math.ceil((b - a) / 8)
+        decades = range(a, b + 1, stride)
+    else:
+        decades = range(a, b + 1)
+    vals, text = [], []
+    for d in decades:
+        for m in steps:
+            v = m * 10.0 ** d
+            if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
+                vals.append(math.log10(v))
+                text.append(fmt(tidy(v)))
+    if len(vals) < 2:  # a range inside one decade step: label its ends
+        vals, text = [math.log10(lo), math.log10(hi)], [fmt(lo), fmt(hi)]
+    return vals, text
+
+
+def category_ticks(cats: list[str]) -> tuple[list[int], list[str]]:
+    """Every category named when they fit, else an evenly spaced subset (hover can't tell them here)."""
+    if len(cats) <= MAX_TICKS:
+        return list(range(len(cats))), cats
+    picks = np.unique(np.linspace(0, len(cats) - 1, MAX_TICKS).round().astype(int))
+    return [int(i) for i in picks], [cats[i] for i in picks]
+
+
+def build_dimensions(rows: list[dict], axes: list[str],
+                     scales: dict | None = None) -> tuple[list[dict], np.ndarray, int]:
     """Turn per-experiment values into Plotly dimensions.
 
     ``rows``: ``[{"exp": {...}, "values": {axis: number | str | None}}]``. An experiment is
     kept only when it has a value on every axis; a NaN/Inf value drops it and counts as invalid.
+    ``scales`` maps an axis to "log" or "linear" (else automatic, see ``wants_log``).
     Returns (dimensions, indices of the kept rows, invalid count). Each dimension dict has
-    ``label``, ``values`` and, for categorical axes, ``tickvals``/``ticktext`` and ``categories``.
+    ``label``, ``values`` (real values), ``log`` and, for categorical axes, ``tickvals``/
+    ``ticktext`` and ``categories``.
     """
+    scales = scales or {}
     keep = np.ones(len(rows), dtype=bool)
     bad = np.zeros(len(rows), dtype=bool)
     columns = []
@@ -58,51 +108,91 @@ def build_dimensions(rows: list[dict], axes: list[str]) -> tuple[list[dict], np.
     dims = []
     for axis, raw, nums in columns:
         if nums is not None:
-            dims.append({"label": axis, "values": nums[idx]})
+            values = nums[idx]
+            dims.append({"label": axis, "values": values, "log": wants_log(values, scales.get(axis, "auto"))})
             continue
         texts = [str(raw[i]) for i in idx]
         cats = sorted(set(texts), key=lambda c: (_as_number(c) is None, _as_number(c) or 0, c))
         code = {c: k for k, c in enumerate(cats)}
-        dim = {"label": axis, "values": np.array([code[t] for t in texts], dtype=np.float64), "categories": cats}
-        if len(cats) <= MAX_TICKS:
-            dim.update(tickvals=list(range(len(cats))), ticktext=cats)
-        dims.append(dim)
+        tickvals, ticktext = category_ticks(cats)
+        dims.append({"label": axis, "values": np.array([code[t] for t in texts], dtype=np.float64),
+                     "categories": cats, "log": False, "tickvals": tickvals, "ticktext": ticktext})
     return dims, idx, invalid
 
 
+def _short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[:limit - 1] + "…"
+
+
+def is_range(rng) -> bool:
+    """A constraint range: [lo, hi] or a list of them, finite numbers (it may come from the browser)."""
+    if not isinstance(rng, list) or not rng:
+        return False
+    ranges = rng if isinstance(rng[0], list) else [rng]
+    return len(ranges) <= 20 and all(
+        isinstance(r, list) and len(r) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                     and math.isfinite(v) for v in r) for r in ranges)
+
+
+def _to_log_range(rng, lowest: float):
+    """A real-valued constraint range (or list of them) in log10 units; values a log axis can't
+    hold (<= 0) become its lowest value."""
+    ranges = rng if rng and isinstance(rng[0], (list, tuple)) else [rng]
+    out = [[math.log10(max(float(lo), lowest)), math.log10(max(float(hi), lowest))] for lo, hi in ranges]
+    return out if ranges is rng else out[0]
+
+
 def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", constraints: dict | None = None,
-                     invalid: int = 0, colorscale: str = "Viridis", labels: dict | None = None) -> go.Figure:
+                     invalid: int = 0, colorscale: str = "Viridis", labels: dict | None = None,
+                     scales: dict | None = None) -> go.Figure:
     """``axes`` in display order; the last one is the target that colors the lines.
-    ``constraints`` maps an axis name to its constraint range (kept when the figure is rebuilt);
-    ``labels`` gives axes a display name. Axis labels are user text, so they go through
-    ``plotly_text``; category tick labels don't: parcoords draws them as plain text, where an
-    entity would show as typed."""
+    ``constraints`` maps an axis name to its constraint range in real values (kept when the
+    figure is rebuilt); ``labels`` gives axes a display name; ``scales`` an axis' scale (see
+    ``build_dimensions``). Axis labels are user text, so they go through ``plotly_text``;
+    category tick labels don't: parcoords draws them as plain text, where an entity would show
+    as typed."""
     labels = labels or {}
     if len(axes) < 2:
         return empty_figure("Choose at least two axes")
-    dims, idx, bad = build_dimensions(rows, axes)
+    dims, idx, bad = build_dimensions(rows, axes, scales)
     invalid += bad
     if idx.size == 0:
         return note_invalid(empty_figure("No experiment has a value on every axis"), invalid)
-    target = dims[-1]["values"]
+    # Many axes leave each label little room: slant them, and shorten long ones, so neighbours don't overlap.
+    many = len(axes) > 8
+    slanted = len(axes) > 4
+    limit = 14 if many else (22 if slanted else 40)
     plotly_dims = []
     for d in dims:
-        pd = {"label": plotly_text(labels.get(d["label"], d["label"])), "values": d["values"]}
-        if "tickvals" in d:
+        values = d["values"]
+        pd = {"label": plotly_text(_short(labels.get(d["label"], d["label"]), limit)), "values": values}
+        if d["log"]:
+            lo, hi = float(values.min()), float(values.max())
+            values = np.log10(values)
+            tickvals, ticktext = log_ticks(lo, hi)
+            pd.update(values=values, tickvals=tickvals, ticktext=ticktext)
+        elif "tickvals" in d:
             pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"])  # drawn as plain text by Plotly
-        if constraints and constraints.get(d["label"]) is not None:
-            pd["constraintrange"] = constraints[d["label"]]
+        else:
+            pd["tickformat"] = D3
+        rng = constraints.get(d["label"]) if isinstance(constraints, dict) else None
+        if is_range(rng):
+            pd["constraintrange"] = _to_log_range(rng, float(d["values"].min())) if d["log"] else rng
         plotly_dims.append(pd)
-    # Many axes leave each label little room: slant the labels so neighbours don't overlap.
-    slanted = len(axes) > 4
+    target = plotly_dims[-1]
+    colorbar = {"title": {"text": plotly_text(_short(labels.get(axes[-1], axes[-1]), 40)), "side": "right"},
+                "thickness": 12}
+    if dims[-1]["log"] or "ticktext" in target:
+        colorbar.update(tickvals=target["tickvals"], ticktext=target["ticktext"], tickmode="array")
+    else:
+        colorbar["tickformat"] = D3
     fig = go.Figure(go.Parcoords(
-        line={"color": target, "colorscale": colorscale, "showscale": True,
-              "colorbar": {"title": {"text": plotly_text(labels.get(axes[-1], axes[-1])), "side": "right"},
-                           "thickness": 12}},
-        dimensions=plotly_dims, labelangle=-25 if slanted else 0, labelside="top",
+        line={"color": target["values"], "colorscale": colorscale, "showscale": True, "colorbar": colorbar},
+        dimensions=plotly_dims, labelangle=(-40 if many else -25) if slanted else 0, labelside="top",
+        tickfont={"size": 9 if many else 10}, labelfont={"size": 10 if many else 12},
     ))
     base_layout(fig, title, showlegend=False)
-    top = 50 + (40 if slanted else 0) + (10 if title else 0)
+    top = 50 + ((60 if many else 40) if slanted else 0) + (10 if title else 0)
     fig.update_layout(margin={"l": 60, "r": 70, "t": top, "b": 30})
     return note_invalid(fig, invalid)
 
@@ -119,7 +209,7 @@ def _in_ranges(values: np.ndarray, rng) -> np.ndarray:
 
 
 def brushed_keys(rows: list[dict], axes: list[str], constraints: dict) -> list[str]:
-    """Keys of the experiments inside every axis' constraint range (axes by name)."""
+    """Keys of the experiments inside every axis' constraint range (axes by name, real values)."""
     dims, idx, _ = build_dimensions(rows, axes)
     mask = np.ones(idx.size, dtype=bool)
     for d in dims:
@@ -147,8 +237,24 @@ def constraints_to_filters(dims: list[dict], constraints: dict) -> list[dict]:
     return out
 
 
-def constraint_updates(restyle, axes: list[str]) -> dict:
-    """{axis id: range or None} from a parcoords restyle event."""
+def real_range(value):
+    """A constraint range (or list of them) Plotly sent for a log axis, back in real values."""
+    ranges = value if value and isinstance(value[0], (list, tuple)) else [value]
+    try:
+        out = [[tidy(10.0 ** float(lo)), tidy(10.0 ** float(hi))] for lo, hi in ranges]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if ranges is value else out[0]
+
+
+def log_axes(dims: list[dict]) -> set[str]:
+    """The axes ``build_dimensions`` drew in log10 units."""
+    return {d["label"] for d in dims if d.get("log")}
+
+
+def constraint_updates(restyle, axes: list[str], logs=()) -> dict:
+    """{axis id: range or None} from a parcoords restyle event, in real values: ranges of the
+    axes in ``logs`` (drawn as log10) are converted back."""
     out = {}
     if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
         return out
@@ -163,5 +269,7 @@ def constraint_updates(restyle, axes: list[str]) -> dict:
             if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) and value[0] \
                     and isinstance(value[0][0], list):
                 value = value[0]  # restyle wraps per-trace values in a list
+            if value and isinstance(value, list) and axes[i] in logs:
+                value = real_range(value)
             out[axes[i]] = value if value else None
     return out

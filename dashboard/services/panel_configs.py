@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from dashboard.auth import Actor
-from dashboard.charts import grouping, transforms
+from dashboard.charts import grouping, line, parcoords, transforms
 from dashboard.errors import Invalid
 from models import PanelTemplate
 
@@ -84,7 +84,9 @@ def normalize_panel(raw) -> dict:
         panel.update(metrics=list(dict.fromkeys(names))[:MAX_METRICS], x=x, group=group,
                      smoothing=_number(raw.get("smoothing"), 0, 0.99, 0.0),
                      window=int(_number(raw.get("window"), 1, 1000, 1)),
-                     logY=raw.get("logY") is True, logX=raw.get("logX") is True)
+                     logY=raw.get("logY") is True, logX=raw.get("logX") is True,
+                     xTransform=raw.get("xTransform") if raw.get("xTransform") in line.X_TRANSFORMS else "none",
+                     showLegend=raw.get("showLegend") if raw.get("showLegend") in line.LEGENDS else "auto")
     elif kind == "bar":
         panel.update(metric=_text(raw.get("metric")),
                      aggregation=raw.get("aggregation") if raw.get("aggregation") in transforms.AGGREGATIONS else "sum")
@@ -93,7 +95,10 @@ def normalize_panel(raw) -> dict:
     else:
         axes = raw.get("axes") if isinstance(raw.get("axes"), list) else []
         clean = [a for a in axes if isinstance(a, str) and a.split(":", 1)[0] in ("param", "metric") and _text(a[a.find(":") + 1:])]
-        panel.update(axes=list(dict.fromkeys(clean))[:MAX_AXES])
+        axes = list(dict.fromkeys(clean))[:MAX_AXES]
+        scales = raw.get("scales") if isinstance(raw.get("scales"), dict) else {}
+        panel.update(axes=axes, scales={a: v for a, v in scales.items()
+                                        if a in axes and v in parcoords.SCALES and v != "auto"})
     return panel
 
 

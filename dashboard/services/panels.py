@@ -44,7 +44,7 @@ RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-
 BUCKETS = 4 * downsample.MAX_POINTS
 # from this many points in range on, a series is drawn from its rollup (>= 500 points)
 ROLLUP_MIN_POINTS = metric_rollup.BLOCK * downsample.MAX_POINTS // 8
-CACHE_VERSION = 4  # bump when cached figures or series change shape
+CACHE_VERSION = 5  # bump when cached figures or series change shape
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c
@@ -400,14 +400,15 @@ def _first_values(session: Session, ids: list[int], name: str) -> dict[int, floa
 
 
 def axis_values(session: Session, exps: list[dict], axis: dict) -> dict[int, float | None]:
-    """One number per experiment for a scatter axis."""
+    """One value per experiment for a scatter axis: a number, or the text of a categorical parameter."""
     ids = [e["id"] for e in exps]
     if not ids:
         return {}
     name, transform = axis["name"], axis["transform"]
     if axis["source"] == "param":
         values = _param_values(session, ids, [name])
-        return {eid: v if isinstance(v, float) else None for (eid, _), v in values.items()}
+        return {eid: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (v or None)
+                for (eid, _), v in values.items() if isinstance(v, (int, float, str))}
     if transform in ("smoothing", "moving_average"):
         data = _values_by_experiment(session, ids, name)
         return {eid: transforms.axis_value(steps, values, transform, smoothing=axis["smoothing"],
@@ -466,7 +467,8 @@ def panel_figure(session: Session, actor: Actor, project: Project, filters, pane
                                 x_label=x_axis[7:] if x_axis.startswith("metric:") else None,
                                 legend=panel["legend"], smoothing=panel["smoothing"], window=panel["window"],
                                 log_y=panel["logY"], log_x=panel["logX"], outliers=panel["outliers"],
-                                group=group, invalid=invalid)
+                                group=group, invalid=invalid, x_transform=panel["xTransform"],
+                                show_legend=panel["showLegend"])
     exps = panel_experiments(session, actor, project, filters)
     key = _summary_key({**panel, "constraints": constraints}, exps) if cache is not None else None
     cached = cache.get(key) if key else None
@@ -504,7 +506,31 @@ def _summary_figure(session: Session, panel: dict, exps: list[dict], title: str,
             log_x=xa["transform"] == "log", log_y=ya["transform"] == "log")
     rows = parcoords_rows(session, exps, panel["axes"])
     return parcoords.parcoords_figure(rows, panel["axes"], title=title, constraints=constraints,
-                                      labels={a: a.split(":", 1)[1] for a in panel["axes"]})
+                                      labels={a: a.split(":", 1)[1] for a in panel["axes"]}, scales=panel["scales"])
+
+
+def brush_updates(session: Session, actor: Actor, project: Project, filters, panel: dict, restyle) -> dict:
+    """The constraint ranges a parallel-coordinates restyle event sets, in real values: an axis
+    drawn as log10 (see ``parcoords.build_dimensions``) sends log10 ranges."""
+    panel = normalize_panel(panel)
+    axes = panel.get("axes") or []
+    updates = parcoords.constraint_updates(restyle, axes)
+    if not updates or panel["type"] != "parcoords":
+        return updates
+    rows = parcoords_rows(session, panel_experiments(session, actor, project, filters), axes)
+    dims, _, _ = parcoords.build_dimensions(rows, axes, panel["scales"])
+    return parcoords.constraint_updates(restyle, axes, parcoords.log_axes(dims))
+
+
+def featured_that_render(session: Session, actor: Actor, project: Project, cat: dict, cache=None) -> list[dict]:
+    """The gallery's Featured panels, without the summary panels that would draw nothing here
+    (e.g. a scatter of a parameter no experiment with the metric has)."""
+    out = []
+    for panel in featured_panels(cat):
+        if panel["type"] != "line" and not panel_figure(session, actor, project, None, panel, cache=cache).data:
+            continue
+        out.append(panel)
+    return out
 
 
 def brush(session: Session, actor: Actor, project: Project, filters, panel: dict, constraints: dict) -> dict:

@@ -14,6 +14,10 @@ TRANSFORMS = [{"label": "Last value logged", "value": "last"}, {"label": "First 
               {"label": "Log scale", "value": "log"}]
 X_OPTIONS = [{"label": "Step", "value": "step"}, {"label": "Epoch", "value": "epoch"},
              {"label": "Duration", "value": "duration"}, {"label": "Wall time", "value": "wall"}]
+X_TRANSFORMS = [{"label": "None", "value": "none"}, {"label": "Smoothing (the weight below)", "value": "smoothing"},
+                {"label": "Moving average (the window below)", "value": "moving_average"}]
+LEGEND_MODES = [{"label": "Auto", "value": "auto"}, {"label": "Show", "value": "show"},
+                {"label": "Hide", "value": "hide"}]
 
 
 def _field(label: str, control, id: str | None = None) -> html.Div:
@@ -24,15 +28,21 @@ def _field(label: str, control, id: str | None = None) -> html.Div:
 def _line_options() -> html.Div:
     return html.Div([
         _field("Y axis: metrics", dcc.Dropdown(id="project-editor-metrics", multi=True, placeholder="Pick metrics")),
-        _field("X axis", dcc.Dropdown(id="project-editor-x", options=X_OPTIONS, value="step", clearable=False)),
+        dbc.Row([
+            dbc.Col(_field("X axis", dcc.Dropdown(id="project-editor-x", options=X_OPTIONS, value="step",
+                                                  clearable=False))),
+            dbc.Col(_field("X transform", dcc.Dropdown(id="project-editor-x-transform", options=X_TRANSFORMS,
+                                                       value="none", clearable=False))),
+        ]),
         _field("Smoothing", dcc.Slider(id="project-editor-smoothing", min=0, max=0.99, step=0.01, value=0,
                                        marks={0: "0", 0.5: "0.5", 0.99: "0.99"},
                                        tooltip={"placement": "bottom", "always_visible": False})),
         dbc.Row([
             dbc.Col(_field("Moving average window", dbc.Input(id="project-editor-window", type="number", min=1,
                                                               max=1000, step=1, value=1, size="sm"))),
-            dbc.Col(dbc.Checklist(id="project-editor-logy", options=[{"label": "Log scale (Y)", "value": "y"}],
-                                  value=[], switch=True, className="mt-4 small")),
+            dbc.Col(dbc.Checklist(id="project-editor-logy", options=[{"label": "Log scale (Y)", "value": "y"},
+                                                                     {"label": "Log scale (X)", "value": "x"}],
+                                  value=[], switch=True, className="mt-3 small")),
         ]),
         _field("Group experiments by", dcc.Dropdown(id="project-editor-group", placeholder="No grouping")),
         dbc.Row([
@@ -45,6 +55,9 @@ def _line_options() -> html.Div:
                                                          {"label": "Mean ± standard error", "value": "sem"},
                                                          {"label": "None", "value": "none"}]))),
         ]),
+        _field("Legend (Auto: under the chart, hidden past 10 lines)",
+               dbc.RadioItems(id="project-editor-legend-show", inline=True, value="auto", options=LEGEND_MODES,
+                              className="small")),
     ], id="project-editor-line")
 
 
@@ -73,6 +86,8 @@ def _parcoords_options() -> html.Div:
                                                      placeholder="Parameters and metrics")),
         _field("Target variable (right-most axis, colors the lines)",
                dcc.Dropdown(id="project-editor-target", placeholder="Usually the loss or accuracy")),
+        _field("Axis scales", dcc.Dropdown(id="project-editor-scales", multi=True,
+                                           placeholder="Automatic: log when positive values span 2+ decades")),
     ], id="project-editor-parcoords", style={"display": "none"})
 
 
