@@ -19,6 +19,8 @@ from dashboard.services import projects, workspaces
 from layouts.components.project_header import sdk_snippet, share_rows, visibility_badge
 
 OPEN_MODAL_JS = "function(n) { return Boolean(n); }"
+# The page's URL as the browser has it: unsaved view changes ride in its #hash.
+PAGE_URL_JS = "function(_n, _body) { return window.location.href; }"
 CONFIRM_BOX_JS = """function(ask, cancel, confirm) {
     const id = window.dash_clientside.callback_context.triggered_id;
     return {display: id === 'project-header-snippet-generate' ? 'block' : 'none'};
@@ -71,6 +73,9 @@ def register(kit: CallbackKit) -> None:
         shapes={"project-header-ref.data": REF_SHAPE},
         error=alert("project-header-snippet-message.children", id="project-header-snippet-error"),
     )(generate_snippet_key)
+    kit.clientside(PAGE_URL_JS, Output("project-header-share-view", "value"),
+                   Input("project-header-share-open", "n_clicks"), Input("project-header-share-body", "children"),
+                   prevent_initial_call=True)
     kit.callback(
         Output("project-header-visibility", "children"), Output("project-header-visibility", "color"),
         Output("project-header-share-body", "children"),

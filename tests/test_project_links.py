@@ -91,7 +91,12 @@ def test_a_view_link_opens_that_view_every_time(server, owner, finished_project,
         expect(page.locator("#project-panels-editor")).not_to_be_visible()
         expect(page.locator(f'.project-panel[data-panel-type="{kind}"]')).to_have_count(1, timeout=SLOW)
     expected = wait_url_state(page, lambda st: len(st["panels"]) == 2 and len(st["filters"]["rules"]) == 1)
-    url = page.url
+    # the Share dialog offers the link to what the page shows
+    page.click("#project-header-share-open")
+    expect(page.locator("#project-header-share-view")).to_have_value(page.url, timeout=SLOW)
+    url = page.locator("#project-header-share-view").input_value()
+    page.screenshot(path="/tmp/shots/project_share_view_link.png")
+    page.keyboard.press("Escape")
 
     # Tabs of the same session.
     for _ in range(20):
@@ -105,6 +110,9 @@ def test_a_view_link_opens_that_view_every_time(server, owner, finished_project,
         for _ in range(5):
             tab = other.new_page()
             _sees_the_view(tab, url, expected)
+            for kind, drawn in (("line", ".scatterlayer .trace"), ("bar", ".barlayer .trace")):
+                expect(tab.locator(f'.project-panel[data-panel-type="{kind}"] {drawn}').first).to_be_attached(
+                    timeout=SLOW)
             tab.screenshot(path="/tmp/shots/project_view_link.png", full_page=True)
             tab.close()
     finally:

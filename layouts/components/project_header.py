@@ -131,6 +131,14 @@ def share_rows(workspace_name: str, project, can_write: bool) -> list:
     change made in the page, and each time the dialog opens)."""
     url = _host_url() + project_path(workspace_name, project.name)
     rows = [
+        dbc.Label("Link to this page", html_for="project-header-share-view"),
+        dbc.InputGroup([
+            dbc.Input(id="project-header-share-view", readonly=True),  # the browser's URL, filled in the browser
+            dcc.Clipboard(target_id="project-header-share-view", className="btn btn-outline-secondary",
+                          id="project-header-share-view-copy"),
+        ], className="mb-2"),
+        dbc.FormText("It opens the page as you see it now: on Experiments, with the view, filters, columns and "
+                     "panels shown, unsaved changes included.", className="d-block mb-3"),
         dbc.Label("Project URL", html_for="project-header-share-url"),
         dbc.InputGroup([
             dbc.Input(id="project-header-share-url", value=url, readonly=True),
