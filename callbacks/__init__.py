@@ -3,7 +3,7 @@ registers its callbacks through the callback kit (``callbacks.kit``)."""
 from callbacks import (
     experiment, experiment_analysis, experiment_charts, experiment_media, project_archive, project_files,
     panels, project_header, project_manage, project_notes, project_table, project_views, query_builder, settings,
-    shell,
+    project_live, shell,
     workspace,
     workspaces,
 )
@@ -11,7 +11,7 @@ from callbacks.kit import CallbackKit
 
 MODULES = (shell, workspaces, settings, project_header, workspace, project_notes, project_files, project_manage,
            project_archive, experiment, experiment_charts, experiment_media, experiment_analysis,
-           project_table, query_builder, project_views, panels)
+           project_table, query_builder, project_views, panels, project_live)
 
 
 def register_callbacks(app) -> CallbackKit:

@@ -27,7 +27,7 @@ from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
 from dashboard.query import describe_rule
-from dashboard.services import panels as svc, project_views
+from dashboard.services import experiment_table as table, panels as svc, project_views
 from dashboard.services.table_groups import clean_group_by
 from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
@@ -54,9 +54,14 @@ def _cache(call: Call):
 
 # --- the area and the list -----------------------------------------------------------------
 
-def render_area(call: Call, ctx_data, state):
+def render_area(call: Call, ctx_data, url_hash, state):
+    """The area, with the panels of the view the page opens: the one in the URL's #hash when it
+    holds one (the state the page is about to take from it), else the page's state. Read from
+    ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
+    with the default panels, and its list, once in the page, is written back over the link's."""
     load_project(call, ctx_data)  # the area shows only for a project the caller may read
-    return panels_area(svc.normalize_panels((state or {}).get("panels")), call.actor.is_authenticated)
+    opening = table.decode_state((url_hash or "").lstrip("#")) or state
+    return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated)
 
 
 def list_from_state(_call: Call, state, current):
@@ -441,8 +446,8 @@ def register(kit: CallbackKit) -> None:
         kit.value(f"project-editor-{control}.value",
                   optional(list_of(TEXT)) if control in ("metrics", "logy", "axes", "scales")
                   else optional(TEXT | NUMBER))
-    kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), State("project-state", "data"),
-                 public=True, fallback={"project-panels.children": None})(render_area)
+    kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), Input("project-url-hash", "data"),
+                 State("project-state", "data"), public=True, fallback={"project-panels.children": None})(render_area)
     kit.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
                  State("project-panels-list", "data"), prevent_initial_call=True, public=True)(list_from_state)
     kit.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),

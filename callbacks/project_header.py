@@ -1,18 +1,26 @@
 """The project header's shortcuts: the modals open in the browser; generating a key for the
-"Add experiment" snippet is the one server call, and it re-checks who is asking."""
+"Add experiment" snippet is a server call, and it re-checks who is asking.
+
+The parts of the header that a change made in the page can make stale (the visibility badge,
+the Share dialog) are read again whenever a callback that changes the project sets
+``project-header-changed`` (see ``header_changed``), and the Share dialog each time it opens."""
 from __future__ import annotations
+
+import time
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State
 
 from callbacks.kit import Call, CallbackKit, alert
-from callbacks.shapes import TEXT, optional, record
+from callbacks.shapes import NUMBER, TEXT, optional, record
 from dashboard.auth import can_write_project
 from dashboard.errors import Forbidden
 from dashboard.services import projects, workspaces
-from layouts.components.project_header import sdk_snippet
+from layouts.components.project_header import sdk_snippet, share_rows, visibility_badge
 
 OPEN_MODAL_JS = "function(n) { return Boolean(n); }"
+# The page's URL as the browser has it: unsaved view changes ride in its #hash.
+PAGE_URL_JS = "function(_n, _body) { return window.location.href; }"
 CONFIRM_BOX_JS = """function(ask, cancel, confirm) {
     const id = window.dash_clientside.callback_context.triggered_id;
     return {display: id === 'project-header-snippet-generate' ? 'block' : 'none'};
@@ -32,6 +40,23 @@ def generate_snippet_key(call: Call, _n, ref):
     return sdk_snippet(ref["workspace"], project.name, raw), ok
 
 
+def header_changed() -> float:
+    """The value a callback that changed the project writes to ``project-header-changed``."""
+    return time.time()
+
+
+def refresh_header(call: Call, _changed, _share_open, ref):
+    """The visibility badge and the Share dialog as the project is now."""
+    ref = ref or {}
+    project = projects.get_readable(call.session, call.actor, ref.get("workspace") or "", ref.get("project") or "")
+    badge = visibility_badge(project.is_public)
+    rows = share_rows(ref.get("workspace") or "", project, can_write_project(call.session, call.actor, project))
+    return badge["children"], badge["color"], rows
+
+
+REF_SHAPE = optional(record(workspace=optional(TEXT), project=optional(TEXT)))
+
+
 def register(kit: CallbackKit) -> None:
     for name in ("apikey", "add", "share"):
         kit.clientside(OPEN_MODAL_JS, Output(f"project-header-{name}-modal", "is_open"),
@@ -45,6 +70,16 @@ def register(kit: CallbackKit) -> None:
         Output("project-header-snippet", "children"), Output("project-header-snippet-message", "children"),
         Input("project-header-snippet-confirm", "n_clicks"), State("project-header-ref", "data"),
         prevent_initial_call=True,
-        shapes={"project-header-ref.data": optional(record(workspace=optional(TEXT), project=optional(TEXT)))},
+        shapes={"project-header-ref.data": REF_SHAPE},
         error=alert("project-header-snippet-message.children", id="project-header-snippet-error"),
     )(generate_snippet_key)
+    kit.clientside(PAGE_URL_JS, Output("project-header-share-view", "value"),
+                   Input("project-header-share-open", "n_clicks"), Input("project-header-share-body", "children"),
+                   prevent_initial_call=True)
+    kit.callback(
+        Output("project-header-visibility", "children"), Output("project-header-visibility", "color"),
+        Output("project-header-share-body", "children"),
+        Input("project-header-changed", "data"), Input("project-header-share-open", "n_clicks"),
+        State("project-header-ref", "data"), prevent_initial_call=True, public=True,
+        shapes={"project-header-ref.data": REF_SHAPE, "project-header-changed.data": optional(NUMBER)},
+    )(refresh_header)

@@ -4,7 +4,7 @@ from dash import dcc, html
 
 from dashboard import context
 from dashboard.errors import NotFound
-from dashboard.services import experiment_table as table, project_views
+from dashboard.services import experiment_table as table, project_live, project_views
 from layouts.components.access import actor
 from layouts.components.experiment_table import dialogs, grid, toolbar
 from layouts.components.project_header import project_path
@@ -36,6 +36,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
             current = project_views.default_view(s, me, p)
         state = project_views.view_state(current) if current is not None else table.default_state()
         hidden = set(table.constant_columns(s, p, state)) if state["hideConstant"] else set()
+        live = project_live.probe(s, p)
     base_url = project_path(section.workspace, p.name)
     saved = {"viewId": current.id if current else None, "name": current.name if current else None, "state": state}
     return html.Div([
@@ -49,6 +50,10 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
         dcc.Store(id="project-attrs"),
         dcc.Store(id="project-group-open"),
         dcc.Store(id="project-panels-brush"),
+        # live updates while experiments run (callbacks/project_live.py)
+        dcc.Store(id="project-live", data={**live.as_json(), "idle": 0}),
+        dcc.Store(id="project-live-rows"),
+        dcc.Interval(id="project-live-poll", interval=project_live.FASTEST_MS, disabled=live.running == 0),
         section.header,
         html.Div([
             view_menu(views, current, base_url, section.can_write),

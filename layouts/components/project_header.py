@@ -126,9 +126,19 @@ def _add_experiment_modal(workspace_name: str, project_name: str, is_member: boo
     ], id="project-header-add-modal", is_open=False, size="lg")
 
 
-def _share_modal(workspace_name: str, project, can_write: bool):
+def share_rows(workspace_name: str, project, can_write: bool) -> list:
+    """The Share dialog's body for the project as it is now (the header re-reads it after a
+    change made in the page, and each time the dialog opens)."""
     url = _host_url() + project_path(workspace_name, project.name)
     rows = [
+        dbc.Label("Link to this page", html_for="project-header-share-view"),
+        dbc.InputGroup([
+            dbc.Input(id="project-header-share-view", readonly=True),  # the browser's URL, filled in the browser
+            dcc.Clipboard(target_id="project-header-share-view", className="btn btn-outline-secondary",
+                          id="project-header-share-view-copy"),
+        ], className="mb-2"),
+        dbc.FormText("It opens the page as you see it now: on Experiments, with the view, filters, columns and "
+                     "panels shown, unsaved changes included.", className="d-block mb-3"),
         dbc.Label("Project URL", html_for="project-header-share-url"),
         dbc.InputGroup([
             dbc.Input(id="project-header-share-url", value=url, readonly=True),
@@ -153,11 +163,20 @@ def _share_modal(workspace_name: str, project, can_write: bool):
         else:
             rows.append(html.P(["No shareable link yet: create one under ",
                                 dcc.Link("Manage", href=project_path(workspace_name, project.name, "/manage")),
-                                "."], className="small text-muted mb-0"))
+                                "."], className="small text-muted mb-0", id="project-header-share-none"))
+    return rows
+
+
+def _share_modal(workspace_name: str, project, can_write: bool):
     return dbc.Modal([
         dbc.ModalHeader(dbc.ModalTitle("Share this project")),
-        dbc.ModalBody(rows),
+        dbc.ModalBody(share_rows(workspace_name, project, can_write), id="project-header-share-body"),
     ], id="project-header-share-modal", is_open=False)
+
+
+def visibility_badge(is_public: bool) -> dict:
+    """The visibility badge's text and color."""
+    return {"children": "public" if is_public else "private", "color": "success" if is_public else "secondary"}
 
 
 def project_header(workspace_name: str, project, active: str, can_write: bool, actor: Actor):
@@ -175,8 +194,7 @@ def project_header(workspace_name: str, project, active: str, can_write: bool, a
         dcc.Link(workspace_name, href=f"/{quote(workspace_name, safe='')}", id="project-header-crumb-workspace"),
         html.Span("/", className="mx-2 text-muted"),
         html.Span(project.name, id="project-header-crumb-project", className="fw-semibold"),
-        dbc.Badge("public" if project.is_public else "private", color="success" if project.is_public else "secondary",
-                  className="ms-2", id="project-header-visibility"),
+        dbc.Badge(**visibility_badge(project.is_public), className="ms-2", id="project-header-visibility"),
         dbc.Badge("read-only", color="light", text_color="dark", className="ms-2 border",
                   id="project-header-readonly") if not can_write else None,
     ], className="d-flex align-items-center fs-5")
@@ -195,6 +213,7 @@ def project_header(workspace_name: str, project, active: str, can_write: bool, a
     ], className="nav-underline mb-3 project-header-tabs")
     return html.Div([
         dcc.Store(id="project-header-ref", data={"workspace": workspace_name, "project": project.name}),
+        dcc.Store(id="project-header-changed"),  # set by a change to the project made in the page
         html.Div([crumbs, shortcuts], className="d-flex justify-content-between align-items-center mb-2"),
         tabs,
         _api_key_modal(workspace_name, hint, is_member),
