@@ -1,9 +1,9 @@
-"""Background-job start-up: how long a panel job takes from start to stored result.
+"""Background-job start-up: how long a Dash background job takes from start to stored result.
 
     .venv/bin/python benchmarks/background_jobs.py [--jobs 10]
 
 Jobs come from a fork server (``dashboard.background``). The first job of a process waits for
-the fork server to start and import the job modules; later jobs only fork. The script runs
+the fork server to start; later jobs only fork. The script runs
 trivial jobs one after another through the manager the server uses and prints each time, and
 the fork server's memory.
 """
