@@ -147,10 +147,12 @@ def test_table_shows_rows_sorts_and_reload_keeps_the_state(server, owner, projec
     expect(count_text(page)).to_have_text(f"{N} experiments")
     # default columns and renderers: newest first
     headers = page.locator("#project-grid .ag-header-cell-text").all_inner_texts()
-    for name in ("Status", "Visible", "Color", "Tags", "Experiment", "Server end time", "File name", "Duration (s)"):
+    for name in ("Status", "Visible", "Color", "Tags", "Experiment", "Server end time", "File name", "Duration"):
         assert name in headers
     first = page.locator("#project-grid .ag-center-cols-container .ag-row[row-index='0']")
     expect(first.locator(".halley-name-link")).to_have_text(f"run-{N - 1}")
+    # the duration reads as a human duration, as its header says (run-23 ran 33 minutes)
+    expect(first.locator("[col-id='sys:duration']")).to_have_text(f"{10 + N - 1}m 00s")
     expect(first.locator(".halley-name-link")).to_have_attribute("href", re.compile(rf"{project}/t{N - 1}0+$"))
     expect(page.locator(".halley-status[data-status='finished'] .bi-check-circle-fill").first).to_be_visible()
     expect(page.locator(".halley-status[data-status='running'] .halley-spin").first).to_be_visible()
@@ -160,6 +162,7 @@ def test_table_shows_rows_sorts_and_reload_keeps_the_state(server, owner, projec
     # sort by duration (shortest first): the server sorts, the URL keeps it, a reload restores it
     page.click("#project-grid .ag-header-cell[col-id='sys:duration'] .ag-header-cell-label")
     expect(first.locator(".halley-name-link")).to_have_text("run-0")
+    expect(first.locator("[col-id='sys:duration']")).to_have_text("10m 00s")
     wait_url_state(page, lambda st: any(c.get("colId") == "sys:duration" and c.get("sort") == "asc"
                                         for c in st["columnState"]))
     expect(page.locator("#project-view-dirty")).to_be_visible()
@@ -211,6 +214,9 @@ def test_filters_of_each_type_narrow_the_table(server, owner, project, page, con
     add_filter(page, "System: Host", "equals", "gpu0", target="Group 2")
     expect(count).to_have_text("10 experiments")      # + run-20, run-22
     expect(page.locator(".project-filter-group .project-filter-chip")).to_have_count(2)
+    page.click("#project-filter-clear")
+    add_filter(page, "System: Duration (s)", ">", "1500")           # seconds: 10 + i minutes > 25 -> i >= 16
+    expect(count).to_have_text("8 experiments")
     page.click("#project-filter-clear")
     add_filter(page, "System: Visible", "is false")                 # boolean
     expect(count).to_have_text("0 experiments")
