@@ -253,11 +253,13 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     page.press("#project-tag-input", "Enter")
     expect(page.locator("#project-toast")).to_contain_text("Tagged 2 experiments with 'promising'")
     expect(row(page, keys[0]).locator(".halley-tag", has_text="promising")).to_be_visible()
-    page.click("#project-tag-cancel")
+    expect(page.locator("#project-tag-modal")).to_be_hidden()
     assert _experiment(accounts.db, keys[0])[2] == ["best", "promising"]
     assert _experiment(accounts.db, keys[1])[2] == ["promising"]
 
     # Hide them from panels, then show one again from its eye
+    expect(page.locator("#project-selected-count")).to_have_text("0 selected")
+    select_rows(page, keys[:2])
     page.click("#project-hide")
     expect(row(page, keys[0]).locator(".halley-visible[data-visible='false']")).to_be_visible()
     assert _experiment(accounts.db, keys[0])[0].visible is False
@@ -266,6 +268,7 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     assert _experiment(accounts.db, keys[0])[0].visible is True
 
     # Diff is enabled for exactly two and opens the compare page
+    select_rows(page, keys[:2])
     expect(page.locator("#project-diff")).to_be_enabled()
     page.click("#project-diff")
     expect(page).to_have_url(re.compile(r"/compare\?experiments="))
@@ -287,6 +290,46 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     page.click("#project-move-submit")
     expect(count).to_have_text("4 experiments")
     assert _experiment(accounts.db, keys[3])[1] == "elsewhere"
+    assert console_errors == []
+
+
+def test_a_bulk_action_clears_the_selection(server, owner, accounts, page, console_errors):
+    """Rows checked for one bulk action are not hit again by the next one."""
+    keys = seed(accounts.db, owner, "reselect", 6, "s")
+    seed(accounts.db, owner, "reselected", 1, "z")
+    open_project(page, server, owner, f"/{owner.workspace}/reselect")
+    selected = page.locator("#project-selected-count")
+
+    def tag(keys_, name):
+        select_rows(page, keys_)
+        expect(selected).to_have_text(f"{len(keys_)} selected")
+        page.click("#project-tag-open")
+        page.fill("#project-tag-input", name)
+        page.press("#project-tag-input", "Enter")
+        expect(page.locator("#project-toast")).to_contain_text(f"Tagged {len(keys_)} experiment")
+        expect(page.locator("#project-tag-modal")).to_be_hidden()
+        expect(selected).to_have_text("0 selected")
+
+    tag(keys[:1], "first")
+    tag(keys[1:2], "second")
+    assert _experiment(accounts.db, keys[0])[2] == ["best", "first"]
+    assert _experiment(accounts.db, keys[1])[2] == ["second"]
+    # hide, archive and move clear it too
+    for button, key in (("#project-hide", keys[2]), ("#project-show", keys[2]), ("#project-archive", keys[3])):
+        select_rows(page, [key])
+        expect(selected).to_have_text("1 selected")
+        page.click(button)
+        expect(selected).to_have_text("0 selected")
+        expect(page.locator("#project-archive")).to_be_disabled()
+    select_rows(page, [keys[4]])
+    page.click("#project-move-open")
+    pick(page, "project-move-target", f"{owner.workspace} / reselected")
+    page.click("#project-move-submit")
+    expect(selected).to_have_text("0 selected")
+    tag(keys[5:6], "third")
+    for key in keys[:5]:
+        assert "third" not in _experiment(accounts.db, key)[2]
+    assert _experiment(accounts.db, keys[5])[2] == ["third"]
     assert console_errors == []
 
 
