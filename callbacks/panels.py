@@ -22,6 +22,7 @@ from callbacks.kit import Call, CallbackKit, alert, figure, plain_text, toast
 from callbacks.project_table import load_project
 from callbacks.shapes import ANY, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
 from dashboard import background, context
+from dashboard.auth import can_write_project
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
@@ -56,8 +57,10 @@ def _cache(call: Call):
 
 def render_area(call: Call, ctx_data, state):
     background.prepare_jobs()  # the panels' job follows shortly
-    ticket = make_ticket(call.actor, load_project(call, ctx_data), session_share_tokens())
-    return panels_area(svc.normalize_panels((state or {}).get("panels")), call.actor.is_authenticated, ticket)
+    project = load_project(call, ctx_data)
+    ticket = make_ticket(call.actor, project, session_share_tokens())
+    return panels_area(svc.normalize_panels((state or {}).get("panels")), call.actor.is_authenticated, ticket,
+                       can_add=can_write_project(call.session, call.actor, project))
 
 
 def list_from_state(_call: Call, state, current):

@@ -78,7 +78,8 @@ def panel_cards(panels: list[dict], can_keep: bool) -> list:
     return [panel_card(p, can_keep) for p in panels]
 
 
-def panels_area(panels: list[dict], can_keep: bool, ticket: str) -> html.Div:
+def panels_area(panels: list[dict], can_keep: bool, ticket: str, can_add: bool = True) -> html.Div:
+    """``can_add``: the visitor may change the project (read-only visitors get no "Add Panel")."""
     return html.Div([
         dcc.Store(id="project-panels-list", data=panels),
         dcc.Store(id="project-panels-ticket", data=ticket),
@@ -87,7 +88,7 @@ def panels_area(panels: list[dict], can_keep: bool, ticket: str) -> html.Div:
         dcc.Store(id="project-panels-agg-figures"),  # the aggregation job's figures by panel index
         html.Div([
             dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add Panel"], id="project-panels-add", size="sm",
-                       color="primary", outline=True),
+                       color="primary", outline=True, style=None if can_add else {"display": "none"}),
             html.Div([
                 dbc.Progress(id="project-panels-progress", value=0, max=1, striped=True, animated=True,
                              style={"width": "160px", "height": "8px"}),
