@@ -694,3 +694,27 @@ def _rollup(db: Database, key: str, name: str = "loss") -> list[tuple]:
                      .where(Experiment.key == key, MetricSeries.name == name)).one()
         rows = s.exec(select(MetricRollup).where(MetricRollup.series_id == sid).order_by(MetricRollup.block)).all()
         return [tuple(getattr(r, c) for c in ROLLUP_COLUMNS) for r in rows]
+
+
+@pytest.mark.parametrize("attr,operator,expected", [
+    ("metric:last:loss", "is_null", 12),      # every run's last loss is NaN
+    ("metric:last:loss", "is_not_null", 0),
+    ("metric:last:odd", "is_null", 4),        # "odd" is only NaN in runs 2, 5, 8, 11
+    ("metric:last:odd", "is_not_null", 8),    # +Infinity and 1.5 are values
+    ("metric:min:odd", "is_null", 8),         # no finite value in the NaN-only and Infinity-only runs
+    ("metric:max:odd", "is_not_null", 4),
+    ("metric:min:loss", "is_not_null", 12),
+])
+def test_nan_metrics_count_as_empty_alike(twins, attr, operator, expected):
+    """A metric whose values (or last value) are NaN is empty: NaN is stored as no value on both
+    databases, so "is null" finds it and "is not null" doesn't."""
+    state = experiment_table.normalize_state({"filters": {"op": "and", "rules": [
+        {"attr": attr, "operator": operator}]}})
+
+    def stored(s, actor, project, _):
+        nan_rows = s.execute(sa.select(sa.func.count()).select_from(MetricSeries).where(
+            MetricSeries.last_value != MetricSeries.last_value)).scalar_one()  # a float NaN (PostgreSQL: none)
+        return experiment_table.fetch_rows(s, project, state, 0, 100)[1], nan_rows
+
+    pg, lite = _both(twins, stored)
+    assert pg == lite == (expected, 0)
