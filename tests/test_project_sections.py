@@ -115,8 +115,6 @@ def test_read_only_visitors_get_no_add_buttons(server, accounts, data, page, bro
             path = "ro-secret"
         expect(visitor.locator("#project-header-readonly")).to_be_visible()
         assert buttons_shown(visitor, path) == (False, False), who
-        if who == "viewer":
-            visitor.screenshot(path=str(server.home / "read-only-project.png"))
         ctx.close()
     assert console_errors == []
 
