@@ -73,13 +73,14 @@
       }, h("i", {className: "bi bi-pencil"})) : null);
   };
 
+  /* A human duration, as the experiment page writes it ("4m 05s", "2h 03m 10s"); the cell
+     value stays seconds, so sorting and filtering stay numeric. */
   functions.halleyDuration = function (seconds) {
     if (seconds === null || seconds === undefined || seconds === "") { return ""; }
-    var s = Math.max(0, Math.round(Number(seconds)));
-    var d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600);
-    var mm = Math.floor((s % 3600) / 60), ss = s % 60;
+    var s = Math.max(0, Math.floor(Number(seconds)));
+    var hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    return (d ? d + "d " : "") + pad(hh) + ":" + pad(mm) + ":" + pad(ss);
+    return hh ? hh + "h " + pad(mm) + "m " + pad(ss) + "s" : mm + "m " + pad(ss) + "s";
   };
 
   functions.halleyNumber = function (value) {

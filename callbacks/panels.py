@@ -23,6 +23,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.kit import Call, CallbackKit, alert, figure, plain_text, toast
 from callbacks.project_table import load_project
 from callbacks.shapes import ANY, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
+from dashboard.auth import can_write_project
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
@@ -59,9 +60,10 @@ def render_area(call: Call, ctx_data, url_hash, state):
     holds one (the state the page is about to take from it), else the page's state. Read from
     ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
     with the default panels, and its list, once in the page, is written back over the link's."""
-    load_project(call, ctx_data)  # the area shows only for a project the caller may read
+    project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
     opening = table.decode_state((url_hash or "").lstrip("#")) or state
-    return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated)
+    return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated,
+                       can_add=can_write_project(call.session, call.actor, project))
 
 
 def list_from_state(_call: Call, state, current):

@@ -109,7 +109,8 @@ def bulk_action(call: Call, _a, _s, _h, selected, ctx_data):
         visible = action == "project-show"
         n = bulk.set_visible(call.session, call.actor, p, keys, visible)
         message = f"{'Showing' if visible else 'Hid'} {n} experiment{'s' if n != 1 else ''} in panels."
-    return *_toast(message), refresh(purge=action == "project-archive", deselect=action == "project-archive")
+    # every bulk action clears the selection, so the next one doesn't hit these rows again
+    return *_toast(message), refresh(purge=action == "project-archive", deselect=True)
 
 
 def toggle_move(call: Call, _open, _cancel, is_open, ctx_data):
@@ -139,7 +140,8 @@ def toggle_tag(call: Call, _open, _cancel, is_open, ctx_data):
 def tag_selected(call: Call, _submit, _click, tag, selected, ctx_data):
     p = load_project(call, ctx_data)
     n = bulk.add_tags(call.session, call.actor, p, selected_keys(selected), [tag])
-    return None, "", *_toast(f"Tagged {n} experiment{'s' if n != 1 else ''} with '{tag.strip()}'."), refresh()
+    return (None, "", False, *_toast(f"Tagged {n} experiment{'s' if n != 1 else ''} with '{tag.strip()}'."),
+            refresh(deselect=True))
 
 
 def cell_action(call: Call, data, ctx_data):
@@ -253,6 +255,7 @@ def register(kit: CallbackKit) -> None:
                  State("project-tag-modal", "is_open"), State("project-ctx", "data"), prevent_initial_call=True,
                  error=alert("project-tag-error.children"), fallback={"project-tag-modal.is_open": True})(toggle_tag)
     kit.callback(Output("project-tag-error", "children"), Output("project-tag-input", "value"),
+                 Output("project-tag-modal", "is_open", allow_duplicate=True),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Output("project-refresh", "data", allow_duplicate=True),

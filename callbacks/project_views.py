@@ -218,25 +218,47 @@ def save_view(call: Call, n, mode, name, state, saved, ctx_data):
     return None, False, no_update, f"{(ctx_data or {}).get('base') or ''}?view={view.id}", no_update, no_update
 
 
-def view_action(call: Call, _defaults, _deletes, saved, ctx_data):
+def _menu_after(call: Call, p, saved, ctx_data, message: str):
+    items = view_items(project_views.list_views(call.session, call.actor, p), (saved or {}).get("viewId"),
+                       (ctx_data or {}).get("base") or "", bool((ctx_data or {}).get("canWrite")))
+    return items, no_update, html.Span(message), True
+
+
+def view_action(call: Call, _defaults, saved, ctx_data):
     trig = ctx.triggered_id
     if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
         raise PreventUpdate
-    session, actor = call.session, call.actor
-    base = (ctx_data or {}).get("base") or ""
     p = load_project(call, ctx_data)
-    if trig["type"] == "project-view-default":
-        view = project_views.set_default(session, actor, p, trig["id"])
-        message = f"'{view.name}' is now the project's default view."
-    else:
-        view = project_views.get_view(session, actor, p, trig["id"])
-        project_views.delete_view(session, actor, p, view.id)
-        message = f"Deleted the view '{view.name}'."
-        if view.id == (saved or {}).get("viewId"):
-            return no_update, f"{base}?view=builtin", html.Span(message), True
-    items = view_items(project_views.list_views(session, actor, p), (saved or {}).get("viewId"), base,
-                       bool((ctx_data or {}).get("canWrite")))
-    return items, no_update, html.Span(message), True
+    view = project_views.set_default(call.session, call.actor, p, trig["id"])
+    return _menu_after(call, p, saved, ctx_data, f"'{view.name}' is now the project's default view.")
+
+
+def ask_delete_view(call: Call, _deletes, ctx_data):
+    """A view's trash asks first, naming the view."""
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    view = project_views.get_view(call.session, call.actor, load_project(call, ctx_data), trig["id"])
+    body = html.P(["Delete the view ", html.B(view.name, id="project-view-delete-name"),
+                   "? Its columns, filters and panels are lost for everyone in the project."])
+    return True, body, view.id, no_update, no_update
+
+
+def confirm_delete_view(call: Call, n, view_id, saved, ctx_data):
+    if not n or view_id is None:
+        raise PreventUpdate
+    session, actor = call.session, call.actor
+    p = load_project(call, ctx_data)
+    view = project_views.get_view(session, actor, p, view_id)
+    project_views.delete_view(session, actor, p, view.id)
+    message = f"Deleted the view '{view.name}'."
+    if view.id == (saved or {}).get("viewId"):
+        return no_update, f"{(ctx_data or {}).get('base') or ''}?view=builtin", html.Span(message), True, False, None
+    return *_menu_after(call, p, saved, ctx_data, message), False, None
+
+
+def close_delete_view(_call: Call, _n):
+    return False, None
 
 
 READ_HASH_JS = """
@@ -322,6 +344,28 @@ def register(kit: CallbackKit) -> None:
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
                  Input({"type": "project-view-default", "id": ALL}, "n_clicks"),
-                 Input({"type": "project-view-delete", "id": ALL}, "n_clicks"),
                  State("project-saved", "data"), State("project-ctx", "data"), prevent_initial_call=True,
                  error=toast())(view_action)
+    # like saving, confirming a deletion also fires when its button mounts (for visitors too);
+    # it deletes nothing without a click and write access (checked by the service)
+    kit.value("project-view-delete-target.data", optional(ID))
+    kit.callback(Output("project-view-delete-modal", "is_open"), Output("project-view-delete-body", "children"),
+                 Output("project-view-delete-target", "data"),
+                 Output("project-toast", "children", allow_duplicate=True),
+                 Output("project-toast", "is_open", allow_duplicate=True),
+                 Input({"type": "project-view-delete", "id": ALL}, "n_clicks"), State("project-ctx", "data"),
+                 prevent_initial_call=True, error=toast(),
+                 fallback={"project-view-delete-modal.is_open": False})(ask_delete_view)
+    kit.callback(Output("project-view-menu", "children", allow_duplicate=True),
+                 Output("shell-url", "href", allow_duplicate=True),
+                 Output("project-toast", "children", allow_duplicate=True),
+                 Output("project-toast", "is_open", allow_duplicate=True),
+                 Output("project-view-delete-modal", "is_open", allow_duplicate=True),
+                 Output("project-view-delete-target", "data", allow_duplicate=True),
+                 Input("project-view-delete-confirm", "n_clicks"), State("project-view-delete-target", "data"),
+                 State("project-saved", "data"), State("project-ctx", "data"), prevent_initial_call=True,
+                 public=True, error=toast(), fallback={"project-view-delete-modal.is_open": False,
+                                          "project-view-delete-target.data": None})(confirm_delete_view)
+    kit.callback(Output("project-view-delete-modal", "is_open", allow_duplicate=True),
+                 Output("project-view-delete-target", "data", allow_duplicate=True),
+                 Input("project-view-delete-cancel", "n_clicks"), prevent_initial_call=True)(close_delete_view)

@@ -137,17 +137,28 @@ def toggle_form(_call: Call, _n, is_open):
 
 def open_save_query(call: Call, _open, _cancel, is_open, state, ctx_data):
     if ctx.triggered_id == "project-query-cancel" or is_open:
-        return False, no_update, no_update, no_update, None
+        return False, no_update, no_update, no_update, None, no_update
     query_id = table.normalize_state(state)["queryId"]
     options, mode, delete_style = [{"label": "Create new query", "value": "new"}], "new", {"display": "none"}
+    question = None
     if query_id is not None:
         try:
             saved = project_views.get_query(call.session, call.actor, load_project(call, ctx_data), query_id)
             options.insert(0, {"label": f"Save changes to the query '{saved.name}'", "value": "update"})
             mode, delete_style = "update", None
+            question = ["Delete the saved query ", html.B(saved.name, id="project-query-delete-name"),
+                        "? It is gone for everyone in the project."]
         except HalleyError:
             pass
-    return True, options, mode, delete_style, None
+    return True, options, mode, delete_style, None, question
+
+
+# "Delete query" shows a confirmation inside the dialog; opening the dialog again, "Keep it"
+# and the confirmation itself hide it.
+DELETE_BOX_JS = """function(ask, keep, confirm, open) {
+    const id = window.dash_clientside.callback_context.triggered_id;
+    return {display: id === 'project-query-delete' ? 'block' : 'none'};
+}"""
 
 
 def save_query(call: Call, _save, _delete, mode, name, state, ctx_data):
@@ -156,7 +167,7 @@ def save_query(call: Call, _save, _delete, mode, name, state, ctx_data):
     session, actor = call.session, call.actor
     state = table.normalize_state(state)
     p = load_project(call, ctx_data)
-    if ctx.triggered_id == "project-query-delete":
+    if ctx.triggered_id == "project-query-delete-confirm":
         project_views.delete_query(session, actor, p, state["queryId"])
         selected, message = ALL_EXPERIMENTS, "Query deleted."
     elif mode == "update":
@@ -193,6 +204,7 @@ def register(kit: CallbackKit) -> None:
     kit.callback(Output("project-query-modal", "is_open"), Output("project-query-save-mode", "options"),
                  Output("project-query-save-mode", "value"), Output("project-query-delete", "style"),
                  Output("project-query-error", "children", allow_duplicate=True),
+                 Output("project-query-delete-question", "children"),
                  Input("project-query-save-open", "n_clicks"), Input("project-query-cancel", "n_clicks"),
                  State("project-query-modal", "is_open"), State("project-state", "data"),
                  State("project-ctx", "data"), prevent_initial_call=True,
@@ -202,7 +214,11 @@ def register(kit: CallbackKit) -> None:
                  Output("project-query-select", "options"), Output("project-query-select", "value"),
                  Output("project-toast", "children", allow_duplicate=True),
                  Output("project-toast", "is_open", allow_duplicate=True),
-                 Input("project-query-save", "n_clicks"), Input("project-query-delete", "n_clicks"),
+                 Input("project-query-save", "n_clicks"), Input("project-query-delete-confirm", "n_clicks"),
                  State("project-query-save-mode", "value"), State("project-query-name", "value"),
                  State("project-state", "data"), State("project-ctx", "data"), prevent_initial_call=True,
                  error=alert("project-query-error.children"))(save_query)
+    kit.clientside(DELETE_BOX_JS, Output("project-query-delete-box", "style"),
+                   Input("project-query-delete", "n_clicks"), Input("project-query-delete-keep", "n_clicks"),
+                   Input("project-query-delete-confirm", "n_clicks"), Input("project-query-save-open", "n_clicks"),
+                   prevent_initial_call=True)

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.kit import Call, CallbackKit, alert
 from callbacks.shapes import ID, TEXT, optional
 from dashboard.auth import can_manage_workspace
-from dashboard.errors import HalleyError
+from dashboard.errors import Forbidden, HalleyError, NotFound
 from dashboard.services import workspaces
 from layouts.components.access import error_alert
 from layouts.components.collaborators import collaborator_rows
@@ -36,28 +36,56 @@ def add_collaborator(call: Call, _n, user, role, ws_name):
                      id="settings-collab-ok"), _listing(call, ws), ""
 
 
-def change_collaborators(call: Call, role_values, remove_clicks, ws_name):
+def change_role(call: Call, role_values, ws_name):
     trigger = ctx.triggered_id
     if not trigger or not ctx.triggered or ctx.triggered[0].get("value") is None:
         raise PreventUpdate
     ws = _workspace(call, ws_name)
     user_id = trigger["user"]
     try:
-        if trigger["type"] == "settings-collab-remove":
-            workspaces.remove_collaborator(call.session, call.actor, ws.id, user_id)
-            message = "Collaborator removed."
-        else:
-            role = ctx.triggered[0]["value"]
-            current = {c.user_id: c.role for c in workspaces.collaborators(call.session, call.actor, ws.id)}
-            if current.get(user_id) == role:
-                raise PreventUpdate  # a re-rendered dropdown, not a change
-            workspaces.set_role(call.session, call.actor, ws.id, user_id, role)
-            message = f"Role changed to {role}."
+        role = ctx.triggered[0]["value"]
+        current = {c.user_id: c.role for c in workspaces.collaborators(call.session, call.actor, ws.id)}
+        if current.get(user_id) == role:
+            raise PreventUpdate  # a re-rendered dropdown, not a change
+        workspaces.set_role(call.session, call.actor, ws.id, user_id, role)
+        message = f"Role changed to {role}."
     except HalleyError as exc:
         # The listing is drawn again either way, so a refused role change shows the role kept.
         call.session.rollback()
         return error_alert(exc.message, id="settings-collab-error"), _listing(call, ws)
     return dbc.Alert(message, color="success", className="py-2", id="settings-collab-ok"), _listing(call, ws)
+
+
+def ask_remove(call: Call, _clicks, ws_name):
+    """A trash click asks first, naming who goes."""
+    trigger = ctx.triggered_id
+    if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    ws = _workspace(call, ws_name)
+    if not can_manage_workspace(call.session, call.actor, ws.id):
+        raise Forbidden("Only the workspace's owners and admins can remove collaborators")
+    who = next((c for c in workspaces.collaborators(call.session, call.actor, ws.id)
+                if c.user_id == trigger["user"]), None)
+    if who is None:
+        raise NotFound("Not a collaborator of this workspace")
+    body = html.P(["Remove ", html.B(who.username, id="settings-collab-remove-name"), f" ({who.role}) from ",
+                   html.B(ws.name), "? They lose access to every project of this workspace."])
+    return True, body, who.user_id, None
+
+
+def confirm_remove(call: Call, _n, user_id, ws_name):
+    if not _n or user_id is None:
+        raise PreventUpdate
+    ws = _workspace(call, ws_name)
+    name = next((c.username for c in workspaces.collaborators(call.session, call.actor, ws.id)
+                 if c.user_id == user_id), "Collaborator")
+    workspaces.remove_collaborator(call.session, call.actor, ws.id, user_id)
+    return (dbc.Alert(f"Removed {name}.", color="success", className="py-2", id="settings-collab-ok"),
+            _listing(call, ws), False, None)
+
+
+def close_remove(_call: Call, _n):
+    return False, None
 
 
 def unlock_collaborator(call: Call, _clicks, ws_name):
@@ -97,14 +125,38 @@ def register(kit: CallbackKit) -> None:
         State("settings-collab-new-role", "value"), State("settings-workspace", "data"),
         prevent_initial_call=True, error=alert("settings-collab-message.children", id="settings-collab-error"),
     )(add_collaborator)
+    kit.value("settings-collab-remove-target.data", optional(ID))
     kit.callback(
         Output("settings-collab-message", "children", allow_duplicate=True),
         Output("settings-collab-list", "children", allow_duplicate=True),
         Input({"type": "settings-collab-role", "user": ALL}, "value"),
+        State("settings-workspace", "data"), prevent_initial_call=True,
+        error=alert("settings-collab-message.children", id="settings-collab-error"),
+    )(change_role)
+    kit.callback(
+        Output("settings-collab-remove-modal", "is_open"), Output("settings-collab-remove-body", "children"),
+        Output("settings-collab-remove-target", "data"),
+        Output("settings-collab-message", "children", allow_duplicate=True),
         Input({"type": "settings-collab-remove", "user": ALL}, "n_clicks"),
         State("settings-workspace", "data"), prevent_initial_call=True,
         error=alert("settings-collab-message.children", id="settings-collab-error"),
-    )(change_collaborators)
+        fallback={"settings-collab-remove-modal.is_open": False},
+    )(ask_remove)
+    kit.callback(
+        Output("settings-collab-message", "children", allow_duplicate=True),
+        Output("settings-collab-list", "children", allow_duplicate=True),
+        Output("settings-collab-remove-modal", "is_open", allow_duplicate=True),
+        Output("settings-collab-remove-target", "data", allow_duplicate=True),
+        Input("settings-collab-remove-confirm", "n_clicks"), State("settings-collab-remove-target", "data"),
+        State("settings-workspace", "data"), prevent_initial_call=True,
+        error=alert("settings-collab-message.children", id="settings-collab-error"),
+        fallback={"settings-collab-remove-modal.is_open": False, "settings-collab-remove-target.data": None},
+    )(confirm_remove)
+    kit.callback(
+        Output("settings-collab-remove-modal", "is_open", allow_duplicate=True),
+        Output("settings-collab-remove-target", "data", allow_duplicate=True),
+        Input("settings-collab-remove-cancel", "n_clicks"), prevent_initial_call=True,
+    )(close_remove)
     kit.callback(
         Output("settings-collab-message", "children", allow_duplicate=True),
         Output("settings-collab-list", "children", allow_duplicate=True),

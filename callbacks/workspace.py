@@ -27,6 +27,22 @@ SET_MODE_JS = """function(grid, list) {
     return id === 'workspace-view-list' ? 'list' : 'grid';
 }"""
 
+# The search, owner, visibility and sort go into the query string (history.replaceState: the
+# page isn't rebuilt), so a reload or a shared link shows the same listing (read by the layout).
+WRITE_QUERY_JS = """function(q, owner, visibility, sort, sortClicks) {
+    const params = new URLSearchParams();
+    if (q) { params.set('q', q); }
+    if (owner !== null && owner !== undefined) { params.set('owner', String(owner)); }
+    if (visibility) { params.set('visibility', visibility); }
+    if (sort && sort !== 'updated') { params.set('sort', sort); }
+    if ((sortClicks || 0) % 2 === 1) { params.set('dir', 'asc'); }
+    const search = params.toString() ? '?' + params.toString() : '';
+    if (search !== window.location.search) {
+        window.history.replaceState(window.history.state, '', window.location.pathname + search + window.location.hash);
+    }
+    return window.dash_clientside.no_update;
+}"""
+
 
 def list_projects(call: Call, ws_name, query, owner, visibility, sort, sort_clicks, mode, page, _refresh):
     descending = (sort_clicks or 0) % 2 == 0
@@ -172,6 +188,10 @@ def register(kit: CallbackKit) -> None:
     kit.clientside(SET_MODE_JS, Output("workspace-view-mode", "data"),
                    Input("workspace-view-grid", "n_clicks"), Input("workspace-view-list", "n_clicks"),
                    prevent_initial_call=True)
+    kit.clientside(WRITE_QUERY_JS, Output("workspace-name", "id"),
+                   Input("workspace-search", "value"), Input("workspace-owner", "value"),
+                   Input("workspace-visibility", "value"), Input("workspace-sort", "value"),
+                   Input("workspace-sort-dir", "n_clicks"), prevent_initial_call=True)
     kit.callback(
         Output("workspace-projects", "children"), Output("workspace-total", "children"),
         Output("workspace-pagination", "max_value"), Output("workspace-pagination", "active_page"),

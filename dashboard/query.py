@@ -316,14 +316,21 @@ def _compile_text(expr: ColumnElement, operator: str, value: Any) -> ColumnEleme
     raise Invalid(f"Operator '{operator}' doesn't apply to text")
 
 
+def _is_nan(expr: ColumnElement) -> ColumnElement:
+    """True where a float column holds NaN. Ingest stores NaN as NULL, but a NaN written
+    otherwise stays NaN on PostgreSQL, where it equals itself and is above every number; SQLite
+    turns NaN into NULL, so there the comparison is NULL and this is false."""
+    return func.coalesce(expr == literal(math.nan, Float()), false())
+
+
 def _compile_number(expr: ColumnElement, operator: str, value: Any, value2: Any) -> ColumnElement:
     if operator == "is_null":
-        return expr.is_(None)
+        return or_(expr.is_(None), _is_nan(expr))
     if operator == "is_not_null":
-        return expr.is_not(None)
+        return and_(expr.is_not(None), not_(_is_nan(expr)))
     if operator == "between":
         lo, hi = sorted((_number(value), _number(value2)))
-        return expr.between(lo, hi)
+        return and_(expr.between(lo, hi), not_(_is_nan(expr)))
     v = _number(value)
     if operator == "eq":
         return expr == v
@@ -331,7 +338,7 @@ def _compile_number(expr: ColumnElement, operator: str, value: Any, value2: Any)
         return _negate(expr == v, expr.is_not(None))
     comparisons = {"lt": expr < v, "le": expr <= v, "gt": expr > v, "ge": expr >= v}
     if operator in comparisons:
-        return comparisons[operator]
+        return and_(comparisons[operator], not_(_is_nan(expr)))
     raise Invalid(f"Operator '{operator}' doesn't apply to numbers")
 
 

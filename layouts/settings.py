@@ -32,6 +32,15 @@ def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset()):
         add_form,
         html.Div(id="settings-collab-message"),
         html.Div(collaborator_rows(collabs, can_manage, me, throttled), id="settings-collab-list"),
+        dcc.Store(id="settings-collab-remove-target"),
+        dbc.Modal([
+            dbc.ModalHeader(dbc.ModalTitle("Remove collaborator?")),
+            dbc.ModalBody(id="settings-collab-remove-body"),
+            dbc.ModalFooter([
+                dbc.Button("Cancel", id="settings-collab-remove-cancel", color="secondary", outline=True),
+                dbc.Button("Remove", id="settings-collab-remove-confirm", color="danger"),
+            ]),
+        ], id="settings-collab-remove-modal", is_open=False),
     ])
 
 

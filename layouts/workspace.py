@@ -15,6 +15,26 @@ SORT_OPTIONS = [{"label": "Last updated", "value": "updated"}, {"label": "Name",
 VISIBILITY_OPTIONS = [{"label": "Public", "value": "public"}, {"label": "Private", "value": "private"}]
 
 
+MAX_SEARCH = 200
+
+
+def listing_options(query: dict, owner_ids) -> dict:
+    """The search, owner, visibility and sort the URL's query string asks for (what the page
+    writes there, see callbacks/workspace.py); anything unknown is left at its default."""
+    def text(name):
+        value = query.get(name)
+        return value if isinstance(value, str) else None
+
+    owner = text("owner")
+    return {
+        "q": (text("q") or "")[:MAX_SEARCH],
+        "owner": int(owner) if owner and owner.isdigit() and int(owner) in owner_ids else None,
+        "visibility": text("visibility") if text("visibility") in ("public", "private") else None,
+        "sort": text("sort") if text("sort") in {o["value"] for o in SORT_OPTIONS} else "updated",
+        "ascending": text("dir") == "asc",
+    }
+
+
 def layout(workspace: str = "", **_query):
     from layouts.components.project_header import route_names
 
@@ -31,18 +51,21 @@ def layout(workspace: str = "", **_query):
             return not_found(f"Workspace '{names[0]}' not found.")
         owners = projects.owners(s, me, ws.id)
     can_create = role is not None and role.can_write
+    picked = listing_options(_query, {i for i, _n in owners})
     toolbar = dbc.Row([
         dbc.Col(dbc.Input(id="workspace-search", type="search", placeholder="Search name or description",
-                          debounce=0.3), md=4),
+                          debounce=0.3, value=picked["q"], maxLength=MAX_SEARCH), md=4),
         dbc.Col(dcc.Dropdown(id="workspace-owner", options=[{"label": n, "value": i} for i, n in owners],
-                             placeholder="Any owner"), md=2),
+                             placeholder="Any owner", value=picked["owner"]), md=2),
         dbc.Col(dcc.Dropdown(id="workspace-visibility", options=VISIBILITY_OPTIONS, placeholder="Any visibility",
-                             searchable=False), md=2),
+                             searchable=False, value=picked["visibility"]), md=2),
         dbc.Col(html.Div([
-            dcc.Dropdown(id="workspace-sort", options=SORT_OPTIONS, value="updated", clearable=False,
+            dcc.Dropdown(id="workspace-sort", options=SORT_OPTIONS, value=picked["sort"], clearable=False,
                          searchable=False, className="flex-grow-1"),
-            dbc.Button(html.I(className="bi bi-sort-down"), id="workspace-sort-dir", color="light",
-                       className="border ms-1", title="Sort direction", n_clicks=0),
+            # an odd count of clicks sorts ascending
+            dbc.Button(html.I(className="bi bi-sort-up" if picked["ascending"] else "bi bi-sort-down"),
+                       id="workspace-sort-dir", color="light", className="border ms-1", title="Sort direction",
+                       n_clicks=1 if picked["ascending"] else 0),
         ], className="d-flex"), md=2),
         dbc.Col(dbc.ButtonGroup([
             dbc.Button(html.I(className="bi bi-grid-3x3-gap"), id="workspace-view-grid", color="light",

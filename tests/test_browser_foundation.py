@@ -89,6 +89,43 @@ def test_workspace_collaborator_and_api_key_rotation(server, accounts, page, con
     assert console_errors == []
 
 
+def test_removing_a_collaborator_asks_first(server, accounts, page, console_errors):
+    from sqlmodel import select
+
+    from dashboard.auth import Actor
+    from dashboard.services import workspaces
+    from models import User
+
+    owner, friend = accounts.create("rmo"), accounts.create("rmf")
+    with accounts.db.session() as s:
+        ws = workspaces.find_by_name(s, owner.workspace)
+        me = s.exec(select(User).where(User.username == owner.username)).one()
+        workspaces.add_collaborator(s, Actor(user_id=me.id, username=me.username), ws.id, friend.username, "member")
+    sign_in(page, server, owner, f"/settings/collaborators?workspace={owner.workspace}")
+    row = page.locator(".settings-collab-row", has_text=friend.username)
+    row.locator("button[title^='Remove']").click()
+    modal = page.locator("#settings-collab-remove-modal")
+    expect(modal).to_be_visible()
+    expect(page.locator("#settings-collab-remove-name")).to_have_text(friend.username)
+    expect(page.locator("#settings-collab-remove-body")).to_contain_text(owner.workspace)
+    page.click("#settings-collab-remove-cancel")
+    expect(modal).to_be_hidden()
+    expect(row).to_have_count(1)
+    page.reload()
+    expect(page.locator(".settings-collab-row", has_text=friend.username)).to_have_count(1)
+
+    page.locator(".settings-collab-row", has_text=friend.username).locator("button[title^='Remove']").click()
+    expect(page.locator("#settings-collab-remove-name")).to_have_text(friend.username)
+    page.click("#settings-collab-remove-confirm")
+    expect(page.locator("#settings-collab-ok")).to_contain_text(f"Removed {friend.username}")
+    expect(modal).to_be_hidden()
+    expect(page.locator(".settings-collab-row", has_text=friend.username)).to_have_count(0)
+    with accounts.db.session() as s:
+        names = [c.username for c in workspaces.collaborators(s, Actor(user_id=me.id, username=me.username), ws.id)]
+    assert names == [owner.username]
+    assert console_errors == []
+
+
 def test_viewer_cannot_change_collaborators(server, accounts, page):
     owner, viewer = accounts.create("own"), accounts.create("view")
     from dashboard.auth import Actor

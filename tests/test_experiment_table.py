@@ -151,10 +151,12 @@ def test_table_shows_rows_sorts_and_reload_keeps_the_state(server, owner, projec
     expect(count_text(page)).to_have_text(f"{N} experiments")
     # default columns and renderers: newest first
     headers = page.locator("#project-grid .ag-header-cell-text").all_inner_texts()
-    for name in ("Status", "Visible", "Color", "Tags", "Experiment", "Server end time", "File name", "Duration (s)"):
+    for name in ("Status", "Visible", "Color", "Tags", "Experiment", "Server end time", "File name", "Duration"):
         assert name in headers
     first = page.locator("#project-grid .ag-center-cols-container .ag-row[row-index='0']")
     expect(first.locator(".halley-name-link")).to_have_text(f"run-{N - 1}")
+    # the duration reads as a human duration, as its header says (run-23 ran 33 minutes)
+    expect(first.locator("[col-id='sys:duration']")).to_have_text(f"{10 + N - 1}m 00s")
     expect(first.locator(".halley-name-link")).to_have_attribute("href", re.compile(rf"{project}/t{N - 1}0+$"))
     expect(page.locator(".halley-status[data-status='finished'] .bi-check-circle-fill").first).to_be_visible()
     expect(page.locator(".halley-status[data-status='running'] .halley-spin").first).to_be_visible()
@@ -164,6 +166,7 @@ def test_table_shows_rows_sorts_and_reload_keeps_the_state(server, owner, projec
     # sort by duration (shortest first): the server sorts, the URL keeps it, a reload restores it
     page.click("#project-grid .ag-header-cell[col-id='sys:duration'] .ag-header-cell-label")
     expect(first.locator(".halley-name-link")).to_have_text("run-0")
+    expect(first.locator("[col-id='sys:duration']")).to_have_text("10m 00s")
     wait_url_state(page, lambda st: any(c.get("colId") == "sys:duration" and c.get("sort") == "asc"
                                         for c in st["columnState"]))
     expect(page.locator("#project-view-dirty")).to_be_visible()
@@ -216,6 +219,9 @@ def test_filters_of_each_type_narrow_the_table(server, owner, project, page, con
     expect(count).to_have_text("10 experiments")      # + run-20, run-22
     expect(page.locator(".project-filter-group .project-filter-chip")).to_have_count(2)
     page.click("#project-filter-clear")
+    add_filter(page, "System: Duration (s)", ">", "1500")           # seconds: 10 + i minutes > 25 -> i >= 16
+    expect(count).to_have_text("8 experiments")
+    page.click("#project-filter-clear")
     add_filter(page, "System: Visible", "is false")                 # boolean
     expect(count).to_have_text("0 experiments")
     # a bad value is refused with a message and changes nothing
@@ -251,11 +257,13 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     page.press("#project-tag-input", "Enter")
     expect(page.locator("#project-toast")).to_contain_text("Tagged 2 experiments with 'promising'")
     expect(row(page, keys[0]).locator(".halley-tag", has_text="promising")).to_be_visible()
-    page.click("#project-tag-cancel")
+    expect(page.locator("#project-tag-modal")).to_be_hidden()
     assert _experiment(accounts.db, keys[0])[2] == ["best", "promising"]
     assert _experiment(accounts.db, keys[1])[2] == ["promising"]
 
     # Hide them from panels, then show one again from its eye
+    expect(page.locator("#project-selected-count")).to_have_text("0 selected")
+    select_rows(page, keys[:2])
     page.click("#project-hide")
     expect(row(page, keys[0]).locator(".halley-visible[data-visible='false']")).to_be_visible()
     assert _experiment(accounts.db, keys[0])[0].visible is False
@@ -264,6 +272,7 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     assert _experiment(accounts.db, keys[0])[0].visible is True
 
     # Diff is enabled for exactly two and opens the compare page
+    select_rows(page, keys[:2])
     expect(page.locator("#project-diff")).to_be_enabled()
     page.click("#project-diff")
     expect(page).to_have_url(re.compile(r"/compare\?experiments="))
@@ -285,6 +294,46 @@ def test_bulk_actions_on_checked_rows(server, owner, accounts, page, console_err
     page.click("#project-move-submit")
     expect(count).to_have_text("4 experiments")
     assert _experiment(accounts.db, keys[3])[1] == "elsewhere"
+    assert console_errors == []
+
+
+def test_a_bulk_action_clears_the_selection(server, owner, accounts, page, console_errors):
+    """Rows checked for one bulk action are not hit again by the next one."""
+    keys = seed(accounts.db, owner, "reselect", 6, "s")
+    seed(accounts.db, owner, "reselected", 1, "z")
+    open_project(page, server, owner, f"/{owner.workspace}/reselect")
+    selected = page.locator("#project-selected-count")
+
+    def tag(keys_, name):
+        select_rows(page, keys_)
+        expect(selected).to_have_text(f"{len(keys_)} selected")
+        page.click("#project-tag-open")
+        page.fill("#project-tag-input", name)
+        page.press("#project-tag-input", "Enter")
+        expect(page.locator("#project-toast")).to_contain_text(f"Tagged {len(keys_)} experiment")
+        expect(page.locator("#project-tag-modal")).to_be_hidden()
+        expect(selected).to_have_text("0 selected")
+
+    tag(keys[:1], "first")
+    tag(keys[1:2], "second")
+    assert _experiment(accounts.db, keys[0])[2] == ["best", "first"]
+    assert _experiment(accounts.db, keys[1])[2] == ["second"]
+    # hide, archive and move clear it too
+    for button, key in (("#project-hide", keys[2]), ("#project-show", keys[2]), ("#project-archive", keys[3])):
+        select_rows(page, [key])
+        expect(selected).to_have_text("1 selected")
+        page.click(button)
+        expect(selected).to_have_text("0 selected")
+        expect(page.locator("#project-archive")).to_be_disabled()
+    select_rows(page, [keys[4]])
+    page.click("#project-move-open")
+    pick(page, "project-move-target", f"{owner.workspace} / reselected")
+    page.click("#project-move-submit")
+    expect(selected).to_have_text("0 selected")
+    tag(keys[5:6], "third")
+    for key in keys[:5]:
+        assert "third" not in _experiment(accounts.db, key)[2]
+    assert _experiment(accounts.db, keys[5])[2] == ["third"]
     assert console_errors == []
 
 
@@ -469,9 +518,22 @@ def test_saved_queries(server, owner, project, page, console_errors):
     pick(page, "project-query-select", "All experiments")
     pick(page, "project-query-select", "on gpu1")
     expect(count).to_have_text("4 experiments")
-    # delete it
+    # delete it: the dialog asks first, naming the query; "Keep it" keeps it
     page.click("#project-query-save-open")
     page.click("#project-query-delete")
+    expect(page.locator("#project-query-delete-box")).to_be_visible()
+    expect(page.locator("#project-query-delete-name")).to_have_text("on gpu1")
+    page.click("#project-query-delete-keep")
+    expect(page.locator("#project-query-delete-box")).to_be_hidden()
+    expect(page.locator("#project-query-modal")).to_be_visible()
+    page.click("#project-query-cancel")
+    expect(page.locator("#project-query-select")).to_contain_text("on gpu1")
+    expect(count).to_have_text("4 experiments")
+    page.click("#project-query-save-open")
+    expect(page.locator("#project-query-delete-box")).to_be_hidden()
+    page.click("#project-query-delete")
+    page.click("#project-query-delete-confirm")
+    expect(page.locator("#project-toast")).to_contain_text("Query deleted")
     expect(page.locator("#project-query-select")).to_contain_text("All experiments")
     page.click("#project-query-select")
     expect(page.locator(".dash-dropdown-content .dash-dropdown-option", has_text="on gpu1")).to_have_count(0)
@@ -522,11 +584,24 @@ def test_saved_views_default_discard_delete(server, owner, accounts, page, conso
     page.goto(server.url + path + "?view=builtin")
     wait_rows(page)
     expect(count_text(page)).to_have_text("5 experiments")
-    # delete the view: the project falls back to the built-in view
+    # delete the view, after confirming: the project falls back to the built-in view
     page.click("#project-view-menu")
     item = page.locator(".project-view-item[data-view='by status']")
     item.hover()
     item.locator(".project-view-action").nth(1).click()
+    expect(page.locator("#project-view-delete-name")).to_have_text("by status")
+    page.click("#project-view-delete-cancel")
+    expect(page.locator("#project-view-delete-modal")).to_be_hidden()
+    page.reload()
+    wait_rows(page)
+    page.click("#project-view-menu")
+    expect(item).to_have_count(1)
+    item.hover()
+    item.locator(".project-view-action").nth(1).click()
+    expect(page.locator("#project-view-delete-name")).to_have_text("by status")
+    page.click("#project-view-delete-confirm")
+    expect(page.locator("#project-toast")).to_contain_text("Deleted the view 'by status'")
+    page.click("#project-view-menu")
     expect(page.locator(".project-view-item[data-view='by status']")).to_have_count(0)
     page.goto(server.url + path)
     wait_rows(page)

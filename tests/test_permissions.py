@@ -111,6 +111,37 @@ def test_rest_read(world, who):
     assert world.rest(who, "GET", "/secret/archive").status_code == READ_SECRET[who]
 
 
+# An anonymous caller is asked for a key (401) where it can't read; members who can't read get 404.
+LIST_SECRET = {**READ_SECRET, "anonymous": 401}
+LIST_OTHER = {**READ_OTHER, "anonymous": 401, "share": 401}
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_rest_experiment_list_and_csv(world, who):
+    """Public projects' experiment list and CSV export need no key; private ones stay closed."""
+    if "open-run" not in world.ids:
+        world.ids["open-run"] = world.data.experiment(world.accounts["owner"], "open", "open-run")
+    listing = world.rest(who, "GET", "/open/experiments")
+    assert listing.status_code == 200, listing.text
+    assert [e["name"] for e in listing.json()["experiments"]] == ["open-run"]
+    csv = world.rest(who, "GET", "/open/experiments.csv")
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert "open-run" in csv.text
+    for name, expected in (("secret", LIST_SECRET[who]), ("other", LIST_OTHER[who])):
+        for suffix in ("/experiments", "/experiments.csv", "/experiments.csv?state=not-a-view"):
+            r = world.rest(who, "GET", f"/{name}{suffix}")
+            if expected == 200 and "not-a-view" in suffix:
+                assert r.status_code == 400, (name, suffix, r.text)
+            else:
+                assert r.status_code == expected, (name, suffix, r.text)
+            if r.status_code != 200:
+                assert "old" not in r.text and "error" in r.json()
+    # writes stay authenticated
+    if who in ("anonymous", "share"):
+        assert world.rest(who, "PATCH", "/open", json={"description": "x"}).status_code == 401
+        assert world.rest(who, "POST", "/open/archive/restore", json={"keys": []}).status_code == 401
+
+
 @pytest.mark.parametrize("who", ROLES)
 def test_rest_write(world, who):
     for name, expected in (("secret", WRITE_SECRET[who]), ("open", WRITE_OPEN[who])):

@@ -694,3 +694,54 @@ def _rollup(db: Database, key: str, name: str = "loss") -> list[tuple]:
                      .where(Experiment.key == key, MetricSeries.name == name)).one()
         rows = s.exec(select(MetricRollup).where(MetricRollup.series_id == sid).order_by(MetricRollup.block)).all()
         return [tuple(getattr(r, c) for c in ROLLUP_COLUMNS) for r in rows]
+
+
+@pytest.mark.parametrize("attr,operator,expected", [
+    ("metric:last:loss", "is_null", 12),      # every run's last loss is NaN
+    ("metric:last:loss", "is_not_null", 0),
+    ("metric:last:odd", "is_null", 4),        # "odd" is only NaN in runs 2, 5, 8, 11
+    ("metric:last:odd", "is_not_null", 8),    # +Infinity and 1.5 are values
+    ("metric:min:odd", "is_null", 8),         # no finite value in the NaN-only and Infinity-only runs
+    ("metric:max:odd", "is_not_null", 4),
+    ("metric:min:loss", "is_not_null", 12),
+])
+def test_nan_metrics_count_as_empty_alike(twins, attr, operator, expected):
+    """A metric whose values (or last value) are NaN is empty: NaN is stored as no value on both
+    databases, so "is null" finds it and "is not null" doesn't."""
+    state = experiment_table.normalize_state({"filters": {"op": "and", "rules": [
+        {"attr": attr, "operator": operator}]}})
+
+    def stored(s, actor, project, _):
+        nan_rows = s.execute(sa.select(sa.func.count()).select_from(MetricSeries).where(
+            MetricSeries.last_value != MetricSeries.last_value)).scalar_one()  # a float NaN (PostgreSQL: none)
+        return experiment_table.fetch_rows(s, project, state, 0, 100)[1], nan_rows
+
+    pg, lite = _both(twins, stored)
+    assert pg == lite == (expected, 0)
+
+
+def test_a_nan_stored_as_a_float_still_counts_as_empty(postgres, tmp_path):  # noqa: F811
+    """A summary holding a float NaN (written outside ingest, which stores NaN as no value):
+    PostgreSQL keeps it as NaN, equal to itself and above every number; SQLite reads it back
+    as NULL. Filters treat it as empty on both."""
+    rules = {"is_null": "n", "is_not_null": "v", "gt": "v", "ge": "v", "between": "v", "eq": ""}
+    for url in (postgres.create_database("nan"), f"sqlite:///{tmp_path / 'nan.db'}"):
+        migrate(url)
+        db = Database(url)
+        actor = _actor(db, "nanny")
+        with db.session() as s:
+            p = projects.get_or_create_for_logging(s, actor, "nanny", "nans")
+            for key, value in (("n", math.nan), ("v", 2.0)):
+                e = Experiment(key=key.ljust(32, "0"), project_id=p.id, name=key, start_time=T0)
+                s.add(e)
+                s.flush()
+                s.add(MetricSeries(experiment_id=e.id, name="m", count=1, last_value=value))
+        with db.session() as s:
+            p = projects.get_readable(s, actor, "nanny", "nans")
+            for operator, expected in rules.items():
+                rule = {"attr": "metric:last:m", "operator": operator, "value": 1, "value2": 5}
+                if operator == "eq":
+                    rule["value"] = 3
+                state = experiment_table.normalize_state({"filters": {"op": "and", "rules": [rule]}})
+                rows, _total = experiment_table.fetch_rows(s, p, state, 0, 10)
+                assert "".join(sorted(r["key"][0] for r in rows)) == expected, (url.split(":")[0], operator)

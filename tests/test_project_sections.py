@@ -79,6 +79,46 @@ def test_header_shortcuts(server, accounts, data, page, console_errors):
     assert console_errors == []
 
 
+def test_read_only_visitors_get_no_add_buttons(server, accounts, data, page, browser, console_errors):
+    """Viewers, public visitors and share-link visitors can't log runs or change the project's
+    panels, so "Add experiment" and "Add Panel" are not offered to them."""
+    owner, viewer = accounts.create("ro"), accounts.create("rov")
+    data.add_member(owner, viewer, "viewer")
+    data.project(owner, "ro-open", public=True)
+    data.project(owner, "ro-secret")
+    for name in ("ro-open", "ro-secret"):
+        data.experiment(owner, name, f"{name}-run")
+    token = requests.post(f"{server.url}/api/v1/workspaces/{owner.workspace}/projects/ro-secret/share-link",
+                          headers={"Authorization": owner.api_key}).json()["token"]
+
+    def buttons_shown(p, path) -> tuple[bool, bool]:
+        expect(p).to_have_url(f"{server.url}/{owner.workspace}/{path}")
+        expect(p.locator("#project-grid .ag-row").first).to_be_visible(timeout=20_000)
+        add_panel, add_experiment = p.locator("#project-panels-add"), p.locator("#project-header-add-open")
+        expect(add_panel).to_be_attached(timeout=20_000)
+        expect(add_experiment).to_be_attached()
+        return add_experiment.is_visible(), add_panel.is_visible()
+
+    sign_in(page, server, owner, f"/{owner.workspace}/ro-secret")
+    assert buttons_shown(page, "ro-secret") == (True, True)
+    for who in ("viewer", "public", "share"):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        visitor = ctx.new_page()
+        if who == "viewer":
+            sign_in(visitor, server, viewer, f"/{owner.workspace}/ro-secret")
+            path = "ro-secret"
+        elif who == "public":
+            visitor.goto(f"{server.url}/{owner.workspace}/ro-open")
+            path = "ro-open"
+        else:
+            visitor.goto(f"{server.url}/shared/{token}")
+            path = "ro-secret"
+        expect(visitor.locator("#project-header-readonly")).to_be_visible()
+        assert buttons_shown(visitor, path) == (False, False), who
+        ctx.close()
+    assert console_errors == []
+
+
 def test_notes_edit_preview_save_and_read_only(server, accounts, data, page, browser, console_errors):
     owner, viewer = accounts.create("pn"), accounts.create("pv")
     data.add_member(owner, viewer, "viewer")

@@ -2,6 +2,7 @@
 search, filters, sorting, and creating, editing, deleting, sharing and re-iconing projects."""
 import io
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -83,14 +84,14 @@ def test_search_filter_and_sort(server, accounts, data, page, console_errors):
     choose(page, "workspace-visibility", "Public")
     expect(page.locator("#workspace-total")).to_have_text("1 project")
     assert names_shown(page) == ["apple"]
-    page.reload()
+    page.goto(f"{server.url}/{owner.workspace}")
     expect(page.locator("#workspace-total")).to_have_text("3 projects")
 
     choose(page, "workspace-owner", colleague.username)
     expect(page.locator("#workspace-total")).to_have_text("1 project")
     assert names_shown(page) == ["cherry"]
     expect(page.locator(".workspace-project-owner")).to_contain_text(colleague.username)
-    page.reload()
+    page.goto(f"{server.url}/{owner.workspace}")
 
     choose(page, "workspace-sort", "Name")
     expect(page.locator(".workspace-project-name").first).to_have_text("cherry")  # descending first
@@ -102,6 +103,49 @@ def test_search_filter_and_sort(server, accounts, data, page, console_errors):
     page.click("#workspace-sort-dir")
     expect(page.locator(".workspace-project-name").first).to_have_text("banana")
     expect(page.locator(".workspace-project-card", has_text="banana")).to_contain_text("3 experiments")
+    assert console_errors == []
+
+
+def test_filters_and_sort_are_kept_in_the_url(server, accounts, data, page, browser, console_errors):
+    owner, colleague = accounts.create("wsu"), accounts.create("colu")
+    data.add_member(owner, colleague, "member")
+    data.project(owner, "apple", public=True, description="about cats")
+    data.project(owner, "avocado", public=True, description="about cats too")
+    data.project(owner, "banana", description="about dogs")
+    data.project(colleague, "cherry", workspace=owner.workspace, description="about birds")
+    sign_in(page, server, owner, f"/{owner.workspace}")
+    expect(page.locator("#workspace-total")).to_have_text("4 projects")
+    page.fill("#workspace-search", "about")
+    choose(page, "workspace-visibility", "Public")
+    choose(page, "workspace-sort", "Name")
+    page.click("#workspace-sort-dir")  # ascending
+    expect(page.locator("#workspace-total")).to_have_text("2 projects")
+    expect(page).to_have_url(re.compile(r"[?&]dir=asc"))
+    query = parse_qs(urlparse(page.url).query)
+    assert query == {"q": ["about"], "visibility": ["public"], "sort": ["name"], "dir": ["asc"]}
+    assert names_shown(page) == ["apple", "avocado"]
+
+    # a reload keeps the listing and its controls
+    page.reload()
+    expect(page.locator("#workspace-total")).to_have_text("2 projects")
+    assert names_shown(page) == ["apple", "avocado"]
+    expect(page.locator("#workspace-search")).to_have_value("about")
+    expect(page.locator("#workspace-visibility")).to_contain_text("Public")
+    expect(page.locator("#workspace-sort")).to_contain_text("Name")
+    page.click("#workspace-sort-dir")  # back to descending, and the URL says so
+    expect(page.locator(".workspace-project-name").first).to_have_text("avocado")
+    expect(page).not_to_have_url(re.compile("dir="))
+
+    # a link with an owner opens filtered; what the link can't mean is ignored
+    with data.db.session() as s:
+        from dashboard.services import accounts as account_service
+        colleague_id = account_service.find_user(s, colleague.username).id
+    page.goto(f"{server.url}/{owner.workspace}?owner={colleague_id}")
+    expect(page.locator("#workspace-total")).to_have_text("1 project")
+    assert names_shown(page) == ["cherry"]
+    expect(page.locator("#workspace-owner")).to_contain_text(colleague.username)
+    page.goto(f"{server.url}/{owner.workspace}?owner=99999&visibility=%3Cb%3E&sort=drop&dir=up&q=")
+    expect(page.locator("#workspace-total")).to_have_text("4 projects")
     assert console_errors == []
 
 

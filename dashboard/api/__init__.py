@@ -5,6 +5,7 @@ Every route declares its access rule through ``route(..., public=True)`` or by c
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import wraps
 
 from flask import Blueprint, jsonify, request
@@ -12,7 +13,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard import context
 from dashboard.auth import Actor
-from dashboard.errors import HalleyError, Unauthorized
+from dashboard.errors import HalleyError, NotFound, Unauthorized
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -65,6 +66,18 @@ def read_route(rule: str, **options):
         ACCESS_RULES[f"api.{options.get('endpoint', fn.__name__)}"] = "read-checked"
         return api.route(rule, **options)(wrapper)
     return decorator
+
+
+@contextmanager
+def key_required_unless_readable(actor: Actor):
+    """Around a read route's lookup: an anonymous caller who can't read the project is asked for
+    a key (401), as the route answered before it was opened to public projects and share links."""
+    try:
+        yield
+    except NotFound:
+        if not actor.is_authenticated:
+            raise Unauthorized("A valid API key is required (Authorization header)") from None
+        raise
 
 
 @api.errorhandler(HalleyError)

@@ -6,15 +6,18 @@ import re
 from flask import Response, request, stream_with_context
 
 from dashboard import context
-from dashboard.api import key_route
+from dashboard.api import key_required_unless_readable, read_route
 from dashboard.errors import Invalid
 from dashboard.services import experiment_table as table, projects
 
 
-@key_route("/workspaces/<workspace>/projects/<project>/experiments.csv", methods=["GET"])
+@read_route("/workspaces/<workspace>/projects/<project>/experiments.csv", methods=["GET"])
 def export_experiments_csv(workspace: str, project: str, actor):
     """The project's experiments as CSV, for the view state in ``?state=`` (the URL form of a
-    view: filters, columns, order, sort); without it, the default columns of every experiment."""
+    view: filters, columns, order, sort); without it, the default columns of every experiment.
+    Public projects need no key."""
+    with context.db().session() as s, key_required_unless_readable(actor):
+        p = projects.get_readable(s, actor, workspace, project)
     encoded = request.args.get("state")
     if encoded:
         state = table.decode_state(encoded)
@@ -22,8 +25,6 @@ def export_experiments_csv(workspace: str, project: str, actor):
             raise Invalid("The state parameter is not a readable view")
     else:
         state = table.default_state()
-    with context.db().session() as s:
-        p = projects.get_readable(s, actor, workspace, project)
     filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workspace}-{p.name}") + ".csv"
 
     def generate():

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import context
-from dashboard.api import json_body, key_route, read_route
+from dashboard.api import json_body, key_required_unless_readable, key_route, read_route
 from dashboard.api.openapi import body_model
 from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
 from dashboard.errors import Invalid
@@ -167,11 +167,11 @@ def list_projects(ws, actor):
                                   "experiment_count": p.experiment_count} for p in items]})
 
 
-@key_route("/workspaces/<ws>/projects/<project>/experiments", methods=["GET"])
+@read_route("/workspaces/<ws>/projects/<project>/experiments", methods=["GET"])
 def list_experiments(ws, project, actor):
-    """Experiments of a project (archived ones with ?archived=1)."""
+    """Experiments of a project (archived ones with ?archived=1); public projects need no key."""
     archived = request.args.get("archived", "").lower() in ("1", "true", "yes")
-    with context.db().session() as s:
+    with context.db().session() as s, key_required_unless_readable(actor):
         items = experiments.list_metadata(s, actor, ws, project, include_archived=archived)
     return jsonify({"experiments": items})
 

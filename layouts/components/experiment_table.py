@@ -16,7 +16,8 @@ GROUP_AGGS = [{"label": "mean", "value": "mean"}, {"label": "min", "value": "min
 RENDERERS = {"sys:status": "HalleyStatus", "sys:visible": "HalleyVisible", "sys:color": "HalleyColor",
              "tags": "HalleyTags", "sys:name": "HalleyName"}
 NARROW = {"sys:status": 78, "sys:visible": 78, "sys:color": 72, "sys:end_time": 170, "sys:start_time": 170}
-HEADERS = {"sys:status": "Status", "sys:visible": "Visible", "sys:color": "Color", "sys:name": "Experiment"}
+HEADERS = {"sys:status": "Status", "sys:visible": "Visible", "sys:color": "Color", "sys:name": "Experiment",
+           "sys:duration": "Duration"}
 
 
 def column_def(col_id: str, base_url: str, can_write: bool) -> dict:
@@ -33,8 +34,9 @@ def column_def(col_id: str, base_url: str, can_write: bool) -> dict:
         d.update(cellRendererParams={"base": base_url, "canWrite": can_write}, width=240)
     if col_id == "tags":
         d["sortable"] = False
-    if col_id == "sys:duration":
+    if col_id == "sys:duration":  # shown as "4m 05s", sorted and filtered in seconds
         d["valueFormatter"] = {"function": "halleyDuration(params.value)"}
+        d["headerTooltip"] = "Duration (sorts and filters in seconds)"
     elif col.kind in ("param", "other", "metric"):
         d["valueFormatter"] = {"function": "halleyNumber(params.value)"}
     if col.kind == "metric":

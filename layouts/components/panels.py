@@ -87,7 +87,8 @@ def panel_cards(panels: list[dict], can_keep: bool) -> list:
     return [panel_card(p, can_keep) for p in panels]
 
 
-def panels_area(panels: list[dict], can_keep: bool) -> html.Div:
+def panels_area(panels: list[dict], can_keep: bool, can_add: bool = True) -> html.Div:
+    """``can_add``: the visitor may change the project (read-only visitors get no "Add Panel")."""
     return html.Div([
         dcc.Store(id="project-panels-list", data=panels),
         dcc.Store(id="project-panels-drawn", data=panels),  # the panels project-panels-grid shows
@@ -95,7 +96,7 @@ def panels_area(panels: list[dict], can_keep: bool) -> html.Div:
         dcc.Store(id="project-panels-catalogue"),
         html.Div([
             dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add Panel"], id="project-panels-add", size="sm",
-                       color="primary", outline=True),
+                       color="primary", outline=True, style=None if can_add else {"display": "none"}),
             html.Div(id="project-panels-brush-bar", className="ms-auto small"),
         ], className="d-flex align-items-center mb-2"),
         html.Div(panel_cards(panels, can_keep), id="project-panels-grid", className="row g-2"),

@@ -202,7 +202,8 @@ def project_header(workspace_name: str, project, active: str, can_write: bool, a
         dbc.Button([html.I(className="bi bi-key me-1"), "API key"], id="project-header-apikey-open",
                    color="light", size="sm", className="border"),
         dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add experiment"], id="project-header-add-open",
-                   color="light", size="sm", className="border"),
+                   color="light", size="sm", className="border",
+                   style=None if can_write else {"display": "none"}),  # read-only visitors can't log
         dbc.Button([html.I(className="bi bi-share me-1"), "Share"], id="project-header-share-open",
                    color="primary", size="sm"),
     ], className="d-flex gap-2")

@@ -114,6 +114,14 @@ def query_bar(queries, selected, can_write: bool) -> html.Div:
             dbc.ModalBody([
                 dbc.RadioItems(id="project-query-save-mode", value="new", className="mb-2"),
                 dbc.Input(id="project-query-name", placeholder="Query name", maxLength=200),
+                html.Div(dbc.Alert([
+                    html.Span(id="project-query-delete-question"),
+                    html.Div([
+                        dbc.Button("Delete", id="project-query-delete-confirm", color="danger", size="sm"),
+                        dbc.Button("Keep it", id="project-query-delete-keep", color="link", size="sm"),
+                    ], className="mt-2"),
+                ], color="warning", className="py-2 mb-0 mt-2"), id="project-query-delete-box",
+                    style={"display": "none"}),
                 html.Div(id="project-query-error", className="mt-2"),
             ]),
             dbc.ModalFooter([

@@ -54,6 +54,15 @@ def view_menu(views, current, base_url: str, can_write: bool) -> html.Div:
                 dbc.Button("Save", id="project-view-save", color="primary"),
             ]),
         ], id="project-view-modal", is_open=False),
+        dcc.Store(id="project-view-delete-target"),
+        dbc.Modal([
+            dbc.ModalHeader(dbc.ModalTitle("Delete view?")),
+            dbc.ModalBody(id="project-view-delete-body"),
+            dbc.ModalFooter([
+                dbc.Button("Cancel", id="project-view-delete-cancel", color="secondary", outline=True),
+                dbc.Button("Delete view", id="project-view-delete-confirm", color="danger"),
+            ]),
+        ], id="project-view-delete-modal", is_open=False),
     ]
     return html.Div([
         dbc.DropdownMenu(view_items(views, current.id if current else None, base_url, can_write),
