@@ -215,8 +215,8 @@ def test_running_experiments_update_without_a_reload(server, owner, page, consol
     loss = row(training).locator(".ag-cell[col-id='metric:last:loss']")
     expect(status(training, "running")).to_be_visible(timeout=SLOW)
     expect(loss).to_have_text("0.875", timeout=SLOW)
-    page.wait_for_function(f"() => {{ const gd = document.querySelector("
-                           f"'.project-panel[data-panel-type=\"line\"] .js-plotly-plot'); return gd && gd.calcdata; }}",
+    page.wait_for_function("() => { const gd = document.querySelector("
+                           "'.project-panel[data-panel-type=\"line\"] .js-plotly-plot'); return gd && gd.calcdata; }",
                            timeout=SLOW)
     assert _points(page, "training") == 1
     page.evaluate("window.halleyNoReload = true")
@@ -226,10 +226,10 @@ def test_running_experiments_update_without_a_reload(server, owner, page, consol
     log(client, server.url, training, metrics=[{"name": "loss", "value": v, "step": s}
                                                for s, v in ((1, 0.5), (2, 0.375), (3, 0.25))])
     expect(loss).to_have_text("0.25", timeout=SLOW)
-    page.wait_for_function(f"(() => {{ const gd = document.querySelector("
-                           f"'.project-panel[data-panel-type=\"line\"] .js-plotly-plot');"
-                           f" const i = gd.data.findIndex(t => t.name === 'training');"
-                           f" return i >= 0 && gd.calcdata[i].length === 4; }})()", timeout=SLOW)
+    page.wait_for_function("(() => { const gd = document.querySelector("
+                           "'.project-panel[data-panel-type=\"line\"] .js-plotly-plot');"
+                           " const i = gd.data.findIndex(t => t.name === 'training');"
+                           " return i >= 0 && gd.calcdata[i].length === 4; })()", timeout=SLOW)
     page.screenshot(path="/tmp/shots/project_live_running.png", full_page=True)
 
     end_experiment(client, server.url, doomed, "crashed")
