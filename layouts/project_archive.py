@@ -5,6 +5,7 @@ from dash import dcc, html
 from dashboard import context
 from dashboard.services import archive
 from layouts.components.access import actor
+from layouts.components.confirm_dialog import confirm_dialog
 from layouts.components.project_archive_table import archive_table
 from layouts.components.project_section import Section, open_section
 
@@ -34,12 +35,6 @@ def layout(workspace: str = "", project: str = "", **_query):
         actions,
         html.Div(id="project-archive-message"),
         html.Div(archive_table(section.workspace, p.name, items, section.can_write), id="project-archive-list"),
-        dbc.Modal([
-            dbc.ModalHeader(dbc.ModalTitle("Delete permanently?")),
-            dbc.ModalBody(id="project-archive-confirm-body"),
-            dbc.ModalFooter([
-                dbc.Button("Cancel", id="project-archive-cancel", color="secondary", outline=True),
-                dbc.Button("Delete permanently", id="project-archive-confirm", color="danger"),
-            ]),
-        ], id="project-archive-modal", is_open=False),
+        confirm_dialog("project-archive", "Delete permanently?", "Delete permanently",
+                       body_id="project-archive-confirm-body", confirm_id="project-archive-confirm"),
     ])

@@ -8,6 +8,7 @@ from dashboard.errors import NotFound
 from dashboard.services import workspaces
 from layouts.components.access import actor, not_found, require_signed_in
 from layouts.components.collaborators import ROLE_OPTIONS, collaborator_rows
+from layouts.components.confirm_dialog import confirm_dialog
 
 dash.register_page(__name__, path_template="/settings/<section>", path="/settings/collaborators",
                    title="Settings - Halley", order=4)
@@ -33,14 +34,7 @@ def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset()):
         html.Div(id="settings-collab-message"),
         html.Div(collaborator_rows(collabs, can_manage, me, throttled), id="settings-collab-list"),
         dcc.Store(id="settings-collab-remove-target"),
-        dbc.Modal([
-            dbc.ModalHeader(dbc.ModalTitle("Remove collaborator?")),
-            dbc.ModalBody(id="settings-collab-remove-body"),
-            dbc.ModalFooter([
-                dbc.Button("Cancel", id="settings-collab-remove-cancel", color="secondary", outline=True),
-                dbc.Button("Remove", id="settings-collab-remove-confirm", color="danger"),
-            ]),
-        ], id="settings-collab-remove-modal", is_open=False),
+        confirm_dialog("settings-collab-remove", "Remove collaborator?", "Remove"),
     ])
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts.components.confirm_dialog import confirm_dialog
+
 
 def view_items(views, current_id, base_url: str, can_write: bool) -> list:
     items = [html.Div(dcc.Link("Built-in view", href=f"{base_url}?view=builtin",
@@ -55,14 +57,7 @@ def view_menu(views, current, base_url: str, can_write: bool) -> html.Div:
             ]),
         ], id="project-view-modal", is_open=False),
         dcc.Store(id="project-view-delete-target"),
-        dbc.Modal([
-            dbc.ModalHeader(dbc.ModalTitle("Delete view?")),
-            dbc.ModalBody(id="project-view-delete-body"),
-            dbc.ModalFooter([
-                dbc.Button("Cancel", id="project-view-delete-cancel", color="secondary", outline=True),
-                dbc.Button("Delete view", id="project-view-delete-confirm", color="danger"),
-            ]),
-        ], id="project-view-delete-modal", is_open=False),
+        confirm_dialog("project-view-delete", "Delete view?", "Delete view"),
     ]
     return html.Div([
         dbc.DropdownMenu(view_items(views, current.id if current else None, base_url, can_write),
