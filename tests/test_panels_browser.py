@@ -234,8 +234,8 @@ def test_anonymous_visitor_sees_panels_of_a_public_project(server, page, panel_p
 
 SIX_PANELS = [{"type": "line", "name": "Loss", "metrics": ["loss"]},
               {"type": "line", "name": "Acc", "metrics": ["acc"]},
-              {"type": "bar", "metric": "acc", "aggregation": "max"},
-              {"type": "bar", "metric": "loss", "aggregation": "min"},
+              {"type": "bar", "metric": "acc", "aggregation": "average"},
+              {"type": "bar", "metric": "loss", "aggregation": "median"},
               {"type": "scatter", "xAxis": {"source": "param", "name": "lr"},
                "yAxis": {"source": "metric", "name": "loss"}},
               {"type": "parcoords", "axes": ["param:lr", "metric:acc"]}]
