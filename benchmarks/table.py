@@ -39,18 +39,23 @@ from dashboard.services import accounts, experiment_table as table, ingest, proj
 USER, PASSWORD, PROJECT = "bench", "bench-password", "table"
 
 
-def populate(db: Database, actor: Actor, n: int, n_params: int, n_metrics: int) -> None:
+def trials(n: int, n_params: int, n_metrics: int):
+    """``(i, batch)`` of every experiment of the store, the same on every call."""
     rng = np.random.default_rng(3)
     optimizers = ["sgd", "adam", "adamw", "rmsprop"]
-    t0 = time.perf_counter()
     for i in range(n):
         params = [{"name": f"p{j:02d}", "value": float(rng.uniform(0, 10 ** (j % 4)))} for j in range(n_params - 1)]
         params.append({"name": "optimizer", "value": optimizers[i % 4]})
         metrics = [{"name": f"m{j:02d}", "value": float(rng.normal(j, 1)), "step": s}
                    for j in range(n_metrics) for s in range(3)]
-        batch = {"batch_id": f"table{i}", "parameters": params, "metrics": metrics,
-                 "tags": ["milestone"] if i % 10 == 0 else [],
-                 "details": {"host": f"node{i % 8}", "file_name": "train.py"}}
+        yield i, {"batch_id": f"table{i}", "parameters": params, "metrics": metrics,
+                  "tags": ["milestone"] if i % 10 == 0 else [],
+                  "details": {"host": f"node{i % 8}", "file_name": "train.py"}}
+
+
+def populate(db: Database, actor: Actor, n: int, n_params: int, n_metrics: int) -> None:
+    t0 = time.perf_counter()
+    for i, batch in trials(n, n_params, n_metrics):
         with db.session() as s:
             exp, _ = ingest.start_experiment(s, actor, USER, PROJECT, name=f"trial-{i}")
             ingest.apply_batch(s, actor, exp.key, batch)
