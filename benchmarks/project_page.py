@@ -16,7 +16,7 @@ Measured against a real ``halley serve`` (2 workers), median of ``--repeat`` fre
 (a) load: navigation start until every panel is drawn and the table shows rows and its count;
 (b) filter: picking the saved query in ``#project-query-select`` until the table's count and
     first row changed and every panel is drawn again for the new filter;
-(c) group-by: picking "optimizer" in ``#project-groupby`` until the group chips show;
+(c) group-by: picking "optimizer" in ``#project-groupby`` until the table shows its group rows;
 (d) add a panel (a bar from the gallery): the editor's "Done" click until the new panel is
     drawn, and how many of the other panels' figure requests were answered with a figure (200)
     rather than "no update" (204): it should be 0.
@@ -255,7 +255,7 @@ def halley_round(page, url: str, screenshot: Path | None) -> dict:
     settle(page)
 
     t0 = pick(page, "project-groupby", "Parameters: optimizer")
-    page.wait_for_function("document.querySelectorAll('#project-groups .project-group-chip').length > 0",
+    page.wait_for_function("document.querySelectorAll('#project-grid .halley-group-toggle').length > 0",
                            timeout=TIMEOUT)
     out["groupby"] = time.perf_counter() - t0
     settle(page)
@@ -525,7 +525,7 @@ def main() -> None:
             ("(a) page load until also the 6 panels are drawn", median(h, "load"),
              f"chart view: first {MLFLOW_CARDS} charts drawn", median(m, "charts") if m else None),
             ("(b) saved query picked: table + 6 panels updated", median(h, "filter"), "", None),
-            ("(c) group-by picked: group chips shown", median(h, "groupby"), "", None),
+            ("(c) group-by picked: group rows shown", median(h, "groupby"), "", None),
             ("(d) panel added: new panel drawn", median(h, "add"), "", None)]
     version = f"MLflow {mlflow.__version__}" if m else "MLflow"
     print(f"{'Halley':<56}{'s':>7}   {version:<38}{'s':>7}   {'Halley / MLflow':>15}")
