@@ -55,9 +55,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import table  # noqa: E402  (benchmarks/table.py: its store and data)
-from dashboard.auth import Actor  # noqa: E402
-from dashboard.db import Database, migrate  # noqa: E402
-from dashboard.services import accounts, ingest, panels, project_views, projects, workspaces  # noqa: E402
+from dashboard.services import ingest, panels, project_views, projects  # noqa: E402
 
 USER, PASSWORD, PROJECT = table.USER, table.PASSWORD, table.PROJECT
 CURVE_RUNS = 100
@@ -156,19 +154,7 @@ def curve(i: int, steps: int) -> np.ndarray:
 def prepare_halley(home: Path, n: int, curve_steps: int) -> int:
     """The store, its curves, saved query and view; returns the view's id (opened with ``?view=``,
     so the project's default view, which ``benchmarks/table.py`` loads, stays as it is)."""
-    url = f"sqlite:///{home / 'halley.db'}"
-    os.environ["HALLEY_HOME"] = str(home)
-    migrate(url)
-    db = Database(url)
-    with db.session() as s:
-        user = accounts.find_user(s, USER)
-        if user is None:
-            user = accounts.create_user(s, USER, f"{USER}@example.org", PASSWORD)
-        actor = Actor(user_id=user.id, username=user.username)
-        ws = workspaces.find_by_name(s, USER)
-        exists = projects.find(s, ws.id, PROJECT) is not None
-    if not exists:
-        table.populate(db, actor, n, 50, 20)
+    db, actor = table.open_store(home, n, 50, 20)
     with db.session() as s:
         project = projects.get_readable(s, actor, USER, PROJECT)
         has_curves = "curve" in (panels.catalogue(s, actor, project).get("metrics") or [])

@@ -155,16 +155,9 @@ def page_interactive(home: Path) -> None:
         server.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path)
-    parser.add_argument("--experiments", type=int, default=10_000)
-    parser.add_argument("--params", type=int, default=50)
-    parser.add_argument("--metrics", type=int, default=20)
-    parser.add_argument("--no-browser", action="store_true")
-    args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="halley-table-"))
-    home.mkdir(parents=True, exist_ok=True)
+def open_store(home: Path, experiments: int, params: int, metrics: int) -> tuple[Database, Actor]:
+    """The SQLite store in ``home`` (HALLEY_HOME is set to it), its user, and the project filled
+    with ``experiments`` runs unless it is there already."""
     url = f"sqlite:///{home / 'halley.db'}"
     os.environ["HALLEY_HOME"] = str(home)
     migrate(url)
@@ -177,7 +170,21 @@ def main() -> None:
         ws = workspaces.find_by_name(s, USER)
         exists = projects.find(s, ws.id, PROJECT) is not None
     if not exists:
-        populate(db, actor, args.experiments, args.params, args.metrics)
+        populate(db, actor, experiments, params, metrics)
+    return db, actor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--experiments", type=int, default=10_000)
+    parser.add_argument("--params", type=int, default=50)
+    parser.add_argument("--metrics", type=int, default=20)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="halley-table-"))
+    home.mkdir(parents=True, exist_ok=True)
+    db, actor = open_store(home, args.experiments, args.params, args.metrics)
     print(f"database: {home / 'halley.db'} ({(home / 'halley.db').stat().st_size / 1e6:.0f} MB)")
     server_steps(db, actor)
     if not args.no_browser:
