@@ -54,7 +54,7 @@ demo: install
 test: install-test
 	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+bench: install browser
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/ingest.py
 
