@@ -283,7 +283,9 @@ def bench_halley(browser, home: Path, view_id: int, repeat: int, screenshot: Pat
         page.fill("#login-username", USER)
         page.fill("#login-password", PASSWORD)
         page.click("#login-submit")
-        page.wait_for_url(lambda u: "/login" not in u)
+        # sign-in lands on "/", which then opens the user's workspace: wait for that last page
+        page.wait_for_url(lambda u: u.split("?")[0].rstrip("/") not in (server.url, server.url + "/login"))
+        page.wait_for_load_state()
         url = f"{server.url}/{USER}/{PROJECT}?view={view_id}"
         rounds = []
         for r in range(repeat + 1):  # the first round warms the server's caches and is not counted

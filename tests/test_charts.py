@@ -424,3 +424,51 @@ def test_parcoords_ignores_constraints_that_are_not_ranges():
     assert junk_all.data[0].dimensions[0].constraintrange is None
     assert parcoords.constraint_updates([{"dimensions[0].constraintrange": [["a", 1]]}], ["lr", "loss"], {"lr"}) == {
         "lr": None}
+
+
+def test_charts_draw_as_svg_within_the_budget_and_webgl_beyond():
+    """SVG draws a line trace as one path; WebGL only when the points outgrow SVG (a page keeps
+    only 16 WebGL contexts, and setting one up costs seconds without a GPU)."""
+    def lines(runs, points):
+        return [{"exp": exp(f"k{i}", color_index=i), "metric": "loss", "x": np.arange(points, dtype=float),
+                 "y": np.linspace(1, 0, points)} for i in range(runs)]
+    assert {t.type for t in line.line_figure(lines(100, 1000)).data} == {"scatter"}
+    assert {t.type for t in line.line_figure(lines(201, 2000)).data} == {"scattergl"}
+
+    def points(n):
+        return [{"exp": exp(f"k{i}"), "x": float(i), "y": float(i % 7)} for i in range(n)]
+    assert scatter.scatter_figure(points(5000), x_title="x", y_title="y").data[0].type == "scatter"
+    assert scatter.scatter_figure(points(5001), x_title="x", y_title="y").data[0].type == "scattergl"
+
+
+def test_bar_over_many_experiments_says_which_it_shows():
+    rows = [{"exp": exp(f"k{i}"), "value": float(i)} for i in range(bar.MAX_BARS)]
+    fig = bar.bar_figure(rows, metric="loss", total=12_345)
+    assert len(fig.data[0].y) == bar.MAX_BARS
+    assert fig.layout.xaxis.title.text == f"Latest {bar.MAX_BARS:,} of 12,345 experiments"
+    assert "Latest" not in bar.bar_figure(rows[:20], metric="loss", total=20).layout.xaxis.title.text
+
+
+def test_parcoords_over_many_experiments_draws_a_sample_on_axes_that_span_all():
+    n = parcoords.MAX_LINES * 3 + 7
+    rng = np.random.default_rng(3)
+    lrs = 10 ** rng.uniform(-5, -1, n)
+    rows = [{"exp": exp(f"k{i}"), "values": {"opt": ("sgd", "adam", "lion")[i % 3], "lr": float(lrs[i]),
+                                             "loss": float(i)}} for i in range(n)]
+    axes = ["opt", "lr", "loss"]
+    fig = parcoords.parcoords_figure(rows, axes)
+    trace = fig.data[0]
+    assert all(len(d.values) == parcoords.MAX_LINES for d in trace.dimensions)
+    assert len(trace.line.color) == parcoords.MAX_LINES
+    opt, lr, loss = trace.dimensions
+    assert list(opt.range) == [0, 2] and list(opt.ticktext) == ["adam", "lion", "sgd"]
+    assert lr.range[0] == pytest.approx(np.log10(lrs.min())) and lr.range[1] == pytest.approx(np.log10(lrs.max()))
+    assert list(loss.range) == [0, n - 1] and (trace.line.cmin, trace.line.cmax) == (0, n - 1)
+    assert any(a.text.startswith(f"{parcoords.MAX_LINES:,} of {n:,} lines drawn") for a in fig.layout.annotations)
+    # the same lines every time, the first and the last among them
+    again = parcoords.parcoords_figure(rows, axes).data[0]
+    assert list(again.dimensions[2].values) == list(loss.values) and loss.values[0] == 0 and loss.values[-1] == n - 1
+    # a brush selects among every experiment, drawn or not
+    assert len(parcoords.brushed_keys(rows, axes, {"loss": [0, n]})) == n
+    few = parcoords.parcoords_figure(rows[:50], axes)
+    assert len(few.data[0].dimensions[0].values) == 50 and not few.layout.annotations

@@ -252,3 +252,17 @@ def test_brush_on_a_log_axis_keeps_real_values(world):
         linear = panels.brush_updates(s, actor, project, None, {**panel, "scales": {"param:lr": "linear"}},
                                       [{"dimensions[0].constraintrange": [[0.005, 0.5]]}, [0]])
         assert linear == {"param:lr": [[0.005, 0.5]]}
+
+
+def test_bar_panel_over_more_experiments_than_it_draws_shows_the_most_recent(world, monkeypatch):
+    from dashboard.charts import bar
+
+    monkeypatch.setattr(bar, "MAX_BARS", 2)
+    db, actor = world["db"], world["actor"]
+    with db.session() as s:
+        project = _project(s, world)
+        exps = panels.panel_experiments(s, actor, project, None)
+        fig = panels.panel_figure(s, actor, project, None, {"type": "bar", "metric": "acc", "aggregation": "count"})
+    assert len(exps) > 2
+    assert list(fig.data[0].customdata) == [e["key"] for e in exps[:2]]
+    assert fig.layout.xaxis.title.text.startswith(f"Latest 2 of {len(exps)} experiments")

@@ -16,11 +16,10 @@ import plotly.graph_objects as go
 
 from dashboard.charts import grouping, transforms
 from dashboard.charts.numbers import D3
-from dashboard.charts.style import PALETTE, base_layout, empty_figure, experiment_color, note_invalid
+from dashboard.charts.style import PALETTE, base_layout, empty_figure, experiment_color, note_invalid, scatter_type
 from dashboard.charts.text import plotly_text
 
 X_AXES = {"step": "Step", "epoch": "Epoch", "duration": "Duration (s)", "wall": "Wall time"}
-WEBGL_POINTS = 50_000  # above this many points in total, draw with WebGL
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 X_TRANSFORMS = ("none", "smoothing", "moving_average")  # with log X: the x transforms of Comet's line panel
 LEGEND_MAX = 10  # more legend entries than this and "auto" hides the legend (hover names each line)
@@ -110,7 +109,7 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
         invalid += bad
         prepared.append({**s, "x": x, "y": y})
     total = sum(len(s["y"]) for s in prepared)
-    scatter = go.Scattergl if total > WEBGL_POINTS else go.Scatter
+    scatter = scatter_type(total)
     fig = go.Figure()
     if group and (group.get("name") or group.get("by") in ("tag", "table")):
         _add_groups(fig, prepared, group, metrics, scatter, x_axis)

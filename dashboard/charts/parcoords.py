@@ -21,6 +21,10 @@ from dashboard.charts.text import plotly_text
 MAX_TICKS = 30
 LOG_DECADES = 2  # positive values spanning this many decades get a log axis automatically
 SCALES = ("auto", "log", "linear")
+# Lines drawn at most. Parcoords draws with WebGL, which takes seconds over 10,000 lines on a
+# browser without a GPU; above this an even sample is drawn, on axes that span every
+# experiment, and a brush still selects among all of them (``brushed_keys`` reads every row).
+MAX_LINES = 1_000
 
 
 def _as_number(value):
@@ -158,6 +162,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     invalid += bad
     if idx.size == 0:
         return note_invalid(empty_figure("No experiment has a value on every axis"), invalid)
+    drawn = sample_lines(idx.size)
     # Many axes leave each label little room: slant them, and shorten long ones, so neighbours don't overlap.
     many = len(axes) > 8
     slanted = len(axes) > 4
@@ -165,16 +170,19 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     plotly_dims = []
     for d in dims:
         values = d["values"]
-        pd = {"label": plotly_text(_short(labels.get(d["label"], d["label"]), limit)), "values": values}
+        lo, hi = float(values.min()), float(values.max())
+        pd = {"label": plotly_text(_short(labels.get(d["label"], d["label"]), limit)), "values": values[drawn]}
         if d["log"]:
-            lo, hi = float(values.min()), float(values.max())
-            values = np.log10(values)
             tickvals, ticktext = log_ticks(lo, hi)
-            pd.update(values=values, tickvals=tickvals, ticktext=ticktext)
+            pd.update(values=np.log10(values[drawn]), tickvals=tickvals, ticktext=ticktext,
+                      range=[math.log10(lo), math.log10(hi)])
         elif "tickvals" in d:
-            pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"])  # drawn as plain text by Plotly
+            pd.update(tickvals=d["tickvals"], ticktext=d["ticktext"],  # drawn as plain text by Plotly
+                      range=[0, max(len(d["categories"]) - 1, 1)])
         else:
             pd["tickformat"] = D3
+            if hi > lo:
+                pd["range"] = [lo, hi]
         rng = constraints.get(d["label"]) if isinstance(constraints, dict) else None
         if is_range(rng):
             pd["constraintrange"] = _to_log_range(rng, float(d["values"].min())) if d["log"] else rng
@@ -187,14 +195,27 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     else:
         colorbar["tickformat"] = D3
     fig = go.Figure(go.Parcoords(
-        line={"color": target["values"], "colorscale": colorscale, "showscale": True, "colorbar": colorbar},
+        line={"color": target["values"], "colorscale": colorscale, "showscale": True, "colorbar": colorbar,
+              "cmin": target.get("range", [None])[0], "cmax": target.get("range", [None, None])[1]},
         dimensions=plotly_dims, labelangle=(-40 if many else -25) if slanted else 0, labelside="top",
         tickfont={"size": 9 if many else 10}, labelfont={"size": 10 if many else 12},
     ))
     base_layout(fig, title, showlegend=False)
     top = 50 + ((60 if many else 40) if slanted else 0) + (10 if title else 0)
-    fig.update_layout(margin={"l": 60, "r": 70, "t": top, "b": 30})
+    fig.update_layout(margin={"l": 60, "r": 70, "t": top, "b": 30 if drawn.size == idx.size else 44})
+    if drawn.size < idx.size:
+        fig.add_annotation(text=f"{drawn.size:,} of {idx.size:,} lines drawn; brushing covers all", xref="paper", yref="paper", x=0, y=0,
+                           yshift=-26, xanchor="left", yanchor="top", showarrow=False,
+                           font={"size": 10, "color": "#6c757d"}, name="sample-note")
     return note_invalid(fig, invalid)
+
+
+def sample_lines(n: int) -> np.ndarray:
+    """Which of ``n`` lines to draw: all of them, or ``MAX_LINES`` evenly spread (the same ones
+    every time, so a redraw doesn't shuffle the picture)."""
+    if n <= MAX_LINES:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, MAX_LINES).round().astype(np.int64))
 
 
 def _in_ranges(values: np.ndarray, rng) -> np.ndarray:

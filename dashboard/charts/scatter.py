@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dashboard.charts import transforms
 from dashboard.charts.numbers import fmt
 from dashboard.charts.parcoords import category_ticks
-from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid
+from dashboard.charts.style import base_layout, empty_figure, experiment_color, note_invalid, scatter_type
 from dashboard.charts.text import plotly_text
 
 JITTER = 0.3  # how far (in category widths, each side) points of one category spread
@@ -95,7 +95,7 @@ def scatter_figure(rows: list[dict], *, x_title: str, y_title: str, title: str =
             coords[k] = np.array([r[k] for r in kept], dtype=np.float64)
     labels = [plotly_text(transforms.experiment_label(r["exp"], legend)) for r in kept]
     shown = [[r["exp"]["key"], plotly_text(_name(r["x"])), plotly_text(_name(r["y"]))] for r in kept]
-    fig = go.Figure(go.Scatter(
+    fig = go.Figure(scatter_type(len(kept), markers=True)(
         x=coords["x"], y=coords["y"],
         mode="markers", marker={"color": [experiment_color(r["exp"]) for r in kept], "size": 9,
                                 "line": {"width": 0.5, "color": "#333"}},

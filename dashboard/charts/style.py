@@ -18,6 +18,18 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#4b3c00", "#7
            "#376400", "#8ca0eb", "#8c5f6e", "#ff64f5")
 INVALID_NOTE = "Some invalid values were ignored"
 
+# How many points a chart draws as SVG before it switches to WebGL. SVG draws a line trace as one
+# path, so even 400,000 points draw in about 0.4 s, where WebGL costs seconds to set up on a
+# browser without a GPU and a page keeps only 16 WebGL contexts (older charts go blank beyond).
+# Markers are one SVG node each, so WebGL pays off sooner for them.
+SVG_LINE_POINTS = 400_000
+SVG_MARKER_POINTS = 5_000
+
+
+def scatter_type(points: int, *, markers: bool = False) -> type[go.Scatter] | type[go.Scattergl]:
+    """``go.Scatter`` (SVG) for a chart of ``points`` points in all, ``go.Scattergl`` above the budget."""
+    return go.Scattergl if points > (SVG_MARKER_POINTS if markers else SVG_LINE_POINTS) else go.Scatter
+
 
 def palette_color(index: int) -> str:
     """The palette's color for the ``index``-th experiment of a project (it wraps after 20)."""

@@ -44,7 +44,7 @@ RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-
 BUCKETS = 4 * downsample.MAX_POINTS
 # from this many points in range on, a series is drawn from its rollup (>= 500 points)
 ROLLUP_MIN_POINTS = metric_rollup.BLOCK * downsample.MAX_POINTS // 8
-CACHE_VERSION = 5  # bump when cached figures or series change shape
+CACHE_VERSION = 7  # bump when cached figures or series change shape
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c
@@ -492,9 +492,9 @@ def _summary_key(panel: dict, exps: list[dict]) -> str:
 def _summary_figure(session: Session, panel: dict, exps: list[dict], title: str, constraints):
     kind = panel["type"]
     if kind == "bar":
-        rows, invalid = bar_values(session, exps, panel["metric"], panel["aggregation"])
+        rows, invalid = bar_values(session, exps[:bar.MAX_BARS], panel["metric"], panel["aggregation"])
         return bar.bar_figure(rows, metric=panel["metric"], aggregation=panel["aggregation"], title=title,
-                              legend=panel["legend"], invalid=invalid)
+                              legend=panel["legend"], invalid=invalid, total=len(exps))
     if kind == "scatter":
         xa, ya = panel["xAxis"], panel["yAxis"]
         xs, ys = axis_values(session, exps, xa), axis_values(session, exps, ya)
