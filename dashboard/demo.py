@@ -265,6 +265,17 @@ def prepare_local(workspace: str) -> str:
         return demo_owner.demo_api_key(s, actor, workspace)
 
 
+def add_view(workspace: str, project: str) -> None:
+    """The demo project's default view, with panels of the sweep."""
+    from dashboard.config import Settings
+    from dashboard.db import Database
+    from dashboard.services import demo_owner
+
+    with Database(Settings.from_env().database_url).session() as s:
+        _, actor = demo_owner.ensure_demo_workspace(s, workspace)
+        demo_owner.ensure_demo_view(s, actor, workspace, project)
+
+
 def local_has_experiments() -> bool:
     from dashboard.config import Settings
     from dashboard.db import Database, migrate
@@ -324,6 +335,7 @@ def run_demo(workspace: str, project: str, runs: int, epochs: int, url: str | No
     started = time.monotonic()
     with InProcessServer(Settings.from_env()) as server:
         keys = log_sweep(server.url, key, workspace, project, runs, epochs)
+    add_view(workspace, project)
     print(f"demo finished in {time.monotonic() - started:.0f} s: project /{workspace}/{project} "
           "(the first account created on this server owns the demo workspace)")
     return keys

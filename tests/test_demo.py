@@ -173,3 +173,27 @@ def test_the_runs_get_the_first_colors_of_the_palette(demo_server, client, exper
     rows = list(csv.reader(io.StringIO(r.text)))
     colors = [row[rows[0].index("Color")] for row in rows[1:]]
     assert sorted(colors) == sorted(PALETTE[:RUNS])
+
+
+def test_the_demo_project_opens_on_panels_of_its_sweep(demo_server, owner, page, console_errors):
+    """A newcomer's first project shows what Halley draws: the default view's panels, all drawn."""
+    from playwright.sync_api import expect
+
+    from dashboard.services.demo_owner import DEMO_PANELS
+    from tests.conftest import sign_in
+
+    sign_in(page, demo_server, owner, "/demo/digits-mlp")
+    cards = page.locator(".project-panel")
+    expect(cards).to_have_count(len(DEMO_PANELS), timeout=60_000)
+    expect(page.locator("#project-view-menu")).to_contain_text("Sweep overview")
+    for i, panel in enumerate(DEMO_PANELS):
+        card = cards.nth(i)
+        expect(card).to_contain_text(panel["name"])
+        # drawn with data: at least one trace, and not the "nothing to show" message
+        page.wait_for_function("""(i) => {
+            const gd = document.querySelectorAll('.project-panel')[i].querySelector('.js-plotly-plot');
+            return gd && gd._fullData && gd._fullData.length > 0 && gd.querySelector('.main-svg');
+        }""", arg=i, timeout=60_000)
+        expect(card.locator(".js-plotly-plot")).not_to_contain_text("No ")
+    page.screenshot(path="/tmp/shots/demo_project.png", full_page=True)
+    assert console_errors == []

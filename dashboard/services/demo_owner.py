@@ -16,12 +16,25 @@ from sqlmodel import Session, select
 
 from dashboard.auth import Actor, hash_password, role_in
 from dashboard.errors import Conflict
-from dashboard.services import workspaces
+from dashboard.services import project_views, projects, workspaces
 from dashboard.services.names import check_workspace_name
 from models import Experiment, Membership, Role, User
 
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@halley.invalid"
+DEMO_VIEW = "Sweep overview"
+# What the demo project opens on: the sweep's curves, and how the hyperparameters relate to the result.
+DEMO_PANELS = (
+    {"type": "line", "name": "Loss", "metrics": ["train_loss", "val_loss"], "x": "step"},
+    {"type": "line", "name": "Validation accuracy by activation", "metrics": ["val_accuracy"], "x": "step",
+     "group": {"by": "param", "name": "activation", "stat": "mean", "band": "minmax"}},
+    {"type": "parcoords", "name": "Hyperparameters",
+     "axes": ["param:learning_rate", "param:batch_size", "param:hidden_layer_sizes", "param:activation",
+              "metric:val_accuracy"]},
+    {"type": "scatter", "name": "Validation accuracy by learning rate",
+     "xAxis": {"source": "param", "name": "learning_rate", "transform": "log"},
+     "yAxis": {"source": "metric", "name": "val_accuracy", "transform": "last"}},
+)
 
 
 def is_demo_user(user: User) -> bool:
@@ -74,6 +87,17 @@ def ensure_demo_workspace(session: Session, workspace_name: str = DEMO_USERNAME)
     if person is not None:
         adopt_demo_workspaces(session, person)
     return user, actor
+
+
+def ensure_demo_view(session: Session, actor: Actor, workspace_name: str, project_name: str) -> None:
+    """Give the demo project a default view with panels (``DEMO_PANELS``), unless it has one."""
+    project = projects.get_writable(session, actor, workspace_name, project_name)
+    if project_views.default_view(session, actor, project) is not None:
+        return
+    view = next((v for v in project_views.list_views(session, actor, project) if v.name == DEMO_VIEW), None)
+    if view is None:
+        view = project_views.create_view(session, actor, project, DEMO_VIEW, {"panels": list(DEMO_PANELS)})
+    project_views.set_default(session, actor, project, view.id)
 
 
 def demo_api_key(session: Session, actor: Actor, workspace_name: str) -> str:
