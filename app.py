@@ -33,10 +33,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     )
     server.extensions["halley"] = {"settings": settings, "db": database}
 
-    from dashboard import request_guard
+    from dashboard import access_log, request_guard
     from dashboard.webauth import init_login
 
-    request_guard.install(server, settings)  # first: no hook or route sees a body it hasn't checked
+    access_log.install(server, settings.access_log)  # times the request (reads no body)
+    request_guard.install(server, settings)  # first to read: no hook or route sees a body it hasn't checked
     init_login(server)
 
     from dashboard.api import api

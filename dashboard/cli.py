@@ -31,11 +31,13 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port (HALLEY_PORT, default 8050)")
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process")
-def serve(host, port, workers, threads) -> None:
+@click.option("--quiet", is_flag=True, help="No access log line per request (HALLEY_ACCESS_LOG=0)")
+def serve(host, port, workers, threads, quiet) -> None:
     """Serve the web app and the REST API."""
     from gunicorn.app.base import BaseApplication
 
-    settings = Settings.from_env(**({"host": host} if host else {}), **({"port": port} if port else {}))
+    settings = Settings.from_env(**({"host": host} if host else {}), **({"port": port} if port else {}),
+                                 **({"access_log": False} if quiet else {}))
     from dashboard.db import migrate
 
     migrate(settings.database_url)  # once, before the workers start
@@ -48,10 +50,13 @@ def serve(host, port, workers, threads) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("accesslog", None)
+            self.cfg.set("accesslog", None)  # Halley logs each request itself, with who asked (dashboard/access_log.py)
 
         def load(self):
             from app import create_app
+            from dashboard.access_log import log_to_stderr
+
+            log_to_stderr()
 
             return create_app(settings).server
 

@@ -154,6 +154,7 @@ class Settings:
     trusted_proxies: tuple = ()  # HALLEY_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For counts
     # HALLEY_NOTE_IMAGE_HOSTS: servers whose images notes show inline (others become links)
     note_image_hosts: tuple[ImageHost, ...] = ()
+    access_log: bool = True  # HALLEY_ACCESS_LOG=0 or `halley serve --quiet`: no line per request
     extra: dict = field(default_factory=dict)
 
     @property
@@ -193,5 +194,6 @@ class Settings:
             trusted_hosts=trusted_hosts_of(os.environ.get("HALLEY_TRUSTED_ORIGINS", "")),
             trusted_proxies=trusted_proxies_of(os.environ.get("HALLEY_TRUSTED_PROXIES", "")),
             note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
+            access_log=os.environ.get("HALLEY_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
             **overrides,
         )

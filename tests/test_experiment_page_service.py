@@ -1,5 +1,7 @@
 """The experiment page's service reads and writes on a real database: access decisions,
 output paging and search, tags, notes, the saved chart layout and metric series."""
+import re
+
 import numpy as np
 import pytest
 
@@ -71,7 +73,8 @@ def test_tags_notes_rename_and_chart_view(world):
         with pytest.raises(Invalid):
             ep.add_tag(s, world["owner"], world["key"], "x" * 201)
         assert ep.rename(s, world["owner"], world["key"], "  run 1 ").name == "run 1"
-        assert ep.rename(s, world["owner"], world["key"], "").name is None  # back to the key
+        generated = ep.rename(s, world["owner"], world["key"], "").name  # a readable generated name
+        assert re.fullmatch(r"[a-z-]+_[a-z-]+_\d{4}", generated), generated
         assert ep.set_notes(s, world["owner"], world["key"], "# hi").notes == "# hi"
         ep.save_chart_view(s, world["owner"], world["key"], {"charts": [{"metrics": ["loss"]}], "x_axis": "epoch"})
         ep.save_chart_view(s, world["owner"], world["key"], {"charts": [{"metrics": ["loss"]}], "x_axis": "duration"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 import threading
 import uuid
 from datetime import timedelta
@@ -52,6 +53,10 @@ def test_create_and_resume(server, owner):
     chosen = "B" * 40
     r = s.post(server.url + "/api/v1/experiments", json={"experiment_key": chosen})
     assert r.status_code == 201 and r.json()["project"] == "general"
+    # a run logged without a name gets a readable one (Comet style), kept when resumed
+    generated = r.json()["name"]
+    assert re.fullmatch(r"[a-z-]+_[a-z-]+_\d{4}", generated), generated
+    assert s.post(server.url + "/api/v1/experiments", json={"experiment_key": chosen}).json()["name"] == generated
     for bad in ("short", "x" * 51, "not-alphanumeric-key-0123456789abcdef"):
         r = s.post(server.url + "/api/v1/experiments", json={"experiment_key": bad})
         assert r.status_code == 400 and r.json()["status"] == 400

@@ -1,4 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe, and keep data."""
+import re
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -137,3 +139,34 @@ def test_upgrade_numbers_existing_experiments_by_their_order_in_each_project(dat
     assert [experiment_color(found[k]) for k in keys] == [PALETTE[0], PALETTE[0], "#123456", PALETTE[1], PALETTE[2]]
     with db.session() as s:  # the next run follows on
         assert ingest.start_experiment(s, actor, "elder", "two")[0].color_index == 2
+
+
+def test_upgrade_names_the_runs_logged_without_a_name(database_url):
+    """Runs stored without a name (before every run got one) get a generated name, unique in
+    their project; a name a user gave stays."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from dashboard.auth import Actor
+    from dashboard.db import alembic_config
+    from dashboard.services import accounts, ingest
+    from models import Experiment
+
+    migrate(database_url)
+    db = Database(database_url)
+    with db.session() as s:
+        user = accounts.create_user(s, "namer", "namer@example.org", "password123")
+    actor = Actor(user_id=user.id, username=user.username)
+    with db.session() as s:
+        keys = [ingest.start_experiment(s, actor, "namer", "p", name=n)[0].key for n in ("kept", None, None, None)]
+    command.downgrade(alembic_config(database_url), "0006")
+    with get_engine(database_url).begin() as conn:
+        conn.execute(text("UPDATE experiment SET name = NULL WHERE key IN (:a, :b)"), {"a": keys[1], "b": keys[2]})
+        conn.execute(text("UPDATE experiment SET name = '' WHERE key = :c"), {"c": keys[3]})
+    migrate(database_url)
+    with db.session() as s:
+        names = {e.key: e.name for e in s.exec(select(Experiment)).all()}
+    assert names[keys[0]] == "kept"
+    generated = [names[k] for k in keys[1:]]
+    assert len(set(generated)) == 3
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*_[a-z]+(-[a-z]+)*_\d{4}", n) for n in generated), generated

@@ -3,6 +3,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -213,6 +214,8 @@ def test_the_end_rides_on_the_last_batch(server, user, sdk_env):
     assert exp.url == f"{server.url}/{user.workspace}/one-request-end/{exp.get_key()}"
     e = API(api_key=user.api_key, url=server.url).get_experiment_by_key(exp.get_key())
     assert e.get_state() == "finished" and len(e.get_metrics("m")) == 300
+    # logged without a name, the run has the readable one the server gave it
+    assert re.fullmatch(r"[a-z-]+_[a-z-]+_\d{4}", exp.get_name()) and e.get_name() == exp.get_name()
     assert not (sdk_env / "spool" / exp.get_key()).exists()
 
 

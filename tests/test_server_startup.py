@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from app import create_app
+from dashboard.access_log import CLIENT_ID
 from dashboard.config import Settings
 from tests.conftest import LiveServer
 
@@ -38,3 +39,48 @@ def test_many_first_requests_at_once_are_all_answered(tmp_path):
         assert "Traceback" not in srv.log_path.read_text()
     finally:
         srv.stop()
+
+
+def _wait_for_line(srv: LiveServer, needle: str) -> str:
+    """The server log's line holding ``needle`` (the log is written as requests finish)."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        for line in srv.log_path.read_text().splitlines():
+            if needle in line:
+                return line
+        time.sleep(0.1)
+    raise AssertionError(f"no log line with {needle!r}: {srv.log_path.read_text()[-2000:]}")
+
+
+def test_each_request_is_logged_with_who_asked_and_a_request_id(tmp_path):
+    from tests.conftest import Accounts, api
+
+    srv = LiveServer(tmp_path / "home").start()
+    try:
+        user = Accounts(srv).create("logged")
+        client = api(srv, user.api_key)
+        r = client.get(f"{srv.url}/api/v1/workspaces?apiKey=secret-in-query", timeout=30)
+        assert r.status_code == 200
+        line = _wait_for_line(srv, f"id={r.headers['X-Request-Id']}")
+        assert "GET /api/v1/workspaces 200 " in line and f"user={user.username}" in line
+        assert "secret-in-query" not in srv.log_path.read_text()
+        # an unknown comet path: a JSON 404, logged; a client's own request id is kept
+        r = requests.get(f"{srv.url}/clientlib/no/such/route", headers={"X-Request-Id": "trace-0001"}, timeout=30)
+        assert r.status_code == 404 and r.headers["Content-Type"].startswith("application/json")
+        assert r.headers["X-Request-Id"] == "trace-0001"
+        assert "GET /clientlib/no/such/route 404 " in _wait_for_line(srv, "id=trace-0001")
+        # an id that isn't a short token is replaced
+        r = requests.get(f"{srv.url}/api/v1/health", headers={"X-Request-Id": "x\" y"}, timeout=30)
+        assert CLIENT_ID.match(r.headers["X-Request-Id"]) and r.headers["X-Request-Id"] != "x\" y"
+    finally:
+        srv.stop()
+
+
+def test_quiet_server_writes_no_access_log(tmp_path):
+    srv = LiveServer(tmp_path / "home", extra_env={"HALLEY_ACCESS_LOG": "0"}).start()
+    try:
+        r = requests.get(f"{srv.url}/api/v1/health", timeout=30)
+        assert r.status_code == 200 and r.headers["X-Request-Id"]
+    finally:
+        srv.stop()
+    assert "/api/v1/health" not in srv.log_path.read_text()

@@ -553,6 +553,8 @@ class Experiment(BaseExperiment):
     def _on_created(self, info: dict) -> None:
         self.workspace = info.get("workspace", self.workspace)
         self.project_name = info.get("project", self.project_name)
+        if not self._name and info.get("name"):  # the readable name the server gave an unnamed run
+            self._name = info["name"]
         if info.get("url"):
             self.url = self._config.url + info["url"]
         self._heartbeat_s = env_float("HALLEY_HEARTBEAT_S", float(info.get("heartbeat_interval_s") or 5))

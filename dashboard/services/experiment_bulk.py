@@ -11,7 +11,7 @@ from sqlmodel import Session
 from dashboard.auth import Actor, actor_role, can_write_project
 from dashboard.errors import Forbidden, Invalid, NotFound
 from dashboard.services import projects as project_service, workspaces
-from dashboard.services.names import check_no_bidi
+from dashboard.services.names import check_no_bidi, generated_experiment_name
 from models import Experiment, ExperimentTag, Membership, Project, Workspace, utcnow
 
 MAX_KEYS = 5000
@@ -82,7 +82,7 @@ def set_color(session: Session, actor: Actor, project: Project, key: str, color:
 
 
 def rename(session: Session, actor: Actor, project: Project, key: str, name: str | None) -> str:
-    """Set the display name; an empty name goes back to the key. Returns the shown name."""
+    """Set the display name; an empty name gets a generated one. Returns the shown name."""
     require_write(session, actor, project)
     name = (name or "").strip()
     if len(name) > MAX_NAME:
@@ -91,8 +91,9 @@ def rename(session: Session, actor: Actor, project: Project, key: str, name: str
     ids = _ids(session, project, [key])
     if not ids:
         raise NotFound("Experiment not found")
-    session.execute(update(Experiment).where(Experiment.id == ids[0]).values(name=name or None, updated_at=utcnow()))
-    return name or key
+    name = name or generated_experiment_name(session, project.id)
+    session.execute(update(Experiment).where(Experiment.id == ids[0]).values(name=name, updated_at=utcnow()))
+    return name
 
 
 def move(session: Session, actor: Actor, project: Project, keys, workspace_name: str, project_name: str) -> int:

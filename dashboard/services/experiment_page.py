@@ -21,7 +21,7 @@ from dashboard.auth import Actor, can_write_project
 from dashboard.charts.metric_lines import Series
 from dashboard.errors import Invalid, NotFound
 from dashboard.services import experiments
-from dashboard.services.names import check_no_bidi
+from dashboard.services.names import check_no_bidi, generated_experiment_name
 from models import (
     Asset,
     Experiment,
@@ -275,7 +275,8 @@ def rename(session: Session, actor: Actor, key: str, name: str) -> Experiment:
     name = (name or "").strip()
     if len(name) > MAX_NAME:
         raise Invalid(f"A name has at most {MAX_NAME} characters")
-    exp.name = check_no_bidi(name, "An experiment name") or None
+    # an empty name gets a generated one: every run has a readable name
+    exp.name = check_no_bidi(name, "An experiment name") or generated_experiment_name(session, exp.project_id)
     exp.updated_at = utcnow()
     session.add(exp)
     return exp

@@ -28,7 +28,7 @@ from dashboard.config import Settings
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
 from dashboard.services import assets as asset_files
 from dashboard.services import metrics, projects, workspaces
-from dashboard.services.names import check_no_bidi
+from dashboard.services.names import check_no_bidi, generated_experiment_name
 from models import (
     Asset,
     Experiment,
@@ -463,7 +463,8 @@ def _create(session: Session, actor: Actor, workspace: str | None, project: str 
             key: str | None, name: str | None) -> Located:
     target, ws_name = _logging_target(session, actor, workspace, project)
     now = utcnow()
-    exp = Experiment(key=key or uuid.uuid4().hex, project_id=target.id, name=_clip("name", (name or "").strip()) or None,
+    name = _clip("name", (name or "").strip()) or generated_experiment_name(session, target.id)
+    exp = Experiment(key=key or uuid.uuid4().hex, project_id=target.id, name=name,
                      start_time=now, last_heartbeat=now, updated_at=now, created_by_id=actor.user_id,
                      color_index=projects.take_color_indexes(session, target.id))
     session.add(exp)
@@ -551,7 +552,7 @@ def apply(session: Session, actor: Actor, key: str, batch: dict | BatchIn) -> tu
     counts["others"] = _apply_others(session, exp, b.others)
     counts["tags"] = add_tags(session, exp, b.tags)
     if b.name is not None:
-        exp.name = _clip("name", b.name.strip()) or None
+        exp.name = _clip("name", b.name.strip()) or exp.name  # an empty name keeps the one it has
     counts["system_info"] = _apply_system_info(exp, b.system_info)
     counts["details"] = _apply_details(exp, b.details) if b.details is not None else 0
     counts["output"] = _apply_output(session, exp, b.output)
@@ -605,7 +606,7 @@ def _apply_others(session: Session, exp: Experiment, items: list[KeyValueIn]) ->
         row.value, row.value_num = text, num
         session.add(row)
         if item.key == "Name":  # Comet's convention: the "Name" other is the experiment name
-            exp.name = _clip("name", check_no_bidi((text or "").strip(), "An experiment name")) or None
+            exp.name = _clip("name", check_no_bidi((text or "").strip(), "An experiment name")) or exp.name
     session.flush()
     return len(items)
 

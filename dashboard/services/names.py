@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import re
+import secrets
+
+import coolname
+from sqlalchemy import select
+from sqlmodel import Session
 
 from dashboard.errors import Invalid
+from models import Experiment
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Bidirectional controls (embeddings, overrides, isolates, marks): inside a name they reorder
@@ -44,3 +50,16 @@ def check_workspace_name(value: str) -> str:
     if value.lower() in RESERVED or value.startswith("_"):
         raise Invalid(f"'{value}' is reserved; choose another workspace name")
     return value
+
+
+def generated_experiment_name(session: Session, project_id: int) -> str:
+    """A readable name for a run logged without one, as Comet gives: ``adjective_animal_1234``,
+    unique in its project (``coolname``'s curated word lists)."""
+    name = ""
+    for _ in range(20):
+        name = "_".join(coolname.generate(2)) + f"_{secrets.randbelow(9000) + 1000}"
+        taken = session.execute(select(Experiment.id).where(
+            Experiment.project_id == project_id, Experiment.name == name).limit(1)).first()
+        if not taken:
+            break
+    return name
