@@ -97,6 +97,7 @@ print(json.dumps({
     "assets": exp.get_asset_list(),
     "image_size": len(exp.get_asset(image["assetId"])),
     "system": exp.get_system_details(),
+    "gpu_static": exp.get_gpu_static_info(),
     "output": exp.get_output(),
     "html": exp.get_html(),
     "graph": exp.get_model_graph(),
@@ -216,6 +217,7 @@ def test_comet_api_getters(server, live):
     assert {a["fileName"] for a in got["assets"]} >= {"blue.png", "tone.wav", "data.json", "weights"}
     assert got["image_size"] == (live["tmp"] / "blue.png").stat().st_size
     assert got["system"]["logAdditionalSystemInfoList"] == [{"key": "custom_key", "value": "custom_value"}]
+    assert got["gpu_static"] == []  # comet_ml reads "gpuStaticInfoList" (no GPU on this machine)
     assert any(p.startswith("comet_ml==") for p in got["system"]["installedPackages"])
     if Path("/var/lib/dpkg/status").exists():
         assert got["system"]["osPackages"] and all("=" in p for p in got["system"]["osPackages"])

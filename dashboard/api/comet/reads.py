@@ -219,7 +219,7 @@ def read_system_details(actor: Actor):
         "pythonVersion": d["python_version"], "pythonVersionVerbose": info.get("python_version_verbose"),
         "executable": d["python_executable"], "command": d["command"], "machine": info.get("machine"),
         "processor": info.get("processor"), "installedPackages": system["installed_packages"],
-        "osPackages": os_packages, "gpuStaticInfo": info.get("gpu_static_info") or [],
+        "osPackages": os_packages, "gpuStaticInfoList": info.get("gpu_static_info") or [],
         "logAdditionalSystemInfoList": [{"key": k, "value": v} for k, v in info.items() if k not in reserved],
         "dependencies": info.get("dependencies") or {}, "networkInterfaceIps": [], "totalRam": None,
         "maxTotalMemory": None, "systemMetricNames": [],
