@@ -313,6 +313,9 @@ def test_bad_key_and_unknown_endpoints_fail_clearly(server):
                       headers={"Authorization": "nope"})
     assert r.status_code == 401
     assert requests.get(server.url + "/api/rest/v2/no/such/thing").json()["code"] == 404
+    for path in ("/optimizer/", "/optimizer/v1/spec?id=x"):  # not the web app's HTML page
+        r = requests.post(server.url + path, json={})
+        assert r.status_code == 404 and "Optimizer" in r.json()["msg"], path
     assert requests.get(server.url + "/clientlib/health/ping").status_code == 200
     version = requests.get(server.url + "/clientlib/isAlive/ver").json()["version"]
     assert tuple(map(int, version.split("."))) >= (3, 20, 60)
