@@ -26,7 +26,7 @@ def test_every_flask_route_has_an_access_decision(tmp_path, monkeypatch):
             if rule.endpoint not in ACCESS_RULES:
                 undecided.append(rule.rule)
             continue
-        if rule.rule.startswith("/clientlib/") or rule.rule.startswith("/api/rest/"):
+        if rule.rule.startswith(("/clientlib/", "/api/rest/", "/optimizer/")):
             from dashboard.api import ACCESS_RULES as rules
 
             if rule.endpoint not in rules:
@@ -100,4 +100,5 @@ def test_comet_routes_are_key_checked_except_health_and_not_found(tmp_path, monk
     assert len(rules) > 40
     public = {r.rule for r in rules if ACCESS_RULES[r.endpoint] == "public"}
     assert public == {"/clientlib/health/ping", "/clientlib/isAlive/ver", "/clientlib/<path:unknown>",
-                      "/api/rest/v2/<path:unknown>", "/clientlib/rest/v2/<path:unknown>"}
+                      "/api/rest/v2/<path:unknown>", "/clientlib/rest/v2/<path:unknown>",
+                      "/optimizer/", "/optimizer/<path:unknown>"}
