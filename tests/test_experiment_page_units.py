@@ -55,6 +55,7 @@ def test_histogram_figure_keeps_first_and_last_of_many_steps():
     steps = [y for y in fig.data[0].y if y is not None]
     assert min(steps) == 0 and max(steps) == 999
     assert fig.layout.scene.yaxis.autorange != "reversed"  # low steps at the back (camera on +y)
+    assert "count %{z:.4~g}" in fig.data[0].hovertemplate  # 31, not d3's "31.00"
 
 
 # --- confusion matrices ------------------------------------------------------------------
