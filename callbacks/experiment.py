@@ -7,13 +7,13 @@ the services with the current actor (read for views, write for changes).
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, Patch, State, ctx, html
+from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, plain_text, red_text
 from callbacks.shapes import ASSET_ID, COUNT, KEY, TAG, TEXT, optional, record
 from dashboard.services import experiment_page, experiments
-from layouts.components.experiment_header import format_duration, status_badge, tag_badges
+from layouts.components.experiment_header import format_duration, status_badge, stop_outcome, tag_badges
 from layouts.components.experiment_tables import history_table
 from layouts.components.experiment_tabs import RENDERERS
 from layouts.components.project_markdown import render_markdown
@@ -36,8 +36,11 @@ def render_tab(call: Call, active_tab, ref):
 def refresh_status(call: Call, _n, ref):
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
     exp = page.experiment
-    return (status_badge(page.status, exp.stop_requested), page.status != "running",
-            format_duration(experiments.duration_s(exp)), experiment_page.started_label(exp.end_time))
+    ended = page.status != "running"
+    # A "Stop requested" banner turns into how the run ended once it has.
+    message = stop_outcome(page.status) if ended and exp.stop_requested else no_update
+    return (status_badge(page.status, exp.stop_requested), ended,
+            format_duration(experiments.duration_s(exp)), experiment_page.started_label(exp.end_time), message)
 
 
 def toggle_rename(_call: Call, _open, _cancel, _saved):
@@ -155,6 +158,7 @@ def register(kit: CallbackKit) -> None:
                  error=alert("experiment-tab-content.children", id="experiment-tab-error"))(render_tab)
     kit.callback(Output("experiment-status-wrap", "children"), Output("experiment-status-poll", "disabled"),
                  Output("experiment-duration", "children"), Output("experiment-end", "children"),
+                 Output("experiment-header-message", "children", allow_duplicate=True),
                  Input("experiment-status-poll", "n_intervals"), State("experiment-ref", "data"),
                  prevent_initial_call=True, public=True,
                  fallback={"experiment-status-poll.disabled": True})(refresh_status)

@@ -3,7 +3,7 @@ outliers); every change re-renders the charts from one query per render."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
@@ -74,6 +74,12 @@ def toggle_modal(_call: Call, _open, _done, is_open):
     return not is_open
 
 
+def toggle_add_modal(_call: Call, _open, _done, is_open):
+    """Add Chart opens with nothing selected, so a new chart holds only the metrics picked for it."""
+    opening = not is_open
+    return opening, ([] if opening else no_update)
+
+
 def save_view(call: Call, _n, state, ref):
     experiment_page.save_chart_view(call.session, call.actor, key_of(ref), state or {})
     return dbc.Alert("View saved: this project's experiments open with this chart layout.", color="success",
@@ -100,9 +106,10 @@ def register(kit: CallbackKit) -> None:
     kit.callback(Output("experiment-charts-grid", "children"), Input("experiment-charts-state", "data"),
                  State("experiment-ref", "data"), public=True,
                  error=alert("experiment-charts-grid.children"))(render_charts)
-    kit.callback(Output("experiment-charts-add-modal", "is_open"), Input("experiment-charts-add-open", "n_clicks"),
-                 Input("experiment-charts-add", "n_clicks"), State("experiment-charts-add-modal", "is_open"),
-                 prevent_initial_call=True, public=True)(toggle_modal)
+    kit.callback(Output("experiment-charts-add-modal", "is_open"), Output("experiment-charts-add-metrics", "value"),
+                 Input("experiment-charts-add-open", "n_clicks"), Input("experiment-charts-add", "n_clicks"),
+                 State("experiment-charts-add-modal", "is_open"), prevent_initial_call=True,
+                 public=True)(toggle_add_modal)
     kit.callback(Output("experiment-charts-colors-modal", "is_open"),
                  Input("experiment-charts-colors-open", "n_clicks"), Input("experiment-charts-color-apply", "n_clicks"),
                  State("experiment-charts-colors-modal", "is_open"), prevent_initial_call=True,

@@ -174,6 +174,32 @@ def test_charts_tab_lines_add_delete_color_and_saved_view(server, rich, page, co
     assert real_errors(console_errors) == []
 
 
+def test_add_chart_dialog_opens_empty_each_time(server, rich, page, console_errors):
+    sign_in(page, server, rich["owner"], rich["path"])
+    open_tab(page, server, rich, "charts")
+    cards = page.locator(".experiment-chart-card")
+    expect(cards.first).to_be_visible()
+    before = cards.count()
+    dropdown = page.locator("#experiment-charts-add-metrics")
+    page.click("#experiment-charts-add-open")
+    for metric in ("loss", "accuracy"):
+        choose_option(page, "#experiment-charts-add-metrics", metric, multi=True)
+    expect(dropdown).to_contain_text("accuracy")
+    page.click("#experiment-charts-add")
+    expect(cards).to_have_count(before + 1)
+    expect(cards.last.locator(".fw-semibold")).to_have_text("loss, accuracy")
+
+    page.click("#experiment-charts-add-open")
+    expect(dropdown).to_be_visible()
+    expect(dropdown).not_to_contain_text("loss")
+    expect(dropdown).not_to_contain_text("accuracy")
+    choose_option(page, "#experiment-charts-add-metrics", "accuracy", multi=True)
+    page.click("#experiment-charts-add")
+    expect(cards).to_have_count(before + 2)
+    expect(cards.last.locator(".fw-semibold")).to_have_text("accuracy")  # not the previous chart's metrics too
+    assert real_errors(console_errors) == []
+
+
 def test_metrics_and_hyperparameters(server, rich, page):
     sign_in(page, server, rich["owner"], rich["path"])
     open_tab(page, server, rich, "metrics")
@@ -214,6 +240,11 @@ def test_output_system_packages_graph_code_text(server, rich, page, console_erro
         expect(details).to_contain_text(text)
     expect(page.locator("#experiment-system-cpu")).to_be_visible()
     expect(page.locator("#experiment-system-memory")).to_be_visible()
+    # ~1 GB of RAM reads in MiB (binary units), not Plotly's SI "1B"
+    page.wait_for_function("() => { const g = document.querySelector('#experiment-system-memory .js-plotly-plot');"
+                           " return g && g.layout.yaxis.title.text === 'MiB'; }")
+    ticks = page.locator("#experiment-system-memory .ytick text").all_text_contents()
+    assert ticks and all(re.fullmatch(r"[0-9.,]+", t) for t in ticks), ticks
 
     open_tab(page, server, rich, "packages")
     expect(page.locator("#experiment-packages")).to_have_text("numpy==1.26.4\ntorch==2.3.0\nrequests==2.32.3")

@@ -55,6 +55,7 @@ def test_histogram_figure_keeps_first_and_last_of_many_steps():
     steps = [y for y in fig.data[0].y if y is not None]
     assert min(steps) == 0 and max(steps) == 999
     assert fig.layout.scene.yaxis.autorange != "reversed"  # low steps at the back (camera on +y)
+    assert "count %{z:.4~g}" in fig.data[0].hovertemplate  # 31, not d3's "31.00"
 
 
 # --- confusion matrices ------------------------------------------------------------------
@@ -68,6 +69,12 @@ def test_confusion_percentages_and_hover():
     assert fig.data[0].z[0][0] == pytest.approx(5 / 6 * 100)
     assert "% of row" in fig.data[0].hovertemplate and "% of column" in fig.data[0].hovertemplate
     assert fig.data[0].customdata[1][0].tolist() == pytest.approx([2, 2 / 8 * 100, 2 / 7 * 100])
+
+
+def test_confusion_counts_show_as_integers():
+    fig = cmx.figure(cmx.parse({"labels": ["a", "b"], "matrix": [[31, 1], [2, 6]]}), "row")
+    assert "count %{customdata[0]:d}" in fig.data[0].hovertemplate  # not d3's "g": 31.0000
+    assert cmx.figure(cmx.parse({"labels": ["a", "b"], "matrix": [[31, 1], [2, 6]]})).data[0].text[0][0] == "31"
 
 
 def test_more_than_25_categories_shows_the_most_confused():
@@ -131,6 +138,31 @@ def test_system_metric_groups():
                       "memory": ["sys.ram.used"], "memory_percent": ["sys.ram.percent.used"]}
     figs = system_metrics.figures({"sys.cpu.percent.avg": (np.array([1e9, 1e9 + 60.0]), np.array([10.0, 20.0]))})
     assert [k for k, _ in figs] == ["cpu"]
+
+
+def test_memory_charts_use_binary_units():
+    t = np.array([1e9, 1e9 + 60.0])
+    figs = dict(system_metrics.figures({"sys.ram.used": (t, np.array([25e9, 26e9])),
+                                        "sys.ram.total": (t, np.array([32 * 2.0 ** 30, 32 * 2.0 ** 30])),
+                                        "sys.gpu.0.used_memory": (t, np.array([512.0 * 2 ** 20, 600.0 * 2 ** 20])),
+                                        "sys.gpu.0.temperature": (t, np.array([60.0, 61.0]))}))
+    memory = figs["memory"]
+    assert memory.layout.yaxis.title.text == "GiB" and memory.layout.title.text == "Memory (GiB)"
+    total = next(d for d in memory.data if d.name == "sys.ram.total")
+    assert list(total.y) == [32.0, 32.0]
+    assert all(d.hovertemplate.endswith(" GiB") for d in memory.data)
+    assert memory.layout.yaxis.exponentformat == "none"
+    gpu = figs["gpu_memory"]
+    assert gpu.layout.yaxis.title.text == "MiB" and list(gpu.data[0].y) == [512.0, 600.0]
+    assert [d.name for d in figs["other"].data] == ["sys.gpu.0.temperature"]  # degrees are not bytes
+
+
+def test_byte_counts_read_in_binary_units():
+    from dashboard.charts.numbers import binary_unit, fmt_bytes
+
+    assert fmt_bytes(0) == "0 B" and fmt_bytes(1023) == "1023 B" and fmt_bytes(1536) == "1.5 KiB"
+    assert fmt_bytes(25e9) == "23.28 GiB" and fmt_bytes(3 * 2 ** 40) == "3 TiB"
+    assert binary_unit(float("nan")) == (1.0, "B") and binary_unit(2 ** 20) == (2.0 ** 20, "MiB")
 
 
 # --- waveform ----------------------------------------------------------------------------

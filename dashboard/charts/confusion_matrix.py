@@ -102,7 +102,7 @@ def figure(cm: ConfusionMatrix, mode: str = "counts") -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=z, x=labels, y=labels, colorscale=colorscale, customdata=custom, text=text,
         texttemplate="%{text}" if n <= 25 else None, showscale=False, xgap=1, ygap=1,
-        hovertemplate=(f"{row_label}: %{{y}}<br>{column_label}: %{{x}}<br>count %{{customdata[0]:g}}"
+        hovertemplate=(f"{row_label}: %{{y}}<br>{column_label}: %{{x}}<br>count %{{customdata[0]:d}}"
                        "<br>%{customdata[1]:.1f}% of row<br>%{customdata[2]:.1f}% of column<extra></extra>"),
     ))
     fig.update_layout(

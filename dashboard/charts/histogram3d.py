@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.charts.numbers import D3
 from dashboard.charts.text import plotly_text
 
 MAX_DISPLAY_STEPS = 60
@@ -105,7 +106,8 @@ def figure(name: str, histograms: list[Histogram], height: int = 380, show_title
     fig = go.Figure(go.Scatter3d(
         x=xs, y=ys, z=zs, mode="lines", connectgaps=False,
         line={"color": colors, "colorscale": "Viridis", "width": 3},
-        hovertemplate="value %{x:.4g}<br>step %{y}<br>count %{z:.4g}<extra></extra>",
+        # trimmed: a count of 31 reads "31", not "31.00"
+        hovertemplate=f"value %{{x:{D3}}}<br>step %{{y}}<br>count %{{z:{D3}}}<extra></extra>",
     ))
     fig.update_layout(
         title={"text": plotly_text(name) if show_title else "", "font": {"size": 14}}, height=height,

@@ -30,6 +30,29 @@ def fmt(value, digits: int = DIGITS) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def binary_unit(largest: float) -> tuple[float, str]:
+    """(divisor, unit) that shows byte counts up to ``largest`` as 0 to 1023.x of that unit."""
+    size = abs(largest) if isinstance(largest, (int, float)) and math.isfinite(largest) else 0
+    power = 0
+    while size >= 1024 and power < len(BINARY_UNITS) - 1:
+        size /= 1024
+        power += 1
+    return 1024.0 ** power, BINARY_UNITS[power]
+
+
+def fmt_bytes(value) -> str:
+    """A byte count in binary units: 512 -> "512 B", 1536 -> "1.5 KiB", 3 * 2**30 -> "3 GiB"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return str(value)
+    divisor, unit = binary_unit(value)
+    if unit == "B":
+        return f"{int(round(value))} B"
+    return f"{fmt(value / divisor)} {unit}"
+
+
 def tidy(value: float, digits: int = 12) -> float:
     """``value`` rounded to ``digits`` significant digits: what a log round trip (10 ** log10(x))
     should give back, so a brushed 0.005 stays 0.005."""

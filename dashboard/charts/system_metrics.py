@@ -5,6 +5,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.charts.metric_lines import Series, figure
+from dashboard.charts.numbers import D3, binary_unit
+
+BYTE_GROUPS = ("memory", "gpu_memory")
 
 GROUPS = [
     ("cpu", "CPU utilization (%)"),
@@ -12,7 +15,7 @@ GROUPS = [
     ("gpu", "GPU utilization (%)"),
     ("gpu_memory", "GPU memory"),
     ("memory_percent", "Memory used (%)"),
-    ("memory", "Memory (bytes)"),
+    ("memory", "Memory"),
     ("other", "Other system metrics"),
 ]
 
@@ -26,7 +29,9 @@ def group_of(name: str) -> str | None:
     if name.startswith("sys.load"):
         return "load"
     if name.startswith("sys.gpu"):
-        return "gpu" if percent else "gpu_memory"
+        if percent:
+            return "gpu"
+        return "gpu_memory" if "memory" in name else "other"  # power (W) and temperature have units of their own
     if name.startswith(("sys.ram", "sys.memory")):
         return "memory_percent" if percent else "memory"
     return "other"
@@ -42,6 +47,14 @@ def group_names(names: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def in_binary_unit(lines: list[Series]) -> tuple[list[Series], str]:
+    """Byte series scaled to the binary unit (B, KiB, MiB, GiB, ...) of their largest value."""
+    ys = [np.asarray(s.y, dtype=float) for s in lines]
+    largest = max((float(np.abs(y[np.isfinite(y)]).max()) for y in ys if np.isfinite(y).any()), default=0.0)
+    divisor, unit = binary_unit(largest)
+    return [Series(s.name, s.x, y / divisor) for s, y in zip(lines, ys)], unit
+
+
 def figures(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str, go.Figure]]:
     """One chart per non-empty group; x is wall time (epoch seconds -> datetime)."""
     out = []
@@ -54,7 +67,15 @@ def figures(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str,
         for name in names:
             x, y = series[name]
             lines.append(Series(name, np.asarray(x, dtype="datetime64[s]") if x.dtype.kind == "f" else x, y))
+        unit = None
+        if key in BYTE_GROUPS:
+            lines, unit = in_binary_unit(lines)
+            title = f"{title} ({unit})"
         fig, _invalid = figure(lines, title=title, x_axis="wall", height=260)
+        if unit is not None:
+            # Plotly's SI ticks would read 25 GB as "25B": the data is in ``unit`` instead.
+            fig.update_yaxes(title_text=unit, tickformat=D3, exponentformat="none")
+            fig.update_traces(hovertemplate=f"%{{y:{D3}}} {unit}")
         fig.update_layout(xaxis_title=None, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
                                                     "xanchor": "right"}, margin={"t": 60, "b": 30})
         out.append((key, fig))

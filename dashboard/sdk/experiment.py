@@ -106,6 +106,11 @@ class BaseExperiment:
         self._secret_names = env.secret_arg_names(secret_arg_names)
         self._saved_streams = None
         self._saved_hook = None
+        self._env_thread: threading.Thread | None = None
+        self._env_lock = threading.Lock()
+        self._env_open = True            # False once end() stopped waiting for the environment
+        self._env_missing: list[str] = []
+        self._end_deadline = None
         if self._off:
             return
         self._start()
@@ -419,32 +424,62 @@ class BaseExperiment:
         self._saved_hook = sys.excepthook
         sys.excepthook = self._excepthook
         if flags["code"] or flags["details"] or flags["git"] or flags["patch"]:
-            threading.Thread(target=self._log_environment, name="halley-env", daemon=True).start()
+            self._env_missing = [part for part, flag in (("script source", "code"), ("installed packages", "details"),
+                                                         ("git metadata", "git"), ("git patch", "patch"))
+                                 if flags[flag]]
+            self._env_thread = threading.Thread(target=self._log_environment, name="halley-env", daemon=True)
+            self._env_thread.start()
         if flags["metrics"] and (flags["cpu"] or flags["gpu"]) and self._system_interval > 0:
             threading.Thread(target=self._system_loop, name="halley-system", daemon=True).start()
 
     def _log_environment(self) -> None:
+        """Collects the slow facts off the main thread; ``end()`` waits for it (bounded), so
+        each part is queued before the run's end or, once end() gave up, not at all."""
         flags = self._flags
+
+        def queue(part: str, log) -> None:
+            with self._env_lock:
+                if self._env_open:
+                    log()
+                    self._env_missing.remove(part)
         try:
             if flags["code"]:
                 script = env.script_path()
                 if script is not None:
-                    self._asset("code", script.name, path=script,
-                                metadata={"source_code_type": "experiment_creation", "path": str(script)})
+                    data = script.read_bytes() if script.stat().st_size <= IN_MEMORY_MAX else None
+                    queue("script source", lambda: self._asset(
+                        "code", script.name, data=data, path=None if data is not None else script,
+                        metadata={"source_code_type": "experiment_creation", "path": str(script)}))
+                else:
+                    queue("script source", lambda: None)
             if flags["details"]:
-                self._q.append(("d", {"installed_packages": env.installed_packages()}))
+                packages = env.installed_packages()
+                queue("installed packages", lambda: self._q.append(("d", {"installed_packages": packages})))
             if flags["git"]:
                 git = env.git_metadata()
-                if git:
-                    self._q.append(("d", {"git": git}))
+                queue("git metadata", lambda: git and self._q.append(("d", {"git": git})))
             if flags["patch"]:
                 patch = env.git_patch_zip()
-                if patch:
-                    self._asset("git-patch", "git-patch.zip", data=patch)
+                queue("git patch", lambda: patch and self._asset("git-patch", "git-patch.zip", data=patch))
         except InterruptedExperiment:
             pass
         except Exception as exc:
             warn(f"could not log environment details: {exc}")
+
+    def _wait_for_environment(self) -> None:
+        """Lets the environment collection finish before the end is queued, up to the end's
+        deadline (HALLEY_END_TIMEOUT); says what was left out when it gives up."""
+        thread = self._env_thread
+        if thread is None:
+            return
+        thread.join(max(0.0, self._end_deadline - time.monotonic()))
+        with self._env_lock:
+            self._env_open = False
+            missing = list(self._env_missing) if thread.is_alive() else []
+        if missing:
+            warn(f"experiment {self.id}: gave up waiting for the environment details after "
+                 f"{self._config.end_timeout_s:g} s; ending without the {', '.join(missing)} "
+                 f"(set HALLEY_END_TIMEOUT to wait longer)")
 
     def _system_loop(self) -> None:
         sampler = env.SystemSampler(cpu=self._flags["cpu"], gpu=self._flags["gpu"])
@@ -496,8 +531,10 @@ class BaseExperiment:
         if self._ended:
             return
         self._ended = True
+        self._end_deadline = time.monotonic() + self._config.end_timeout_s
         self._restore()
         if not self._off:
+            self._wait_for_environment()
             self._finish(self._end_status)
 
     def _finish(self, status: str) -> None:
@@ -581,25 +618,30 @@ class Experiment(BaseExperiment):
         # The end rides on the last batch (one request, applied with it); POST /end is the
         # fallback when that batch was refused or the server predates it.
         self._q.append(("E", status))
-        delivered = self._sender.close(self._config.end_timeout_s, self._config.offline_end_wait_s)
+        deadline = self._end_deadline
+        delivered = self._sender.close(max(0.0, deadline - time.monotonic()), self._config.offline_end_wait_s,
+                                       deadline=deadline)
         if self._sender.dead:
             return
         ended = self._sender.ended
         for pause in (0.5, 1.0, 2.0, None):
-            if ended:
+            left = deadline - time.monotonic()
+            if ended or left <= 0:
                 break
             try:
-                self._sender.client.request("POST", f"/experiments/{self.id}/end", json_body={"status": status})
+                self._sender.client.request("POST", f"/experiments/{self.id}/end", json_body={"status": status},
+                                            timeout=min(left, self._config.request_timeout_s))
                 ended = True
             except Rejected:
                 break
             except Transient:
                 if pause is None or self._sender.unreachable:
                     break
-                time.sleep(pause)
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         if not delivered or not ended:
             self._spool.write_end(status)
-            warn(f"experiment {self.id}: the server could not be reached before the end; the rest is kept "
+            warn(f"experiment {self.id}: the server could not be reached before the end (end() waits up to "
+                 f"HALLEY_END_TIMEOUT={self._config.end_timeout_s:g} s); the rest is kept "
                  f"in {self._spool.path}. Send it later with: halley upload {self._spool.path}")
         elif self._sender.went_offline:
             self._spool.clear_if_done()

@@ -521,13 +521,17 @@ class Sender(threading.Thread):
                 return not self.queue and self.builder.count == 0
             return not self.queue and not self.pending and self.builder.count == 0 and self.create_body is None
 
-    def close(self, timeout: float, offline_wait: float | None = None) -> bool:
-        """Flushes, stops the thread, and writes whatever is still undelivered to the spool."""
+    def close(self, timeout: float, offline_wait: float | None = None, deadline: float | None = None) -> bool:
+        """Flushes, stops the thread, and writes whatever is still undelivered to the spool;
+        ``deadline`` (monotonic) also bounds the wait for a request still in flight."""
         ok = self.flush(timeout, offline_wait)
         self.closing = True
         self.wake.set()
         # a request in flight may take up to its timeout; an unreachable server fails fast
-        self.join(5 if self.client is None or self.unreachable else self.client.config.request_timeout_s + 5)
+        join_s = 5 if self.client is None or self.unreachable else self.client.config.request_timeout_s + 5
+        if deadline is not None:
+            join_s = min(join_s, max(0.5, deadline - time.monotonic()))
+        self.join(join_s)
         if ok and not self.is_alive():
             return True
         out: list[Delivery] = []

@@ -26,6 +26,13 @@ def status_badge(status: str, stop_requested: bool = False):
     return dbc.Badge(label, color=STATUS_COLORS.get(status, "secondary"), id="experiment-status", className="ms-2")
 
 
+def stop_outcome(status: str):
+    """What the "Stop requested" banner becomes once the run has ended."""
+    text = "Stopped: the script has ended." if status == "stopped" else f"The script has ended: {status}."
+    return dbc.Alert(text, color=STATUS_COLORS.get(status, "secondary"), className="py-1 my-2 small",
+                     id="experiment-stop-outcome")
+
+
 def tag_badges(tags: list[str], can_write: bool):
     out = []
     for tag in tags:

@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.charts import system_metrics
+from dashboard.charts.numbers import fmt_bytes
 from dashboard.services import experiment_page, experiments
 from layouts.components.experiment_header import format_duration
 from layouts.components.project_markdown import render_markdown
@@ -179,11 +180,7 @@ def text_tab(session, page, assets_dir):
 
 
 def size_label(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)
+    return fmt_bytes(size)
 
 
 def assets_tab(session, page, _assets_dir):
