@@ -60,7 +60,7 @@ def put_git_first(tmp_path, monkeypatch, script: str) -> None:
 def test_thirty_one_second_runs_each_keep_git_patch_and_packages(server, user, repo, tmp_path, monkeypatch):
     """``git diff`` takes 2 s here, as in a large repository: longer than each run lasts."""
     put_git_first(tmp_path, monkeypatch, 'if [ "$1" = diff ]; then sleep 2; fi\nexec "$GIT" "$@"')
-    monkeypatch.setenv("HALLEY_END_TIMEOUT", "120")  # the machine may be busy; the default is 30 s
+    monkeypatch.setenv("HALLEY_END_TIMEOUT", "120")  # the default, stated: the machine may be busy
     keys = []
     for run in range(30):
         exp = Experiment(api_key=user.api_key, url=server.url, project_name="sweep", **SHORT)

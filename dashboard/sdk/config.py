@@ -43,7 +43,7 @@ class ClientConfig:
     api_key: str | None
     url: str
     retry_max_s: float = 30.0
-    end_timeout_s: float = 30.0
+    end_timeout_s: float = 120.0
     offline_end_wait_s: float = 10.0
     request_timeout_s: float = 30.0
 
@@ -53,7 +53,7 @@ class ClientConfig:
             api_key=api_key or os.environ.get("HALLEY_API_KEY") or None,
             url=(url or os.environ.get("HALLEY_URL") or DEFAULT_URL).rstrip("/"),
             retry_max_s=env_float("HALLEY_RETRY_MAX_S", 30.0),
-            end_timeout_s=env_float("HALLEY_END_TIMEOUT", env_float("HALLEY_END_TIMEOUT_S", 30.0)),
+            end_timeout_s=env_float("HALLEY_END_TIMEOUT", env_float("HALLEY_END_TIMEOUT_S", 120.0)),
             offline_end_wait_s=env_float("HALLEY_OFFLINE_END_WAIT_S", 10.0),
             request_timeout_s=env_float("HALLEY_TIMEOUT_S", 30.0),
         )
