@@ -6,10 +6,12 @@ Adding a panel type = one module + one registry entry:
    ``Literal``; field validators with ``mode="before"`` turn any untrusted value into a valid
    one), its ``EDITOR_FIELDS`` (the controls of its editor section) and its hooks, ending in
    ``PANEL = PanelType(...)`` (see ``base.PanelType`` for what each hook does);
-2. its ``PANEL`` in ``REGISTRY`` below and its config model in ``PanelConfig``.
+2. its ``PANEL`` in ``REGISTRY`` below (``PanelConfig``, the union of the config models that
+   views hold, follows from it).
 
 The gallery, the editor (its section and what its controls read and write), panel titles, the
-figure callbacks and the saved-view validation all read the registry; nothing else names a type.
+figure callbacks and the saved-view validation all read the registry; no code outside this
+package branches on a type (the gallery's Featured panels only name the types they suggest).
 """
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ from dashboard.panel_types.base import EditorField, PanelConfigBase, PanelType, 
 
 REGISTRY: dict[str, PanelType] = {p.type: p for p in (line.PANEL, bar.PANEL, scatter.PANEL, parcoords.PANEL)}
 
-PanelConfig = Annotated[Union[line.LineConfig, bar.BarConfig, scatter.ScatterConfig, parcoords.ParcoordsConfig],
-                        Field(discriminator="type")]
+PanelConfig = Annotated[Union[tuple(p.config for p in REGISTRY.values())], Field(discriminator="type")]
 PANEL_CONFIG = TypeAdapter(PanelConfig)
 PANEL_TYPES = tuple(REGISTRY)
 TYPE_ERROR = ("A panel needs a type: " + ", ".join(PANEL_TYPES[:-1]) + " or " + PANEL_TYPES[-1])
