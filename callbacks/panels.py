@@ -29,7 +29,7 @@ from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
 from dashboard.panel_types import REGISTRY
 from dashboard.query import describe_rule
-from dashboard.services import experiment_table as table, panels as svc, project_views
+from dashboard.services import panels as svc, project_views, view_state
 from dashboard.services.table_groups import clean_group_by
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_card, panel_cards, panels_area
@@ -60,7 +60,7 @@ def render_area(call: Call, ctx_data, url_hash, state):
     ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
     with the default panels, and its list, once in the page, is written back over the link's."""
     project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
-    opening = table.decode_state((url_hash or "").lstrip("#")) or state
+    opening = view_state.decode_state((url_hash or "").lstrip("#")) or state
     return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated,
                        can_add=can_write_project(call.session, call.actor, project))
 
