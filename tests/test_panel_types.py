@@ -204,3 +204,29 @@ def test_titles_and_featured_panels_are_unchanged():
     assert normalize_panels(featured + [{"type": "pie"}, featured[0]])[:5] == featured
     with pytest.raises(Invalid, match="Unknown panel type 'pie'"):
         default_panel("pie")
+
+
+def test_the_editor_has_a_section_per_type_built_from_its_fields():
+    from layouts.components.panel_editor import panel_editor
+    from layouts.components.panel_gallery import built_in_cards
+
+    found = {}
+
+    def walk(node):
+        if hasattr(node, "id") and isinstance(getattr(node, "id", None), str):
+            found[node.id] = node
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, (list, tuple)) else [children] if children is not None else []:
+            walk(child)
+
+    walk(panel_editor())
+    for i, (kind, entry) in enumerate(REGISTRY.items()):
+        section = found[f"project-editor-{kind}"]
+        assert (getattr(section, "style", None) is None) == (i == 0)  # the first type's section shows first
+        for f in entry.fields:
+            control = found[f"project-editor-{f.control}"]
+            assert type(control).__name__ == {"dropdown": "Dropdown", "slider": "Slider", "input": "Input",
+                                              "checklist": "Checklist", "radio": "RadioItems"}[f.kind]
+            assert getattr(control, "multi", False) == (f.multi and f.kind == "dropdown")
+    cards = str(built_in_cards())
+    assert all(p.label in cards and p.icon in cards and f"builtin:{p.type}" in cards for p in REGISTRY.values())

@@ -31,7 +31,8 @@ def _axis(raw) -> dict | None:
         return None
     return {"source": one_of(raw.get("source"), ("metric", "param"), "metric"), "name": text(raw["name"]),
             "transform": one_of(raw.get("transform"), transforms.AXIS_TRANSFORMS, "last"),
-            "smoothing": number(raw.get("smoothing"), 0, 0.99, 0.6), "window": int(number(raw.get("window"), 1, 1000, 5))}
+            "smoothing": number(raw.get("smoothing"), 0, 0.99, 0.6),
+            "window": int(number(raw.get("window"), 1, 1000, 5))}
 
 
 class ScatterConfig(PanelConfigBase):
