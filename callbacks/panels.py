@@ -27,21 +27,20 @@ from dashboard.auth import can_write_project
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
 from dashboard.errors import HalleyError
+from dashboard.panel_types import REGISTRY
 from dashboard.query import describe_rule
-from dashboard.services import experiment_table as table, panels as svc, project_views
+from dashboard.services import panels as svc, project_views, view_state
 from dashboard.services.table_groups import clean_group_by
-from layouts.components.panel_editor import X_OPTIONS
 from layouts.components.panel_gallery import template_cards
 from layouts.components.panels import brush_bar, panel_card, panel_cards, panels_area
 from layouts.components.query_builder import query_options
 
 HIDDEN = {"display": "none"}
-# The panel editor's controls, in the order config_from_controls takes them.
-EDITOR_CONTROLS = ("name", "legend", "outliers", "metrics", "x", "smoothing", "window", "logy", "group", "group-stat",
-                   "group-band", "bar-metric", "aggregation", "sx", "sx-transform", "sy", "sy-transform", "axes",
-                   "target", "x-transform", "legend-show", "scales")
-ICONS = {"line": "bi-graph-up", "bar": "bi-bar-chart", "scatter": "bi-diagram-3",
-         "parcoords": "bi-distribute-horizontal"}
+# The panel editor's controls (``project-editor-<control>``): the common ones, then every
+# type's editor fields; the callbacks that read them take them in this order.
+EDITOR_FIELDS = [f for p in REGISTRY.values() for f in p.fields]
+EDITOR_CONTROLS = ("name", "legend", "outliers", *(f.control for f in EDITOR_FIELDS))
+LIST_CONTROLS = {f.control for f in EDITOR_FIELDS if f.multi}
 
 
 def view_filters(state) -> dict | None:
@@ -61,7 +60,7 @@ def render_area(call: Call, ctx_data, url_hash, state):
     ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
     with the default panels, and its list, once in the page, is written back over the link's."""
     project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
-    opening = table.decode_state((url_hash or "").lstrip("#")) or state
+    opening = view_state.decode_state((url_hash or "").lstrip("#")) or state
     return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated,
                        can_add=can_write_project(call.session, call.actor, project))
 
@@ -184,37 +183,21 @@ def open_gallery(call: Call, _n, ctx_data):
     mine = svc.list_templates(call.session, call.actor)
     featured = svc.featured_that_render(call.session, call.actor, project, cat, cache=_cache(call))
     data = {"catalogue": cat, "featured": featured, "mine": mine}
-    feat_cards = template_cards([(f"featured:{i}", svc.panel_title(p), ICONS[p["type"]], _describe(p))
-                                 for i, p in enumerate(featured)])
-    mine_cards = template_cards([(f"mine:{t['id']}", t["name"], ICONS[t["config"]["type"]], _describe(t["config"]))
-                                 for t in mine], deletable=True)
+    feat_cards = template_cards([(f"featured:{i}", svc.panel_title(p), *_card_text(p)) for i, p in enumerate(featured)])
+    mine_cards = template_cards([(f"mine:{t['id']}", t["name"], *_card_text(t["config"])) for t in mine],
+                                deletable=True)
     return True, feat_cards, mine_cards, data
 
 
-def _describe(panel: dict) -> str:
-    kind = panel["type"]
-    if kind == "line":
-        return f"Line chart of {', '.join(panel['metrics'])} against {panel['x']}"
-    if kind == "bar":
-        return f"Bar chart: {panel['aggregation']} of {panel['metric']}"
-    if kind == "scatter":
-        return f"Scatter chart: {panel['yAxis']['name']} against {panel['xAxis']['name']}"
-    return f"Parallel coordinates over {len(panel['axes'])} axes, colored by {panel['axes'][-1].split(':', 1)[1]}"
+def _card_text(panel: dict) -> tuple[str, str]:
+    """A gallery card's icon and description of a panel."""
+    ptype = REGISTRY[panel["type"]]
+    return ptype.icon, ptype.describe(panel)
 
 
 def _with_defaults(panel: dict, cat: dict) -> dict:
     """A new built-in panel pre-filled with the project's first metric, so the preview shows data."""
-    metrics_, params = cat.get("metrics") or [], cat.get("params") or []
-    if panel["type"] == "line" and metrics_:
-        panel["metrics"] = metrics_[:1]
-    elif panel["type"] == "bar" and metrics_:
-        panel["metric"] = metrics_[0]
-    elif panel["type"] == "scatter" and metrics_:
-        x = {"source": "param", "name": params[0]} if params else {"source": "metric", "name": metrics_[0]}
-        panel.update(xAxis=x, yAxis={"source": "metric", "name": metrics_[-1]})
-    elif panel["type"] == "parcoords" and metrics_:
-        panel["axes"] = [f"param:{p}" for p in params[:5]] + [f"metric:{metrics_[0]}"]
-    return svc.normalize_panel(panel)
+    return svc.normalize_panel(REGISTRY[panel["type"]].prefill(panel, cat))
 
 
 def open_editor(_call: Call, _picks, _edits, gallery_data, panels):
@@ -244,12 +227,9 @@ def open_editor(_call: Call, _picks, _edits, gallery_data, panels):
     return {"mode": "new", "config": config}, False, True
 
 
-def _axis_value(axis: dict | None) -> str | None:
-    return f"{axis['source']}:{axis['name']}" if axis else None
-
-
 def fill_editor(call: Call, editing, _reset, ctx_data):
-    """Editor controls from the panel being edited (or its type's defaults after Reset)."""
+    """Editor controls from the panel being edited (or its type's defaults after Reset), in the
+    order of ``_fill_outputs``; the other types' controls get their defaults."""
     if not editing:
         raise PreventUpdate
     panel = svc.normalize_panel(editing.get("config"))
@@ -259,65 +239,40 @@ def fill_editor(call: Call, editing, _reset, ctx_data):
         cat = svc.catalogue(call.session, call.actor, load_project(call, ctx_data))
     except HalleyError:
         cat = {"metrics": [], "params": [], "tags": []}
-    metric_opts = [{"label": m, "value": m} for m in cat["metrics"]]
-    both = [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]] + \
-        [{"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
-    x_opts = X_OPTIONS + [{"label": f"Metric: {m}", "value": f"metric:{m}"} for m in cat["metrics"]]
-    group_opts = [{"label": "Follow the table's grouping", "value": "table"}, {"label": "Tags", "value": "tag"}] + [
-        {"label": f"Parameter: {p}", "value": f"param:{p}"} for p in cat["params"]]
-    group = panel.get("group") or {}
-    group_value = (group["by"] if group.get("by") in ("tag", "table") else f"param:{group['name']}") if group else None
-    kind = panel["type"]
-    styles = [None if kind == k else HIDDEN for k in ("line", "bar", "scatter", "parcoords")]
-    axes = panel.get("axes") or []
-    title = ("Edit " if editing.get("mode") == "edit" else "New ") + {
-        "line": "Line Chart", "bar": "Bar Chart", "scatter": "Scatter Chart", "parcoords": "Parallel Coordinates"}[kind]
-    return (title, panel["name"], panel["legend"], panel["outliers"], *styles,
-            None if kind in ("line", "bar", "scatter") else HIDDEN, None if kind in ("line", "scatter") else HIDDEN,
-            metric_opts, panel.get("metrics") or [], x_opts, panel.get("x", "step"), panel.get("smoothing", 0),
-            panel.get("window", 1), ["y"] * bool(panel.get("logY")) + ["x"] * bool(panel.get("logX")), group_opts,
-            group_value,
-            group.get("stat", "mean"), group.get("band", "minmax"),
-            metric_opts, panel.get("metric"), panel.get("aggregation", "sum"),
-            both, _axis_value(panel.get("xAxis")), (panel.get("xAxis") or {}).get("transform", "last"),
-            both, _axis_value(panel.get("yAxis")), (panel.get("yAxis") or {}).get("transform", "last"),
-            both, axes[:-1], both, axes[-1] if axes else None, None,
-            panel.get("xTransform", "none"), panel.get("showLegend", "auto"),
-            _scale_options(both), [f"{v}|{a}" for a, v in (panel.get("scales") or {}).items()])
+    ptype = REGISTRY[panel["type"]]
+    title = ("Edit " if editing.get("mode") == "edit" else "New ") + ptype.label
+    out = [title, panel["name"], panel["legend"], panel["outliers"],
+           *[None if p is ptype else HIDDEN for p in REGISTRY.values()],
+           None if ptype.legend_keys else HIDDEN, None if ptype.outliers else HIDDEN, None]
+    for other in REGISTRY.values():
+        values = other.editor_values(panel if other is ptype else svc.default_panel(other.type), cat)
+        for f in other.fields:
+            out += [values[f.control]["options"], values[f.control]["value"]] if f.dynamic else \
+                [values[f.control]["value"]]
+    return tuple(out)
 
 
-def _scale_options(axes: list[dict]) -> list[dict]:
-    """Per metric or parameter, a forced log and a forced linear choice (none: automatic)."""
-    return [{"label": f"{o['label']}: {scale}", "value": f"{scale}|{o['value']}"}
-            for o in axes for scale in ("log", "linear")]
+def _fill_outputs() -> list[Output]:
+    """What ``fill_editor`` sets, in its order."""
+    outputs = [Output("project-editor-title", "children"), Output("project-editor-name", "value"),
+               Output("project-editor-legend", "value"), Output("project-editor-outliers", "value"),
+               *[Output(f"project-editor-{t}", "style") for t in REGISTRY],
+               Output("project-editor-legend-wrap", "style"), Output("project-editor-outliers-wrap", "style"),
+               Output("project-editor-error", "children")]
+    for f in EDITOR_FIELDS:
+        if f.dynamic:
+            outputs.append(Output(f"project-editor-{f.control}", "options"))
+        outputs.append(Output(f"project-editor-{f.control}", "value"))
+    return outputs
 
 
-def config_from_controls(editing, name, legend, outliers, metrics_, x, smoothing, window, logy, group, stat, band,
-                         bar_metric, aggregation, sx, sx_t, sy, sy_t, axes, target, x_transform=None,
-                         legend_show=None, scales=None) -> dict:
-    """The panel config the editor's controls describe (validated)."""
+def config_from_controls(editing, *controls) -> dict:
+    """The panel config the editor's controls (``EDITOR_CONTROLS``, in order) describe (validated)."""
+    values = dict(zip(EDITOR_CONTROLS, controls))
     base = svc.normalize_panel((editing or {}).get("config") or {})
-    kind = base["type"]
-    raw = {"id": base["id"], "type": kind, "name": name or "", "legend": legend, "outliers": outliers}
-    if kind == "line":
-        raw.update(metrics=metrics_ or [], x=x, smoothing=smoothing or 0, window=window or 1, logY="y" in (logy or []),
-                   logX="x" in (logy or []), xTransform=x_transform, showLegend=legend_show)
-        if group:
-            by, _, gname = str(group).partition(":")
-            raw["group"] = {"by": by if by in ("tag", "table") else "param", "name": gname or None, "stat": stat,
-                            "band": band}
-    elif kind == "bar":
-        raw.update(metric=bar_metric, aggregation=aggregation)
-    elif kind == "scatter":
-        for key, val, transform in (("xAxis", sx, sx_t), ("yAxis", sy, sy_t)):
-            if val:
-                source, _, aname = str(val).partition(":")
-                raw[key] = {"source": source, "name": aname, "transform": transform}
-    else:
-        chosen = [a for a in axes or [] if a != target]
-        raw["axes"] = chosen + ([target] if target else [])
-        raw["scales"] = {a: scale for scale, _, a in (str(v).partition("|") for v in scales or [])}
-    return svc.normalize_panel(raw)
+    raw = {"id": base["id"], "type": base["type"], "name": values["name"] or "", "legend": values["legend"],
+           "outliers": values["outliers"]}
+    return svc.normalize_panel({**raw, **REGISTRY[base["type"]].from_editor(values)})
 
 
 def preview(call: Call, *args):
@@ -367,8 +322,8 @@ def forget_template(call: Call, _clicks, gallery_data):
     svc.delete_template(call.session, call.actor, int(trig["index"].partition(":")[2]))
     mine = svc.list_templates(call.session, call.actor)
     data = {**(gallery_data or {}), "mine": mine}
-    return template_cards([(f"mine:{t['id']}", t["name"], ICONS[t["config"]["type"]], _describe(t["config"]))
-                           for t in mine], deletable=True), data
+    return template_cards([(f"mine:{t['id']}", t["name"], *_card_text(t["config"])) for t in mine],
+                          deletable=True), data
 
 
 # --- brushing ------------------------------------------------------------------------------
@@ -380,7 +335,7 @@ def brush(call: Call, restyles, panels, current, state, ctx_data):
         raise PreventUpdate
     pid = trig["index"]
     panel = svc.find_panel(panels, pid)
-    if panel is None or panel["type"] != "parcoords":
+    if panel is None or not REGISTRY[panel["type"]].brushable:
         raise PreventUpdate
     restyle = next((r for r, item in zip(restyles, ctx.inputs_list[0]) if item["id"]["index"] == pid), None)
     if not constraint_updates(restyle, panel["axes"]):
@@ -430,7 +385,7 @@ def register(kit: CallbackKit) -> None:
                  "project-panel-agg-drawn", "project-panel-edit", "project-panel-delete", "project-panel-keep"):
         kit.pattern(kind, index=PANEL_ID)
     kit.pattern("project-gallery-pick",
-                index=matching(r"builtin:(line|bar|scatter|parcoords)|featured:\d{1,3}|mine:\d{1,18}",
+                index=matching(rf"builtin:({'|'.join(REGISTRY)})|featured:\d{{1,3}}|mine:\d{{1,18}}",
                                "a gallery entry"))
     kit.pattern("project-gallery-forget", index=matching(r"mine:\d{1,18}", "a panel of yours"))
     kit.value("project-panels-list.data", optional(LIST))
@@ -446,7 +401,7 @@ def register(kit: CallbackKit) -> None:
     kit.value("project-panel-agg.restyleData", optional(LIST))
     for control in EDITOR_CONTROLS:
         kit.value(f"project-editor-{control}.value",
-                  optional(list_of(TEXT)) if control in ("metrics", "logy", "axes", "scales")
+                  optional(list_of(TEXT)) if control in LIST_CONTROLS
                   else optional(TEXT | NUMBER))
     kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), Input("project-url-hash", "data"),
                  State("project-state", "data"), public=True, fallback={"project-panels.children": None})(render_area)
@@ -485,28 +440,7 @@ def register(kit: CallbackKit) -> None:
                  State("project-panels-catalogue", "data"), State("project-panels-list", "data"),
                  prevent_initial_call=True, public=True)(open_editor)
     kit.callback(
-        Output("project-editor-title", "children"), Output("project-editor-name", "value"),
-        Output("project-editor-legend", "value"), Output("project-editor-outliers", "value"),
-        Output("project-editor-line", "style"), Output("project-editor-bar", "style"),
-        Output("project-editor-scatter", "style"), Output("project-editor-parcoords", "style"),
-        Output("project-editor-legend-wrap", "style"), Output("project-editor-outliers-wrap", "style"),
-        Output("project-editor-metrics", "options"), Output("project-editor-metrics", "value"),
-        Output("project-editor-x", "options"), Output("project-editor-x", "value"),
-        Output("project-editor-smoothing", "value"), Output("project-editor-window", "value"),
-        Output("project-editor-logy", "value"), Output("project-editor-group", "options"),
-        Output("project-editor-group", "value"), Output("project-editor-group-stat", "value"),
-        Output("project-editor-group-band", "value"),
-        Output("project-editor-bar-metric", "options"), Output("project-editor-bar-metric", "value"),
-        Output("project-editor-aggregation", "value"),
-        Output("project-editor-sx", "options"), Output("project-editor-sx", "value"),
-        Output("project-editor-sx-transform", "value"),
-        Output("project-editor-sy", "options"), Output("project-editor-sy", "value"),
-        Output("project-editor-sy-transform", "value"),
-        Output("project-editor-axes", "options"), Output("project-editor-axes", "value"),
-        Output("project-editor-target", "options"), Output("project-editor-target", "value"),
-        Output("project-editor-error", "children"),
-        Output("project-editor-x-transform", "value"), Output("project-editor-legend-show", "value"),
-        Output("project-editor-scales", "options"), Output("project-editor-scales", "value"),
+        *_fill_outputs(),
         Input("project-panels-editing", "data"), Input("project-editor-reset", "n_clicks"),
         State("project-ctx", "data"), prevent_initial_call=True, public=True,
         error=plain_text("project-editor-error.children"))(fill_editor)

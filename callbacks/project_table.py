@@ -16,7 +16,7 @@ from callbacks.shapes import (
 )
 from dashboard.errors import Invalid
 from dashboard.query import parse_column
-from dashboard.services import experiment_bulk as bulk, experiment_table as table, projects
+from dashboard.services import experiment_bulk as bulk, experiment_table as table, projects, view_state
 from dashboard.services.ingest import KEY_RE
 from dashboard.services import panels as panel_data
 from dashboard.services import table_groups
@@ -53,7 +53,7 @@ def get_rows(call: Call, request, state, ctx_data, group_open, brush=None):
     if not request:
         raise PreventUpdate
     p = load_project(call, ctx_data)
-    state = table.normalize_state(state)
+    state = view_state.normalize_state(state)
     if brush and brush.get("rules"):  # a parallel-coordinates brush narrows the rows
         state = {**state, "filters": panel_data.narrow_filters(state["filters"], brush["rules"])}
     start, end = request.get("startRow") or 0, request.get("endRow") or 100
@@ -72,7 +72,7 @@ def get_rows(call: Call, request, state, ctx_data, group_open, brush=None):
 
 def group_note(_call: Call, state):
     """What the grouping shows, under the toolbar."""
-    state = table.normalize_state(state)
+    state = view_state.normalize_state(state)
     if not state.get("groupBy"):
         return None
     labels = " › ".join(parse_column(c).label for c in state["groupBy"])

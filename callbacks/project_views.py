@@ -6,7 +6,7 @@ expanded, column picks, Discard and a state carried in the URL; ``grid_columns_c
 moves, resizes and sorts.
 
 URL: ``/<ws>/<project>?view=<id>`` names the saved view; unsaved changes are written to the
-``#hash`` (compressed JSON, see ``experiment_table.encode_state``) with
+``#hash`` (compressed JSON, see ``view_state.encode_state``) with
 ``history.replaceState`` as soon as they happen. The hash never re-runs the pages router,
 so the grid is not rebuilt on each change, and a reload or a shared URL restores the view
 from it. The hash is cleared when the state equals the saved view again.
@@ -24,7 +24,7 @@ from callbacks.project_table import load_project, refresh
 from callbacks.query_builder import add_rule, load_attributes, remove_at, rule_from_form, toggle_op
 from callbacks.shapes import ANY, FLAG, ID, OBJECT, TEXT, list_of, matching, one_of, optional, record
 from dashboard.errors import Invalid
-from dashboard.services import experiment_table as table, project_views
+from dashboard.services import experiment_table as table, project_views, view_state
 from dashboard.services.table_groups import AGGS, MAX_LEVELS as MAX_GROUP_LEVELS
 from layouts.components.experiment_table import column_def, column_defs, option_for
 from layouts.components.query_builder import ALL_EXPERIMENTS, filter_chips, group_targets
@@ -35,7 +35,7 @@ HIDDEN = {"display": "none"}
 
 def canonical(state: dict | None) -> dict:
     """The parts of a state a person sees, with default widths filled in, for comparing."""
-    s = table.normalize_state(state)
+    s = view_state.normalize_state(state)
     by_id = {c["colId"]: c for c in s["columnState"]}
     cols = []
     for col in table.shown_columns(s):
@@ -77,13 +77,13 @@ def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, 
     trig = ctx.triggered_id
     fired = ctx.triggered[0]["value"] if ctx.triggered else None
     try:
-        current = table.normalize_state(state)
+        current = view_state.normalize_state(state)
     except Invalid:
-        current = table.default_state()
+        current = view_state.default_state()
     new = copy.deepcopy(current)
     columns_changed = rows_changed = controls = False
     if trig is None or trig == "project-url-hash":
-        decoded = table.decode_state((url_hash or "").lstrip("#"))
+        decoded = view_state.decode_state((url_hash or "").lstrip("#"))
         if decoded is None or canonical(decoded) == canonical(current):
             raise PreventUpdate
         new, columns_changed, rows_changed, controls = decoded, True, True, True
@@ -129,11 +129,11 @@ def update_state(call: Call, url_hash, query_value, _add, _remove, _op, _clear, 
         new["columns"] = _merge_columns(current["columns"], picked)
         columns_changed = rows_changed = True
     elif trig == "project-view-discard":
-        new = table.normalize_state((saved or {}).get("state"))
+        new = view_state.normalize_state((saved or {}).get("state"))
         columns_changed = rows_changed = controls = True
     else:
         raise PreventUpdate
-    new = table.normalize_state(new)
+    new = view_state.normalize_state(new)
     if rows_changed and new["hideConstant"]:
         columns_changed = True
     defs = no_update
@@ -173,8 +173,8 @@ def grid_columns_changed(_call: Call, column_state, state):
     """Columns moved, resized or sorted in the grid. A callback of its own: the grid reports
     its columns on every load, and Dash drops a callback's pending result when the same
     callback fires again, which would lose a state being restored from the URL."""
-    current = table.normalize_state(state)
-    columns = table.clean_column_state(column_state, current["columns"])
+    current = view_state.normalize_state(state)
+    columns = view_state.clean_column_state(column_state, current["columns"])
     if columns == current["columnState"]:
         raise PreventUpdate
     patch = Patch()
@@ -184,10 +184,10 @@ def grid_columns_changed(_call: Call, column_state, state):
 
 def render_state(_call: Call, state, saved, ctx_data):
     """What follows from the state: filter chips, group targets, dirty flag, URL hash, CSV link."""
-    state = table.normalize_state(state)
+    state = view_state.normalize_state(state)
     dirty = canonical(state) != canonical((saved or {}).get("state"))
     ctx_data = ctx_data or {}
-    encoded = table.encode_state(state)
+    encoded = view_state.encode_state(state)
     href = (f"/api/v1/workspaces/{quote(str(ctx_data.get('workspace', '')), safe='')}/projects/"
             f"{quote(str(ctx_data.get('project', '')), safe='')}/experiments.csv?state={encoded}")
     return (filter_chips(state["filters"]), group_targets(state["filters"]), None if dirty else HIDDEN,

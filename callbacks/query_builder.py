@@ -13,7 +13,7 @@ from callbacks.project_table import load_project
 from callbacks.shapes import OBJECT, TEXT, list_of, one_of, optional
 from dashboard.errors import HalleyError, Invalid
 from dashboard.query import STATUS_CHOICES, compile_filters, parse_column
-from dashboard.services import experiment_table as table, project_views
+from dashboard.services import experiment_table as table, project_views, view_state
 from dashboard.services.table_groups import groupable
 from layouts.components.query_builder import ALL_EXPERIMENTS, operator_options, query_options, value_inputs_needed
 
@@ -138,7 +138,7 @@ def toggle_form(_call: Call, _n, is_open):
 def open_save_query(call: Call, _open, _cancel, is_open, state, ctx_data):
     if ctx.triggered_id == "project-query-cancel" or is_open:
         return False, no_update, no_update, no_update, None, no_update
-    query_id = table.normalize_state(state)["queryId"]
+    query_id = view_state.normalize_state(state)["queryId"]
     options, mode, delete_style = [{"label": "Create new query", "value": "new"}], "new", {"display": "none"}
     question = None
     if query_id is not None:
@@ -165,7 +165,7 @@ def save_query(call: Call, _save, _delete, mode, name, state, ctx_data):
     if not (ctx.triggered and ctx.triggered[0]["value"]):  # a button mounting, not a click
         raise PreventUpdate
     session, actor = call.session, call.actor
-    state = table.normalize_state(state)
+    state = view_state.normalize_state(state)
     p = load_project(call, ctx_data)
     if ctx.triggered_id == "project-query-delete-confirm":
         project_views.delete_query(session, actor, p, state["queryId"])

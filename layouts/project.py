@@ -4,7 +4,7 @@ from dash import dcc, html
 
 from dashboard import context
 from dashboard.errors import NotFound
-from dashboard.services import experiment_table as table, project_live, project_views
+from dashboard.services import experiment_table as table, project_live, project_views, view_state
 from layouts.components.access import actor
 from layouts.components.experiment_table import dialogs, grid, toolbar
 from layouts.components.project_header import project_path
@@ -34,7 +34,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
                 current = None
         elif view != "builtin":
             current = project_views.default_view(s, me, p)
-        state = project_views.view_state(current) if current is not None else table.default_state()
+        state = project_views.view_state(current) if current is not None else view_state.default_state()
         hidden = set(table.constant_columns(s, p, state)) if state["hideConstant"] else set()
         live = project_live.probe(s, p)
     base_url = project_path(section.workspace, p.name)

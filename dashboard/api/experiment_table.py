@@ -8,7 +8,7 @@ from flask import Response, request, stream_with_context
 from dashboard import context
 from dashboard.api import key_required_unless_readable, read_route
 from dashboard.errors import Invalid
-from dashboard.services import experiment_table as table, projects
+from dashboard.services import experiment_table as table, projects, view_state
 
 
 @read_route("/workspaces/<workspace>/projects/<project>/experiments.csv", methods=["GET"])
@@ -20,11 +20,11 @@ def export_experiments_csv(workspace: str, project: str, actor):
         p = projects.get_readable(s, actor, workspace, project)
     encoded = request.args.get("state")
     if encoded:
-        state = table.decode_state(encoded)
+        state = view_state.decode_state(encoded)
         if state is None:
             raise Invalid("The state parameter is not a readable view")
     else:
-        state = table.default_state()
+        state = view_state.default_state()
     filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workspace}-{p.name}") + ".csv"
 
     def generate():

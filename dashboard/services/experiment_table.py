@@ -1,26 +1,17 @@
 """The project's experiment table, computed in SQL: pages of rows, sorting, filtering,
-group-by counts, constant-column detection, CSV export, and the view state they read.
+group-by counts, constant-column detection and CSV export.
 
 Nothing here loads every experiment of a project: a page is one SELECT with OFFSET/LIMIT
 over the filtered, sorted experiments, and the values of the page's parameter, metric and
 "other" columns come from one query per kind for the page's ids only.
 
-The view state (what a saved view stores and what the URL carries) is a dict::
-
-    {"filters": <query.py filter model>, "queryId": int|None, "columns": [column id, ...],
-     "columnState": [{"colId", "width", "sort", "sortIndex", "pinned"}, ...],
-     "groupBy": [column id, ...] (1-3)|None, "groupAgg": "mean"|"min"|"max"|"last",
-     "hideConstant": bool, "panelsOpen": bool, "panels": [...]}
-
-(Views saved before grouping have ``groupBy`` as one column id or None and no ``groupAgg``.)
+The view state they read (columns, filters, grouping, panels) is ``view_state.ProjectViewState``;
+its functions are imported here too for older callers.
 """
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import json
-import zlib
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -30,90 +21,15 @@ from sqlmodel import Session
 from dashboard import query as q
 from dashboard.auth import Actor
 from dashboard.charts.style import experiment_color
-from dashboard.db import is_id
 from dashboard.errors import Invalid
+from dashboard.services.view_state import (  # noqa: F401  (the view state's home; kept for callers)
+    DEFAULT_COLUMNS, MAX_COLUMNS, MAX_STATE_BYTES, clean_column_state, decode_state, default_state, encode_state,
+    normalize_state,
+)
 from models import Experiment, ExperimentTag, MetricSeries, Other, Parameter, Project
 
-DEFAULT_COLUMNS = ["sys:status", "sys:visible", "sys:color", "tags", "sys:name", "sys:end_time",
-                   "sys:file_name", "sys:duration"]
-MAX_COLUMNS = 300
 MAX_PAGE = 1000
-MAX_STATE_BYTES = 64 * 1024
 CSV_CHUNK = 2000
-
-
-def default_state() -> dict:
-    return {"filters": {"op": "and", "rules": []}, "queryId": None, "columns": list(DEFAULT_COLUMNS),
-            "columnState": [], "groupBy": None, "groupAgg": "mean", "hideConstant": False, "panelsOpen": True, "panels": []}
-
-
-def clean_column_state(items: Any, columns: list[str]) -> list[dict]:
-    out = []
-    if not isinstance(items, list):
-        return out
-    allowed = set(columns)
-    for item in items[:MAX_COLUMNS]:
-        if not isinstance(item, dict) or not isinstance(item.get("colId"), str) or item["colId"] not in allowed:
-            continue
-        clean = {"colId": item["colId"]}
-        if isinstance(item.get("width"), (int, float)) and 20 <= item["width"] <= 2000:
-            clean["width"] = int(item["width"])
-        if item.get("sort") in ("asc", "desc"):
-            clean["sort"] = item["sort"]
-            clean["sortIndex"] = item.get("sortIndex") if isinstance(item.get("sortIndex"), int) else 0
-        if item.get("pinned") in ("left", "right"):
-            clean["pinned"] = item["pinned"]
-        out.append(clean)
-    return out
-
-
-def normalize_state(state: Any) -> dict:
-    """A valid state from untrusted input: unknown keys dropped, columns and filters checked."""
-    base = default_state()
-    if not isinstance(state, dict):
-        return base
-    columns = state.get("columns")
-    if isinstance(columns, list):
-        seen: list[str] = []
-        for col in columns[:MAX_COLUMNS]:
-            q.parse_column(col)
-            if col not in seen:
-                seen.append(col)
-        base["columns"] = seen
-    base["filters"] = q.validate_filters(state.get("filters") or None)
-    base["columnState"] = clean_column_state(state.get("columnState"), base["columns"])
-    from dashboard.services import table_groups  # it builds on this module
-
-    base["groupBy"] = table_groups.clean_group_by(state.get("groupBy"))
-    base["groupAgg"] = table_groups.clean_agg(state.get("groupAgg"))
-    query_id = state.get("queryId")
-    base["queryId"] = query_id if is_id(query_id) else None
-    base["hideConstant"] = state.get("hideConstant") is True
-    base["panelsOpen"] = state.get("panelsOpen") is not False
-    panels = state.get("panels")
-    base["panels"] = panels if isinstance(panels, list) else []
-    if len(json.dumps(base)) > MAX_STATE_BYTES:
-        raise Invalid("The view is too large to keep")
-    return base
-
-
-def encode_state(state: dict) -> str:
-    """A compact URL-safe text for a state (compressed JSON, base64url without padding)."""
-    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
-
-
-def decode_state(text: str | None) -> dict | None:
-    """The state in an URL, or None when it is missing or unreadable."""
-    if not text or len(text) > MAX_STATE_BYTES:
-        return None
-    try:
-        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        decompressor = zlib.decompressobj()
-        raw = decompressor.decompress(packed, MAX_STATE_BYTES)
-        return normalize_state(json.loads(raw))
-    except (ValueError, zlib.error, Invalid, TypeError):
-        return None
 
 
 def sort_model_of(state: dict) -> list[dict]:

@@ -4,102 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from dashboard.auth import Actor
-from dashboard.charts import grouping, line, parcoords, transforms
 from dashboard.errors import Invalid
+from dashboard.panel_types import PANEL_TYPES, REGISTRY, is_panel_id, panel_type, parse_panel  # noqa: F401
+from dashboard.panel_types.line import MAX_METRICS, X_AXES  # noqa: F401
+from dashboard.panel_types.parcoords import MAX_AXES  # noqa: F401
 from models import PanelTemplate
-
-PANEL_TYPES = ("line", "bar", "scatter", "parcoords")
-X_AXES = ("step", "epoch", "duration", "wall")
-MAX_METRICS = 10
-MAX_AXES = 30
-
-
-def _text(value, limit: int = 300) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
-        return None
-    return value
-
-
-def _number(value, lo: float, hi: float, default: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return default
-    return min(max(float(value), lo), hi)
-
-
-def _axis(raw) -> dict | None:
-    """A scatter axis: ``{"source": "metric"|"param", "name", "transform"}``."""
-    if not isinstance(raw, dict) or not _text(raw.get("name")):
-        return None
-    source = raw.get("source") if raw.get("source") in ("metric", "param") else "metric"
-    transform = raw.get("transform") if raw.get("transform") in transforms.AXIS_TRANSFORMS else "last"
-    return {"source": source, "name": _text(raw["name"]), "transform": transform,
-            "smoothing": _number(raw.get("smoothing"), 0, 0.99, 0.6), "window": int(_number(raw.get("window"), 1, 1000, 5))}
-
-
-def is_panel_id(value) -> bool:
-    """Panel ids are 1-32 letters and digits (``normalize_panel`` makes one for a panel without)."""
-    return isinstance(value, str) and value.isalnum() and len(value) <= 32
 
 
 def default_panel(kind: str) -> dict:
-    if kind not in PANEL_TYPES:
-        raise Invalid(f"Unknown panel type '{kind}'")
+    panel_type(kind)
     return normalize_panel({"type": kind})
 
 
 def normalize_panel(raw) -> dict:
-    """A valid panel config from untrusted JSON (unknown keys dropped, values clamped)."""
-    if not isinstance(raw, dict) or raw.get("type") not in PANEL_TYPES:
-        raise Invalid("A panel needs a type: line, bar, scatter or parcoords")
-    kind = raw["type"]
-    pid = raw.get("id") if is_panel_id(raw.get("id")) else None
-    if pid is None:  # stable, so a view written without ids doesn't look changed on every load
-        pid = hashlib.sha1(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    panel = {"id": pid, "type": kind, "name": _text(raw.get("name"), 200) or "",
-             "legend": "key" if raw.get("legend") == "key" else "name",
-             "outliers": "ignore" if raw.get("outliers") == "ignore" else "show"}
-    if kind == "line":
-        names = [_text(m) for m in raw.get("metrics") or [] if _text(m)] if isinstance(raw.get("metrics"), list) else []
-        x = raw.get("x")
-        if not (x in X_AXES or (isinstance(x, str) and x.startswith("metric:") and _text(x[7:]))):
-            x = "step"
-        group = raw.get("group") if isinstance(raw.get("group"), dict) else None
-        # "table": the experiment table's grouping, whatever it is when the panel is drawn
-        if group and group.get("by") in ("param", "tag", "table") and (
-                group.get("by") in ("tag", "table") or _text(group.get("name"))):
-            group = {"by": group["by"], "name": _text(group.get("name")),
-                     "stat": group.get("stat") if group.get("stat") in grouping.STATS else "mean",
-                     "band": group.get("band") if group.get("band") in grouping.BANDS else "minmax"}
-        else:
-            group = None
-        panel.update(metrics=list(dict.fromkeys(names))[:MAX_METRICS], x=x, group=group,
-                     smoothing=_number(raw.get("smoothing"), 0, 0.99, 0.0),
-                     window=int(_number(raw.get("window"), 1, 1000, 1)),
-                     logY=raw.get("logY") is True, logX=raw.get("logX") is True,
-                     xTransform=raw.get("xTransform") if raw.get("xTransform") in line.X_TRANSFORMS else "none",
-                     showLegend=raw.get("showLegend") if raw.get("showLegend") in line.LEGENDS else "auto")
-    elif kind == "bar":
-        panel.update(metric=_text(raw.get("metric")),
-                     aggregation=raw.get("aggregation") if raw.get("aggregation") in transforms.AGGREGATIONS else "sum")
-    elif kind == "scatter":
-        panel.update(xAxis=_axis(raw.get("xAxis")), yAxis=_axis(raw.get("yAxis")))
-    else:
-        axes = raw.get("axes") if isinstance(raw.get("axes"), list) else []
-        clean = [a for a in axes if isinstance(a, str) and a.split(":", 1)[0] in ("param", "metric") and _text(a[a.find(":") + 1:])]
-        axes = list(dict.fromkeys(clean))[:MAX_AXES]
-        scales = raw.get("scales") if isinstance(raw.get("scales"), dict) else {}
-        panel.update(axes=axes, scales={a: v for a, v in scales.items()
-                                        if a in axes and v in parcoords.SCALES and v != "auto"})
-    return panel
+    """A valid panel config from untrusted JSON (unknown keys dropped, values clamped), as the
+    JSON views keep; see ``dashboard.panel_types``."""
+    return parse_panel(raw).model_dump()
 
 
 def normalize_panels(items) -> list[dict]:
@@ -123,28 +48,11 @@ def find_panel(panels, pid) -> dict | None:
 
 
 def panel_title(panel: dict) -> str:
-    if panel.get("name"):
-        return panel["name"]
-    kind = panel["type"]
-    if kind == "line":
-        return ", ".join(panel.get("metrics") or []) or "Line chart"
-    if kind == "bar":
-        return f"{panel.get('metric') or 'Bar chart'} ({panel.get('aggregation')})"
-    if kind == "scatter":
-        x, y = panel.get("xAxis"), panel.get("yAxis")
-        return f"{y['name']} vs {x['name']}" if x and y else "Scatter chart"
-    return "Parallel coordinates"
+    return panel.get("name") or REGISTRY[panel["type"]].title(panel)
 
 
 def is_complete(panel: dict) -> bool:
-    kind = panel["type"]
-    if kind == "line":
-        return bool(panel.get("metrics"))
-    if kind == "bar":
-        return bool(panel.get("metric"))
-    if kind == "scatter":
-        return bool(panel.get("xAxis") and panel.get("yAxis"))
-    return len(panel.get("axes") or []) >= 2
+    return REGISTRY[panel["type"]].is_complete(panel)
 
 
 # --- templates (the user's own collection) -------------------------------------------------

@@ -27,10 +27,11 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from dashboard.auth import Actor
-from dashboard.charts import bar, downsample, line, parcoords, scatter, transforms
+from dashboard.charts import downsample, parcoords, transforms
 from dashboard.charts.style import empty_figure, experiment_color
 from dashboard.db import fetch_array, split_by_key
-from dashboard.services import experiment_table, metric_rollup, metrics, table_groups
+from dashboard.panel_types import REGISTRY
+from dashboard.services import experiment_table, metric_rollup, metrics
 from dashboard.services.panel_configs import (  # noqa: F401  (re-exported for callers)
     PANEL_TYPES, X_AXES, default_panel, delete_template, featured_panels, find_panel, is_complete, is_panel_id,
     list_templates, normalize_panel, normalize_panels, panel_title, save_template,
@@ -449,26 +450,10 @@ def panel_figure(session: Session, actor: Actor, project: Project, filters, pane
     if not is_complete(panel):
         return empty_figure("Edit this panel to choose what it shows")
     title = ""  # the panel card shows the title
-    kind = panel["type"]
-    if kind == "line":
-        group = panel.get("group")
-        if group and group["by"] == "table" and not table_group_by:
-            group = None
-        exps = panel_experiments(session, actor, project, filters, MAX_LINE_EXPERIMENTS,
-                                 params=[group["name"]] if group and group["by"] == "param" else (),
-                                 with_tags=bool(group and group["by"] == "tag"))
-        if group and group["by"] == "table":
-            labels = table_groups.experiment_labels(session, [e["id"] for e in exps], table_group_by)
-            for e in exps:
-                e["group"] = labels.get(e["id"])
-        series, invalid = line_series(session, exps, panel, x_range, cache)
-        x_axis = panel["x"]
-        return line.line_figure(series, title=title, x_axis=x_axis,
-                                x_label=x_axis[7:] if x_axis.startswith("metric:") else None,
-                                legend=panel["legend"], smoothing=panel["smoothing"], window=panel["window"],
-                                log_y=panel["logY"], log_x=panel["logX"], outliers=panel["outliers"],
-                                group=group, invalid=invalid, x_transform=panel["xTransform"],
-                                show_legend=panel["showLegend"])
+    ptype = REGISTRY[panel["type"]]
+    if ptype.figure is not None:
+        return ptype.figure(session, actor, project, filters, panel, title=title, x_range=x_range, cache=cache,
+                            table_group_by=table_group_by)
     exps = panel_experiments(session, actor, project, filters)
     key = _summary_key({**panel, "constraints": constraints}, exps) if cache is not None else None
     cached = cache.get(key) if key else None
@@ -490,23 +475,7 @@ def _summary_key(panel: dict, exps: list[dict]) -> str:
 
 
 def _summary_figure(session: Session, panel: dict, exps: list[dict], title: str, constraints):
-    kind = panel["type"]
-    if kind == "bar":
-        rows, invalid = bar_values(session, exps[:bar.MAX_BARS], panel["metric"], panel["aggregation"])
-        return bar.bar_figure(rows, metric=panel["metric"], aggregation=panel["aggregation"], title=title,
-                              legend=panel["legend"], invalid=invalid, total=len(exps))
-    if kind == "scatter":
-        xa, ya = panel["xAxis"], panel["yAxis"]
-        xs, ys = axis_values(session, exps, xa), axis_values(session, exps, ya)
-        rows = [{"exp": e, "x": xs.get(e["id"]), "y": ys.get(e["id"])} for e in exps]
-        return scatter.scatter_figure(
-            rows, title=title, legend=panel["legend"], outliers=panel["outliers"],
-            x_title=scatter.axis_title(xa["name"], xa["transform"], xa["source"] == "param"),
-            y_title=scatter.axis_title(ya["name"], ya["transform"], ya["source"] == "param"),
-            log_x=xa["transform"] == "log", log_y=ya["transform"] == "log")
-    rows = parcoords_rows(session, exps, panel["axes"])
-    return parcoords.parcoords_figure(rows, panel["axes"], title=title, constraints=constraints,
-                                      labels={a: a.split(":", 1)[1] for a in panel["axes"]}, scales=panel["scales"])
+    return REGISTRY[panel["type"]].summary_figure(session, panel, exps, title, constraints)
 
 
 def brush_updates(session: Session, actor: Actor, project: Project, filters, panel: dict, restyle) -> dict:
@@ -515,7 +484,7 @@ def brush_updates(session: Session, actor: Actor, project: Project, filters, pan
     panel = normalize_panel(panel)
     axes = panel.get("axes") or []
     updates = parcoords.constraint_updates(restyle, axes)
-    if not updates or panel["type"] != "parcoords":
+    if not updates or not REGISTRY[panel["type"]].brushable:
         return updates
     rows = parcoords_rows(session, panel_experiments(session, actor, project, filters), axes)
     dims, _, _ = parcoords.build_dimensions(rows, axes, panel["scales"])
@@ -527,7 +496,8 @@ def featured_that_render(session: Session, actor: Actor, project: Project, cat: 
     (e.g. a scatter of a parameter no experiment with the metric has)."""
     out = []
     for panel in featured_panels(cat):
-        if panel["type"] != "line" and not panel_figure(session, actor, project, None, panel, cache=cache).data:
+        summary = REGISTRY[panel["type"]].summary_figure is not None
+        if summary and not panel_figure(session, actor, project, None, panel, cache=cache).data:
             continue
         out.append(panel)
     return out

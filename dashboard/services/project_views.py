@@ -1,7 +1,7 @@
 """Saved project views (``SavedView`` with kind "project") and saved queries of a project.
 
 Anyone who can read the project can list and open them; saving, setting the default and
-deleting need write access. The state stored is validated by ``experiment_table.normalize_state``.
+deleting need write access. The state stored is validated by ``view_state.ProjectViewState``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dashboard.auth import Actor, can_read_project, can_write_project
 from dashboard.db import is_id
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
 from dashboard.query import validate_filters
-from dashboard.services.experiment_table import normalize_state
+from dashboard.services.view_state import normalize_state
 from models import Project, SavedQuery, SavedView, utcnow
 
 KIND = "project"

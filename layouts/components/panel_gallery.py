@@ -5,13 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-BUILT_IN = (
-    ("line", "Line Chart", "bi-graph-up", "Metrics against step, epoch, duration, wall time or another metric."),
-    ("bar", "Bar Chart", "bi-bar-chart", "One bar per experiment: a metric aggregated over its values."),
-    ("scatter", "Scatter Chart", "bi-diagram-3", "A metric or parameter against another, one point per experiment."),
-    ("parcoords", "Parallel Coordinates", "bi-distribute-horizontal",
-     "Parameters and metrics as axes; the right-most is the target variable."),
-)
+from dashboard.panel_types import REGISTRY
 
 
 def gallery_card(pick_id: dict, title: str, icon: str, text: str, extra=None) -> html.Div:
@@ -25,8 +19,8 @@ def gallery_card(pick_id: dict, title: str, icon: str, text: str, extra=None) ->
 
 
 def built_in_cards() -> list:
-    return [gallery_card({"type": "project-gallery-pick", "index": f"builtin:{kind}"}, title, icon, text)
-            for kind, title, icon, text in BUILT_IN]
+    return [gallery_card({"type": "project-gallery-pick", "index": f"builtin:{p.type}"}, p.label, p.icon,
+                         p.description) for p in REGISTRY.values()]
 
 
 def template_cards(items: list[tuple[str, str, str, str]], deletable: bool = False) -> list:

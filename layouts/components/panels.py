@@ -13,6 +13,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.panel_types import REGISTRY
 from dashboard.services.panels import panel_title
 from layouts.components.panel_editor import panel_editor
 from layouts.components.panel_gallery import panel_gallery
@@ -22,8 +23,7 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
 
 
 def graph_id(panel: dict) -> dict:
-    kind = "project-panel-line" if panel["type"] == "line" else "project-panel-agg"
-    return {"type": kind, "index": panel["id"]}
+    return {"type": f"project-panel-{REGISTRY[panel['type']].graph}", "index": panel["id"]}
 
 
 def drawn_id(panel: dict) -> dict:
@@ -74,7 +74,7 @@ def panel_card(panel: dict, can_keep: bool) -> html.Div:
                               style={"height": "320px"}),
                     type="dot", delay_show=400, overlay_style={"visibility": "visible", "opacity": 0.55}),
         dcc.Store(id=drawn_id(panel)),
-        *([dcc.Store(id=zoom_id(panel))] if panel["type"] == "line" else []),
+        *([dcc.Store(id=zoom_id(panel))] if REGISTRY[panel["type"]].graph == "line" else []),
     ], className="h-100 shadow-sm"), className="col-12 col-lg-6 col-xxl-4 project-panel",
         id=f"project-panel-{panel['id']}", **{"data-panel-type": panel["type"], "data-panel-id": panel["id"],
                                                "data-panel-title": panel_title(panel)})
