@@ -1,4 +1,5 @@
-"""One log line per request, and a request id on every response.
+"""One log line per request, and a request id on every response (and each request counted
+for the Prometheus metrics, see ``dashboard.observability``).
 
 The line (logger ``halley.access``, on by default; HALLEY_ACCESS_LOG=0 or ``halley serve
 --quiet`` turns it off) names the method, the path without its query string (which may carry
@@ -15,6 +16,8 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+
+from dashboard import observability
 
 logger = logging.getLogger("halley.access")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -45,11 +48,14 @@ def install(server: Flask, enabled: bool) -> None:
     @server.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = request_id()
+        started = g.get("halley_started")
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        # by route pattern, so the metrics' label values stay few
+        observability.observe_request(request.url_rule.rule if request.url_rule else "unmatched", request.method,
+                                      response.status_code, seconds)
         if enabled:
-            started = g.get("halley_started")
-            ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
             logger.info("%s %s %s %.0fms user=%s id=%s", request.method, request.path[:300], response.status_code,
-                        ms, _who(), request_id())
+                        seconds * 1000, _who(), request_id())
         return response
 
 

@@ -1,7 +1,9 @@
 """The ``halley`` command: serve, manage users, workspaces and keys, demo data, uploads."""
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -41,6 +43,7 @@ def serve(host, port, workers, threads, quiet) -> None:
     from dashboard.db import migrate
 
     migrate(settings.database_url)  # once, before the workers start
+    _share_metrics_between_workers(settings.cache_dir / f"prometheus-{settings.port}")
 
     class Server(BaseApplication):
         def load_config(self):
@@ -51,6 +54,7 @@ def serve(host, port, workers, threads, quiet) -> None:
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)  # Halley logs each request itself, with who asked (dashboard/access_log.py)
+            self.cfg.set("child_exit", _worker_exited)
 
         def load(self):
             from app import create_app
@@ -62,6 +66,22 @@ def serve(host, port, workers, threads, quiet) -> None:
 
     click.echo(f"Halley serving on http://{settings.host}:{settings.port} (data in {settings.home})")
     Server().run()
+
+
+def _share_metrics_between_workers(folder: Path) -> None:
+    """An empty folder where the workers keep their Prometheus counts, named in the environment
+    before anything imports prometheus_client (it picks its storage at import)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _worker_exited(_server, worker) -> None:
+    """A worker's live gauges leave the shared metrics with it."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 @main.group()

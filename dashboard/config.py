@@ -155,6 +155,7 @@ class Settings:
     # HALLEY_NOTE_IMAGE_HOSTS: servers whose images notes show inline (others become links)
     note_image_hosts: tuple[ImageHost, ...] = ()
     access_log: bool = True  # HALLEY_ACCESS_LOG=0 or `halley serve --quiet`: no line per request
+    metrics_token: str | None = None  # HALLEY_METRICS_TOKEN: the bearer token /api/v1/metrics asks for
     extra: dict = field(default_factory=dict)
 
     @property
@@ -195,5 +196,6 @@ class Settings:
             trusted_proxies=trusted_proxies_of(os.environ.get("HALLEY_TRUSTED_PROXIES", "")),
             note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
             access_log=os.environ.get("HALLEY_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
+            metrics_token=os.environ.get("HALLEY_METRICS_TOKEN") or None,
             **overrides,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from dashboard import __version__, context
+from dashboard import __version__, context, observability
 from dashboard.api import error_response, key_route, public_route
 from dashboard.api.openapi import openapi_document
 from dashboard.services import workspaces
@@ -13,6 +13,25 @@ from dashboard.services import workspaces
 @public_route("/health", methods=["GET"])
 def health():
     return jsonify({"status": "ok", "version": __version__})
+
+
+@public_route("/ready", methods=["GET"])
+def ready():
+    """Whether this server can do its work: 200, or 503 naming the part that fails."""
+    report = observability.readiness(context.settings(), context.db())
+    return jsonify({"status": "ready" if report["ready"] else "not ready", **report}), 200 if report["ready"] else 503
+
+
+@public_route("/metrics", methods=["GET"])
+def metrics():
+    """Prometheus' text format for a scraper holding HALLEY_METRICS_TOKEN (off without it)."""
+    token = context.settings().metrics_token
+    if not token:
+        return error_response(404, "Metrics are off: set HALLEY_METRICS_TOKEN and scrape with it as a bearer token")
+    if not observability.token_matches(token, request.headers.get("Authorization")):
+        return error_response(401, "Metrics need the bearer token set in HALLEY_METRICS_TOKEN")
+    body, content_type = observability.scrape(context.db())
+    return current_app.response_class(body, mimetype=None, content_type=content_type)
 
 
 @public_route("/openapi.json", methods=["GET"])

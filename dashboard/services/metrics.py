@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import bindparam, insert, select as sa_select, update
 from sqlmodel import Session, select
 
+from dashboard import observability
 from dashboard.db import bulk_insert_columns, insert_skipping_duplicates, split_by_key
 from dashboard.services import metric_rollup
 from models import MetricPoint, MetricSeries
@@ -212,6 +213,7 @@ def store_points(session: Session, prepared: PreparedPoints) -> int:
     session.connection().execute(_UPDATE_SUMMARY, [
         {"b_id": sid, **_fold(dict(zip(_SUMMARY_FIELDS, summary)), prepared.stats[sid])}
         for sid, summary in current.items()])
+    observability.points_stored(prepared.count)
     return prepared.count
 
 
