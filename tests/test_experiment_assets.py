@@ -6,6 +6,7 @@ import json
 import pytest
 import requests
 from playwright.sync_api import expect
+from sqlmodel import select
 
 from dashboard.auth import Actor
 from dashboard.config import Settings
@@ -209,12 +210,16 @@ def test_new_callbacks_refuse_other_users_experiments(server, crowded, accounts)
     ref = {"key": crowded["key"]}
     rows = {"experiment-assets-grid.getRowsRequest": {"startRow": 0, "endRow": 100}, "experiment-ref.data": ref}
     with crowded["log"].db.session() as s:
-        from sqlmodel import select
         image_id = s.exec(select(Asset.asset_id).where(Asset.file_name == "sample_1.png")).first()
     box = {"experiment-graphics-lightbox-next-step.n_clicks": 1, "experiment-graphics-lightbox.data": image_id,
            "experiment-graphics-shown.data": [image_id], "experiment-ref.data": ref,
            "experiment-graphics-open.n_clicks": []}
     images = {"experiment-graphics-examples.value": True, "experiment-ref.data": ref}
+    preview_spec = find_callback(deps, "experiment-assets-grid.cellClicked")
+    with crowded["log"].db.session() as s:
+        file_id = s.exec(select(Asset.asset_id).where(Asset.file_name == "file_00002.bin")).first()
+    preview = {"experiment-assets-grid.cellClicked": {"colId": "preview", "rowId": file_id, "value": "Preview"},
+               "experiment-ref.data": ref}
 
     owner = signed_in_client(server, crowded["owner"])
     answer = _post(server, owner, rows_spec, rows).json()["response"]
@@ -222,10 +227,12 @@ def test_new_callbacks_refuse_other_users_experiments(server, crowded, accounts)
     answer = _post(server, owner, box_spec, box).json()["response"]
     assert answer["experiment-graphics-lightbox-modal"]["is_open"] is True
     assert answer["experiment-graphics-lightbox-title"]["children"] == "sample_1.png"
+    answer = _post(server, owner, preview_spec, preview).json()["response"]
+    assert answer["experiment-asset-preview-title"]["children"] == "file_00002.bin"
 
     for client in (signed_in_client(server, other), requests.Session()):
         for spec, values, leak in ((rows_spec, rows, "file_0"), (box_spec, box, "sample_1"),
-                                   (images_spec, images, "sample_")):
+                                   (images_spec, images, "sample_"), (preview_spec, preview, "file_0")):
             r = _post(server, client, spec, values)
             assert r.status_code in (200, 204, 401, 403), r.status_code
             assert leak not in r.text
@@ -245,7 +252,6 @@ def test_new_callbacks_refuse_other_users_experiments(server, crowded, accounts)
 
 def test_migration_marks_existing_example_images(tmp_path):
     from alembic import command
-    from sqlmodel import select
 
     from dashboard.db import alembic_config
 
