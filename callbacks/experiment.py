@@ -1,5 +1,5 @@
 """Callbacks of the single-experiment page: tab rendering, the header (rename, tags, Stop,
-status) and the table tabs (search, parameter history, asset preview, output paging, notes).
+status) and the table tabs (search, parameter history, output paging, notes).
 
 The experiment key comes from a browser Store: every call re-opens the experiment through
 the services with the current actor (read for views, write for changes).
@@ -10,8 +10,8 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.kit import Call, CallbackKit, alert, plain_text, red_text
-from callbacks.shapes import ASSET_ID, COUNT, KEY, TAG, TEXT, optional, record
+from callbacks.kit import Call, CallbackKit, alert, red_text
+from callbacks.shapes import COUNT, KEY, TAG, TEXT, optional, record
 from dashboard.services import experiment_page, experiments
 from layouts.components.experiment_header import format_duration, status_badge, stop_outcome, tag_badges
 from layouts.components.experiment_tables import history_table
@@ -96,18 +96,6 @@ def parameter_history(call: Call, cell, ref):
     return history_table(name, experiments.parameter_history(call.session, exp, name))
 
 
-def preview_asset(call: Call, _clicks, ref):
-    trigger = ctx.triggered_id
-    if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
-        raise PreventUpdate
-    exp = experiments.get_readable(call.session, call.actor, key_of(ref))
-    asset = experiment_page.get_asset(call.session, exp, trigger["asset"])
-    if not experiment_page.previewable(asset.file_name):
-        return True, asset.file_name, "No preview for this file type."
-    text, cut = experiment_page.read_text(call.settings.assets_dir, asset)
-    return True, asset.file_name, text + ("\n… (preview truncated)" if cut else "")
-
-
 def output_page(call: Call, search, _prev, _next, page, ref):
     trigger = ctx.triggered_id
     page = page or 0
@@ -136,7 +124,6 @@ def save_notes(call: Call, _n, text, ref):
 
 def register(kit: CallbackKit) -> None:
     kit.pattern("experiment-tag-remove", tag=TAG)
-    kit.pattern("experiment-asset-preview", asset=ASSET_ID)
     kit.value("experiment-ref.data", optional(record(key=optional(KEY))))
     for name in ("experiment-rename-input.value", "experiment-tag-input.value", "experiment-notes-editor.value",
                  "experiment-output-search.value", "experiment-metrics-search.value",
@@ -200,13 +187,6 @@ def register(kit: CallbackKit) -> None:
     kit.callback(Output("experiment-params-history", "children"), Input("experiment-params-grid", "cellClicked"),
                  State("experiment-ref", "data"), prevent_initial_call=True, public=True,
                  error=alert("experiment-params-history.children"))(parameter_history)
-    kit.callback(Output("experiment-asset-preview-modal", "is_open"),
-                 Output("experiment-asset-preview-title", "children"),
-                 Output("experiment-asset-preview-body", "children"),
-                 Input({"type": "experiment-asset-preview", "asset": ALL}, "n_clicks"), State("experiment-ref", "data"),
-                 prevent_initial_call=True, public=True, error=plain_text("experiment-asset-preview-body.children"),
-                 fallback={"experiment-asset-preview-modal.is_open": True,
-                           "experiment-asset-preview-title.children": "Preview"})(preview_asset)
     kit.callback(Output("experiment-output-lines", "children"), Output("experiment-output-range", "children"),
                  Output("experiment-output-page", "data"),
                  Input("experiment-output-search", "value"), Input("experiment-output-prev", "n_clicks"),

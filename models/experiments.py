@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer
+from sqlalchemy import BigInteger, Index, Integer, false
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from .accounts import utcnow
@@ -165,6 +165,8 @@ class Asset(SQLModel, table=True):
     storage_path: str = Field(max_length=255)  # relative to HALLEY_HOME/assets, generated
     content_type: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
+    # An example image of a confusion-matrix cell: shown from the matrix, not in Graphics.
+    cm_example: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class OutputLine(SQLModel, table=True):

@@ -294,18 +294,17 @@ def test_html_is_sandboxed_notes_are_safe_and_assets_preview(server, rich, page)
     expect(page.locator("#experiment-notes-rendered h1")).to_have_text("Findings")
 
     open_tab(page, server, rich, "assets")
-    table = page.locator("#experiment-assets-table")
-    expect(table).to_contain_text("config.json")
-    row = table.locator(".experiment-asset-row", has_text="config.json")
+    grid = page.locator("#experiment-assets-grid")
+    row = grid.locator(".ag-row", has_text="config.json")
     expect(row).to_contain_text("40 B")
-    href = row.locator(".experiment-asset-download").get_attribute("href")
+    href = row.get_by_role("link", name="Download").get_attribute("href")
     assert re.fullmatch(rf"/api/v1/experiments/{rich['key']}/assets/[0-9a-f]+", href)
-    row.get_by_role("button", name="Preview").click()
+    row.locator("[col-id=preview]").click()
     expect(page.locator("#experiment-asset-preview-body")).to_have_text('{"epochs": 5, "name": "<b>not bold</b>"}')
     expect(page.locator("#experiment-asset-preview-body b")).to_have_count(0)
+    page.keyboard.press("Escape")
     # the image row has no preview (not a text type)
-    expect(table.locator(".experiment-asset-row", has_text="sample_a.png").first.get_by_role(
-        "button", name="Preview")).to_have_count(0)
+    expect(grid.locator(".ag-row", has_text="sample_a.png").first.locator("[col-id=preview]")).to_have_text("")
 
 
 def test_graphics_filter_sort_and_step_player(server, rich, page, console_errors):
@@ -316,7 +315,35 @@ def test_graphics_filter_sort_and_step_player(server, rich, page, console_errors
     expect(page.locator("#experiment-graphics-count")).to_have_text("12 of 12 images")
     page.wait_for_function("() => [...document.querySelectorAll('.experiment-image')].every(i => i.naturalWidth > 0)")
 
-    page.fill("#experiment-graphics-filter", "sample_a")
+    # click to enlarge: the lightbox steps through the same name's steps and across the images
+    cards.first.locator("img").click()
+    title, where = page.locator("#experiment-graphics-lightbox-title"), page.locator("#experiment-graphics-lightbox-step")
+    expect(title).to_have_text("sample_a.png")
+    expect(where).to_have_text("step 0 · 1 of 6 with this name")
+    expect(page.locator("#experiment-graphics-lightbox-prev-step")).to_be_disabled()
+    page.wait_for_function("() => document.querySelector('#experiment-graphics-lightbox-img').naturalWidth > 0")
+    page.click("#experiment-graphics-lightbox-next-step")
+    expect(where).to_have_text("step 1 · 2 of 6 with this name")
+    page.click("#experiment-graphics-lightbox-next")
+    expect(where).to_have_text("step 2 · 3 of 6 with this name")
+    for step in (3, 4, 5, 0):  # one click at a time: each moves from where the last one landed
+        page.click("#experiment-graphics-lightbox-next")
+        expect(where).to_contain_text(f"step {step} ·")
+    expect(title).to_have_text("sample_b.png")
+    expect(where).to_have_text("step 0 · 1 of 6 with this name")
+    page.click("#experiment-graphics-lightbox-prev")
+    expect(title).to_have_text("sample_a.png")
+    src = page.locator("#experiment-graphics-lightbox-img").get_attribute("src")
+    assert src.startswith(f"/api/v1/experiments/{rich['key']}/media/")
+    page.keyboard.press("Escape")
+    expect(page.locator("#experiment-graphics-lightbox-modal")).to_have_count(0)
+
+    page.fill("#experiment-graphics-filter", "SAMPLE_A")  # substring, any case
+    page.press("#experiment-graphics-filter", "Enter")
+    expect(cards).to_have_count(6)
+    page.select_option("#experiment-graphics-filter-mode", "exact")  # the whole name, as typed
+    expect(page.locator("#experiment-graphics-count")).to_have_text("0 of 12 images")
+    page.fill("#experiment-graphics-filter", "sample_a.png")
     page.press("#experiment-graphics-filter", "Enter")
     expect(cards).to_have_count(6)
     page.select_option("#experiment-graphics-filter-mode", "regex")

@@ -213,7 +213,12 @@ def test_restore_and_run_commands():
 
 
 def test_name_matcher_exact_regex_and_invalid():
-    assert ep.name_matcher("CAT", "exact")("a cat.png")
+    assert ep.name_matcher("CAT", "substring")("a cat.png")
+    assert not ep.name_matcher("cat", "exact")("a cat.png")
+    assert ep.name_matcher("a cat.png", "exact")("a cat.png")
+    assert not ep.name_matcher("A cat.png", "exact")("a cat.png")
+    with pytest.raises(Invalid, match="filter mode"):
+        ep.name_matcher("x", "glob")
     assert ep.name_matcher(r"^cat_\d+", "regex")("cat_12.png")
     assert not ep.name_matcher(r"^cat_\d+", "regex")("dog_12.png")
     with pytest.raises(Invalid, match="Invalid regular expression"):
@@ -223,6 +228,8 @@ def test_name_matcher_exact_regex_and_invalid():
     for evil in ("(a+)+$", "(a*)*b", "(x+x+)+y", "(a{1,5})+"):
         with pytest.raises(Invalid, match="Nested repetition"):
             ep.name_matcher(evil, "regex")
+    with pytest.raises(Invalid, match="repeated group of alternatives"):
+        ep.name_matcher("(a|aa)+$", "regex")
     assert ep.name_matcher("(ab)+", "regex")("xabab")
 
 

@@ -159,7 +159,7 @@ def test_upgrade_names_the_runs_logged_without_a_name(database_url):
     actor = Actor(user_id=user.id, username=user.username)
     with db.session() as s:
         keys = [ingest.start_experiment(s, actor, "namer", "p", name=n)[0].key for n in ("kept", None, None, None)]
-    command.downgrade(alembic_config(database_url), "0006")
+    command.downgrade(alembic_config(database_url), "0007")
     with get_engine(database_url).begin() as conn:
         conn.execute(text("UPDATE experiment SET name = NULL WHERE key IN (:a, :b)"), {"a": keys[1], "b": keys[2]})
         conn.execute(text("UPDATE experiment SET name = '' WHERE key = :c"), {"c": keys[3]})

@@ -146,6 +146,12 @@ def test_every_logging_call_round_trips(server, user, sdk_env, accounts):
         row = s.exec(select(ExperimentRow).where(ExperimentRow.key == key)).one()
         assert row.graph == "Sequential(Linear(3, 1))"
         assert "<p>one</p>" in row.html and 'href="https://example.org/x?a=1&amp;b=2"' in row.html
+        # the confusion matrix's example images are their own kind (out of Graphics), the user's are not
+        from models import Asset
+
+        kinds = {a.file_name: a.cm_example for a in s.exec(select(Asset).where(Asset.experiment_id == row.id,
+                                                                               Asset.type == "image")).all()}
+        assert kinds == {"rgb.png": False, "confusion-matrix-00000.png": True, "confusion-matrix-00001.png": True}
 
 
 def test_existing_experiment_appends(server, user, sdk_env):

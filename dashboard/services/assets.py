@@ -27,12 +27,20 @@ ASSET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STORAGE_RE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
 CHUNK = 1024 * 1024
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]')
+# The names log_confusion_matrix(images=...) gives the example images it uploads, in the comet_ml
+# SDK and ours ("confusion-matrix-00042.png"); migration 0007 marks older ones the same way.
+CM_EXAMPLE_NAME = re.compile(r"confusion-matrix-\d+\.(png|jpe?g|gif|webp|bmp)", re.IGNORECASE)
 
 
 def check_type(value: str | None) -> str:
     if value not in ASSET_TYPES:
         raise Invalid(f"Asset type must be one of: {', '.join(sorted(ASSET_TYPES))}")
     return value
+
+
+def is_cm_example(type: str, name: str) -> bool:
+    """Whether an asset is an example image of a confusion-matrix cell (by its generated name)."""
+    return type == "image" and CM_EXAMPLE_NAME.fullmatch(name or "") is not None
 
 
 def check_asset_id(value: str | None) -> str | None:

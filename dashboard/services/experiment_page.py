@@ -247,23 +247,43 @@ def previewable(name: str) -> bool:
 
 # --- filtering helpers (pure) -------------------------------------------------------------
 
-def name_matcher(pattern: str, mode: str = "exact"):
-    """A predicate on names: 'exact' (case-insensitive substring) or 'regex' (re.search).
+FILTER_MODES = ("substring", "exact", "regex")
+# A repeated group with alternatives that can overlap, e.g. (a|aa)+: backtracking blows up too.
+REPEATED_ALTERNATION = re.compile(r"\([^()]*\|[^()]*\)\s*[+*{]")
 
-    Raises Invalid for a bad or overlong regex, so the UI can say so instead of failing."""
+
+def compile_name_regex(pattern: str) -> re.Pattern:
+    """A user's regex for name filters, refused (Invalid, with the reason) when it is too long,
+    malformed, or has the shapes that backtrack catastrophically."""
+    if len(pattern) > MAX_PATTERN:
+        raise Invalid(f"The filter is too long (at most {MAX_PATTERN} characters)")
+    if NESTED_REPEAT.search(pattern):
+        raise Invalid("Nested repetition like (a+)+ is not supported in filters")
+    if REPEATED_ALTERNATION.search(pattern):
+        raise Invalid("A repeated group of alternatives like (a|ab)+ is not supported in filters")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise Invalid(f"Invalid regular expression: {exc}") from exc
+
+
+def name_matcher(pattern: str, mode: str = "substring"):
+    """A predicate on names: 'exact' (the whole name, as typed), 'substring' (contains it, any
+    case) or 'regex' (re.search on the first 1,000 characters).
+
+    Raises Invalid for an unknown mode or a bad or overlong pattern, so the UI can say so."""
     pattern = (pattern or "").strip()
+    if mode not in FILTER_MODES:
+        raise Invalid("Pick a filter mode: substring, exact or regex")
     if not pattern:
         return lambda _name: True
     if len(pattern) > MAX_PATTERN:
         raise Invalid(f"The filter is too long (at most {MAX_PATTERN} characters)")
     if mode == "regex":
-        if NESTED_REPEAT.search(pattern):
-            raise Invalid("Nested repetition like (a+)+ is not supported in filters")
-        try:
-            rx = re.compile(pattern)
-        except re.error as exc:
-            raise Invalid(f"Invalid regular expression: {exc}") from exc
+        rx = compile_name_regex(pattern)
         return lambda name: rx.search((name or "")[:1000]) is not None
+    if mode == "exact":
+        return lambda name: (name or "") == pattern
     needle = pattern.lower()
     return lambda name: needle in (name or "").lower()
 
@@ -447,9 +467,9 @@ def media_items(session: Session, exp: Experiment, asset_type: str) -> list[Medi
     return [MediaItem(*row) for row in rows]
 
 
-def filter_media(items: list[MediaItem], *, pattern: str = "", mode: str = "exact", step=None,
+def filter_media(items: list[MediaItem], *, pattern: str = "", mode: str = "substring", step=None,
                  sort: str = "name", descending: bool = False) -> list[MediaItem]:
-    """Items whose name matches (exact substring or regex) at the chosen step, sorted."""
+    """Items whose name matches (exact, substring or regex) at the chosen step, sorted."""
     match = name_matcher(pattern, mode)
     try:
         wanted = None if step in (None, "", "all") else int(step)

@@ -706,7 +706,8 @@ def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | Binar
     storage_path, size = asset_files.write_file(settings, data, settings.max_asset_mb * 1024 * 1024)
     asset = Asset(asset_id=asset_id or uuid.uuid4().hex, experiment_id=exp.id, type=type, file_name=display,
                   step=step, epoch=epoch, context=context or None, metadata_json=metadata_json, size=size,
-                  storage_path=storage_path, content_type=asset_files.content_type_for(display, content_type))
+                  storage_path=storage_path, content_type=asset_files.content_type_for(display, content_type),
+                  cm_example=asset_files.is_cm_example(type, display))
     session.add(asset)
     # If the row is refused, now or when the transaction commits, its file goes with it.
     event.listen(session, "after_rollback", lambda _s: asset_files.delete_files(settings, [storage_path]),

@@ -1,4 +1,5 @@
-"""The Graphics and Audio tabs: filter/sort controls and the cards (images and waveforms).
+"""The Graphics and Audio tabs: filter/sort controls, the cards (images and waveforms) and the
+image lightbox.
 
 Images and audio load from ``/api/v1/experiments/<key>/media/<asset_id>``, which checks read
 access and serves only known image/audio types inline.
@@ -10,7 +11,7 @@ from urllib.parse import quote
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.services import experiment_page
+from dashboard.services import asset_pages, experiment_page
 
 PAGE_SIZE = 60
 AUDIO_PAGE_SIZE = 30
@@ -22,13 +23,16 @@ def media_url(key: str, asset_id: str) -> str:
     return f"/api/v1/experiments/{quote(key, safe='')}/media/{quote(asset_id, safe='')}"
 
 
+FILTER_MODES = [{"label": "Substring", "value": "substring"}, {"label": "Exact", "value": "exact"},
+                {"label": "Regex", "value": "regex"}]
+
+
 def _name_filter(prefix: str):
-    return dbc.InputGroup([
+    return html.Div(dbc.InputGroup([
         dbc.Input(id=f"{prefix}-filter", placeholder="Filter by name", type="search", debounce=True),
-        dbc.Select(id=f"{prefix}-filter-mode", value="exact", options=[{"label": "Exact", "value": "exact"},
-                                                                        {"label": "Regex", "value": "regex"}],
-                   style={"maxWidth": "7rem"}),
-    ], size="sm")
+        dbc.Select(id=f"{prefix}-filter-mode", value="substring", options=FILTER_MODES, style={"maxWidth": "8rem"}),
+    ], size="sm"), title="Substring: the name contains it (any case). Exact: the whole name. "
+                         "Regex: a Python regular expression found in the name.")
 
 
 def _sort_controls(prefix: str):
@@ -46,7 +50,7 @@ def _step_options(steps: list[int]):
 
 
 def graphics_tab(session, page, _assets_dir):
-    steps = experiment_page.steps_of(experiment_page.media_items(session, page.experiment, "image"))
+    steps = asset_pages.image_steps(session, page.experiment)
     return html.Div([
         dbc.Row([
             dbc.Col(_sort_controls("experiment-graphics"), md=3),
@@ -62,8 +66,12 @@ def graphics_tab(session, page, _assets_dir):
                            color="secondary", outline=True, title="Next step"),
             ], className="d-flex gap-1"), md=5),
         ], className="g-2 mb-2"),
+        dbc.Switch(id="experiment-graphics-examples", value=False, className="small mb-2",
+                   label="Show confusion-matrix example images"),
         dcc.Store(id="experiment-graphics-steps", data=steps),
         dcc.Store(id="experiment-graphics-page", data=0),
+        dcc.Store(id="experiment-graphics-shown", data=[]),
+        dcc.Store(id="experiment-graphics-lightbox", data=None),
         dcc.Interval(id="experiment-graphics-timer", interval=1200, disabled=True),
         html.Div(id="experiment-graphics-message"),
         html.Div(id="experiment-graphics-grid", className="d-flex flex-wrap gap-2"),
@@ -72,15 +80,39 @@ def graphics_tab(session, page, _assets_dir):
             html.Span(id="experiment-graphics-count", className="small text-muted mx-2"),
             dbc.Button("Next ›", id="experiment-graphics-page-next", size="sm", color="link"),
         ], className="d-flex align-items-center mt-2"),
+        lightbox(),
     ])
+
+
+def lightbox():
+    """The enlarged image: previous/next step of the same name, previous/next image on the page."""
+    def button(label, id, title):
+        return dbc.Button(label, id=id, size="sm", color="secondary", outline=True, title=title, disabled=True)
+
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle(id="experiment-graphics-lightbox-title", className="text-break")),
+        dbc.ModalBody(html.Div([
+            html.Img(id="experiment-graphics-lightbox-img", className="experiment-lightbox-img"),
+            html.Div(id="experiment-graphics-lightbox-step", className="small text-muted mt-2"),
+        ], className="text-center")),
+        dbc.ModalFooter([
+            button("‹ Image", "experiment-graphics-lightbox-prev", "Previous image"),
+            button("‹ Step", "experiment-graphics-lightbox-prev-step", "The same image at the step before"),
+            button("Step ›", "experiment-graphics-lightbox-next-step", "The same image at the step after"),
+            button("Image ›", "experiment-graphics-lightbox-next", "Next image"),
+            html.A([html.I(className="bi bi-box-arrow-up-right me-1"), "Original"],
+                   id="experiment-graphics-lightbox-original", target="_blank", rel="noopener",
+                   className="btn btn-sm btn-link ms-auto"),
+        ], className="d-flex"),
+    ], id="experiment-graphics-lightbox-modal", size="xl", is_open=False, centered=True)
 
 
 def image_card(key: str, item) -> html.Div:
     step = "" if item.step is None else f"step {item.step}"
     return html.Div([
-        html.A(html.Img(src=media_url(key, item.asset_id), alt=item.name,
-                        className="experiment-image"), href=media_url(key, item.asset_id), target="_blank",
-               rel="noopener"),
+        html.Img(src=media_url(key, item.asset_id), alt=item.name, title="Click to enlarge",
+                 className="experiment-image", id={"type": "experiment-graphics-open", "asset": item.asset_id},
+                 n_clicks=0, style={"cursor": "zoom-in"}),
         html.Div(item.name, className="small text-truncate", title=item.name),
         html.Div(step, className="small text-muted"),
     ], className="experiment-image-card border rounded p-1")
