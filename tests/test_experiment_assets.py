@@ -166,7 +166,7 @@ def test_ten_thousand_assets_open_and_page(server, crowded, page, console_errors
         scroll_to(page, "top")
         expect(grid.locator(".ag-row[row-index='0'] [col-id=size]")).to_have_text("2 B")
         scroll_to(page, "bottom")
-        expect(grid.locator(".ag-row[row-index='9999'] [col-id=size]")).to_have_text("2.9 KiB")
+        expect(grid.locator(".ag-row[row-index='9999'] [col-id=size]")).to_have_text("2.929 KiB")
 
         page.fill("#experiment-assets-search", "file_0999")
         page.press("#experiment-assets-search", "Enter")
