@@ -576,7 +576,8 @@ class Sender(threading.Thread):
             for d in out:
                 if self.client is None or self.unreachable or self.dead:
                     self.spool.add(d)
-                self.pending.append(d)
+                if not self.dead:  # nothing more is sent: what comes now stays on disk only
+                    self.pending.append(d)
             if self.client is None:
                 self.pending.clear()
 
