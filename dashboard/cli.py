@@ -49,6 +49,9 @@ def serve(host, port, workers, threads) -> None:
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
+            # X-Forwarded-Proto & co. count only from the proxies the operator listed (gunicorn's
+            # default trusts any local process)
+            self.cfg.set("forwarded_allow_ips", ",".join(str(n) for n in settings.trusted_proxies))
 
         def load(self):
             from app import create_app
