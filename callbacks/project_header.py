@@ -16,7 +16,7 @@ from callbacks.shapes import NUMBER, TEXT, optional, record
 from dashboard.auth import can_write_project
 from dashboard.errors import Forbidden
 from dashboard.services import projects, workspaces
-from layouts.components.project_header import sdk_snippet, share_rows, visibility_badge
+from layouts.components.project_header import sdk_snippet, share_rows, shell_exports, visibility_badge
 
 OPEN_MODAL_JS = "function(n) { return Boolean(n); }"
 # The page's URL as the browser has it: unsaved view changes ride in its #hash.
@@ -28,7 +28,7 @@ CONFIRM_BOX_JS = """function(ask, cancel, confirm) {
 
 
 def generate_snippet_key(call: Call, _n, ref):
-    """Rotate the visitor's key for the project's workspace and put it into the snippet."""
+    """Rotate the visitor's key for the project's workspace and put it into the snippet and exports."""
     ref = ref or {}
     project = projects.get_readable(call.session, call.actor, ref.get("workspace") or "", ref.get("project") or "")
     if not can_write_project(call.session, call.actor, project):
@@ -37,7 +37,7 @@ def generate_snippet_key(call: Call, _n, ref):
     ok = dbc.Alert("A new API key is in the snippet. Copy it now: it won't be shown again, and your previous "
                    "key for this workspace no longer works.", color="success", className="py-2",
                    id="project-header-snippet-ok")
-    return sdk_snippet(ref["workspace"], project.name, raw), ok
+    return sdk_snippet(ref["workspace"], project.name, raw), shell_exports(raw), ok
 
 
 def header_changed() -> float:
@@ -61,13 +61,17 @@ def register(kit: CallbackKit) -> None:
     for name in ("apikey", "add", "share"):
         kit.clientside(OPEN_MODAL_JS, Output(f"project-header-{name}-modal", "is_open"),
                        Input(f"project-header-{name}-open", "n_clicks"), prevent_initial_call=True)
+    # the empty table's "Add experiment" (layouts/project.py) opens the same dialog
+    kit.clientside(OPEN_MODAL_JS, Output("project-header-add-modal", "is_open", allow_duplicate=True),
+                   Input("project-empty-add", "n_clicks"), prevent_initial_call=True)
     kit.clientside(
         CONFIRM_BOX_JS, Output("project-header-snippet-confirm-box", "style"),
         Input("project-header-snippet-generate", "n_clicks"), Input("project-header-snippet-cancel", "n_clicks"),
         Input("project-header-snippet-confirm", "n_clicks"), prevent_initial_call=True,
     )
     kit.callback(
-        Output("project-header-snippet", "children"), Output("project-header-snippet-message", "children"),
+        Output("project-header-snippet", "children"), Output("project-header-exports", "children"),
+        Output("project-header-snippet-message", "children"),
         Input("project-header-snippet-confirm", "n_clicks"), State("project-header-ref", "data"),
         prevent_initial_call=True,
         shapes={"project-header-ref.data": REF_SHAPE},

@@ -16,6 +16,7 @@ from dashboard.errors import Forbidden, HalleyError, NotFound
 from dashboard.services import workspaces
 from layouts.components.access import error_alert
 from layouts.components.collaborators import collaborator_rows
+from layouts.components.project_header import shell_exports
 
 
 def _workspace(call: Call, name):
@@ -108,6 +109,8 @@ def generate_key(call: Call, _n, ws_name):
     notice = dbc.Alert([
         html.Div("New API key. Copy it now: it won't be shown again.", className="fw-semibold mb-1"),
         html.Code(raw, id="settings-apikey-raw", className="user-select-all fs-6"),
+        html.Div("Scripts read the server and key from:", className="mt-2 small"),
+        html.Pre(shell_exports(raw), id="settings-apikey-exports", className="bg-light border rounded p-2 small mb-0"),
     ], color="success", id="settings-apikey-ok")
     return notice, raw
 

@@ -7,7 +7,7 @@ from dash import Input, Output, html
 from callbacks.kit import Call, CallbackKit
 from dashboard.services import workspaces
 
-FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404"}
+FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404", "get-started"}
 
 
 def current_workspace_name(pathname: str | None, search: str | None, names: list[str], default: str | None):

@@ -7,6 +7,7 @@ see a workspace's public projects) and check access themselves.
 from __future__ import annotations
 
 import base64
+from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
@@ -49,7 +50,7 @@ def list_projects(call: Call, ws_name, query, owner, visibility, sort, sort_clic
     if ctx.triggered_id in ("workspace-search", "workspace-owner", "workspace-visibility", "workspace-sort"):
         page = 1
     page = max(1, page or 1)
-    ws, _role = workspaces.get_visible(call.session, call.actor, ws_name or "")
+    ws, role = workspaces.get_visible(call.session, call.actor, ws_name or "")
     options = dict(query=query or "", owner_id=owner, visibility=visibility, sort=sort or "updated",
                    descending=descending)
     cards, total = projects.search(call.session, call.actor, ws.id, page=page - 1, **options)
@@ -59,13 +60,23 @@ def list_projects(call: Call, ws_name, query, owner, visibility, sort, sort_clic
         cards, total = projects.search(call.session, call.actor, ws.id, page=page - 1, **options)
     if not cards:
         body = html.P("No projects match." if total == 0 and (query or owner or visibility) else
-                      "No projects yet. Create one, or log an experiment with the SDK.",
+                      _no_projects(ws.name, role is not None and role.can_write),
                       className="text-muted", id="workspace-empty")
     else:
         body = project_list(ws.name, cards) if mode == "list" else project_grid(ws.name, cards)
     arrow = html.I(className="bi bi-sort-down" if descending else "bi bi-sort-up")
     return (body, f"{total} project{'s' if total != 1 else ''}", pages, page,
             "border active" if mode == "list" else "border", "border" if mode == "list" else "border active", arrow)
+
+
+def _no_projects(ws_name: str, can_create: bool):
+    """The empty workspace's next step."""
+    if not can_create:
+        return "No projects here yet. Members of this workspace create them or log experiments into them."
+    return ["No projects yet. Click Create project, or log a first experiment with the SDK (a project is created "
+            "with its first run): ",
+            dcc.Link("Get started", href=f"/get-started?workspace={quote(ws_name, safe='')}",
+                     id="workspace-empty-get-started"), "."]
 
 
 def _bump(n):

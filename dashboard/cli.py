@@ -55,6 +55,9 @@ def serve(host, port, workers, threads, quiet) -> None:
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)  # Halley logs each request itself, with who asked (dashboard/access_log.py)
             self.cfg.set("child_exit", _worker_exited)
+            # X-Forwarded-Proto & co. count only from the proxies the operator listed (gunicorn's
+            # default trusts any local process)
+            self.cfg.set("forwarded_allow_ips", ",".join(str(n) for n in settings.trusted_proxies))
 
         def load(self):
             from app import create_app

@@ -67,6 +67,18 @@ def trusted_hosts_of(raw: str) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def public_url_of(raw: str) -> str | None:
+    """HALLEY_PUBLIC_URL: the address users and scripts reach Halley at, such as
+    ``https://halley.example.com`` or ``https://example.com/halley``; None when unset."""
+    raw = raw.strip().rstrip("/")
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise SystemExit(f"HALLEY_PUBLIC_URL: {raw!r} is not an address such as https://halley.example.com")
+    return raw
+
+
 def trusted_proxies_of(raw: str) -> tuple:
     """The networks of a comma-separated list of proxy addresses such as
     ``127.0.0.1, 10.0.0.0/8, ::1``: requests from them may name the client in X-Forwarded-For."""
@@ -152,6 +164,7 @@ class Settings:
     secure_cookies: bool = False  # set HALLEY_SECURE_COOKIES=1 when served over HTTPS
     trusted_hosts: frozenset[str] = frozenset()  # HALLEY_TRUSTED_ORIGINS: the addresses users open
     trusted_proxies: tuple = ()  # HALLEY_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For counts
+    public_url: str | None = None  # HALLEY_PUBLIC_URL: the address shown in SDK snippets
     # HALLEY_NOTE_IMAGE_HOSTS: servers whose images notes show inline (others become links)
     note_image_hosts: tuple[ImageHost, ...] = ()
     access_log: bool = True  # HALLEY_ACCESS_LOG=0 or `halley serve --quiet`: no line per request
@@ -194,6 +207,7 @@ class Settings:
             secure_cookies=os.environ.get("HALLEY_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             trusted_hosts=trusted_hosts_of(os.environ.get("HALLEY_TRUSTED_ORIGINS", "")),
             trusted_proxies=trusted_proxies_of(os.environ.get("HALLEY_TRUSTED_PROXIES", "")),
+            public_url=public_url_of(os.environ.get("HALLEY_PUBLIC_URL", "")),
             note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
             access_log=os.environ.get("HALLEY_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
             metrics_token=os.environ.get("HALLEY_METRICS_TOKEN") or None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from flask import current_app, g, request, session as flask_session
 from flask_login import current_user
@@ -89,3 +90,28 @@ def client_address() -> str:
             if not trusted(address):
                 break
     return remote
+
+
+# A host with an optional port, as X-Forwarded-Host carries it (names, IPv4, [IPv6]).
+_FORWARDED_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+def public_url() -> str:
+    """The address the user opened Halley at, for SDK snippets: HALLEY_PUBLIC_URL when set;
+    else, for a request from a proxy listed in HALLEY_TRUSTED_PROXIES, the host and scheme it
+    forwarded (X-Forwarded-Host/-Proto, the values that proxy appended); else the request's own."""
+    configured = settings().public_url
+    if configured:
+        return configured
+    own = request.host_url.rstrip("/")
+    proxies = settings().trusted_proxies
+    remote = _ip(request.remote_addr or "")
+    if not proxies or remote is None or not any(remote in network for network in proxies):
+        return own
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[-1].strip()
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+    if not host or not _FORWARDED_HOST.match(host):
+        return own
+    if proto not in ("http", "https"):
+        proto = request.scheme
+    return f"{proto}://{host}"

@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard import context
+from dashboard.auth import Actor
 from dashboard.errors import HalleyError
-from dashboard.services import accounts, login_throttle
+from dashboard.services import accounts, login_throttle, onboarding
 
 PUBLIC_PAGES = {"/login", "/setup"}
 PUBLIC_PAGE_PREFIXES = ("/shared/",)
@@ -133,8 +134,9 @@ def setup_post():
             query = urlencode({"error": exc.message, "username": form.get("username", "")[:64],
                                "email": form.get("email", "")[:254]})
             return redirect(f"/setup?{query}")
+        landing = onboarding.landing_path(s, Actor(user_id=user.id, username=user.username))
     login_user(user, remember=True)
-    return _known_browser(redirect("/"), {}, user.id)
+    return _known_browser(redirect(landing), {}, user.id)
 
 
 @auth_routes.get("/shared/<token>")

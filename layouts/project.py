@@ -16,6 +16,19 @@ dash.register_page(__name__, path_template="/<workspace>/<project>", path="/proj
                    title="Project - Halley", order=60)
 
 
+def no_experiments(can_write: bool):
+    """What an empty project's table says to do next."""
+    if not can_write:
+        return dbc.Alert("No experiments in this project yet.", color="light", className="border py-2 mb-2",
+                         id="project-experiments-empty")
+    return dbc.Alert([
+        html.Span("No experiments yet. Log your first run with the SDK: Add experiment gives you code ready to "
+                  "paste, and the run shows up in this table."),
+        dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Add experiment"], id="project-empty-add",
+                   color="primary", size="sm", className="ms-3"),
+    ], color="light", className="border py-2 mb-2 d-flex align-items-center", id="project-experiments-empty")
+
+
 def layout(workspace: str = "", project: str = "", view: str | None = None, **_query):
     """The Experiments section. ``?view=<id>`` opens a saved view (``builtin``: the built-in
     one), else the project's default view; unsaved changes ride in the URL's #hash."""
@@ -67,6 +80,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
         dbc.Collapse(html.Div(id="project-panels", className="project-panels mb-2"),
                      id="project-panels-collapse", is_open=state.get("panelsOpen", True)),
         toolbar(state, section.can_write, me.is_authenticated),
+        no_experiments(section.can_write) if live.data[0] == 0 else None,
         html.Div(id="project-groups", className="small text-muted mb-1"),
         grid(state, base_url, section.can_write, hidden),
         dialogs(),

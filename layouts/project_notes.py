@@ -20,7 +20,8 @@ def layout(workspace: str = "", project: str = "", **_query):
         body = html.Div([
             dbc.Tabs([
                 dbc.Tab(dbc.Textarea(id="project-notes-editor", value=p.notes, rows=18, className="font-monospace",
-                                     placeholder="Write notes in Markdown…"),
+                                     placeholder="No notes yet. Write what this project is about, its "
+                                                 "questions and findings, in Markdown; then Save notes."),
                         label="Write", tab_id="write", tab_class_name="project-notes-tab-write"),
                 dbc.Tab(html.Div(id="project-notes-preview", className="border rounded p-3 bg-white"),
                         label="Preview", tab_id="preview", tab_class_name="project-notes-tab-preview",

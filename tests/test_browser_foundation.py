@@ -20,7 +20,10 @@ def test_first_run_owner_account_sign_out_and_in(fresh_server, page, console_err
     page.fill("#setup-password", "correct horse")
     page.fill("#setup-password2", "correct horse")
     page.click("#setup-submit")
-    # Signed in and sent to the default workspace, named after the user.
+    # Signed in and sent to "Get started" (no demo here); the default workspace is named after the user.
+    expect(page).to_have_url(url + "/get-started")
+    expect(page.locator("#get-started-workspace")).to_have_text("ada")
+    page.goto(url + "/")
     expect(page).to_have_url(url + "/ada")
     expect(page.locator("#workspace-title")).to_have_text("ada")
     expect(page.locator("#shell-workspace-menu")).to_contain_text("ada")

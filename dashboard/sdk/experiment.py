@@ -23,7 +23,7 @@ from dashboard.sdk.config import ClientConfig, env_float, resolve_flag, spool_ro
 from dashboard.sdk.formats import (confusion_matrix_json, flatten_parameters, histogram_json, image_bytes, json_value,
                                    wav_bytes)
 from dashboard.sdk.spool import Delivery, SpoolDir
-from dashboard.sdk.transport import HttpClient, Rejected, Sender, Transient, warn
+from dashboard.sdk.transport import KEY_REFUSED, HttpClient, Rejected, Sender, Transient, warn
 
 KEY_RE = re.compile(r"^[A-Za-z0-9]{32,50}$")
 IN_MEMORY_MAX = 16 * 1024 * 1024
@@ -601,10 +601,16 @@ class Experiment(BaseExperiment):
     def _heartbeat_loop(self) -> None:
         client = HttpClient(self._config)
         while not self._threads_stop.wait(self._heartbeat_s):
+            if self._sender.key_refused:  # nothing more goes out with a refused key
+                return
             try:
                 body = client.request("POST", f"/experiments/{self.id}/heartbeat", json_body={},
                                       timeout=max(self._heartbeat_s, 5)).json()
-            except (Transient, Rejected, ValueError):
+            except Rejected as exc:
+                if exc.status in KEY_REFUSED:
+                    return
+                continue
+            except (Transient, ValueError):
                 continue
             if body.get("stop_requested") and self._stop_by is None:
                 self._stop_by = body.get("stopped_by") or "unknown"
@@ -622,6 +628,8 @@ class Experiment(BaseExperiment):
         delivered = self._sender.close(max(0.0, deadline - time.monotonic()), self._config.offline_end_wait_s,
                                        deadline=deadline)
         if self._sender.dead:
+            if self._sender.key_refused:  # `halley upload` ends the run with the rest of its data
+                self._spool.write_end(status)
             return
         ended = self._sender.ended
         for pause in (0.5, 1.0, 2.0, None):

@@ -36,6 +36,7 @@ MAX_NAME = 300  # the server's limit for metric, parameter and other names
 OUTPUT_CHUNK = 64 * 1024
 GZIP_MIN_BYTES = 64 * 1024
 USER_AGENT = "halley-sdk/1"
+KEY_REFUSED = (401, 403)  # the key no longer works (rotated, revoked) or no longer may write here
 
 
 def warn(message: str, label: str = "HALLEY WARNING") -> None:
@@ -483,6 +484,7 @@ class Sender(threading.Thread):
         self.backoff = 0.0
         self.next_try = 0.0
         self.dead = False
+        self.key_refused = False            # the key stopped working mid-run (see _key_refused)
         self.discard = False                # refused at creation: nothing of the run is kept
         self.went_offline = False
         self.ended = False                  # a batch carrying the end was acknowledged with it
@@ -578,7 +580,8 @@ class Sender(threading.Thread):
             for d in out:
                 if self.client is None or self.unreachable or self.dead:
                     self.spool.add(d)
-                self.pending.append(d)
+                if not self.dead:  # nothing more is sent: what comes now stays on disk only
+                    self.pending.append(d)
             if self.client is None:
                 self.pending.clear()
 
@@ -606,6 +609,9 @@ class Sender(threading.Thread):
                     if d.ends:
                         self.ended = _reports_end(reply)
                 except Rejected as exc:
+                    if exc.status in KEY_REFUSED:
+                        self._key_refused(exc)
+                        return
                     self._warn_once(f"could not store data for experiment {self.key}: {exc.message}")
                 self.pending.popleft()
                 self.spool.remove(d)
@@ -660,6 +666,17 @@ class Sender(threading.Thread):
         self.pending.popleft()
         self.spool.remove(d)
         self.delivered += 1
+
+    def _key_refused(self, exc: Rejected) -> None:
+        """The server stopped accepting the key mid-run (rotated or revoked): send nothing more
+        with it, keep every entry not acknowledged in the spool, and say once how to send it."""
+        self.dead = True
+        self.key_refused = True
+        for d in self.pending:
+            self.spool.add(d)
+        warn(f"the server refused this run's API key ({exc.message}): it was rotated or revoked. Nothing more "
+             f"is sent for experiment {self.key}; its unsent data is kept in {self.spool.path}. "
+             f"Send it with a new key: halley upload --api-key NEW_KEY {self.spool.path}")
 
     def _offline(self, reason: str) -> None:
         self.went_offline = True

@@ -80,10 +80,11 @@ def panel_card(panel: dict, can_keep: bool) -> html.Div:
                                                "data-panel-title": panel_title(panel)})
 
 
-def panel_cards(panels: list[dict], can_keep: bool) -> list:
+def panel_cards(panels: list[dict], can_keep: bool, can_add: bool = True) -> list:
     if not panels:
-        return [html.Div("No panels yet. Add one to chart the visible experiments.",
-                         className="text-muted small py-3", id="project-panels-empty")]
+        text = ("No panels yet. Click Add Panel to chart the experiments in the table: metrics over steps, "
+                "parameters against results." if can_add else "No panels in this view.")
+        return [html.Div(text, className="text-muted small py-3", id="project-panels-empty")]
     return [panel_card(p, can_keep) for p in panels]
 
 
@@ -99,7 +100,7 @@ def panels_area(panels: list[dict], can_keep: bool, can_add: bool = True) -> htm
                        color="primary", outline=True, style=None if can_add else {"display": "none"}),
             html.Div(id="project-panels-brush-bar", className="ms-auto small"),
         ], className="d-flex align-items-center mb-2"),
-        html.Div(panel_cards(panels, can_keep), id="project-panels-grid", className="row g-2"),
+        html.Div(panel_cards(panels, can_keep, can_add), id="project-panels-grid", className="row g-2"),
         panel_gallery(),
         panel_editor(),
     ], id="project-panels-area")

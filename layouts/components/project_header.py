@@ -7,11 +7,11 @@ generating a key for the snippet, lives in callbacks/project_header.py.
 """
 from __future__ import annotations
 
+import shlex
 from urllib.parse import quote, unquote
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
-from flask import request
 
 from dashboard import context
 from dashboard.auth import Actor, actor_role
@@ -47,13 +47,16 @@ def icon_url(workspace_name: str, project) -> str | None:
     return f"/api/v1/workspaces/{quote(workspace_name, safe='')}/projects/{quote(project.name, safe='')}/icon?v={version}"
 
 
-def sdk_snippet(workspace_name: str, project_name: str, api_key: str | None = None) -> str:
+def sdk_snippet(workspace_name: str, project_name: str, api_key: str | None = None,
+                server_url: str | None = None) -> str:
+    """Python that logs a run into the project on this server, ready to paste and run."""
     key_expr = repr(api_key) if api_key else 'os.environ["HALLEY_API_KEY"]'
     head = "" if api_key else "import os\n\n"
     return (
         f"{head}from dashboard.sdk import Experiment\n\n"
         f"experiment = Experiment(\n"
         f"    api_key={key_expr},\n"
+        f"    url={(server_url or _host_url())!r},\n"
         f"    workspace={workspace_name!r},\n"
         f"    project_name={project_name!r},\n"
         f")\n"
@@ -63,11 +66,26 @@ def sdk_snippet(workspace_name: str, project_name: str, api_key: str | None = No
     )
 
 
+def shell_exports(api_key: str | None = None, server_url: str | None = None) -> str:
+    """The same settings as environment variables, for scripts that don't pass them."""
+    return (f"export HALLEY_URL={shlex.quote(server_url or _host_url())}\n"
+            f"export HALLEY_API_KEY={shlex.quote(api_key) if api_key else 'YOUR_API_KEY'}\n")
+
+
 def _host_url() -> str:
+    """The address this page was opened at (see ``context.public_url``), "" outside a request."""
     try:
-        return request.host_url.rstrip("/")
+        return context.public_url()
     except RuntimeError:
         return ""
+
+
+def code_block(text: str, id: str):
+    return html.Div([
+        dcc.Clipboard(target_id=id, id=f"{id}-copy", className="btn btn-sm btn-outline-secondary project-header-copy",
+                      title="Copy"),
+        html.Pre(text, id=id, className="bg-light border rounded p-3 small mb-2"),
+    ], className="position-relative")
 
 
 def _api_key_modal(workspace_name: str, hint: str | None, is_member: bool):
@@ -84,6 +102,8 @@ def _api_key_modal(workspace_name: str, hint: str | None, is_member: bool):
             ], className="mb-2"),
             dbc.FormText("Keys are stored only as hashes, so the full key is shown once, right after it is "
                          "generated. Generating a new key stops the old one at once.", className="d-block mb-3"),
+            html.P("Scripts find this server and your key in these environment variables:", className="mb-1"),
+            code_block(shell_exports(), "project-header-apikey-exports"),
             dbc.Button([html.I(className="bi bi-key me-1"), "Generate API key"], id="project-header-apikey-generate",
                        href=f"/settings/developer?workspace={quote(workspace_name, safe='')}",
                        color="warning", size="sm"),
@@ -115,12 +135,9 @@ def _add_experiment_modal(workspace_name: str, project_name: str, is_member: boo
         dbc.ModalBody([
             html.P(["Log a run into ", html.B(f"{workspace_name} / {project_name}"),
                     " with Halley's Python SDK. Set HALLEY_API_KEY to your key, or generate one below."]),
-            html.Div([
-                dcc.Clipboard(target_id="project-header-snippet", id="project-header-snippet-copy",
-                              className="btn btn-sm btn-outline-secondary project-header-copy", title="Copy"),
-                html.Pre(sdk_snippet(workspace_name, project_name), id="project-header-snippet",
-                         className="bg-light border rounded p-3 small mb-2"),
-            ], className="position-relative"),
+            code_block(sdk_snippet(workspace_name, project_name), "project-header-snippet"),
+            html.P("Or set the server and key in the environment, for any script:", className="mb-1 small"),
+            code_block(shell_exports(), "project-header-exports"),
             generate,
         ]),
     ], id="project-header-add-modal", is_open=False, size="lg")
