@@ -123,11 +123,14 @@ def test_filters_and_sort_are_kept_in_the_url(server, accounts, data, page, brow
     expect(page).to_have_url(re.compile(r"[?&]dir=asc"))
     query = parse_qs(urlparse(page.url).query)
     assert query == {"q": ["about"], "visibility": ["public"], "sort": ["name"], "dir": ["asc"]}
+    first = page.locator(".workspace-project-name").first
+    expect(first).to_have_text("apple")  # the URL may change before the list is drawn again
     assert names_shown(page) == ["apple", "avocado"]
 
     # a reload keeps the listing and its controls
     page.reload()
     expect(page.locator("#workspace-total")).to_have_text("2 projects")
+    expect(first).to_have_text("apple")
     assert names_shown(page) == ["apple", "avocado"]
     expect(page.locator("#workspace-search")).to_have_value("about")
     expect(page.locator("#workspace-visibility")).to_contain_text("Public")
