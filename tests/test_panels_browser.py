@@ -318,6 +318,8 @@ def test_adding_or_editing_a_panel_draws_only_that_panel(server, page, panel_pro
     asked.clear()
     _menu_item(page, "bar", "Edit Panel").click()
     expect(page.locator("#project-editor-name")).to_be_visible(timeout=SLOW)
+    # the editor is filled from the panel by the server: type once it has been
+    expect(page.locator("#project-editor-title")).to_have_text("Edit Bar Chart", timeout=SLOW)
     page.fill("#project-editor-name", "Best accuracy")
     page.click("#project-editor-done")
     expect(_card(page, "bar").locator(".project-panel-title")).to_have_text("Best accuracy", timeout=SLOW)
