@@ -3,14 +3,18 @@ outliers); every change re-renders the charts from one query per render."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html
+import hashlib
+import json
+
+from dash import ALL, MATCH, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
-from callbacks.kit import Call, CallbackKit, alert
+from callbacks.kit import Call, CallbackKit, alert, figure
 from callbacks.shapes import INDEX, NUMBER, TEXT, list_of, optional
-from dashboard.charts import metric_lines
-from dashboard.services import experiment_page
+from dashboard.charts import line
+from dashboard.charts.style import empty_figure
+from dashboard.services import experiment_page, panels
 from layouts.components.experiment_charts import chart_card
 
 
@@ -48,26 +52,42 @@ def update_state(_call: Call, smoothing, x_axis, outliers, _add, _deletes, _colo
     return state
 
 
-def render_charts(call: Call, state, ref):
+def render_charts(call: Call, state, ref, drawn):
+    """The chart cards, empty: each chart draws once scrolled into view (see ``draw_chart``).
+    The cards are made again only when the list of charts changes (``drawn`` is the last list's
+    token); a change of smoothing, X axis, outliers or colors redraws the charts in place."""
     state = chart_state(state)
     charts = state["charts"]
+    token = hashlib.sha1(json.dumps(charts, sort_keys=True).encode()).hexdigest()[:12]
+    if token == drawn:
+        raise PreventUpdate
     if not charts:
-        return html.P("No charts. Use Add Chart to plot metrics.", className="text-muted", id="experiment-charts-empty")
-    names = sorted({m for c in charts for m in c["metrics"]})
+        return html.P("No charts. Use Add Chart to plot metrics.", className="text-muted",
+                      id="experiment-charts-empty"), token
+    experiment_page.open_key(call.session, call.actor, key_of(ref))
+    return [chart_card(i, ", ".join(chart["metrics"]), f"{token}-{i}") for i, chart in enumerate(charts)], token
+
+
+def draw_chart(call: Call, seen, state, _live, ref):
+    """One chart, when its card has come into view (and again on each live update after that)."""
+    if not seen:
+        raise PreventUpdate
+    index = ctx.outputs_list["id"]["index"]
+    state = chart_state(state)
+    if index >= len(state["charts"]):
+        raise PreventUpdate
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    series = {x.name: x for x in experiment_page.metric_series(call.session, page.experiment, names, state["x_axis"])}
-    color_index = {n: i for i, n in enumerate(names)}
-    cards = []
-    for i, chart in enumerate(charts):
-        lines = [series[m] for m in chart["metrics"] if m in series]
-        title = ", ".join(chart["metrics"])
-        fig, invalid = metric_lines.figure(lines, x_axis=state["x_axis"], smoothing=state["smoothing"],
-                                           ignore_outliers=state["ignore_outliers"], colors=state["colors"],
-                                           color_index=color_index)
-        graph = dcc.Graph(figure=fig, id={"type": "experiment-chart", "index": i}, className="experiment-chart",
-                          config={"displaylogo": False})
-        cards.append(chart_card(i, title, graph, invalid))
-    return cards
+    names = sorted({m for c in state["charts"] for m in c["metrics"]})
+    series, invalid = experiment_page.chart_series(
+        call.session, page.experiment, state["charts"][index]["metrics"], state["x_axis"],
+        panels.open_cache(call.settings.cache_dir), state["colors"], names)
+    if not series:
+        return empty_figure("No data for this metric")
+    fig = line.line_figure(series, x_axis=state["x_axis"], smoothing=state["smoothing"], invalid=invalid,
+                           outliers="ignore" if state["ignore_outliers"] else "show", per_metric=True,
+                           show_legend="auto" if len(series) > 1 else "hide")
+    fig.update_layout(uirevision=f"chart-{index}")
+    return fig
 
 
 def toggle_modal(_call: Call, _open, _done, is_open):
@@ -97,9 +117,19 @@ def register(kit: CallbackKit) -> None:
         State("experiment-charts-color-value", "value"), State("experiment-charts-state", "data"),
         prevent_initial_call=True, public=True,
     )(update_state)
-    kit.callback(Output("experiment-charts-grid", "children"), Input("experiment-charts-state", "data"),
-                 State("experiment-ref", "data"), public=True,
+    kit.value("experiment-charts-token.data", optional(TEXT))
+    kit.callback(Output("experiment-charts-grid", "children"), Output("experiment-charts-token", "data"),
+                 Input("experiment-charts-state", "data"), State("experiment-ref", "data"),
+                 State("experiment-charts-token", "data"), public=True,
                  error=alert("experiment-charts-grid.children"))(render_charts)
+    kit.pattern("experiment-chart", index=INDEX)
+    kit.pattern("experiment-chart-seen", index=INDEX)
+    kit.callback(Output({"type": "experiment-chart", "index": MATCH}, "figure"),
+                 Input({"type": "experiment-chart-seen", "index": MATCH}, "data"),
+                 Input("experiment-charts-state", "data"), Input("experiment-live", "data"),
+                 State("experiment-ref", "data"),
+                 prevent_initial_call=True, public=True, shapes={"experiment-chart-seen.data": optional(TEXT)},
+                 error=figure("experiment-chart.figure"))(draw_chart)
     kit.callback(Output("experiment-charts-add-modal", "is_open"), Input("experiment-charts-add-open", "n_clicks"),
                  Input("experiment-charts-add", "n_clicks"), State("experiment-charts-add-modal", "is_open"),
                  prevent_initial_call=True, public=True)(toggle_modal)

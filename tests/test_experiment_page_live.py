@@ -58,6 +58,9 @@ def test_stop_button_interrupts_a_running_sdk_script(server, accounts, page, tmp
         assert proc.returncode == 0
         # The page notices the end by itself (status poll) and shows "stopped".
         expect(page.locator("#experiment-status")).to_have_text("stopped", timeout=20_000)
+        # and the Stop banner gives way to the final state
+        expect(page.locator("#experiment-final-state")).to_have_text("The experiment is stopped.")
+        expect(page.locator("#experiment-stop-requested")).to_have_count(0)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,10 +1,9 @@
 """CPU, GPU and memory charts from the ``sys.*`` metrics the SDK logs, one chart per unit."""
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.charts.metric_lines import Series, figure
+from dashboard.charts.line import line_figure
 
 GROUPS = [
     ("cpu", "CPU utilization (%)"),
@@ -42,20 +41,19 @@ def group_names(names: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def figures(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str, go.Figure]]:
-    """One chart per non-empty group; x is wall time (epoch seconds -> datetime)."""
+def figures(series: list[dict]) -> list[tuple[str, go.Figure]]:
+    """One chart per non-empty group of ``experiment_page.system_series`` (x: wall time)."""
     out = []
-    groups = group_names(list(series))
+    by_name = {s["metric"]: s for s in series}
+    groups = group_names(list(by_name))
     for key, title in GROUPS:
         names = groups.get(key)
         if not names:
             continue
-        lines = []
-        for name in names:
-            x, y = series[name]
-            lines.append(Series(name, np.asarray(x, dtype="datetime64[s]") if x.dtype.kind == "f" else x, y))
-        fig, _invalid = figure(lines, title=title, x_axis="wall", height=260)
-        fig.update_layout(xaxis_title=None, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
-                                                    "xanchor": "right"}, margin={"t": 60, "b": 30})
+        fig = line_figure([by_name[n] for n in names], title=title, x_axis="wall", per_metric=True,
+                          show_legend="show" if len(names) > 1 else "hide")
+        fig.update_layout(height=260, xaxis_title=None, showlegend=len(names) > 1,
+                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+                          margin={"t": 60, "b": 30})
         out.append((key, fig))
     return out

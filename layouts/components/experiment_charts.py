@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.charts.metric_lines import X_AXES
+from dashboard.charts.line import X_AXES
 from dashboard.services import experiment_page
 
 
@@ -67,19 +67,31 @@ def charts_tab(session, page, _assets_dir):
     ], id="experiment-charts-colors-modal", is_open=False)
     return html.Div([
         dcc.Store(id="experiment-charts-state", data=state),
+        dcc.Store(id="experiment-charts-token"),
         controls, add_modal, color_modal,
         html.Div(id="experiment-charts-message"),
-        dcc.Loading(html.Div(id="experiment-charts-grid", className="row g-3"), delay_show=400),
+        dcc.Loading(html.Div(id="experiment-charts-grid", className="row g-3"), delay_show=400,
+                    target_components={"experiment-charts-grid": "children"}),
     ])
 
 
-def chart_card(index: int, title: str, graph, invalid: int):
-    note = html.Div("Some invalid values were ignored", className="small text-warning px-2") if invalid else None
+def chart_card(index: int, title: str, token: str):
+    """A chart's card. Its graph starts empty; ``assets/experiment_page.js`` sets the card's
+    ``experiment-chart-seen`` store (to ``token``) once the card scrolls into view, which draws it.
+    ``token`` changes with the chart layout, so a redrawn grid asks again."""
     return dbc.Col(dbc.Card([
         html.Div([
             html.Span(title, className="small fw-semibold text-truncate"),
             html.Button(html.I(className="bi bi-x-lg"), id={"type": "experiment-chart-delete", "index": index},
                         className="btn btn-link btn-sm p-0 text-muted", title="Delete chart"),
         ], className="d-flex justify-content-between align-items-center px-2 pt-1"),
-        graph, note,
+        dcc.Store(id={"type": "experiment-chart-seen", "index": index}),
+        html.Div(dcc.Graph(id={"type": "experiment-chart", "index": index}, className="experiment-chart",
+                           figure=PENDING, config={"displaylogo": False}, style={"height": "300px"}),
+                 className="experiment-chart-slot", **{"data-index": str(index), "data-token": token}),
     ], className="experiment-chart-card"), lg=6)
+
+
+# An empty figure until the chart is drawn (no axes to flash).
+PENDING = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                  "template": "plotly_white", "margin": {"l": 20, "r": 20, "t": 20, "b": 20}}}
