@@ -127,7 +127,7 @@ def _read_raw(session: Session, sids: list[int], step_range) -> dict[int, dict]:
         .where(_POINT.series_id.in_(sids))
     if step_range:
         stmt = stmt.where(_POINT.step.between(step_range[0], step_range[1]))
-    data = fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step, _POINT.id), 5)
+    data = fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step.nulls_first(), _POINT.id), 5)
     out: dict[int, dict] = {}
     if not len(data):
         return out
