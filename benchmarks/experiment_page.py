@@ -184,7 +184,9 @@ def main() -> None:
             page.fill("#login-username", USER)
             page.fill("#login-password", PASSWORD)
             page.click("#login-submit")
-            page.wait_for_url(lambda u: "/login" not in u)
+            # sign-in lands on "/", which then opens the user's workspace: wait for that last page
+            page.wait_for_url(lambda u: u.split("?")[0].rstrip("/") not in (server.url, server.url + "/login"))
+            page.wait_for_load_state("networkidle")
             url = f"{server.url}/{USER}/{PROJECT}/{key}"
             rounds = [one_round(page, url, messages) for _ in range(args.repeat + 1)][1:]
             drawn, scroll_s = all_charts_drawn(page, url)

@@ -1,21 +1,16 @@
 """The Charts tab: the chart layout lives in a Store (charts, colors, smoothing, X axis,
-outliers); every change re-renders the charts from one query per render."""
+outliers); each chart is drawn by its own callback once scrolled into view."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-import hashlib
-import json
-
 from dash import ALL, MATCH, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
 from callbacks.kit import Call, CallbackKit, alert, figure
 from callbacks.shapes import INDEX, NUMBER, TEXT, list_of, optional
-from dashboard.charts import line
-from dashboard.charts.style import empty_figure
 from dashboard.services import experiment_page, panels
-from layouts.components.experiment_charts import chart_card
+from layouts.components.experiment_charts import chart_cards, chart_token
 
 
 def chart_state(state) -> dict:
@@ -53,40 +48,26 @@ def update_state(_call: Call, smoothing, x_axis, outliers, _add, _deletes, _colo
 
 
 def render_charts(call: Call, state, ref, drawn):
-    """The chart cards, empty: each chart draws once scrolled into view (see ``draw_chart``).
-    The cards are made again only when the list of charts changes (``drawn`` is the last list's
-    token); a change of smoothing, X axis, outliers or colors redraws the charts in place."""
+    """The chart cards, made again only when the list of charts changes (``drawn`` is the
+    token of the list shown); a change of smoothing, X axis, outliers or colors redraws the
+    charts in place (``draw_chart``). The tab's layout makes the first cards."""
     state = chart_state(state)
-    charts = state["charts"]
-    token = hashlib.sha1(json.dumps(charts, sort_keys=True).encode()).hexdigest()[:12]
+    token = chart_token(state["charts"])
     if token == drawn:
         raise PreventUpdate
-    if not charts:
-        return html.P("No charts. Use Add Chart to plot metrics.", className="text-muted",
-                      id="experiment-charts-empty"), token
-    experiment_page.open_key(call.session, call.actor, key_of(ref))
-    return [chart_card(i, ", ".join(chart["metrics"]), f"{token}-{i}") for i, chart in enumerate(charts)], token
+    page = experiment_page.open_key(call.session, call.actor, key_of(ref))
+    return chart_cards(call.session, page, state, panels.open_cache(call.settings.cache_dir), drawn=0), token
 
 
 def draw_chart(call: Call, seen, state, _live, ref):
-    """One chart, when its card has come into view (and again on each live update after that)."""
+    """One chart, when its card has come into view (and again on each change after that)."""
     if not seen:
         raise PreventUpdate
-    index = ctx.outputs_list["id"]["index"]
-    state = chart_state(state)
-    if index >= len(state["charts"]):
-        raise PreventUpdate
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    names = sorted({m for c in state["charts"] for m in c["metrics"]})
-    series, invalid = experiment_page.chart_series(
-        call.session, page.experiment, state["charts"][index]["metrics"], state["x_axis"],
-        panels.open_cache(call.settings.cache_dir), state["colors"], names)
-    if not series:
-        return empty_figure("No data for this metric")
-    fig = line.line_figure(series, x_axis=state["x_axis"], smoothing=state["smoothing"], invalid=invalid,
-                           outliers="ignore" if state["ignore_outliers"] else "show", per_metric=True,
-                           show_legend="auto" if len(series) > 1 else "hide")
-    fig.update_layout(uirevision=f"chart-{index}")
+    fig = experiment_page.chart_figure(call.session, page.experiment, chart_state(state),
+                                       ctx.outputs_list["id"]["index"], panels.open_cache(call.settings.cache_dir))
+    if fig is None:
+        raise PreventUpdate
     return fig
 
 

@@ -55,7 +55,7 @@ def test_a_sixty_metric_run_draws_every_chart(server, accounts, page, console_me
     # charts far below the fold wait until scrolled to
     assert not chart_drawn(page, METRICS - 1)
     for i in range(METRICS):
-        charts.nth(i).scroll_into_view_if_needed()
+        page.evaluate("i => document.querySelectorAll('.experiment-chart')[i].scrollIntoView({block: 'center'})", i)
         page.wait_for_function("""i => {
             const chart = document.querySelectorAll('.experiment-chart')[i];
             return !!(chart && chart.querySelector('.scatterlayer .trace path.js-line'));

@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from dashboard.auth import Actor, can_write_project
-from dashboard.charts.style import palette_color
+from dashboard.charts.style import empty_figure, palette_color
 from dashboard.errors import Invalid, NotFound
 from dashboard.services import experiments
 from dashboard.services.names import check_no_bidi
@@ -133,6 +133,24 @@ def chart_series(session: Session, exp: Experiment, names: list[str], x_axis: st
         s["exp"] = {**base, "color": (colors or {}).get(name)
                     or palette_color(order.index(name) if name in order else len(order))}
     return series, invalid
+
+
+def chart_figure(session: Session, exp: Experiment, state: dict, index: int, cache=None):
+    """The figure of chart ``index`` of a (cleaned) chart layout, or None past its end."""
+    from dashboard.charts import line
+
+    if index >= len(state["charts"]):
+        return None
+    names = sorted({m for c in state["charts"] for m in c["metrics"]})
+    series, invalid = chart_series(session, exp, state["charts"][index]["metrics"], state["x_axis"], cache,
+                                   state["colors"], names)
+    if not series:
+        return empty_figure("No data for this metric")
+    fig = line.line_figure(series, x_axis=state["x_axis"], smoothing=state["smoothing"], invalid=invalid,
+                           outliers="ignore" if state["ignore_outliers"] else "show", per_metric=True,
+                           show_legend="auto" if len(series) > 1 else "hide")
+    fig.update_layout(uirevision=f"chart-{index}")
+    return fig
 
 
 def system_series(session: Session, exp: Experiment, cache=None) -> list[dict]:
