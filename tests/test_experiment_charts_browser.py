@@ -1,5 +1,6 @@
 """The experiment page's Charts tab in headless Chromium: every chart of a many-metric run draws
 (as SVG, when scrolled to), and a running experiment's charts and status update on their own."""
+import re
 import threading
 
 import numpy as np
@@ -76,11 +77,12 @@ def last_step(page) -> float | None:
     }""")
 
 
-def test_a_running_experiments_chart_and_status_update_without_reload(server, accounts, page, console_messages):
+def test_a_running_experiments_chart_output_and_status_update_without_reload(server, accounts, page, console_messages):
     owner = accounts.create("livechart")
     log = Logger(server.home, server.database_url, owner.username)
     key = log.start("live", name="running")
-    log.batch(key, metrics=[{"name": "loss", "value": 1.0 / (s + 1), "step": s} for s in range(20)])
+    log.batch(key, metrics=[{"name": "loss", "value": 1.0 / (s + 1), "step": s} for s in range(20)],
+              output=[{"text": f"step {s}\n", "offset": s} for s in range(20)])
     stop = threading.Event()
     logged = {"step": 20}
 
@@ -105,6 +107,13 @@ def test_a_running_experiments_chart_and_status_update_without_reload(server, ac
             const x = Array.from(p._fullData[0].x);
             return x[x.length - 1] > {first};
         }}""", timeout=30_000)
+        # the output follows too
+        page.click("#experiment-tab-output")
+        label = page.locator("#experiment-output-range")
+        expect(label).to_have_text(re.compile(r"Lines 1-\d+ of \d+"))
+        shown = label.inner_text()
+        expect(label).not_to_have_text(shown, timeout=30_000)
+        page.click("#experiment-tab-charts")
     finally:
         stop.set()
         worker.join()
