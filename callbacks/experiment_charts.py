@@ -3,7 +3,7 @@ outliers); each chart is drawn by its own callback once scrolled into view."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, State, ctx, html
+from dash import ALL, MATCH, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
