@@ -248,7 +248,10 @@ def _x_values(entry: dict, x_axis: str) -> np.ndarray:
         return entry["timestamp"] - (first if first is not None else np.nanmin(entry["timestamp"], initial=0))
     if x_axis == "wall":
         return entry["timestamp"] * 1000.0  # epoch ms, drawn on a date axis
-    return entry["step"]
+    steps = entry["step"]
+    if len(steps) and np.isnan(steps).all():  # logged without steps: drawn in the order logged
+        return np.arange(len(steps), dtype=np.float64)
+    return steps
 
 
 def _entry_xy(entry: dict, x_axis: str, other: dict | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
