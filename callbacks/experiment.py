@@ -11,10 +11,11 @@ from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, red_text
-from callbacks.shapes import COUNT, KEY, TAG, TEXT, optional, record
-from dashboard.services import experiment_page, experiments
+from callbacks.shapes import COUNT, KEY, TAG, TEXT, list_of, optional, record
+from dashboard.services import experiment_page, experiments, project_live
 from layouts.components.experiment_header import format_duration, status_badge, stop_outcome, tag_badges
 from layouts.components.experiment_tables import history_table
+from layouts.components.experiment_tables import system_charts as experiment_system_charts
 from layouts.components.experiment_tabs import RENDERERS
 from layouts.components.project_markdown import render_markdown
 
@@ -33,14 +34,28 @@ def render_tab(call: Call, active_tab, ref):
     return renderer(call.session, page, call.settings.assets_dir)
 
 
-def refresh_status(call: Call, _n, ref):
+def refresh_status(call: Call, _n, ref, seen):
+    """One poll of a running experiment's page: its status and duration, and, when it logged
+    something since the last poll (``updated_at`` moved) or ended, a new ``experiment-live``
+    value, which redraws the charts in view, the output and the system metrics. The poll backs
+    off from every 5 s to every 30 s while nothing changes (as the project page's does) and stops
+    once the experiment is not running; a Stop banner then gives way to the final state."""
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
     exp = page.experiment
-    ended = page.status != "running"
+    running = page.status == "running"
+    seen = seen if isinstance(seen, dict) else {}
+    changed = [str(exp.updated_at), page.status]
+    was_idle = int(seen.get("idle") or 0)
+    idle = 0 if changed != seen.get("changed") else min(was_idle + 1, 100)
+    interval = project_live.next_interval(idle)
     # A "Stop requested" banner turns into how the run ended once it has.
-    message = stop_outcome(page.status) if ended and exp.stop_requested else no_update
-    return (status_badge(page.status, exp.stop_requested), ended,
-            format_duration(experiments.duration_s(exp)), experiment_page.started_label(exp.end_time), message)
+    ended = stop_outcome(page.status) if not running and exp.stop_requested else None
+    return (status_badge(page.status, exp.stop_requested), not running,
+            format_duration(experiments.duration_s(exp)), experiment_page.started_label(exp.end_time),
+            {"changed": changed, "idle": idle} if changed != seen.get("changed") else no_update,
+            {"changed": changed, "idle": idle} if idle != was_idle or changed != seen.get("changed") else no_update,
+            interval if interval != project_live.next_interval(was_idle) else no_update,
+            ended if ended is not None else no_update)
 
 
 def toggle_rename(_call: Call, _open, _cancel, _saved):
@@ -96,7 +111,7 @@ def parameter_history(call: Call, cell, ref):
     return history_table(name, experiments.parameter_history(call.session, exp, name))
 
 
-def output_page(call: Call, search, _prev, _next, page, ref):
+def output_page(call: Call, search, _prev, _next, _live, page, ref):
     trigger = ctx.triggered_id
     page = page or 0
     if trigger == "experiment-output-search":
@@ -116,6 +131,11 @@ def output_page(call: Call, search, _prev, _next, page, ref):
     return lines or "No output" + (" matches the search." if search else "."), label, page
 
 
+def system_charts(call: Call, _live, ref):
+    page = experiment_page.open_key(call.session, call.actor, key_of(ref))
+    return experiment_system_charts(call.session, page.experiment)
+
+
 def save_notes(call: Call, _n, text, ref):
     exp = experiment_page.set_notes(call.session, call.actor, key_of(ref), text or "")
     return html.Span("Saved", className="text-success", id="experiment-notes-saved"), render_markdown(
@@ -130,6 +150,9 @@ def register(kit: CallbackKit) -> None:
                  "experiment-params-search.value", "experiment-text-search.value"):
         kit.value(name, optional(TEXT))
     kit.value("experiment-output-page.data", optional(COUNT))
+    live = optional(record(changed=optional(list_of(optional(TEXT), most=2)), idle=optional(COUNT)))
+    kit.value("experiment-live.data", live)
+    kit.value("experiment-live-idle.data", live)
     kit.value("experiment-params-grid.cellClicked", optional(record(rowId=optional(TEXT))))
     kit.clientside(
         """function(tab) {
@@ -145,9 +168,11 @@ def register(kit: CallbackKit) -> None:
                  error=alert("experiment-tab-content.children", id="experiment-tab-error"))(render_tab)
     kit.callback(Output("experiment-status-wrap", "children"), Output("experiment-status-poll", "disabled"),
                  Output("experiment-duration", "children"), Output("experiment-end", "children"),
+                 Output("experiment-live", "data"), Output("experiment-live-idle", "data"),
+                 Output("experiment-status-poll", "interval"),
                  Output("experiment-header-message", "children", allow_duplicate=True),
                  Input("experiment-status-poll", "n_intervals"), State("experiment-ref", "data"),
-                 prevent_initial_call=True, public=True,
+                 State("experiment-live-idle", "data"), prevent_initial_call=True, public=True,
                  fallback={"experiment-status-poll.disabled": True})(refresh_status)
     kit.callback(Output("experiment-name-view", "style"), Output("experiment-rename-edit", "style"),
                  Input("experiment-rename-open", "n_clicks"), Input("experiment-rename-cancel", "n_clicks"),
@@ -190,9 +215,13 @@ def register(kit: CallbackKit) -> None:
     kit.callback(Output("experiment-output-lines", "children"), Output("experiment-output-range", "children"),
                  Output("experiment-output-page", "data"),
                  Input("experiment-output-search", "value"), Input("experiment-output-prev", "n_clicks"),
-                 Input("experiment-output-next", "n_clicks"), State("experiment-output-page", "data"),
+                 Input("experiment-output-next", "n_clicks"), Input("experiment-live", "data"),
+                 State("experiment-output-page", "data"),
                  State("experiment-ref", "data"), public=True, error=alert("experiment-output-lines.children"),
                  fallback={"experiment-output-range.children": "", "experiment-output-page.data": 0})(output_page)
+    kit.callback(Output("experiment-system-charts", "children"), Input("experiment-live", "data"),
+                 State("experiment-ref", "data"), prevent_initial_call=True, public=True,
+                 error=alert("experiment-system-charts.children"))(system_charts)
     kit.callback(Output("experiment-notes-message", "children"), Output("experiment-notes-rendered", "children"),
                  Input("experiment-notes-save", "n_clicks"), State("experiment-notes-editor", "value"),
                  State("experiment-ref", "data"), prevent_initial_call=True,

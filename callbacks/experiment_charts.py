@@ -1,17 +1,16 @@
 """The Charts tab: the chart layout lives in a Store (charts, colors, smoothing, X axis,
-outliers); every change re-renders the charts from one query per render."""
+outliers); each chart is drawn by its own callback once scrolled into view."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
-from callbacks.kit import Call, CallbackKit, alert
+from callbacks.kit import Call, CallbackKit, alert, figure
 from callbacks.shapes import INDEX, NUMBER, TEXT, list_of, optional
-from dashboard.charts import metric_lines
-from dashboard.services import experiment_page
-from layouts.components.experiment_charts import chart_card
+from dashboard.services import experiment_page, panels
+from layouts.components.experiment_charts import chart_cards, chart_token
 
 
 def chart_state(state) -> dict:
@@ -48,26 +47,28 @@ def update_state(_call: Call, smoothing, x_axis, outliers, _add, _deletes, _colo
     return state
 
 
-def render_charts(call: Call, state, ref):
+def render_charts(call: Call, state, ref, drawn):
+    """The chart cards, made again only when the list of charts changes (``drawn`` is the
+    token of the list shown); a change of smoothing, X axis, outliers or colors redraws the
+    charts in place (``draw_chart``). The tab's layout makes the first cards."""
     state = chart_state(state)
-    charts = state["charts"]
-    if not charts:
-        return html.P("No charts. Use Add Chart to plot metrics.", className="text-muted", id="experiment-charts-empty")
-    names = sorted({m for c in charts for m in c["metrics"]})
+    token = chart_token(state["charts"])
+    if token == drawn:
+        raise PreventUpdate
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    series = {x.name: x for x in experiment_page.metric_series(call.session, page.experiment, names, state["x_axis"])}
-    color_index = {n: i for i, n in enumerate(names)}
-    cards = []
-    for i, chart in enumerate(charts):
-        lines = [series[m] for m in chart["metrics"] if m in series]
-        title = ", ".join(chart["metrics"])
-        fig, invalid = metric_lines.figure(lines, x_axis=state["x_axis"], smoothing=state["smoothing"],
-                                           ignore_outliers=state["ignore_outliers"], colors=state["colors"],
-                                           color_index=color_index)
-        graph = dcc.Graph(figure=fig, id={"type": "experiment-chart", "index": i}, className="experiment-chart",
-                          config={"displaylogo": False})
-        cards.append(chart_card(i, title, graph, invalid))
-    return cards
+    return chart_cards(call.session, page, state, panels.open_cache(call.settings.cache_dir), drawn=0), token
+
+
+def draw_chart(call: Call, seen, state, _live, ref):
+    """One chart, when its card has come into view (and again on each change after that)."""
+    if not seen:
+        raise PreventUpdate
+    page = experiment_page.open_key(call.session, call.actor, key_of(ref))
+    fig = experiment_page.chart_figure(call.session, page.experiment, chart_state(state),
+                                       ctx.outputs_list["id"]["index"], panels.open_cache(call.settings.cache_dir))
+    if fig is None:
+        raise PreventUpdate
+    return fig
 
 
 def toggle_modal(_call: Call, _open, _done, is_open):
@@ -103,9 +104,19 @@ def register(kit: CallbackKit) -> None:
         State("experiment-charts-color-value", "value"), State("experiment-charts-state", "data"),
         prevent_initial_call=True, public=True,
     )(update_state)
-    kit.callback(Output("experiment-charts-grid", "children"), Input("experiment-charts-state", "data"),
-                 State("experiment-ref", "data"), public=True,
+    kit.value("experiment-charts-token.data", optional(TEXT))
+    kit.callback(Output("experiment-charts-grid", "children"), Output("experiment-charts-token", "data"),
+                 Input("experiment-charts-state", "data"), State("experiment-ref", "data"),
+                 State("experiment-charts-token", "data"), public=True,
                  error=alert("experiment-charts-grid.children"))(render_charts)
+    kit.pattern("experiment-chart", index=INDEX)
+    kit.pattern("experiment-chart-seen", index=INDEX)
+    kit.callback(Output({"type": "experiment-chart", "index": MATCH}, "figure"),
+                 Input({"type": "experiment-chart-seen", "index": MATCH}, "data"),
+                 Input("experiment-charts-state", "data"), Input("experiment-live", "data"),
+                 State("experiment-ref", "data"),
+                 prevent_initial_call=True, public=True, shapes={"experiment-chart-seen.data": optional(TEXT)},
+                 error=figure("experiment-chart.figure"))(draw_chart)
     kit.callback(Output("experiment-charts-add-modal", "is_open"), Output("experiment-charts-add-metrics", "value"),
                  Input("experiment-charts-add-open", "n_clicks"), Input("experiment-charts-add", "n_clicks"),
                  State("experiment-charts-add-modal", "is_open"), prevent_initial_call=True,

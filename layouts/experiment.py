@@ -34,7 +34,11 @@ def layout(workspace: str = "", project: str = "", experiment_key: str = "", tab
     base_url = request.host_url if request else ""
     return html.Div([
         dcc.Store(id="experiment-ref", data={"key": page.experiment.key}),
+        # the live poll (callbacks.experiment.refresh_status): only while the experiment runs
         dcc.Interval(id="experiment-status-poll", interval=5000, disabled=page.status != "running"),
+        dcc.Store(id="experiment-live"),
+        dcc.Store(id="experiment-live-idle", data={"changed": [str(page.experiment.updated_at), page.status],
+                                                   "idle": 0}),
         header(page, tags, patches[-1] if patches else None, notebooks[-1] if notebooks else None, base_url),
         tab_bar(present, tab),
         html.Div(id="experiment-tab-content"),

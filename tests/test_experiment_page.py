@@ -37,7 +37,7 @@ def open_tab(page, server, rich, tab):
 
 def chart_line_counts(page):
     page.wait_for_function("""() => { const charts = document.querySelectorAll('.experiment-chart');
-        return [...charts].every(c => { const p = c.querySelector('.js-plotly-plot'); return p && p.data; }); }""")
+        return [...charts].every(c => { const p = c.querySelector('.js-plotly-plot'); return p && p.data && p.data.length; }); }""")
     return page.locator(".experiment-chart").evaluate_all(
         "els => els.map(e => (e.querySelector('.js-plotly-plot') || {data: []}).data.length)")
 

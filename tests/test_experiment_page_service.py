@@ -84,14 +84,45 @@ def test_tags_notes_rename_and_chart_view(world):
             ep.save_chart_view(s, world["viewer"], world["key"], {"charts": []})
 
 
-def test_metric_series_x_axes(world):
+def test_chart_series_x_axes(world):
+    """The experiment page reads its metrics through the panels' series path."""
     with world["db"].session() as s:
         exp = ep.open_key(s, world["owner"], world["key"]).experiment
-        (by_step,) = ep.metric_series(s, exp, ["loss"], "step")
-        assert by_step.x[:3].tolist() == [0, 1, 2] and len(by_step.x) == 31 and np.isnan(by_step.y[-1])
-        (by_epoch,) = ep.metric_series(s, exp, ["loss"], "epoch")
-        assert by_epoch.x.max() == 2
-        (wall,) = ep.metric_series(s, exp, ["loss"], "wall")
-        assert wall.x.dtype.kind == "M"
-        assert ep.metric_series(s, exp, ["nope"], "step") == []
+        (by_step,), invalid = ep.chart_series(s, exp, ["loss"], "step")
+        assert by_step["x"][:3].tolist() == [0, 1, 2] and len(by_step["x"]) == 30 and invalid == 1
+        (by_epoch,), _ = ep.chart_series(s, exp, ["loss"], "epoch")
+        assert by_epoch["x"].max() == 2
+        (wall,), _ = ep.chart_series(s, exp, ["loss"], "wall")
+        assert wall["x"][0] == 1_700_000_000_000.0  # epoch ms on a date axis
+        (colored,), _ = ep.chart_series(s, exp, ["loss"], "step", colors={"loss": "#ff0000"})
+        assert colored["exp"]["color"] == "#ff0000" and by_step["exp"]["color"] == "#1f77b4"
+        assert ep.chart_series(s, exp, ["nope"], "step") == ([], 0)
         assert "output" in ep.tabs_with_data(s, exp) and "graphics" not in ep.tabs_with_data(s, exp)
+
+
+def test_experiment_page_and_panel_draw_the_same_curve(world, tmp_path):
+    """One series path and one smoothing order: the experiment page's chart of a metric and a
+    project line panel of the same metric draw the same points for the same smoothing."""
+    from dashboard.charts import line
+    from dashboard.services import panels
+    from models import Project
+
+    key = world["key"]
+    with world["db"].session() as s:
+        ingest.apply_batch(s, world["owner"], key, {"batch_id": "curve", "metrics": [
+            {"name": "noisy", "value": float(np.sin(i / 50.0) + (i % 7) * 0.1), "step": i}
+            for i in range(20_000)]})
+    cache = panels.open_cache(tmp_path)
+    with world["db"].session() as s:
+        page = ep.open_key(s, world["owner"], key)
+        series, invalid = ep.chart_series(s, page.experiment, ["noisy"], "step", cache)
+        mine = line.line_figure(series, smoothing=0.9, invalid=invalid, per_metric=True)
+        project = s.get(Project, page.experiment.project_id)
+        panel = panels.panel_figure(s, world["owner"], project, None,
+                                    {"type": "line", "metrics": ["noisy"], "x": "step", "smoothing": 0.9},
+                                    cache=cache)
+    (a,), (b,) = mine.data, panel.data
+    assert len(a.x) <= 4_000 and a.type == b.type == "scatter"
+    assert np.array_equal(np.asarray(a.x), np.asarray(b.x))
+    assert np.allclose(np.asarray(a.y, dtype=float), np.asarray(b.y, dtype=float))
+    assert not np.allclose(np.asarray(a.y, dtype=float)[:50], np.asarray(series[0]["y"], dtype=float)[:50])

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dashboard.charts import confusion_matrix as cmx
-from dashboard.charts import histogram3d, metric_lines, system_metrics, waveform
+from dashboard.charts import histogram3d, line, system_metrics, waveform
+from dashboard.charts.style import INVALID_NOTE
 from dashboard.errors import Invalid
 from dashboard.services import experiment_page as ep
 from layouts.components.experiment_tables import fenced, notebook_cells
@@ -103,30 +104,26 @@ def test_confusion_rejects_non_square():
 
 # --- metric lines and system metrics -----------------------------------------------------
 
-def test_line_figure_downsamples_drops_invalid_and_colors():
-    x = np.arange(10_000, dtype=float)
+def _metric(name, x, y, color="#1f77b4"):
+    return {"exp": {"key": "k", "name": "run", "color": color}, "metric": name, "x": x, "y": y}
+
+
+def test_metric_lines_drop_invalid_and_color_by_metric():
+    x = np.arange(1000, dtype=float)
     y = np.sin(x / 300)
     y[5] = np.nan
     y[6] = np.inf
-    fig, invalid = metric_lines.figure([metric_lines.Series("loss", x, y), metric_lines.Series("acc", x[:10], y[:10])],
-                                       colors={"acc": "#ff0000"})
-    assert invalid == 4
-    assert len(fig.data) == 2
-    assert len(fig.data[0].x) <= metric_lines.MAX_POINTS
-    assert fig.data[1].line.color == "#ff0000"
-
-
-def test_smoothing_is_debiased_ema():
-    y = np.array([1.0, 1.0, 1.0])
-    assert metric_lines.smooth(y, 0.9).tolist() == pytest.approx([1.0, 1.0, 1.0])
-    assert metric_lines.smooth(np.array([0.0, 10.0]), 0.5).tolist() == pytest.approx([0.0, 10 * 0.5 / 0.75])
-    assert metric_lines.smooth(y, 0).tolist() == y.tolist()
+    fig = line.line_figure([_metric("loss", x, y), _metric("acc", x[:10], y[:10], "#ff0000")], per_metric=True)
+    assert len(fig.data) == 2 and fig.data[0].type == "scatter"  # SVG within the point budget
+    assert [t.name for t in fig.data] == ["loss", "acc"]
+    assert fig.data[1].line.color == "#ff0000" and fig.data[1].line.dash == "solid"
+    assert any(a.text == INVALID_NOTE for a in fig.layout.annotations)
 
 
 def test_ignore_outliers_narrows_the_y_range():
     y = np.ones(100)
     y[50] = 1e6
-    fig, _ = metric_lines.figure([metric_lines.Series("m", np.arange(100.0), y)], ignore_outliers=True)
+    fig = line.line_figure([_metric("m", np.arange(100.0), y)], outliers="ignore", per_metric=True)
     assert fig.layout.yaxis.range[1] < 1e6
 
 
@@ -136,7 +133,8 @@ def test_system_metric_groups():
     assert groups == {"cpu": ["sys.cpu.percent.avg"], "gpu": ["sys.gpu.0.gpu_utilization"],
                       "gpu_memory": ["sys.gpu.0.used_memory"], "load": ["sys.load.avg"],
                       "memory": ["sys.ram.used"], "memory_percent": ["sys.ram.percent.used"]}
-    figs = system_metrics.figures({"sys.cpu.percent.avg": (np.array([1e9, 1e9 + 60.0]), np.array([10.0, 20.0]))})
+    figs = system_metrics.figures([_metric("sys.cpu.percent.avg", np.array([1e12, 1e12 + 60e3]),
+                                           np.array([10.0, 20.0]))])
     assert [k for k, _ in figs] == ["cpu"]
 
 
@@ -263,5 +261,5 @@ def test_notebook_cells():
 
 
 def test_single_point_metric_is_drawn_as_a_marker():
-    fig, _ = metric_lines.figure([metric_lines.Series("acc", np.array([3.0]), np.array([0.9]))])
+    fig = line.line_figure([_metric("acc", np.array([3.0]), np.array([0.9]))], per_metric=True)
     assert fig.data[0].mode == "markers" and list(fig.data[0].y) == [0.9]

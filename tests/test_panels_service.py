@@ -266,3 +266,14 @@ def test_bar_panel_over_more_experiments_than_it_draws_shows_the_most_recent(wor
     assert len(exps) > 2
     assert list(fig.data[0].customdata) == [e["key"] for e in exps[:2]]
     assert fig.layout.xaxis.title.text.startswith(f"Latest 2 of {len(exps)} experiments")
+
+
+def test_a_metric_logged_without_steps_is_drawn_in_the_order_logged(world):
+    db, actor = world["db"], world["actor"]
+    key = world["keys"][1]
+    with db.session() as s:
+        ingest.apply_batch(s, actor, key, {"batch_id": "nostep", "metrics": [
+            {"name": "stepless", "value": v} for v in (3.0, 1.0, 2.0)]})
+    with db.session() as s:
+        fig = panels.panel_figure(s, actor, _project(s, world), None, {"type": "line", "metrics": ["stepless"]})
+    assert [list(t.x) for t in fig.data] == [[0, 1, 2]] and [list(t.y) for t in fig.data] == [[3.0, 1.0, 2.0]]

@@ -589,7 +589,7 @@ def test_point_reads_answer_alike(twins):
     def read(s, actor, project, _):
         exp = s.exec(select(Experiment).where(Experiment.key == "k00".ljust(32, "0"))).one()
         many = metrics.series_many(s, [exp.id], "nostep")[exp.id]
-        page = experiment_page.metric_series(s, exp, ["nostep"])
+        page = [(d["x"].tolist(), d["y"].tolist()) for d in experiment_page.chart_series(s, exp, ["nostep"])[0]]
         one = metrics.series(s, exp.id, "nostep")
         return (metrics.points(s, exp.id, "nostep"), json.dumps([a.tolist() for a in one]),
                 json.dumps([a.tolist() for a in many]), json.dumps(page, default=repr, sort_keys=True))

@@ -8,7 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from dashboard.charts import histogram3d, metric_lines
+from dashboard.charts import histogram3d, line
 from dashboard.sdk import formats
 from tests.conftest import sign_in
 from tests.experiment_fixtures import Logger, png
@@ -94,12 +94,12 @@ def figure_strings(fig) -> list[str]:
 
 
 def test_chart_builders_escape_user_strings():
-    series = [metric_lines.Series(LINK, np.arange(3), np.arange(3.0)),
-              metric_lines.Series("acc %{x}", np.arange(3), np.arange(3.0))]
-    fig, _ = metric_lines.figure(series, title=LINK)
+    series = [{"exp": {"key": "k", "name": LINK}, "metric": m, "x": np.arange(3), "y": np.arange(3.0)}
+              for m in (LINK, "acc %{x}")]
+    fig = line.line_figure(series, title=LINK, per_metric=True)
     hist = histogram3d.figure(LINK, [histogram3d.Histogram(0, np.array([0.0, 1.0]), np.array([1.0, 2.0]))])
     for strings in (figure_strings(fig), figure_strings(hist)):
-        assert not [s for s in strings if "<a" in s or "%{x}" in s and "hovertemplate" not in s]
+        assert not [s for s in strings if "<a" in s or "acc %{x}" in s]
     assert "&lt;a href" in fig.layout.title.text and "&lt;a href" in hist.layout.title.text
 
 

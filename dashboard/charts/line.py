@@ -89,13 +89,16 @@ def outlier_range(ys: list[np.ndarray], log: bool = False) -> list[float] | None
 def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_label: str | None = None,
                 legend: str = "name", smoothing: float = 0.0, window: int = 1, log_y: bool = False,
                 log_x: bool = False, outliers: str = "show", group: dict | None = None,
-                invalid: int = 0, x_transform: str = "none", show_legend: str = "auto") -> go.Figure:
+                invalid: int = 0, x_transform: str = "none", show_legend: str = "auto",
+                per_metric: bool = False) -> go.Figure:
     """Build the figure.
 
     ``series``: ``[{"exp": {"key", "name", "color", ...}, "metric": str, "x": array, "y": array}]``.
     ``group``: ``{"by": "param"|"tag"|"table", "name": str, "stat": "mean"|..., "band": "minmax"|...}``.
     ``invalid``: invalid values already skipped upstream (they add to the note).
     ``show_legend``: "auto", "show" or "hide" (see ``legend_layout``). Wall time takes no x transform.
+    ``per_metric``: one experiment's metrics (the experiment page): each line is named after its
+    metric and drawn solid in its series' ``exp["color"]``.
     """
     if x_axis == "wall":
         x_transform, log_x = "none", False
@@ -115,13 +118,13 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
         _add_groups(fig, prepared, group, metrics, scatter, x_axis)
     else:
         for s in prepared:
-            label = transforms.experiment_label(s["exp"], legend)
-            name = label if len(metrics) == 1 else f"{label} · {s['metric']}"
+            label = s["metric"] if per_metric else transforms.experiment_label(s["exp"], legend)
+            name = label if len(metrics) == 1 or per_metric else f"{label} · {s['metric']}"
+            dash = "solid" if per_metric else DASHES[metrics.index(s["metric"]) % len(DASHES)]
             fig.add_trace(scatter(
                 x=compact(s["x"]), y=s["y"].astype(np.float32), mode="lines" if len(s["y"]) > 1 else "markers",
                 name=plotly_text(name), meta=s["exp"]["key"], marker={"color": experiment_color(s["exp"]), "size": 7},
-                line={"color": experiment_color(s["exp"]), "width": 1.5,
-                      "dash": DASHES[metrics.index(s["metric"]) % len(DASHES)]},
+                line={"color": experiment_color(s["exp"]), "width": 1.5, "dash": dash},
                 hovertemplate=f"<b>{plotly_text(label)}</b><br>{plotly_text(s['metric'])}: %{{y:{D3}}}<br>"
                               f"{plotly_text(X_AXES.get(x_axis, x_label or x_axis))}: {_x_hover(x_axis)}"
                               "<extra></extra>",

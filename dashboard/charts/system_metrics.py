@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.charts.metric_lines import Series, figure
+from dashboard.charts.line import line_figure
 from dashboard.charts.numbers import D3, binary_unit
 
 BYTE_GROUPS = ("memory", "gpu_memory")
@@ -47,36 +47,36 @@ def group_names(names: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def in_binary_unit(lines: list[Series]) -> tuple[list[Series], str]:
+def in_binary_unit(lines: list[dict]) -> tuple[list[dict], str]:
     """Byte series scaled to the binary unit (B, KiB, MiB, GiB, ...) of their largest value."""
-    ys = [np.asarray(s.y, dtype=float) for s in lines]
+    ys = [np.asarray(s["y"], dtype=float) for s in lines]
     largest = max((float(np.abs(y[np.isfinite(y)]).max()) for y in ys if np.isfinite(y).any()), default=0.0)
     divisor, unit = binary_unit(largest)
-    return [Series(s.name, s.x, y / divisor) for s, y in zip(lines, ys)], unit
+    return [{**s, "y": y / divisor} for s, y in zip(lines, ys)], unit
 
 
-def figures(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str, go.Figure]]:
-    """One chart per non-empty group; x is wall time (epoch seconds -> datetime)."""
+def figures(series: list[dict]) -> list[tuple[str, go.Figure]]:
+    """One chart per non-empty group of ``experiment_page.system_series`` (x: wall time)."""
     out = []
-    groups = group_names(list(series))
+    by_name = {s["metric"]: s for s in series}
+    groups = group_names(list(by_name))
     for key, title in GROUPS:
         names = groups.get(key)
         if not names:
             continue
-        lines = []
-        for name in names:
-            x, y = series[name]
-            lines.append(Series(name, np.asarray(x, dtype="datetime64[s]") if x.dtype.kind == "f" else x, y))
+        lines = [by_name[n] for n in names]
         unit = None
         if key in BYTE_GROUPS:
             lines, unit = in_binary_unit(lines)
             title = f"{title} ({unit})"
-        fig, _invalid = figure(lines, title=title, x_axis="wall", height=260)
+        fig = line_figure(lines, title=title, x_axis="wall", per_metric=True,
+                          show_legend="show" if len(names) > 1 else "hide")
         if unit is not None:
             # Plotly's SI ticks would read 25 GB as "25B": the data is in ``unit`` instead.
             fig.update_yaxes(title_text=unit, tickformat=D3, exponentformat="none")
             fig.update_traces(hovertemplate=f"%{{y:{D3}}} {unit}")
-        fig.update_layout(xaxis_title=None, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
-                                                    "xanchor": "right"}, margin={"t": 60, "b": 30})
+        fig.update_layout(height=260, xaxis_title=None, showlegend=len(names) > 1,
+                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+                          margin={"t": 60, "b": 30})
         out.append((key, fig))
     return out

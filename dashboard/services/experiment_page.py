@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from dashboard.auth import Actor, can_write_project
-from dashboard.charts.metric_lines import Series
+from dashboard.charts.style import empty_figure, palette_color
 from dashboard.errors import Invalid, NotFound
 from dashboard.services import experiments
 from dashboard.services.names import check_no_bidi, generated_experiment_name
@@ -26,7 +25,6 @@ from models import (
     Asset,
     Experiment,
     ExperimentTag,
-    MetricPoint,
     MetricSeries,
     OutputLine,
     Parameter,
@@ -118,50 +116,48 @@ def metric_summaries(session: Session, exp_id: int) -> list[MetricSeries]:
         select(MetricSeries).where(MetricSeries.experiment_id == exp_id).order_by(MetricSeries.name)).all())
 
 
-def metric_series(session: Session, exp: Experiment, names: list[str], x_axis: str = "step") -> list[Series]:
-    """The named series of one experiment in one query, x as step, epoch, duration or wall time."""
+def chart_series(session: Session, exp: Experiment, names: list[str], x_axis: str = "step", cache=None,
+                 colors: dict | None = None, order: list[str] | None = None) -> tuple[list[dict], int]:
+    """The named metrics of one experiment as the project's line panels read them (downsampled,
+    rollup and cache; see ``panels.line_series``), ready for ``line.line_figure(per_metric=True)``:
+    each line in the color picked for its metric, else the palette color of its place in ``order``."""
+    from dashboard.services import panels  # panels reads the table's services, which read this module's models
+
     if not names:
-        return []
-    rows = session.exec(
-        select(MetricSeries.name, MetricPoint.step, MetricPoint.epoch, MetricPoint.timestamp, MetricPoint.value,
-               MetricPoint.invalid)
-        .join(MetricPoint, MetricPoint.series_id == MetricSeries.id)
-        .where(MetricSeries.experiment_id == exp.id, MetricSeries.name.in_(names[:200]))
-        .order_by(MetricSeries.name, MetricPoint.step.nulls_first(), MetricPoint.id)
-    ).all()
-    grouped: dict[str, list] = {}
-    for row in rows:
-        grouped.setdefault(row[0], []).append(row[1:])
-    start = experiments.as_utc(exp.start_time)
-    t0 = start.timestamp() if start else None
-    out = []
-    for name in names:
-        pts = grouped.get(name)
-        if not pts:
-            continue
-        arr = np.array([[np.nan if v is None else v for v in p[:4]] for p in pts], dtype=float)
-        steps, epochs, stamps, values = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
-        if x_axis == "epoch":
-            x = epochs
-        elif x_axis == "duration":
-            base = t0 if t0 is not None else np.nanmin(stamps)
-            x = stamps - base
-        elif x_axis == "wall":
-            x = stamps.astype("datetime64[s]") if not np.isnan(stamps).all() else stamps
-            ok = ~np.isnan(stamps)
-            out.append(Series(name, x[ok], values[ok]))
-            continue
-        else:
-            x = np.where(np.isnan(steps), np.arange(len(steps)), steps)
-        ok = ~np.isnan(x)
-        out.append(Series(name, x[ok], values[ok]))
-    return out
+        return [], 0
+    order = order or names
+    base = {"id": exp.id, "key": exp.key, "name": exp.name or exp.key}
+    series, invalid = panels.line_series(session, [base], {"metrics": names[:200], "x": x_axis}, cache=cache)
+    for s in series:
+        name = s["metric"]
+        s["exp"] = {**base, "color": (colors or {}).get(name)
+                    or palette_color(order.index(name) if name in order else len(order))}
+    return series, invalid
 
 
-def system_series(session: Session, exp: Experiment) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    names = list(session.exec(select(MetricSeries.name).where(
+def chart_figure(session: Session, exp: Experiment, state: dict, index: int, cache=None):
+    """The figure of chart ``index`` of a (cleaned) chart layout, or None past its end."""
+    from dashboard.charts import line
+
+    if index >= len(state["charts"]):
+        return None
+    names = sorted({m for c in state["charts"] for m in c["metrics"]})
+    series, invalid = chart_series(session, exp, state["charts"][index]["metrics"], state["x_axis"], cache,
+                                   state["colors"], names)
+    if not series:
+        return empty_figure("No data for this metric")
+    fig = line.line_figure(series, x_axis=state["x_axis"], smoothing=state["smoothing"], invalid=invalid,
+                           outliers="ignore" if state["ignore_outliers"] else "show", per_metric=True,
+                           show_legend="auto" if len(series) > 1 else "hide")
+    fig.update_layout(uirevision=f"chart-{index}")
+    return fig
+
+
+def system_series(session: Session, exp: Experiment, cache=None) -> list[dict]:
+    """The ``sys.*`` metrics against wall time (epoch ms), one series dict per metric."""
+    names = sorted(session.exec(select(MetricSeries.name).where(
         MetricSeries.experiment_id == exp.id, MetricSeries.name.like("sys.%"))).all())
-    return {s.name: (s.x, s.y) for s in metric_series(session, exp, names, "wall")}
+    return chart_series(session, exp, names, "wall", cache)[0]
 
 
 # --- output -------------------------------------------------------------------------------

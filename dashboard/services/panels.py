@@ -128,7 +128,7 @@ def _read_raw(session: Session, sids: list[int], step_range) -> dict[int, dict]:
         .where(_POINT.series_id.in_(sids))
     if step_range:
         stmt = stmt.where(_POINT.step.between(step_range[0], step_range[1]))
-    data = fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step, _POINT.id), 5)
+    data = fetch_array(session, stmt.order_by(_POINT.series_id, _POINT.step.nulls_first(), _POINT.id), 5)
     out: dict[int, dict] = {}
     if not len(data):
         return out
@@ -249,7 +249,10 @@ def _x_values(entry: dict, x_axis: str) -> np.ndarray:
         return entry["timestamp"] - (first if first is not None else np.nanmin(entry["timestamp"], initial=0))
     if x_axis == "wall":
         return entry["timestamp"] * 1000.0  # epoch ms, drawn on a date axis
-    return entry["step"]
+    steps = entry["step"]
+    if len(steps) and np.isnan(steps).all():  # logged without steps: drawn in the order logged
+        return np.arange(len(steps), dtype=np.float64)
+    return steps
 
 
 def _entry_xy(entry: dict, x_axis: str, other: dict | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

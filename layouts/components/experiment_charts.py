@@ -2,11 +2,17 @@
 metric colors, and the layout saved as the project's experiment view."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.charts.metric_lines import X_AXES
-from dashboard.services import experiment_page
+from dashboard import context
+from dashboard.charts.line import X_AXES
+from dashboard.services import experiment_page, panels
+
+FIRST_DRAWN = 6  # charts drawn with the tab (three rows: what a window shows first)
 
 
 def default_state(metric_names: list[str]) -> dict:
@@ -67,19 +73,50 @@ def charts_tab(session, page, _assets_dir):
     ], id="experiment-charts-colors-modal", is_open=False)
     return html.Div([
         dcc.Store(id="experiment-charts-state", data=state),
+        dcc.Store(id="experiment-charts-token", data=chart_token(state["charts"])),
         controls, add_modal, color_modal,
         html.Div(id="experiment-charts-message"),
-        dcc.Loading(html.Div(id="experiment-charts-grid", className="row g-3"), delay_show=400),
+        dcc.Loading(html.Div(chart_cards(session, page, state, panels.open_cache(context.settings().cache_dir)),
+                             id="experiment-charts-grid", className="row g-3"), delay_show=400,
+                    target_components={"experiment-charts-grid": "children"}),
     ])
 
 
-def chart_card(index: int, title: str, graph, invalid: int):
-    note = html.Div("Some invalid values were ignored", className="small text-warning px-2") if invalid else None
+def chart_token(charts: list[dict]) -> str:
+    """Names one list of charts: a grid made for another list asks for its charts again."""
+    return hashlib.sha1(json.dumps(charts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def chart_cards(session, page, state: dict, cache, drawn: int = FIRST_DRAWN):
+    """The cards of a (cleaned) chart layout; the first ``drawn`` come drawn (the ones a window
+    shows first), the others draw when scrolled to."""
+    if not state["charts"]:
+        return html.P("No charts. Use Add Chart to plot metrics.", className="text-muted", id="experiment-charts-empty")
+    token = chart_token(state["charts"])
+    return [chart_card(i, ", ".join(chart["metrics"]), f"{token}-{i}",
+                       experiment_page.chart_figure(session, page.experiment, state, i, cache) if i < drawn else None)
+            for i, chart in enumerate(state["charts"])]
+
+
+def chart_card(index: int, title: str, token: str, figure=None):
+    """A chart's card. Without ``figure`` its graph starts empty, and ``assets/experiment_page.js``
+    sets the card's ``experiment-chart-seen`` store (to ``token``) once the card scrolls into
+    view, which draws it. ``token`` changes with the list of charts, so a new grid asks again."""
+    seen = {"data-requested": token} if figure is not None else {}
     return dbc.Col(dbc.Card([
         html.Div([
             html.Span(title, className="small fw-semibold text-truncate"),
             html.Button(html.I(className="bi bi-x-lg"), id={"type": "experiment-chart-delete", "index": index},
                         className="btn btn-link btn-sm p-0 text-muted", title="Delete chart"),
         ], className="d-flex justify-content-between align-items-center px-2 pt-1"),
-        graph, note,
+        dcc.Store(id={"type": "experiment-chart-seen", "index": index}, data=token if figure is not None else None),
+        html.Div(dcc.Graph(id={"type": "experiment-chart", "index": index}, className="experiment-chart",
+                           figure=PENDING if figure is None else figure, config={"displaylogo": False},
+                           style={"height": "300px"}),
+                 className="experiment-chart-slot", **{"data-index": str(index), "data-token": token}, **seen),
     ], className="experiment-chart-card"), lg=6)
+
+
+# An empty figure until the chart is drawn (no axes to flash).
+PENDING = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                  "template": "plotly_white", "margin": {"l": 20, "r": 20, "t": 20, "b": 20}}}

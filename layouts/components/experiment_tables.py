@@ -14,9 +14,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import context
 from dashboard.charts import system_metrics
 from dashboard.charts.numbers import fmt_bytes
-from dashboard.services import asset_pages, experiment_page, experiments
+from dashboard.services import asset_pages, experiment_page, experiments, panels
 from layouts.components.experiment_header import format_duration
 from layouts.components.project_markdown import render_markdown
 
@@ -116,9 +117,15 @@ def system_tab(session, page, _assets_dir):
     facts += [(str(k), json.dumps(v) if not isinstance(v, str) else v) for k, v in info["system_info"].items()]
     table = dbc.Table(html.Tbody([html.Tr([html.Th(k, className="w-25"), html.Td(fmt(v) or "-")]) for k, v in facts]),
                       size="sm", id="experiment-system-details")
+    return dbc.Row([dbc.Col(table, lg=5), dbc.Col(system_charts(session, exp), lg=7, id="experiment-system-charts")])
+
+
+def system_charts(session, exp):
+    """The system metric charts (redrawn by the live poll while the experiment runs)."""
+    series = experiment_page.system_series(session, exp, panels.open_cache(context.settings().cache_dir))
     charts = [dcc.Graph(figure=fig, id=f"experiment-system-{key}", config={"displaylogo": False})
-              for key, fig in system_metrics.figures(experiment_page.system_series(session, exp))]
-    return dbc.Row([dbc.Col(table, lg=5), dbc.Col(charts or empty("No system metrics were logged."), lg=7)])
+              for key, fig in system_metrics.figures(series)]
+    return charts or empty("No system metrics were logged.")
 
 
 def packages_tab(_session, page, _assets_dir):
