@@ -139,11 +139,12 @@ def test_system_metric_groups():
 
 
 def test_memory_charts_use_binary_units():
-    t = np.array([1e9, 1e9 + 60.0])
-    figs = dict(system_metrics.figures({"sys.ram.used": (t, np.array([25e9, 26e9])),
-                                        "sys.ram.total": (t, np.array([32 * 2.0 ** 30, 32 * 2.0 ** 30])),
-                                        "sys.gpu.0.used_memory": (t, np.array([512.0 * 2 ** 20, 600.0 * 2 ** 20])),
-                                        "sys.gpu.0.temperature": (t, np.array([60.0, 61.0]))}))
+    t = np.array([1e12, 1e12 + 60e3])
+    figs = dict(system_metrics.figures([
+        _metric("sys.ram.used", t, np.array([25e9, 26e9])),
+        _metric("sys.ram.total", t, np.array([32 * 2.0 ** 30, 32 * 2.0 ** 30])),
+        _metric("sys.gpu.0.used_memory", t, np.array([512.0 * 2 ** 20, 600.0 * 2 ** 20])),
+        _metric("sys.gpu.0.temperature", t, np.array([60.0, 61.0]))]))
     memory = figs["memory"]
     assert memory.layout.yaxis.title.text == "GiB" and memory.layout.title.text == "Memory (GiB)"
     total = next(d for d in memory.data if d.name == "sys.ram.total")
