@@ -183,7 +183,8 @@ def test_every_message_type_is_stored(server, importer):
     loss = got["metrics"]["loss"]
     assert [p["value"] for p in loss] == [1.0, 0.5, 1 / 3, 0.25, 0.2, "NaN", "Infinity", "-Infinity"]
     assert [p["step"] for p in loss] == list(range(8)) and [p["epoch"] for p in loss][:5] == [0, 0, 1, 1, 2]
-    assert [(p["value"], p["context"]) for p in got["metrics"]["acc"]] == [(0.5, "train")]
+    assert [(p["value"], p["context"]) for p in got["metrics"]["train_acc"]] == [(0.5, "train")]
+    assert "acc" not in got["metrics"]  # a context is its own series, named as Comet names it
 
     # parameter_msg: plain, list-valued ("params") and nested names; step markers hidden
     params = got["params"]

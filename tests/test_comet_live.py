@@ -151,7 +151,7 @@ def test_online_experiment_logs_everything(server, live):
     loss = api_get(server, user, f"/experiments/{key}/metrics", name="loss")["metrics"]
     assert [p["value"] for p in loss] == [1.0, 0.5, 1 / 3, 0.25, 0.2, "NaN", "Infinity"]
     assert [p["step"] for p in loss] == list(range(7)) and [p["epoch"] for p in loss][:5] == [0, 0, 1, 1, 2]
-    acc = api_get(server, user, f"/experiments/{key}/metrics", name="acc")["metrics"]
+    acc = api_get(server, user, f"/experiments/{key}/metrics", name="train_acc")["metrics"]
     assert [(p["value"], p["context"]) for p in acc] == [(0.75, "train")]
 
     params = {p["name"]: p for p in api_get(server, user, f"/experiments/{key}/parameters")["parameters"]}
@@ -207,7 +207,7 @@ def test_comet_api_getters(server, live):
     assert got["metadata"]["projectName"] == "comet-live" and got["metadata"]["running"] is False
     loss = [m for m in got["metrics"] if m["metricName"] == "loss"]
     assert [m["metricValue"] for m in loss][-2:] == ["NaN", "Infinity"] and [m["step"] for m in loss] == list(range(7))
-    assert [m["runContext"] for m in got["metrics"] if m["metricName"] == "acc"] == ["train"]
+    assert [m["runContext"] for m in got["metrics"] if m["metricName"] == "train_acc"] == ["train"]
     summary = {m["name"]: m for m in got["metric_summary"]}
     assert summary["loss"]["valueCurrent"] == "Infinity" and summary["loss"]["stepCurrent"] == 6
     assert summary["loss"]["valueMax"] == "1.0" and summary["loss"]["valueMin"] == "0.2"

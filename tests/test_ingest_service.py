@@ -120,19 +120,27 @@ def test_metric_columns_round_trip_with_rows_nan_and_inf(env):
     with env["db"].session() as s:
         exp = experiments.find_by_key(s, key)
         sums = {m.name: m for m in metrics.summaries(s, [exp.id])}
-        loss, acc = sums["loss"], sums["acc"]
-        assert (loss.count, loss.invalid_count, loss.first_step, loss.last_step) == (7, 4, 0, 5)
-        assert loss.last_value == -math.inf
-        assert (loss.min_value, loss.min_step, loss.max_value, loss.max_step) == (0.5, 2, 3.0, 0)
+        assert sorted(sums) == ["acc", "loss", "train_loss", "val_loss"]  # a context is its own series
+        loss, train, val, acc = sums["loss"], sums["train_loss"], sums["val_loss"], sums["acc"]
+        assert (loss.count, loss.invalid_count, loss.first_step, loss.last_step, loss.last_value) == (3, 2, 1, 3, None)
+        assert (loss.min_value, loss.min_step, loss.max_value, loss.max_step) == (2.0, 1, 2.0, 1)
+        assert (train.count, train.invalid_count, train.first_step, train.last_step) == (3, 1, 0, 4)
+        assert train.last_value == math.inf
+        assert (train.min_value, train.min_step, train.max_value, train.max_step) == (0.5, 2, 3.0, 0)
+        assert (val.count, val.invalid_count, val.last_step, val.last_value) == (1, 1, 5, -math.inf)
         assert (acc.count, acc.invalid_count, acc.first_step, acc.last_step, acc.last_value) == (3, 0, None, None, 0.75)
         assert (acc.min_value, acc.max_value) == (0.25, 1.0)
         pts = metrics.points(s, exp.id, "loss")
-        assert [p["value"] for p in pts] == ["Infinity", 3.0, 2.0, 0.5, "NaN", "Infinity", "-Infinity"]
-        assert [p["step"] for p in pts] == [None, 0, 1, 2, 3, 4, 5]
-        assert [p["context"] for p in pts] == [None, "train", None, "train", None, "train", "val"]
-        assert [p["epoch"] for p in pts] == [None, None, None, 0, 0, 1, None]
-        assert [p["timestamp"] for p in pts][3:] == [10.0, pts[4]["timestamp"], 12.0, 13.0]
-        assert pts[4]["timestamp"] >= before  # a missing time is the time the batch arrived
+        assert [p["value"] for p in pts] == ["Infinity", 2.0, "NaN"]
+        assert [p["step"] for p in pts] == [None, 1, 3] and {p["context"] for p in pts} == {None}
+        assert [p["epoch"] for p in pts] == [None, None, 0] and pts[0]["timestamp"] == 14.0
+        assert pts[2]["timestamp"] >= before  # a missing time is the time the batch arrived
+        pts = metrics.points(s, exp.id, "train_loss")
+        assert [(p["value"], p["step"], p["epoch"], p["context"]) for p in pts] == [
+            (3.0, 0, None, "train"), (0.5, 2, 0, "train"), ("Infinity", 4, 1, "train")]
+        assert [p["timestamp"] for p in pts][1:] == [10.0, 12.0]
+        val_pts = metrics.points(s, exp.id, "val_loss")
+        assert [(p["value"], p["step"], p["context"], p["timestamp"]) for p in val_pts] == [("-Infinity", 5, "val", 13.0)]
         acc_pts = metrics.points(s, exp.id, "acc")
         assert [p["value"] for p in acc_pts] == [0.25, 1.0, 0.75] and {p["step"] for p in acc_pts} == {None}
 
@@ -145,6 +153,7 @@ def test_metric_columns_round_trip_with_rows_nan_and_inf(env):
     {"name": "m", "value": [1.0], "step": [2**64]},                       # beyond the database's integers
     {"name": "", "value": [1.0]},
     {"name": "m", "value": [1.0], "context": ["x" * 65]},
+    {"name": "m" * 300, "value": [1.0, 2.0], "context": [None, "val"]},  # val_mmm... is too long a name
     {"name": "m", "value": 1.0},                                          # not a list
     {"name": "m"},
 ])

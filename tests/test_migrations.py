@@ -170,3 +170,66 @@ def test_upgrade_names_the_runs_logged_without_a_name(database_url):
     generated = [names[k] for k in keys[1:]]
     assert len(set(generated)) == 3
     assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*_[a-z]+(-[a-z]+)*_\d{4}", n) for n in generated), generated
+
+
+def test_upgrade_splits_metric_series_by_context(database_url):
+    """Series stored before contexts were series of their own (one "loss" holding the train and
+    validate points) are split into `{context}_{name}` series, merged into one that already
+    had that name; their summaries and rollup are what logging the same points today gives."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from dashboard.auth import Actor
+    from dashboard.db import alembic_config
+    from dashboard.services import accounts, experiments, ingest, metrics
+    from models import MetricRollup, MetricSeries
+
+    migrate(database_url)
+    db = Database(database_url)
+    with db.session() as s:
+        user = accounts.create_user(s, "splitter", "splitter@example.org", "password123")
+    actor = Actor(user_id=user.id, username=user.username)
+    contexts = [("train", "validate", None)[i % 3] for i in range(150)]
+    values = [float("nan") if i == 40 else float("inf") if i == 100 else (i * 37 % 101) / 10 for i in range(150)]
+    loss = [{"name": "loss", "value": metrics.encode_value(v), "step": i // 3, "epoch": i // 30,
+             "timestamp": 1700000000.0 + i, "context": c} for i, (v, c) in enumerate(zip(values, contexts))]
+    rest = ([{"name": "train_loss", "value": 9.0 + i, "step": 60 + i, "timestamp": 1700000200.0} for i in range(3)]
+            + [{"name": "rmse", "value": 0.5 - i / 10, "step": i, "context": "validation_0", "timestamp": 1700000300.0}
+               for i in range(3)]
+            + [{"name": "train_acc", "value": 0.7, "step": 1, "context": "train", "timestamp": 1700000400.0}])
+    with db.session() as s:
+        old = ingest.start_experiment(s, actor, "splitter", "p")[0].key
+        ingest.apply_batch(s, actor, old, {"batch_id": "old", "metrics": [{**p, "context": None} for p in loss + rest]})
+    command.downgrade(alembic_config(database_url), "0008")
+    with get_engine(database_url).begin() as conn:  # as stored before: the context on the points only
+        series = dict(conn.execute(text("SELECT name, id FROM metricseries")).all())
+        for name, points in (("loss", loss), ("rmse", rest[3:6]), ("train_acc", rest[6:])):
+            ids = [r[0] for r in conn.execute(text("SELECT id FROM metricpoint WHERE series_id = :s ORDER BY id"),
+                                              {"s": series[name]})]
+            for point_id, p in zip(ids, points):
+                conn.execute(text("UPDATE metricpoint SET context = :c WHERE id = :i"),
+                             {"c": p["context"], "i": point_id})
+    migrate(database_url)
+    with db.session() as s:  # the same points logged today, for comparison
+        new = ingest.start_experiment(s, actor, "splitter", "p")[0].key
+        ingest.apply_batch(s, actor, new, {"batch_id": "new", "metrics": loss + rest})
+
+    def shape(key):
+        with db.session() as s:
+            exp = experiments.find_by_key(s, key)
+            sums = {m.name: metrics.summary_dict(m) for m in metrics.summaries(s, [exp.id])}
+            ids = {m.name: m.id for m in metrics.summaries(s, [exp.id])}
+            rollup = {n: [r.model_dump(exclude={"series_id"}) for r in s.exec(
+                select(MetricRollup).where(MetricRollup.series_id == sid).order_by(MetricRollup.block)).all()]
+                for n, sid in ids.items()}
+            points = {n: metrics.points(s, exp.id, n) for n in sums}
+            return sums, rollup, points
+
+    (old_sums, old_rollup, old_points), (new_sums, new_rollup, new_points) = shape(old), shape(new)
+    assert sorted(old_sums) == ["loss", "train_acc", "train_loss", "validate_loss", "validation_0_rmse"]
+    assert old_sums == new_sums and old_rollup == new_rollup and old_points == new_points
+    assert old_sums["train_loss"]["count"] == 53 and old_sums["loss"]["count"] == 50
+    assert old_sums["validate_loss"]["invalid_count"] == 2 and len(old_rollup["train_loss"]) == 1
+    assert {p["context"] for p in old_points["validate_loss"]} == {"validate"}
+    with db.session() as s:
+        assert "rmse" not in {m.name for m in s.exec(select(MetricSeries)).all()}  # all its points moved

@@ -99,10 +99,10 @@ def test_every_logging_call_round_trips(server, user, sdk_env, accounts):
     assert [p["step"] for p in loss] == list(range(6)) and [p["epoch"] for p in loss] == [0, 0, 1, 1, 2, 2]
     got = [p["value"] for p in loss]
     assert got[0] == 0.5 and math.isnan(got[1]) and got[2:5] == [math.inf, -math.inf, 2.0] and got[5] == 0.25
-    acc = sorted((p["context"], p["value"], p["step"]) for p in e.get_metrics("acc"))
-    assert acc == [("train", 0.75, 9), ("validate", 0.5, 9)]
+    assert [(p["context"], p["value"], p["step"]) for p in e.get_metrics("train_acc")] == [("train", 0.75, 9)]
+    assert [(p["context"], p["value"], p["step"]) for p in e.get_metrics("validate_acc")] == [("validate", 0.5, 9)]
     assert [p["value"] for p in e.get_metrics(name="val_a")] == [1.0]
-    assert {p["name"] for p in e.get_metrics()} == {"loss", "acc", "val_a", "val_b/c", "after"}
+    assert {p["name"] for p in e.get_metrics()} == {"loss", "train_acc", "validate_acc", "val_a", "val_b/c", "after"}
     assert [p["step"] for p in e.get_metrics("after")] == [7]
     summary = {m["name"]: m for m in e.get_metrics_summary()}
     assert summary["loss"]["count"] == 6 and summary["loss"]["invalid_count"] == 3

@@ -207,6 +207,18 @@ class BatchIn(BaseModel):
                     raise ValueError(f"metric_columns.{i}.{field} has {len(column)} entries for {n} values")
         return self
 
+    @model_validator(mode="after")
+    def _series_names_fit(self) -> "BatchIn":
+        """A metric logged with a context is stored as ``{context}_{name}``, which must fit too."""
+        limit = metrics.MAX_SERIES_NAME
+        named = [(f"metrics.{i}", m["name"], m["context"]) for i, m in enumerate(self.metrics) if m.get("context")]
+        named += [(f"metric_columns.{i}", e["name"], c) for i, e in enumerate(self.metric_columns)
+                  if e.get("context") for c in set(e["context"]) if c]
+        for where, name, context in named:
+            if len(metrics.series_name(name, context)) > limit:
+                raise ValueError(f"{where}: the name with its context (context_name) is longer than {limit} characters")
+        return self
+
 
 def time_from_seconds(seconds: Any, what: str = "timestamp") -> datetime | None:
     """A time given in seconds since 1970 as a UTC datetime (None stays None); Invalid for

@@ -122,18 +122,22 @@ def write(session: Session, series_ids: list[int], before: list[int], lengths: l
         bulk_insert_columns(session, _T, columns, len(keep))
 
 
-def backfill(connection, point_table) -> int:
-    """Build the rollup of existing series from their points (the migration that introduced
-    it): one pass over the points in (series, arrival) order, a chunk of series at a time.
-    Returns the number of blocks written."""
+def backfill(connection, point_table, series_ids: list[int] | None = None) -> int:
+    """Build the rollup of existing series (all, or ``series_ids``, which have none yet) from
+    their points (the migrations that introduced or reshaped it): one pass over the points in
+    (series, arrival) order, a chunk of series at a time. Returns the number of blocks written."""
     c = point_table.c
-    series_ids = [r[0] for r in connection.execute(select(c.series_id).distinct().order_by(c.series_id))]
+    some = series_ids is not None
+    if not some:
+        series_ids = [r[0] for r in connection.execute(select(c.series_id).distinct().order_by(c.series_id))]
+    series_ids = sorted(series_ids)
     written = 0
     for i in range(0, len(series_ids), 500):
         chunk = series_ids[i:i + 500]
         data = np.array(connection.execute(
             select(c.series_id, c.step, c.value, c.invalid, c.epoch, c.timestamp)
-            .where(c.series_id.between(chunk[0], chunk[-1])).order_by(c.series_id, c.id)
+            .where(c.series_id.in_(chunk) if some else c.series_id.between(chunk[0], chunk[-1]))
+            .order_by(c.series_id, c.id)
         ).all(), dtype=float).reshape(-1, 6)
         spans = list(split_by_key(data[:, 0]))
         cols = blocks([0] * len(spans), [b - a for _, a, b in spans],

@@ -120,21 +120,54 @@ class PreparedPoints:
     created: set[int] = frozenset()  # series made by this batch (empty summaries)
 
 
+MAX_SERIES_NAME = 300  # MetricSeries.name
+
+
+def series_name(name: str, context: str | None) -> str:
+    """The series a point logged under a context belongs to, named as Comet names it:
+    ``{context}_{name}``. comet_ml sends the bare name and the context apart, but a client may
+    have prefixed the name itself: the prefix is added once, never ``train_train_loss``."""
+    if not context:
+        return name
+    prefix = context + "_"
+    return name if name.startswith(prefix) else prefix + name
+
+
 def points_to_columns(points: list[dict]) -> list[dict]:
-    """Row-form points -> one column-form entry per metric name, in arrival order."""
+    """Row-form points -> one column-form entry per series (name and context, see
+    ``series_name``), in arrival order."""
     groups: dict[str, tuple[list, ...]] = {}
     for p in points:
-        g = groups.get(p["name"])
+        context = p.get("context")
+        key = series_name(p["name"], context) if context else p["name"]
+        g = groups.get(key)
         if g is None:
-            g = groups[p["name"]] = ([], [], [], [], [])
+            g = groups[key] = ([], [], [], [], [])
         g[0].append(p["value"])
         g[1].append(p.get("step"))
         g[2].append(p.get("epoch"))
         g[3].append(p.get("timestamp"))
-        g[4].append(p.get("context"))
+        g[4].append(context)
     return [{"name": name, "value": v, **{c: (col if any(x is not None for x in col) else None)
                                           for c, col in zip(_OPTIONAL, rest)}}
             for name, (v, *rest) in groups.items()]
+
+
+def _by_series(entry: dict) -> list[dict]:
+    """A column-form entry split by its points' contexts into one entry per series."""
+    contexts = entry.get("context")
+    if not contexts:
+        return [entry]
+    first = contexts[0]
+    if all(c == first for c in contexts):
+        return [entry if not first else {**entry, "name": series_name(entry["name"], first)}]
+    at: dict[str | None, list[int]] = {}
+    for i, c in enumerate(contexts):
+        at.setdefault(c or None, []).append(i)
+    fields = ("value", *_OPTIONAL)
+    return [{"name": series_name(entry["name"], c),
+             **{f: None if entry.get(f) is None else [entry[f][i] for i in idx] for f in fields}}
+            for c, idx in at.items()]
 
 
 def _float_values(values: list) -> np.ndarray:
@@ -155,10 +188,11 @@ def prepare_points(session: Session, experiment_id: int, points: list[dict], now
     left out or null is null for every point). Done before the batch takes its write lock, so
     concurrent batches overlap it. Missing series are created here (once per metric), after
     calling ``before_create`` (the caller's lock); ``probably_new`` says they likely all are.
+    A point logged with a context goes to its own series, ``series_name(name, context)``.
     The batch's series are laid end to end and worked on together (one set of numpy calls
     per batch, not per metric: a batch often carries many metrics with a few points each)."""
     by_name: dict[str, list[dict]] = {}
-    for entry in [*points_to_columns(points), *columns]:
+    for entry in [*points_to_columns(points), *(part for e in columns for part in _by_series(e))]:
         if entry["value"]:
             by_name.setdefault(entry["name"], []).append(entry)
     if not by_name:
@@ -266,6 +300,30 @@ def _fold(s: dict, b: BatchStats) -> dict:
     if b.last_ts is not None and (s["last_timestamp"] is None or b.last_ts > s["last_timestamp"]):
         s["last_timestamp"] = b.last_ts
     return s
+
+
+def rebuild(connection, series_ids: list[int]) -> None:
+    """Recompute the summaries and rollup of these series from their stored points, after
+    points moved between series (a migration); a series left without points gets an empty
+    summary."""
+    ids = sorted(set(series_ids))
+    rollup = metric_rollup._T
+    for i in range(0, len(ids), 500):
+        connection.execute(rollup.delete().where(rollup.c.series_id.in_(ids[i:i + 500])))
+    metric_rollup.backfill(connection, MetricPoint.__table__, ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        data = np.array(connection.execute(
+            sa_select(_POINT.series_id, _POINT.step, _POINT.value, _POINT.invalid, _POINT.timestamp)
+            .where(_POINT.series_id.in_(chunk)).order_by(_POINT.series_id, _POINT.id)
+        ).all(), dtype=float).reshape(-1, 5)
+        summaries = {sid: dict(zip(_SUMMARY_FIELDS, _EMPTY_SUMMARY)) for sid in chunk}
+        spans = list(split_by_key(data[:, 0]))
+        if spans:
+            stats = _stats(data[:, 1], data[:, 2], data[:, 3] > 0, data[:, 4], [b - a for _, a, b in spans])
+            for (sid, _, _), s in zip(spans, stats):
+                _fold(summaries[int(sid)], s)
+        connection.execute(_UPDATE_SUMMARY, [{"b_id": sid, **s} for sid, s in summaries.items()])
 
 
 # --- reads --------------------------------------------------------------------------------
