@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
 
 from dashboard.auth import Actor  # noqa: E402
 from dashboard.config import Settings  # noqa: E402
@@ -123,14 +124,9 @@ def main() -> None:
     server = LiveServer(home).start(workers=2)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                         args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+            browser = chromium.launch(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server.url + "/login?next=/")
-            page.fill("#login-username", USER)
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
-            page.wait_for_url(lambda u: "/login" not in u)
+            chromium.sign_in(page, server.url, USER, PASSWORD)
             base = f"{server.url}/{USER}/{PROJECT}/{key}"
             rounds = []
             for r in range(args.repeat + 1):  # the first round warms the server and is not counted

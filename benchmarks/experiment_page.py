@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
 
 USER, PASSWORD, PROJECT = "bench", "bench-password-1", "long-runs"
 TIMEOUT = 120_000
@@ -175,18 +176,11 @@ def main() -> None:
     server = LiveServer(home).start(workers=2)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                         args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+            browser = chromium.launch(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             messages: list[str] = []
             page.on("console", lambda m: messages.append(m.text))
-            page.goto(server.url + "/login?next=/")
-            page.fill("#login-username", USER)
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
-            # sign-in lands on "/", which then opens the user's workspace: wait for that last page
-            page.wait_for_url(lambda u: u.split("?")[0].rstrip("/") not in (server.url, server.url + "/login"))
-            page.wait_for_load_state("networkidle")
+            chromium.sign_in(page, server.url, USER, PASSWORD)
             url = f"{server.url}/{USER}/{PROJECT}/{key}"
             rounds = [one_round(page, url, messages) for _ in range(args.repeat + 1)][1:]
             drawn, scroll_s = all_charts_drawn(page, url)

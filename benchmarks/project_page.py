@@ -53,6 +53,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
 
 import table  # noqa: E402  (benchmarks/table.py: its store and data)
 from dashboard.services import ingest, panels, project_views, projects  # noqa: E402
@@ -279,13 +280,7 @@ def bench_halley(browser, home: Path, view_id: int, repeat: int, screenshot: Pat
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(FETCH_SPY_JS)
         page = context.new_page()
-        page.goto(server.url + "/login?next=/")
-        page.fill("#login-username", USER)
-        page.fill("#login-password", PASSWORD)
-        page.click("#login-submit")
-        # sign-in lands on "/", which then opens the user's workspace: wait for that last page
-        page.wait_for_url(lambda u: u.split("?")[0].rstrip("/") not in (server.url, server.url + "/login"))
-        page.wait_for_load_state()
+        chromium.sign_in(page, server.url, USER, PASSWORD)
         url = f"{server.url}/{USER}/{PROJECT}?view={view_id}"
         rounds = []
         for r in range(repeat + 1):  # the first round warms the server's caches and is not counted
@@ -497,8 +492,7 @@ def main() -> None:
 
     loads = [os.getloadavg()[0]]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                     args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+        browser = chromium.launch(pw)
         h = bench_halley(browser, home, view_id, args.repeat, args.screenshot)
         loads.append(os.getloadavg()[0])
         m = bench_mlflow(browser, home, args.experiments, args.curve_steps, args.repeat, args.screenshot) \

@@ -31,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
 
 from dashboard.auth import Actor  # noqa: E402
 from dashboard.db import Database, migrate  # noqa: E402
@@ -132,14 +133,9 @@ def page_interactive(home: Path) -> None:
     server = LiveServer(home).start(workers=2)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                         args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+            browser = chromium.launch(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(server.url + "/login?next=/")
-            page.fill("#login-username", USER)
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
-            page.wait_for_url(lambda url: "/login" not in url)
+            chromium.sign_in(page, server.url, USER, PASSWORD)
             times = []
             for _ in range(4):
                 t0 = time.perf_counter()
