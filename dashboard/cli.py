@@ -42,8 +42,9 @@ def serve(host, port, workers, threads, quiet) -> None:
                                  **({"access_log": False} if quiet else {}))
     from dashboard.db import migrate
 
-    migrate(settings.database_url)  # once, before the workers start
+    # before anything imports prometheus_client (migrations import services that count)
     _share_metrics_between_workers(settings.cache_dir / f"prometheus-{settings.port}")
+    migrate(settings.database_url)  # once, before the workers start
 
     class Server(BaseApplication):
         def load_config(self):

@@ -13,7 +13,7 @@ from dashboard.config import Settings
 from dashboard.db import Database, migrate
 from dashboard.errors import Invalid, NotFound
 from dashboard.services import accounts, asset_pages, experiment_page, ingest
-from models import Asset
+from models import Asset, Experiment
 from tests.conftest import sign_in, signed_in_client
 from tests.dash_requests import body_from_values, dependencies, find_callback
 from tests.experiment_fixtures import Logger, png
@@ -210,14 +210,18 @@ def test_new_callbacks_refuse_other_users_experiments(server, crowded, accounts)
     ref = {"key": crowded["key"]}
     rows = {"experiment-assets-grid.getRowsRequest": {"startRow": 0, "endRow": 100}, "experiment-ref.data": ref}
     with crowded["log"].db.session() as s:
-        image_id = s.exec(select(Asset.asset_id).where(Asset.file_name == "sample_1.png")).first()
+        # this experiment's: other tests' experiments on the same server log files of these names too
+        exp_id = s.exec(select(Experiment.id).where(Experiment.key == crowded["key"])).one()
+        image_id = s.exec(select(Asset.asset_id).where(Asset.experiment_id == exp_id,
+                                                       Asset.file_name == "sample_1.png")).first()
     box = {"experiment-graphics-lightbox-next-step.n_clicks": 1, "experiment-graphics-lightbox.data": image_id,
            "experiment-graphics-shown.data": [image_id], "experiment-ref.data": ref,
            "experiment-graphics-open.n_clicks": []}
     images = {"experiment-graphics-examples.value": True, "experiment-ref.data": ref}
     preview_spec = find_callback(deps, "experiment-assets-grid.cellClicked")
     with crowded["log"].db.session() as s:
-        file_id = s.exec(select(Asset.asset_id).where(Asset.file_name == "file_00002.bin")).first()
+        file_id = s.exec(select(Asset.asset_id).where(Asset.experiment_id == exp_id,
+                                                      Asset.file_name == "file_00002.bin")).first()
     preview = {"experiment-assets-grid.cellClicked": {"colId": "preview", "rowId": file_id, "value": "Preview"},
                "experiment-ref.data": ref}
 

@@ -43,6 +43,9 @@ def panel_project(server, accounts):
             ingest.apply_batch(s, actor, exp.key, {
                 "batch_id": f"panels-{owner.username}-{i}", "metrics": metrics,
                 "parameters": [{"name": "lr", "value": LRS[i]}, {"name": "optimizer", "value": ["sgd", "adam"][i % 2]}]})
+            # finished: a running one would turn "crashed" once its heartbeat is missed, and the
+            # page's live poll would redraw every panel in the middle of a test
+            ingest.end_experiment(s, actor, exp.key, "finished")
             keys.append(exp.key)
         project = projects.get_readable(s, actor, owner.workspace, "panels")
         experiment_bulk.set_visible(s, actor, project, [keys[5]], False)

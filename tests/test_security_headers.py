@@ -118,8 +118,9 @@ def test_a_page_on_another_site_cannot_frame_halley(server, user, page):
 
 @pytest.mark.browser
 def test_webgl_charts_and_grids_work_under_the_policy(server, user, page, console_errors):
-    """The policy's sources are what these pages need: WebGL traces (scattergl on the experiment
-    page, parallel coordinates) draw, the grid renders, and the browser reports no violation."""
+    """The policy's sources are what these pages need: the experiment page's charts and WebGL
+    traces (parallel coordinates; scattergl past the SVG budget) draw, the grid renders, and the
+    browser reports no violation."""
     from dashboard.auth import Actor
     from dashboard.db import Database
     from dashboard.services import accounts as account_service, project_views, projects
@@ -140,7 +141,7 @@ def test_webgl_charts_and_grids_work_under_the_policy(server, user, page, consol
     page.add_init_script(RECORD_VIOLATIONS)
 
     sign_in(page, server, user, f"/{user.workspace}/csp/{keys[0]}?tab=charts")
-    expect(page.locator("#experiment-tab-content .js-plotly-plot .gl-container canvas").first).to_be_attached(
+    expect(page.locator("#experiment-tab-content .js-plotly-plot .scatterlayer .trace").first).to_be_attached(
         timeout=SLOW)
     expect(page.locator("#experiment-tab-content .js-plotly-plot .legend, #experiment-tab-content .xtick").first
            ).to_be_attached(timeout=SLOW)
@@ -149,6 +150,7 @@ def test_webgl_charts_and_grids_work_under_the_policy(server, user, page, consol
 
     page.goto(f"{server.url}/{user.workspace}/csp?view={view.id}")
     expect(page.locator(".project-panel .parcoords .y-axis")).to_have_count(3, timeout=SLOW)
+    expect(page.locator(".project-panel .gl-container canvas").first).to_be_attached(timeout=SLOW)  # WebGL
     expect(page.locator(".ag-row").first).to_be_visible(timeout=SLOW)
     assert page.locator("text=WebGL is not supported").count() == 0
     assert page.evaluate("window.__violations") == []
