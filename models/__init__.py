@@ -1,5 +1,5 @@
 """SQLModel tables: the data, no behaviour beyond tiny helpers."""
-from .accounts import ApiKey, LoginThrottle, Membership, User, Workspace, utcnow
+from .accounts import ApiKey, AuditEvent, LoginThrottle, Membership, User, Workspace, utcnow
 from .enums import AssetType, ExperimentStatus, Role
 from .experiments import (
     Asset,
@@ -17,7 +17,7 @@ from .experiments import (
 from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
-    "ApiKey", "Asset", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
+    "ApiKey", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
     "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User",
     "Workspace", "utcnow",

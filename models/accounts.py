@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
@@ -23,6 +24,10 @@ class User(UserMixin, SQLModel, table=True):
     email: str = Field(index=True, unique=True, max_length=254)
     password_hash: str = Field(max_length=255)
     is_active_user: bool = True
+    # Site administrators manage every account (/admin); the first owner account is one.
+    is_site_admin: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    display_name: str = Field(default="", max_length=128, sa_column_kwargs={"server_default": ""})
+    last_sign_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     # Part of every browser session and remember-me cookie of this user; a new value ends them
     # all. An empty value (the column's default for rows written outside the ORM) matches none.
@@ -75,3 +80,17 @@ class LoginThrottle(SQLModel, table=True):
     user_id: int | None = Field(default=None, index=True)
     failures: int = 0
     last_failure_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One security-relevant act: who did what to what, when and from where. Rows are only
+    ever added (dashboard.services.audit); site admins read them at /admin/audit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    action: str = Field(index=True, max_length=64)  # e.g. "sign_in.failed", "user.deactivated"
+    actor_user_id: int | None = Field(default=None, index=True)  # None: anonymous or the system
+    actor_name: str = Field(default="", max_length=254)  # as it was then; users can be renamed
+    target: str = Field(default="", max_length=300)  # what it was done to, readable
+    detail: str = Field(default="", max_length=2000)
+    address: str = Field(default="", max_length=64)  # the client's address, "" outside a request

@@ -23,7 +23,8 @@ def user_count(session: Session) -> int:
 
 
 def create_user(session: Session, username: str, email: str, password: str) -> User:
-    """Create a user and their default workspace (named after them, they own it)."""
+    """Create a user and their default workspace (named after them, they own it). The first
+    user is a site admin."""
     username = check_workspace_name(username)
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email):
@@ -38,7 +39,9 @@ def create_user(session: Session, username: str, email: str, password: str) -> U
         raise Conflict("A user with this email already exists")
     if workspaces.find_by_name(session, username) is not None:
         raise Conflict(f"Username '{username}' is taken by a workspace")
-    user = User(username=username, email=email, password_hash=hash_password(password))
+    first = user_count(session) == 0
+    # The first account (first-run setup's owner) administers the site.
+    user = User(username=username, email=email, password_hash=hash_password(password), is_site_admin=first)
     session.add(user)
     session.flush()
     workspaces.create_default_for(session, user)
