@@ -1,5 +1,5 @@
 """Confusion Matrices (cell value mode, click a cell for its examples, several example views,
-close all) and Histograms (delete a chart, Add Chart brings it back)."""
+close all), Histograms (delete a chart, Add Chart brings it back) and 3D Points (pick a scene)."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -9,8 +9,8 @@ from dash.exceptions import PreventUpdate
 from callbacks.experiment import key_of
 from callbacks.kit import Call, CallbackKit, alert
 from callbacks.shapes import INDEX, OBJECT, TEXT, list_of, optional, record
-from dashboard.charts import confusion_matrix as cmx, histogram3d
-from dashboard.services import experiment_page
+from dashboard.charts import confusion_matrix as cmx, histogram3d, points_3d as points_3d_chart
+from dashboard.services import experiment_page, points_3d
 from layouts.components.access import error_alert
 from layouts.components.experiment_analysis import example_view, histogram_card
 
@@ -99,11 +99,19 @@ def change_histograms(_call: Call, _deletes, _restores, state):
     return state
 
 
+def show_scene(call: Call, scene_id, ref):
+    page = experiment_page.open_key(call.session, call.actor, key_of(ref))
+    scene = points_3d.find_scene(call.session, page.experiment, scene_id or "")
+    data = points_3d.scene_data(call.settings.assets_dir, scene)
+    return points_3d_chart.figure(data.points, data.boxes, points_cut=data.points_cut), None
+
+
 def register(kit: CallbackKit) -> None:
     for kind in ("experiment-cm-example-close", "experiment-hist-delete", "experiment-hist-restore"):
         kit.pattern(kind, index=INDEX)
     kit.value("experiment-cm-select.value", optional(TEXT))
     kit.value("experiment-cm-mode.value", optional(TEXT))
+    kit.value("experiment-3d-select.value", optional(TEXT))
     kit.value("experiment-cm-graph.clickData", optional(record(points=optional(list_of(OBJECT)))))
     kit.value("experiment-hist-state.data", optional(record(names=optional(list_of(TEXT)),
                                                             hidden=optional(list_of(TEXT)))))
@@ -112,6 +120,10 @@ def register(kit: CallbackKit) -> None:
                  State("experiment-ref", "data"), public=True,
                  error=alert("experiment-cm-message.children", id="experiment-cm-error"),
                  fallback={"experiment-cm-graph.figure": {}})(show_matrix)
+    kit.callback(Output("experiment-3d-graph", "figure"), Output("experiment-3d-message", "children"),
+                 Input("experiment-3d-select", "value"), State("experiment-ref", "data"), public=True,
+                 error=alert("experiment-3d-message.children", id="experiment-3d-error"),
+                 fallback={"experiment-3d-graph.figure": {}})(show_scene)
     kit.callback(Output("experiment-cm-examples", "children"), Input("experiment-cm-graph", "clickData"),
                  State("experiment-cm-select", "value"), State("experiment-ref", "data"),
                  State("experiment-cm-examples", "children"), prevent_initial_call=True, public=True,

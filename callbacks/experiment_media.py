@@ -152,10 +152,11 @@ def asset_rows(call: Call, request, search, mode, type_filter, ref):
     data = [{
         "asset_id": a.asset_id, "name": a.file_name,
         "type": ASSET_TYPE_LABELS[asset_pages.CM_EXAMPLES] if a.cm_example else a.type,
-        "size": a.size, "size_label": size_label(a.size), "step": a.step,
+        "size": a.size, "size_label": "remote" if a.remote_url else size_label(a.size), "step": a.step,
         "created": experiments.as_utc(a.created_at).strftime("%Y-%m-%d %H:%M:%S") if a.created_at else "",
-        "download": f"[Download]({base}{a.asset_id})",
-        "preview": "Preview" if experiment_page.previewable(a.file_name) else "",
+        "download": "" if a.remote_url else f"[Download]({base}{a.asset_id})",
+        "remote_url": a.remote_url or "",
+        "preview": "Preview" if experiment_page.previewable(a.file_name) and not a.remote_url else "",
     } for a in rows]
     return {"rowData": data, "rowCount": total}, f"{total:,} asset{'s' if total != 1 else ''}", None
 
@@ -166,6 +167,8 @@ def preview_asset(call: Call, cell, ref):
         raise PreventUpdate
     exp = experiments.get_readable(call.session, call.actor, key_of(ref))
     asset = experiment_page.get_asset(call.session, exp, cell.get("rowId") or "")
+    if asset.remote_url:
+        return True, asset.file_name, f"A remote asset: its data is kept at {asset.remote_url}"
     if not experiment_page.previewable(asset.file_name):
         return True, asset.file_name, "No preview for this file type."
     text, cut = experiment_page.read_text(call.settings.assets_dir, asset)

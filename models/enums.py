@@ -39,4 +39,5 @@ class AssetType(str, Enum):
     notebook = "notebook"
     git_patch = "git-patch"
     model = "model-element"
+    points_3d = "3d-points"  # a 3D scene's parts: points, boxes, thumbnail (log_points_3d)
     other = "other"

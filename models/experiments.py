@@ -167,6 +167,9 @@ class Asset(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # An example image of a confusion-matrix cell: shown from the matrix, not in Graphics.
     cm_example: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # A remote asset (log_remote_asset) is a link to data kept elsewhere: no stored bytes
+    # (storage_path is empty, size 0), shown with its URL.
+    remote_url: str | None = Field(default=None, max_length=2000)
 
 
 class OutputLine(SQLModel, table=True):

@@ -242,7 +242,7 @@ def test_every_message_type_is_stored(server, importer):
     assert json.loads(asset_bytes(server, notebook))["nbformat"] == 4
     (patch,) = by_type["git-patch"]
     assert b"+b = 2" in asset_bytes(server, patch)
-    assert {a.file_name for a in by_type["other"]} == {"scene/points.jsonl", "scene/thumbnail.png"}
+    assert {a.file_name for a in by_type["3d-points"]} == {"scene/points.jsonl", "scene/thumbnail.png"}
 
     # system_details, installed/os packages, file_name, git_metadata, graph, system_info, log_dependency
     system, details = got["system"], got["system"]["details"]

@@ -1,10 +1,13 @@
 """Images and audio of an experiment, served inline for the experiment page (<img>, <audio>).
 
-Only files whose bytes are a known raster image or audio format are served, with that exact
-content type, ``nosniff`` and a sandboxing CSP; everything else stays download-only through the
-assets route. Access: whoever may read the project (session, API key, share link, public).
+Only files whose bytes are a known image (raster, or SVG as matplotlib and Plotly write it for
+``log_figure``) or audio format are served, with that exact content type, ``nosniff`` and a
+sandboxing CSP (an SVG opened on its own runs no script); everything else stays download-only
+through the assets route. Access: whoever may read the project (session, API key, share link, public).
 """
 from __future__ import annotations
+
+import re
 
 from flask import Response, send_file
 
@@ -14,6 +17,10 @@ from dashboard.errors import NotFound
 from dashboard.services import experiment_page, experiments
 
 MEDIA_TYPES = ("image", "audio")
+SNIFF_BYTES = 4096
+# An SVG document: an optional BOM, XML declaration, comments and doctype, then the svg element.
+_SVG_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*"
+                        rb"(?:<!DOCTYPE\s+svg[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", re.DOTALL)
 
 
 def sniff(head: bytes) -> str | None:
@@ -35,6 +42,8 @@ def sniff(head: bytes) -> str | None:
         return "audio/flac"
     if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return "audio/mpeg"
+    if _SVG_START.match(head):
+        return "image/svg+xml"
     return None
 
 
@@ -50,13 +59,14 @@ def experiment_media(key: str, asset_id: str):
         path = experiment_page.asset_file(assets_dir, asset)
     try:
         with open(path, "rb") as fh:
-            mimetype = sniff(fh.read(16))
+            mimetype = sniff(fh.read(SNIFF_BYTES))
     except OSError as exc:
         raise NotFound("Asset file not found") from exc
     if mimetype is None:
         raise NotFound("No inline media for this asset")
     response: Response = send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # An SVG's own styles may apply; nothing else loads or runs.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

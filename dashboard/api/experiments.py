@@ -99,19 +99,22 @@ def _form_int(name: str) -> int | None:
 
 @key_route("/experiments/<key>/assets", methods=["POST"])
 def upload_experiment_asset(key, actor):
-    """Upload an asset (multipart: file, type, name, step, epoch, context, metadata, asset_id)."""
+    """Upload an asset (multipart: file, type, name, step, epoch, context, metadata, asset_id), or
+    record a remote one (form field remote_url instead of the file)."""
     settings = context.settings()  # the body's size was checked by dashboard.request_guard
     upload = request.files.get("file")
-    if upload is None:
-        raise Invalid("Multipart part 'file' is required")
     form = request.form
+    remote_url = form.get("remote_url")
+    if upload is None and remote_url is None:
+        raise Invalid("Multipart part 'file' (or field 'remote_url') is required")
     step, epoch = _form_int("step"), _form_int("epoch")
     with context.db().session() as s:
         asset = ingest.store_asset(
-            s, actor, key, data=upload.stream, type=form.get("type") or "file",
-            name=form.get("name") or upload.filename, step=step, epoch=epoch,
+            s, actor, key, data=upload.stream if upload is not None else None, type=form.get("type") or "file",
+            name=form.get("name") or (upload.filename if upload is not None else None), step=step, epoch=epoch,
             context=form.get("context") or None, metadata=form.get("metadata"), asset_id=form.get("asset_id"),
-            content_type=upload.mimetype, settings=settings)
+            content_type=upload.mimetype if upload is not None else None, remote_url=remote_url,
+            settings=settings)
         reply = {"asset_id": asset.asset_id, "name": asset.file_name, "size": asset.size}
     return jsonify(reply), 201
 

@@ -111,9 +111,12 @@ def import_plan(session, settings: Settings, actor: Actor, archive: Archive, pla
         if ingest.apply_batch(session, actor, plan.key, batch).get("duplicate"):
             raise AlreadyImported()
     for spec in plan.assets:
-        asset = ingest.store_asset(session, actor, plan.key, data=read_asset(archive, spec), type=spec.type.value,
+        data = read_asset(archive, spec) if spec.remote_url is None else None
+        asset = ingest.store_asset(session, actor, plan.key, data=data, type=spec.type.value,
                                    name=spec.name, step=spec.step, epoch=spec.epoch, context=spec.context,
-                                   metadata=spec.metadata, asset_id=spec.asset_id, settings=settings)
+                                   metadata=spec.metadata, asset_id=spec.asset_id,
+                                   content_type=spec.content_type, remote_url=spec.remote_url,
+                                   settings=settings)
         written.append(asset.storage_path)
     ingest.end_experiment(session, actor, plan.key, ExperimentStatus.finished.value)
     set_times(session, actor, plan.key, _utc(plan.start_ms) if created else None, _utc(plan.stop_ms))

@@ -46,6 +46,8 @@ class AssetSpec:
     metadata: dict = field(default_factory=dict)
     asset_id: str | None = None
     data: bytes | None = None  # content already converted while planning (the git patch)
+    content_type: str | None = None  # a figure's, from the extension comet_ml names
+    remote_url: str | None = None  # a remote asset: a link, no bytes
 
 
 @dataclass
@@ -351,7 +353,7 @@ class _Planner:
             epoch=cf.int_or_none(params.get("epoch"), "epoch"), context=params.get("context") or None,
             metadata=cf.asset_metadata(upload_type, p.get("metadata"), extra),
             asset_id=self._asset_id(params.get("assetId") or params.get("imageId")),
-            data=data,
+            data=data, content_type=cf.extension_content_type(params.get("extension")),
         ))
         self.counts["assets"] += 1
 
@@ -377,14 +379,21 @@ class _Planner:
             if not isinstance(member, str) or member not in self.archive.names:
                 raise ArchiveError(f"3D scene refers to missing member {member!r}")
             self.assets.append(AssetSpec(
-                member=member, type=AssetType.other, name=f"{scene}/{file_name}", step=cf.int_or_none(p.get("step")),
+                member=member, type=AssetType.points_3d, name=f"{scene}/{file_name}",
+                step=cf.int_or_none(p.get("step")),
                 metadata={**meta, "comet_upload_type": "3d-points", "scene": scene, "item_type": item_type}))
             self.counts["assets"] += 1
 
     def _remote_file(self, p: dict) -> None:
         params = p.get("additional_params") or {}
-        self.batch["others"].append({"key": f"remote_asset:{params.get('fileName') or p.get('remote_uri')}",
-                                     "value": p.get("remote_uri")})
+        uri = p.get("remote_uri")
+        if not isinstance(uri, str) or not uri:
+            raise ArchiveError("remote asset without a URI")
+        name = params.get("fileName") or uri.rstrip("/").rsplit("/", 1)[-1] or "remote"
+        self.assets.append(AssetSpec(
+            member="", type=cf.asset_type(p.get("upload_type") or "asset"), name=str(name),
+            step=cf.int_or_none(params.get("step")), metadata=cf.asset_metadata("asset", p.get("metadata"), {}),
+            asset_id=self._asset_id(params.get("assetId")), remote_url=uri))
         self.counts["remote_assets"] += 1
 
     def finish(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import mimetypes
 import os
 import re
 import zipfile
@@ -47,7 +48,7 @@ UPLOAD_TYPES: dict[str, AssetType] = {
     "conda-info": AssetType.file,
     "embeddings": AssetType.other,
     "asset-item": AssetType.other,
-    "3d-points": AssetType.other,
+    "3d-points": AssetType.points_3d,
 }
 # Halley asset type -> the upload_type comet_ml's read API reports (for asset/list).
 COMET_TYPES: dict[str, str] = {
@@ -173,6 +174,14 @@ def asset_name(upload_type: str | None, params: dict, fallback: str) -> str:
     if not isinstance(name, str) or not name or name == TEXT_SAMPLE_NAME:
         name = fallback
     return name[:1000]
+
+
+def extension_content_type(extension: Any) -> str | None:
+    """The content type named by the ``extension`` comet_ml sends with a figure ("svg", "png"):
+    a figure's name carries none."""
+    if not isinstance(extension, str) or not extension.isalnum() or len(extension) > 8:
+        return None
+    return mimetypes.guess_type(f"figure.{extension.lower()}")[0]
 
 
 def int_or_none(value: Any, what: str = "step") -> int | None:

@@ -11,6 +11,7 @@ import contextlib
 import html as html_lib
 import json
 import os
+import random
 import re
 import sys
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from dashboard.sdk import environment as env
 from dashboard.sdk.config import ClientConfig, env_float, resolve_flag, spool_root
-from dashboard.sdk.formats import (confusion_matrix_json, flatten_parameters, histogram_json, image_bytes, json_value,
+from dashboard.sdk.formats import (confusion_matrix_json, figure_bytes, flatten_parameters, histogram_json, image_bytes, json_value,
                                    wav_bytes)
 from dashboard.sdk.spool import Delivery, SpoolDir
 from dashboard.sdk.transport import KEY_REFUSED, HttpClient, Rejected, Sender, Transient, warn
@@ -268,7 +269,8 @@ class BaseExperiment:
 
     # --- assets ---
 
-    def _asset(self, type_, name, *, data=None, path=None, step=None, epoch=None, metadata=None) -> dict | None:
+    def _asset(self, type_, name, *, data=None, path=None, step=None, epoch=None, metadata=None,
+               extra_fields=None) -> dict | None:
         if self._stop_by is not None:
             self._check_stop()
         if self._off:
@@ -278,7 +280,7 @@ class BaseExperiment:
         epoch = self._epoch if epoch is None else epoch
         fields = {"asset_id": asset_id, "type": type_, "name": str(name), "context": self._context,
                   "step": None if step is None else int(step), "epoch": None if epoch is None else int(epoch),
-                  "metadata": None if metadata is None else json_value(metadata)}
+                  "metadata": None if metadata is None else json_value(metadata), **(extra_fields or {})}
         if path is not None and os.path.getsize(path) <= IN_MEMORY_MAX:
             data, path = Path(path).read_bytes(), None
         self._q.append(("A", Delivery("asset", fields=fields, data=data, data_path=path and str(path))))
@@ -323,6 +325,53 @@ class BaseExperiment:
         result = self._asset("image", name, data=data, step=step, epoch=epoch, metadata=metadata)
         if result:
             result["imageId"] = result["assetId"]
+        return result
+
+    def log_figure(self, figure_name=None, figure=None, overwrite=False, step=None, format="svg", epoch=None,
+                   metadata=None, **kwargs):
+        """A matplotlib figure (None: pyplot's current one) or a Plotly figure, as SVG (or PNG),
+        shown in the experiment's Graphics."""
+        try:
+            data = figure_bytes(figure, "svg" if format in (None, "auto") else format)
+        except Exception as exc:  # noqa: BLE001  (a figure that can't be saved is reported, the run goes on)
+            warn(f"log_figure: the figure could not be saved: {exc}")
+            return None
+        self._asset_counter += 1
+        name = figure_name or f"figure_{self._asset_counter}"
+        ext = "png" if format == "png" else "svg"
+        if not str(name).lower().endswith(f".{ext}"):
+            name = f"{name}.{ext}"
+        return self._asset("image", name, data=data, step=step, epoch=epoch, metadata=metadata)
+
+    def log_remote_asset(self, uri, remote_file_name=None, overwrite=False, asset_type="asset", step=None,
+                         metadata=None, epoch=None):
+        """A link to data kept elsewhere (s3://, gs://, https://...): listed with the run's
+        assets with its URL; no bytes are sent."""
+        name = remote_file_name or str(uri).rstrip("/").rsplit("/", 1)[-1] or "remote"
+        kind = "file" if asset_type == "asset" else asset_type
+        return self._asset(kind, name, data=b"", step=step, epoch=epoch, metadata=metadata,
+                           extra_fields={"remote_url": str(uri)})
+
+    def log_points_3d(self, scene_name, points=None, boxes=None, step=None, metadata=None):
+        """A 3D scene: points ``[x, y, z]`` or ``[x, y, z, r, g, b]`` and boxes (``segments``,
+        ``color``, ``name``), shown in the experiment page's 3D Points tab. Points are stored
+        shuffled, so a drawing of the first N is a fair sample, as comet_ml does."""
+        if not points and not boxes:
+            warn("log_points_3d: nothing to log (no points and no boxes)")
+            return None
+        step = self._step if step is None else step
+        meta = {"comet_upload_type": "3d-points", "scene": str(scene_name), **(metadata or {})}
+        result = None
+        if points:
+            shuffled = [list(p) for p in points]
+            random.shuffle(shuffled)
+            data = "\n".join(json.dumps(p) for p in shuffled).encode()
+            result = self._asset("3d-points", f"{scene_name}/points.jsonl", data=data, step=step,
+                                 metadata={**meta, "item_type": "points"})
+        if boxes:
+            data = "\n".join(json.dumps(b) for b in boxes).encode()
+            result = self._asset("3d-points", f"{scene_name}/boxes.jsonl", data=data, step=step,
+                                 metadata={**meta, "item_type": "boxes"}) or result
         return result
 
     def log_audio(self, audio_data, sample_rate=None, normalize_data="PCM_16_BIT", file_name=None, metadata=None,

@@ -222,6 +222,31 @@ def _example_ref(example: Any, index: int) -> tuple[Any, str | None]:
     return ref, ref.pop("type", "image")
 
 
+# --- figures ---------------------------------------------------------------------------------
+
+FIGURE_FORMATS = ("svg", "png")
+
+
+def figure_bytes(figure: Any = None, fmt: str = "svg") -> bytes:
+    """A matplotlib figure (or axes, or pyplot itself; None: pyplot's current figure) or a Plotly
+    figure, saved as SVG (the default, as comet_ml logs figures) or PNG. Plotly needs kaleido."""
+    if fmt not in FIGURE_FORMATS:
+        raise ValueError(f"figure format must be one of {FIGURE_FORMATS}")
+    if figure is not None and hasattr(figure, "to_image") and hasattr(figure, "to_plotly_json"):
+        return figure.to_image(format=fmt)
+    if figure is None or getattr(figure, "__name__", "") == "matplotlib.pyplot":
+        import matplotlib.pyplot as plt
+
+        figure = plt.gcf()
+    if not hasattr(figure, "savefig") and hasattr(figure, "get_figure"):  # axes (seaborn)
+        figure = figure.get_figure()
+    if not hasattr(figure, "savefig"):
+        raise ValueError(f"log_figure takes a matplotlib or Plotly figure, not {type(figure).__name__}")
+    out = io.BytesIO()
+    figure.savefig(out, format=fmt)
+    return out.getvalue()
+
+
 # --- images ----------------------------------------------------------------------------------
 
 def image_bytes(image: Any, scale: float = 1.0, shape: tuple | None = None, minmax: tuple | None = None,

@@ -65,6 +65,22 @@ def check_metadata(value) -> str:
     return json.dumps(value)
 
 
+# A URI with a scheme (s3://, gs://, https://, ...), as comet_ml's log_remote_asset takes it.
+_REMOTE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,30}:\S+$")
+REMOTE_URL_MAX = 2000
+
+
+def check_remote_url(value) -> str:
+    if not isinstance(value, str) or not _REMOTE_URL.match(value.strip()):
+        raise Invalid("A remote asset's URL must be a URI with a scheme, like s3://bucket/key or https://host/path")
+    value = value.strip()
+    if len(value) > REMOTE_URL_MAX:
+        raise Invalid(f"A remote asset's URL must be at most {REMOTE_URL_MAX} characters")
+    if without_bidi(value) != value:
+        raise Invalid("A remote asset's URL must not hold bidirectional control characters")
+    return value
+
+
 def display_name(name: str | None) -> str:
     """The logged name, kept as data: control characters (bidirectional ones too) removed,
     length capped."""
@@ -93,7 +109,10 @@ def path_of(settings: Settings, storage_path: str) -> Path:
 
 
 def open_asset(settings: Settings, asset: Asset) -> Path:
-    """The file path of an asset's bytes (NotFound when the file is gone)."""
+    """The file path of an asset's bytes (NotFound when the file is gone, or for a remote
+    asset, whose data is kept elsewhere)."""
+    if asset.remote_url:
+        raise NotFound(f"This asset is a remote link with no stored bytes: {asset.remote_url}")
     path = path_of(settings, asset.storage_path)
     if not path.is_file():
         raise NotFound("Asset file not found")
@@ -172,4 +191,5 @@ def asset_dict(asset: Asset) -> dict:
         meta = {}
     return {"asset_id": asset.asset_id, "type": asset.type, "name": asset.file_name, "step": asset.step,
             "epoch": asset.epoch, "context": asset.context, "metadata": meta, "size": asset.size,
-            "content_type": asset.content_type, "created_at": iso(asset.created_at)}
+            "content_type": asset.content_type, "created_at": iso(asset.created_at),
+            "remote_url": asset.remote_url}

@@ -690,14 +690,20 @@ def _apply_output(session: Session, exp: Experiment, lines: list[OutputIn]) -> i
 
 # --- assets -------------------------------------------------------------------------------
 
-def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | BinaryIO, type: str, name: str | None,
-                step: int | None = None, epoch: int | None = None, context: str | None = None,
+def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | BinaryIO | None, type: str,
+                name: str | None, step: int | None = None, epoch: int | None = None, context: str | None = None,
                 metadata: dict | str | None = None, asset_id: str | None = None,
-                content_type: str | None = None, settings: Settings | None = None) -> Asset:
-    """Store an asset's bytes under a generated name and record it. Re-sending an asset_id
-    already stored for this experiment returns that asset unchanged."""
+                content_type: str | None = None, remote_url: str | None = None,
+                settings: Settings | None = None) -> Asset:
+    """Store an asset's bytes under a generated name and record it; or, with ``remote_url``
+    (log_remote_asset), record a link to data kept elsewhere, with no bytes. Re-sending an
+    asset_id already stored for this experiment returns that asset unchanged."""
     settings = settings or Settings.from_env()
     type = asset_files.check_type(type)
+    if remote_url is not None:
+        remote_url = asset_files.check_remote_url(remote_url)
+    elif data is None:
+        raise Invalid("An asset needs its bytes or a remote URL")
     asset_id = asset_files.check_asset_id(asset_id)
     metadata_json = asset_files.check_metadata(metadata)
     display = asset_files.display_name(name)
@@ -715,15 +721,19 @@ def store_asset(session: Session, actor: Actor, key: str, *, data: bytes | Binar
             if existing.experiment_id != exp.id:
                 raise Conflict("asset_id is already used by another experiment")
             return existing
-    storage_path, size = asset_files.write_file(settings, data, settings.max_asset_mb * 1024 * 1024)
+    if remote_url is None:
+        storage_path, size = asset_files.write_file(settings, data, settings.max_asset_mb * 1024 * 1024)
+    else:
+        storage_path, size = "", 0
     asset = Asset(asset_id=asset_id or uuid.uuid4().hex, experiment_id=exp.id, type=type, file_name=display,
                   step=step, epoch=epoch, context=context or None, metadata_json=metadata_json, size=size,
                   storage_path=storage_path, content_type=asset_files.content_type_for(display, content_type),
-                  cm_example=asset_files.is_cm_example(type, display))
+                  cm_example=asset_files.is_cm_example(type, display), remote_url=remote_url)
     session.add(asset)
-    # If the row is refused, now or when the transaction commits, its file goes with it.
-    event.listen(session, "after_rollback", lambda _s: asset_files.delete_files(settings, [storage_path]),
-                 once=True)
+    if storage_path:
+        # If the row is refused, now or when the transaction commits, its file goes with it.
+        event.listen(session, "after_rollback", lambda _s: asset_files.delete_files(settings, [storage_path]),
+                     once=True)
     session.flush()
     exp.updated_at = utcnow()
     session.add(exp)

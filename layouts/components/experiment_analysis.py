@@ -1,10 +1,10 @@
-"""The Confusion Matrices and Histograms tabs."""
+"""The Confusion Matrices, Histograms and 3D Points tabs."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.services import experiment_page
+from dashboard.services import experiment_page, points_3d
 from layouts.components.experiment_media import media_url
 from layouts.components.project_markdown import safe_url
 
@@ -60,6 +60,19 @@ def example_view(key: str, view_id: int, actual: str, predicted: str, count: flo
         ], className="d-flex justify-content-between")),
         dbc.CardBody(html.Div(body, className="d-flex flex-wrap gap-2")),
     ], className="experiment-cm-example-view", id={"type": "experiment-cm-example-view", "index": view_id})
+
+
+def points_3d_tab(session, page, _assets_dir):
+    """The experiment's 3D scenes (log_points_3d): pick one, rotate and zoom it."""
+    options = [{"label": s.label, "value": s.id} for s in points_3d.scenes(session, page.experiment)]
+    if not options:
+        return html.P("No 3D points were logged for this experiment.", className="text-muted", id="experiment-3d-none")
+    return html.Div([
+        dbc.Row(dbc.Col(dcc.Dropdown(id="experiment-3d-select", options=options, value=options[0]["value"],
+                                     clearable=False), md=5), className="g-2 mb-2"),
+        html.Div(id="experiment-3d-message"),
+        dcc.Loading(dcc.Graph(id="experiment-3d-graph", config={"displaylogo": False}), delay_show=400),
+    ])
 
 
 def histograms_tab(session, page, _assets_dir):

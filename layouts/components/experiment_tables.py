@@ -209,6 +209,9 @@ def assets_tab(session, page, _assets_dir):
         {"field": "created", "colId": "created", "headerName": "Logged (UTC)", "width": 190},
         {"field": "download", "colId": "download", "headerName": "", "width": 120, "sortable": False,
          "cellRenderer": "markdown"},
+        # A remote asset's URL (log_remote_asset), as text: it is the user's, never a link we follow.
+        {"field": "remote_url", "colId": "remote_url", "headerName": "Remote URL", "flex": 1, "minWidth": 160,
+         "sortable": False, "tooltipField": "remote_url"},
         {"field": "preview", "colId": "preview", "headerName": "", "width": 100, "sortable": False,
          "cellClass": "experiment-asset-preview-cell"},
     ]

@@ -22,6 +22,7 @@ TABS = (
     ("text", "Text", t.text_tab),
     ("confusion", "Confusion Matrices", experiment_analysis.confusion_tab),
     ("histograms", "Histograms", experiment_analysis.histograms_tab),
+    ("points3d", "3D Points", experiment_analysis.points_3d_tab),
     ("assets", "Assets", t.assets_tab),
 )
 RENDERERS = {key: fn for key, _label, fn in TABS}

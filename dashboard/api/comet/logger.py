@@ -30,7 +30,7 @@ from dashboard.auth import Actor
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from dashboard.importers import comet_format as cf
 from dashboard.importers.comet import set_times
-from dashboard.services import experiments, ingest
+from dashboard.services import experiments, ingest, points_3d
 from models import AssetType, ExperimentStatus
 
 EXPERIMENT_ALREADY_EXISTS = 90999
@@ -234,11 +234,13 @@ def add_tags(actor: Actor):
 # --- uploads ------------------------------------------------------------------------------
 
 def store_upload(actor: Actor, upload_type: str, name: str | None = None, data: bytes | None = None):
-    """One multipart upload (part ``file``, optional ``metadata`` JSON) stored as an asset."""
+    """One multipart upload (part ``file``, optional ``metadata`` JSON) stored as an asset; a
+    remote asset (log_remote_asset) sends a ``link`` part with its URI instead of the file."""
     key = experiment_key()
     params = request.args
     upload = request.files.get("file")
-    if upload is None and data is None:
+    remote_url = _remote_link()
+    if upload is None and data is None and remote_url is None:
         raise Invalid("The upload has no 'file' part")
     kind = cf.asset_type(upload_type)
     try:
@@ -251,11 +253,22 @@ def store_upload(actor: Actor, upload_type: str, name: str | None = None, data: 
     asset_id = params.get("assetId") or params.get("imageId")
     with context.db().session() as s:
         asset = ingest.store_asset(
-            s, actor, key, data=data if data is not None else upload.stream, type=kind.value,
+            s, actor, key, data=data if data is not None else (upload.stream if upload is not None else None),
+            type=kind.value,
             name=name or cf.asset_name(upload_type, params, fallback), step=cf.int_or_none(params.get("step")),
             epoch=cf.int_or_none(params.get("epoch"), "epoch"), context=params.get("context") or None, metadata=metadata,
-            asset_id=asset_id if asset_id and asset_id.isalnum() else None, settings=context.settings())
+            asset_id=asset_id if asset_id and asset_id.isalnum() else None,
+            content_type=cf.extension_content_type(params.get("extension")),
+            remote_url=remote_url if upload is None and data is None else None, settings=context.settings())
     return ok({"assetId": asset.asset_id, "fileName": asset.file_name, "size": asset.size})
+
+
+def _remote_link() -> str | None:
+    """The URI of a remote asset: comet_ml sends it as a multipart part named ``link``."""
+    part = request.files.get("link")
+    if part is not None:
+        return part.read(4096).decode("utf-8", "replace")
+    return request.form.get("link")
 
 
 @comet_route(clientlib("asset/upload"))
@@ -292,9 +305,60 @@ def points_3d_limits(actor: Actor):
 
 @comet_route(clientlib("asset"))
 def create_3d_asset(actor: Actor):
-    """3D point clouds aren't stored live (the offline importer keeps their files); the SDK
-    logs the refusal and carries on."""
-    return error(404, "3D point clouds are not supported by this server")
+    """log_points_3d's first call: the scene (its name, step and the points' ranges). Its parts
+    (points, boxes, thumbnail) follow as separate uploads naming the id answered here."""
+    data = body()
+    scene = data.get("userFileName")
+    if not isinstance(scene, str) or not scene.strip():
+        raise Invalid("userFileName (the scene's name) is required")
+    try:
+        meta = safe_json.loads_object(data.get("metadata") or "{}", "metadata") \
+            if not isinstance(data.get("metadata"), dict) else data["metadata"]
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
+    with context.db().session() as s:
+        asset = points_3d.create_scene(s, actor, experiment_key(data), scene.strip(), cf.int_or_none(data.get("step")),
+                                       meta, settings=context.settings())
+    return ok({"assetId": asset.asset_id})
+
+
+def _scene_part(actor: Actor, params: dict, part: str, item_type: str, file_name: str):
+    upload = request.files.get(part)
+    if upload is None:
+        raise Invalid(f"The upload has no '{part}' part")
+    scene_id = params.get("assetId")
+    if not isinstance(scene_id, str) or not scene_id:
+        raise Invalid("assetId (the scene's id) is required")
+    with context.db().session() as s:
+        asset = points_3d.store_part(s, actor, experiment_key(params), scene_id, item_type, file_name, upload.stream,
+                                     settings=context.settings())
+    return ok({"assetId": asset.asset_id, "fileName": asset.file_name, "size": asset.size})
+
+
+def _request_params() -> dict:
+    """The JSON ``requestParams`` part of log_points_3d's uploads."""
+    part = request.files.get("requestParams")
+    text = part.read(65536).decode("utf-8", "replace") if part is not None else request.form.get("requestParams")
+    try:
+        return safe_json.loads_object(text or "{}", "requestParams")
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
+
+
+@comet_route(clientlib("asset/asset-item"))
+def upload_3d_item(actor: Actor):
+    params = _request_params()
+    item_type = params.get("assetItemType")
+    if item_type not in points_3d.ITEM_TYPES:
+        raise Invalid(f"assetItemType must be one of: {', '.join(points_3d.ITEM_TYPES)}")
+    name = params.get("userFileName") if isinstance(params.get("userFileName"), str) else f"{item_type}.jsonl"
+    return _scene_part(actor, params, "assetItemContent", item_type, name)
+
+
+@comet_route(clientlib("asset/<scene_id>/thumbnail"), methods=("PUT", "POST"))
+def upload_3d_thumbnail(actor: Actor, scene_id: str):
+    params = {**_request_params(), "assetId": scene_id}
+    return _scene_part(actor, params, "thumbnail", "thumbnail", "thumbnail.png")
 
 
 @comet_route(clientlib("<path:unknown>"), methods=("GET", "POST", "PUT", "DELETE"), public=True)

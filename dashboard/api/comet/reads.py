@@ -168,7 +168,9 @@ def _comet_asset(asset, key: str) -> dict:
         "epoch": asset.epoch, "runContext": asset.context, "type": cf.comet_upload_type(asset.type, meta),
         "metadata": json.dumps(meta) if meta else None, "createdAt": _ms(asset.created_at),
         "grouping": meta.get("groupingName"), "image": asset.type == AssetType.image.value,
-        "link": f"{request.host_url}api/rest/v2/experiment/asset/get-asset?experimentKey={key}&assetId={asset.asset_id}",
+        "link": asset.remote_url or
+        f"{request.host_url}api/rest/v2/experiment/asset/get-asset?experimentKey={key}&assetId={asset.asset_id}",
+        "remote": bool(asset.remote_url),
     }
 
 
