@@ -25,6 +25,7 @@ from flask_login import login_user
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import context
+from dashboard.errors import HalleyError
 from dashboard.services import accounts, audit, login_throttle, oidc
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,9 @@ def callback():
             except IntegrityError:
                 if tries == 2:
                     raise Failed("the account could not be linked (a parallel sign-in)") from None
+    except HalleyError as exc:
+        _record_failure(f"the account could not be signed in: {exc.message}", "", attempt)
+        return _to_login("sso", pending["next"])
     except (Failed, oidc.Refused) as exc:
         log.info("single sign-on refused: %s", exc.reason)
         _record_failure(exc.reason, exc.target, attempt)

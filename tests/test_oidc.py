@@ -123,7 +123,8 @@ def sites(tmp_path_factory):
     halley_port, pg_port = free_port(), free_port()
     provider = Provider(home, [f"http://127.0.0.1:{p}/auth/oidc/callback" for p in (halley_port, pg_port)])
     provider.pg_port = pg_port
-    halley = LiveServer(home / "halley", port=halley_port, extra_env=provider.halley_env()).start()
+    env = {**provider.halley_env(), "HALLEY_TRUSTED_PROXIES": "127.0.0.1"}  # the throttle test's addresses
+    halley = LiveServer(home / "halley", port=halley_port, extra_env=env).start()
     people = Accounts(halley)
     people.create("owner")  # past first-run setup; the first owner administers the site
     yield provider, halley, people
@@ -374,12 +375,15 @@ def test_a_verified_email_links_the_existing_account(provider, halley, people):
     from dashboard.services import accounts
 
     with people.db.session() as s:
-        accounts.create_user(s, "linker-local", "linker@example.com", "pw-" + secrets.token_hex(8))
+        local = accounts.create_user(s, "linker-local", "linker@example.com", "pw-" + secrets.token_hex(8))
+        local.is_site_admin = True  # the provider doesn't list them as an admin: this is taken back
+        s.add(local)
     flow = Flow(halley, provider)
     assert flow.back_at_halley(flow.at_provider(flow.start("/linker-local"), "linker")) == "/linker-local"
     assert flow.signed_in()
     user = user_row(people, "linker@example.com")
-    assert user.username == "linker-local" and user.last_sign_in_at is not None
+    assert user.username == "linker-local" and user.last_sign_in_at is not None and not user.is_site_admin
+    assert "by the single sign-on admin claim" in audit_details(people, "user.site_admin_revoked")
     from models import User, UserIdentity
 
     with people.db.session() as s:
@@ -440,3 +444,71 @@ def test_without_an_issuer_the_routes_do_not_exist(server, page):
     page.goto(server.url + "/login")
     expect(page.locator("#login-submit")).to_be_visible()
     expect(page.locator("#login-sso")).to_have_count(0)
+
+
+def test_callbacks_are_throttled_per_address(halley, people):
+    """Failed callbacks count against their address in the budget of password sign-ins."""
+    from dashboard.services.login_throttle import ADDRESS
+
+    address = f"198.18.200.{secrets.randbelow(200) + 1}"
+    answers = []
+    for _ in range(ADDRESS.free + 1):
+        r = requests.get(halley.url + "/auth/oidc/callback", params={"code": "x", "state": "forged"},
+                         headers={"X-Forwarded-For": address, "Connection": "close"}, allow_redirects=False)
+        answers.append(parse_qs(urlparse(r.headers["Location"]).query)["error"][0])
+    assert answers == ["sso"] * ADDRESS.free + ["throttled"]
+    other = requests.get(halley.url + "/auth/oidc/callback", params={"state": "forged"}, allow_redirects=False,
+                         headers={"X-Forwarded-For": "198.18.201.1", "Connection": "close"})
+    assert "error=sso" in other.headers["Location"]
+
+
+# --- the settings and the account rules, without a server ---------------------------------
+
+def test_settings_from_the_environment():
+    from dashboard.config import oidc_settings_from_env as parse
+
+    base = {"HALLEY_OIDC_ISSUER": "https://login.example.com", "HALLEY_OIDC_CLIENT_ID": "halley",
+            "HALLEY_OIDC_CLIENT_SECRET": "s3cret"}
+    assert parse({}) is None
+    settings = parse({**base, "HALLEY_OIDC_ALLOWED_DOMAINS": "Example.com, @lab.example.org",
+                      "HALLEY_OIDC_ADMIN_CLAIM": "groups = halley-admins", "HALLEY_OIDC_CREATE_USERS": "0"})
+    assert settings.allowed_domains == ("example.com", "lab.example.org") and not settings.create_users
+    assert settings.admin_claim == ("groups", "halley-admins") and settings.scopes == "openid email profile"
+    assert settings.discovery_url == "https://login.example.com/.well-known/openid-configuration"
+    assert settings.domain_allowed("a@LAB.example.org") and not settings.domain_allowed("a@example.org")
+    assert parse({**base, "HALLEY_OIDC_ADMIN_CLAIM": "is_admin"}).admin_claim == ("is_admin", None)
+    for bad in ({"HALLEY_OIDC_ISSUER": "http://login.example.com"}, {"HALLEY_OIDC_CLIENT_SECRET": ""},
+                {"HALLEY_OIDC_SCOPES": "email profile"}, {"HALLEY_OIDC_ALLOWED_DOMAINS": "not a domain"},
+                {"HALLEY_OIDC_ADMIN_CLAIM": "groups="}, {"HALLEY_OIDC_CREATE_USERS": "maybe"}):
+        with pytest.raises(SystemExit):
+            parse({**base, **bad})
+
+
+def test_account_rules(tmp_path):
+    from dashboard.config import OidcSettings
+    from dashboard.db import Database, migrate
+    from dashboard.services import accounts, oidc
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    migrate(url)
+    db = Database(url)
+    closed = OidcSettings("https://idp.example", "c", "s", create_users=False)
+    with db.session() as s:
+        accounts.create_user(s, "known", "known@example.com", "pw-" + secrets.token_hex(8))
+    with pytest.raises(oidc.Refused), db.session() as s:
+        oidc.sign_in(s, closed, "https://idp.example", {"sub": "1", "email": "new@example.com", "email_verified": True})
+    with db.session() as s:  # the string "true" counts as verified
+        user = oidc.sign_in(s, closed, "https://idp.example", {"sub": "2", "email": "Known@Example.com",
+                                                                "email_verified": "true"})
+        assert user.username == "known"
+    with pytest.raises(oidc.Refused), db.session() as s:  # unverified addresses never link
+        oidc.sign_in(s, closed, "https://idp.example", {"sub": "3", "email": "known@example.com"})
+    assert oidc.is_admin_by_claim(("groups", "a"), {"groups": ["b", "a"]})
+    assert oidc.is_admin_by_claim(("role", "a"), {"role": "a"})
+    assert not oidc.is_admin_by_claim(("groups", "a"), {"groups": "ab"})
+    assert oidc.is_admin_by_claim(("is_admin", None), {"is_admin": True})
+    assert not oidc.is_admin_by_claim(("is_admin", None), {"is_admin": "yes please"})
+    with db.session() as s:
+        assert oidc.unique_username(s, {"preferred_username": "Known"}, "x@example.com") == "Known-2"
+        assert oidc.unique_username(s, {"preferred_username": "  é@corp"}, "first.last@example.com") == "first.last"
+        assert oidc.unique_username(s, {}, "admin@example.com") == "user"

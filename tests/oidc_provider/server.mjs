@@ -21,7 +21,7 @@ const provider = new Provider(issuer, {
   clients: [{
     client_id: env('CLIENT_ID'),
     client_secret: env('CLIENT_SECRET'),
-    redirect_uris: [env('REDIRECT_URI'), ...env('EXTRA_REDIRECT_URIS', ',').split(',').filter(Boolean)],
+    redirect_uris: [env('REDIRECT_URI'), ...(process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean)],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
