@@ -163,7 +163,11 @@ def _record_failure(reason: str, target: str = "", attempt: login_throttle.Attem
 def _checked_claims(pending: dict) -> dict:
     """Exchange the code and check the ID token; its claims, with the userinfo endpoint's added."""
     from authlib.common.errors import AuthlibBaseError
-    from joserfc.errors import JoseError
+
+    try:
+        from joserfc.errors import JoseError
+    except ImportError:  # Authlib before joserfc
+        from authlib.jose.errors import JoseError
 
     if request.args.get("error"):
         raise Failed(f"the provider answered {request.args.get('error', '')[:100]!r}: "
@@ -171,8 +175,11 @@ def _checked_claims(pending: dict) -> dict:
     code = request.args.get("code")
     if not code:
         raise Failed("the callback carries no code")
-    client = _client()
     try:
+        client = _client()
+        # RFC 9207: a provider that names itself in the response must be this one (no mix-up).
+        if "iss" in request.args and request.args["iss"] != client.server_metadata.get("issuer"):
+            raise Failed("the authorization response names another issuer")
         token = client.fetch_access_token(redirect_uri=pending["redirect_uri"], code=code,
                                           code_verifier=pending["verifier"])
         if "id_token" not in token:

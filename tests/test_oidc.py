@@ -353,6 +353,16 @@ def test_a_forged_nonce_is_refused(provider, halley, people):
     assert "nonce" in audit_details(people, "sign_in.oidc_failed")[-1]
 
 
+def test_a_response_naming_another_issuer_is_refused(provider, halley, people):
+    """The provider names itself in its response (RFC 9207); another name there is a mix-up."""
+    flow = Flow(halley, provider)
+    callback = flow.at_provider(flow.start(), "noncer")
+    assert parse_qs(urlparse(callback).query)["iss"] == [provider.issuer]
+    assert flow.back_at_halley(with_param(callback, iss="https://evil.example")).startswith("/login?error=sso")
+    assert not flow.signed_in() and user_row(people, "noncer@example.com") is None
+    assert "another issuer" in audit_details(people, "sign_in.oidc_failed")[-1]
+
+
 def test_swapped_callbacks_are_refused_by_pkce(provider, halley, people):
     """Two sign-ins started in one browser: the code of one, returned with the state of the
     other, is exchanged with the other's code verifier, which the provider refuses."""
