@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HALLEY_HOME ?= $(CURDIR)/.halley
 export HALLEY_HOME
 
-.PHONY: run test install install-test browser postgres bench demo clean
+.PHONY: run test install install-test browser postgres oidc-provider bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser postgres
+install-test: $(VENV)/.installed-test browser postgres oidc-provider
 
 # Debian's Chromium and its driver for the browser tests, installed only when missing.
 browser:
@@ -40,6 +40,17 @@ postgres:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends postgresql; \
 	fi
 
+# The OpenID Connect provider the single sign-on tests sign in at (tests/oidc_provider: node and
+# the pinned `oidc-provider` package), installed only when missing.
+oidc-provider:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends nodejs npm; \
+	fi
+	@if [ ! -d tests/oidc_provider/node_modules ]; then \
+		cd tests/oidc_provider && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
 # On first start, log the demo project (HALLEY_DEMO=0 skips it; a failed demo doesn't block serving).
 run: install
 	@if [ "$${HALLEY_DEMO:-1}" != "0" ]; then \
@@ -50,9 +61,10 @@ run: install
 demo: install
 	$(BIN)/halley demo
 
-# The PostgreSQL tests fail (not skip) when PostgreSQL is missing; HALLEY_TEST_POSTGRES=0 skips them.
+# The PostgreSQL and single sign-on tests fail (not skip) when PostgreSQL or the OpenID provider
+# is missing; HALLEY_TEST_POSTGRES=0 and HALLEY_TEST_OIDC=0 skip them.
 test: install-test
-	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} HALLEY_TEST_OIDC=$${HALLEY_TEST_OIDC:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install browser
 	$(BIN)/pip install -q -e '.[bench]'

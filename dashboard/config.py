@@ -150,6 +150,87 @@ def image_hosts_of(raw: str) -> tuple[ImageHost, ...]:
     return tuple(dict.fromkeys(hosts))
 
 
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Single sign-on with an OpenID Connect provider (HALLEY_OIDC_*)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    name: str = "single sign-on"  # the button reads "Sign in with <name>"
+    allowed_domains: tuple[str, ...] = ()  # email domains that may sign in; empty: any
+    create_users: bool = True  # create an account at a person's first sign-in
+    # HALLEY_OIDC_ADMIN_CLAIM: ("groups", "halley-admins") for "groups=halley-admins" (the claim
+    # equals or lists the value), ("is_admin", None) for a claim that must be true.
+    admin_claim: tuple[str, str | None] | None = None
+    scopes: str = "openid email profile"
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def domain_allowed(self, email: str) -> bool:
+        if not self.allowed_domains:
+            return True
+        return email.rpartition("@")[2].lower() in self.allowed_domains
+
+
+def _env_flag(env, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1 or 0 (true or false), got {raw!r}")
+
+
+def oidc_settings_from_env(env=None) -> OidcSettings | None:
+    """The OpenID Connect settings, or None when HALLEY_OIDC_ISSUER is unset (no single sign-on)."""
+    env = os.environ if env is None else env
+    issuer = env.get("HALLEY_OIDC_ISSUER", "").strip()
+    if not issuer:
+        return None
+    parsed = urlparse(issuer)
+    if (parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment
+            or (parsed.scheme == "http" and parsed.hostname not in _LOOPBACK_HOSTS)):
+        raise SystemExit(f"HALLEY_OIDC_ISSUER: {issuer!r} is not an https address such as "
+                         "https://login.example.com (http only for localhost)")
+    client_id = env.get("HALLEY_OIDC_CLIENT_ID", "").strip()
+    client_secret = env.get("HALLEY_OIDC_CLIENT_SECRET", "").strip()
+    if not client_id or not client_secret:
+        raise SystemExit("HALLEY_OIDC_ISSUER is set: set HALLEY_OIDC_CLIENT_ID and HALLEY_OIDC_CLIENT_SECRET too "
+                         "(the client registered for Halley at the provider)")
+    domains = []
+    for item in env.get("HALLEY_OIDC_ALLOWED_DOMAINS", "").split(","):
+        item = item.strip().lower().lstrip("@")
+        if not item:
+            continue
+        if not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", item):
+            raise SystemExit(f"HALLEY_OIDC_ALLOWED_DOMAINS: {item!r} is not an email domain such as example.com")
+        domains.append(item)
+    admin_claim = None
+    raw_claim = env.get("HALLEY_OIDC_ADMIN_CLAIM", "").strip()
+    if raw_claim:
+        claim, sep, value = (part.strip() for part in raw_claim.partition("="))
+        if not claim or (sep and not value):
+            raise SystemExit(f"HALLEY_OIDC_ADMIN_CLAIM: {raw_claim!r} is not a claim such as groups=halley-admins "
+                             "or a boolean claim's name such as is_admin")
+        admin_claim = (claim, value if sep else None)
+    scopes = " ".join(env.get("HALLEY_OIDC_SCOPES", "").split()) or "openid email profile"
+    if "openid" not in scopes.split():
+        raise SystemExit(f"HALLEY_OIDC_SCOPES: {scopes!r} must include openid")
+    create = _env_flag(env, "HALLEY_OIDC_CREATE_USERS", True)
+    return OidcSettings(issuer=issuer, client_id=client_id, client_secret=client_secret,
+                        name=env.get("HALLEY_OIDC_NAME", "").strip()[:60] or "single sign-on",
+                        allowed_domains=tuple(dict.fromkeys(domains)), create_users=create,
+                        admin_claim=admin_claim, scopes=scopes)
+
+
 @dataclass
 class Settings:
     home: Path
@@ -169,6 +250,7 @@ class Settings:
     note_image_hosts: tuple[ImageHost, ...] = ()
     access_log: bool = True  # HALLEY_ACCESS_LOG=0 or `halley serve --quiet`: no line per request
     metrics_token: str | None = None  # HALLEY_METRICS_TOKEN: the bearer token /api/v1/metrics asks for
+    oidc: OidcSettings | None = None  # HALLEY_OIDC_*: single sign-on with an OpenID Connect provider
     extra: dict = field(default_factory=dict)
 
     @property
@@ -211,5 +293,6 @@ class Settings:
             note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
             access_log=os.environ.get("HALLEY_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
             metrics_token=os.environ.get("HALLEY_METRICS_TOKEN") or None,
+            oidc=overrides.pop("oidc", None) or oidc_settings_from_env(),
             **overrides,
         )

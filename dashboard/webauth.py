@@ -317,5 +317,8 @@ def init_login(server: Flask) -> LoginManager:
 
     manager.init_app(server)
     server.register_blueprint(auth_routes)
+    from dashboard.sso import oidc_routes
+
+    server.register_blueprint(oidc_routes)  # single sign-on; answers 404 unless HALLEY_OIDC_ISSUER is set
     server.before_request(guard)
     return manager

@@ -1,7 +1,11 @@
+from urllib.parse import urlencode
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
+from flask import has_app_context
 
+from dashboard import context
 from layouts.components.access import error_alert
 
 dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
@@ -9,7 +13,10 @@ dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
 # Messages are chosen by code so a crafted link can't put arbitrary text on the sign-in page.
 ERRORS = {"credentials": "Wrong username or password.",
           "throttled": "Too many failed sign-ins. Try again in {wait}, or ask an administrator to unlock the "
-                       "account."}
+                       "account.",
+          # One message for every single sign-on refusal: it never tells whether an email has an account.
+          "sso": "Single sign-on didn't sign you in. If you should have access to Halley, ask an administrator.",
+          "sso_unavailable": "Single sign-on is unavailable right now. Try again in a few minutes."}
 
 
 def error_message(error, wait=None) -> str | None:
@@ -23,6 +30,24 @@ def error_message(error, wait=None) -> str | None:
     if seconds < 90:
         return message.format(wait=f"{seconds} second{'s' if seconds != 1 else ''}")
     return message.format(wait=f"{round(seconds / 60)} minutes")
+
+
+def single_sign_on(next_url: str):
+    """The "Sign in with ..." button when single sign-on is set up (HALLEY_OIDC_ISSUER)."""
+    oidc = context.settings().oidc if has_app_context() else None
+    if oidc is None:
+        return None
+    return html.Div(
+        [
+            html.Div(html.Span("or", className="px-2 bg-white text-muted small"),
+                     className="text-center border-bottom lh-1 my-3", style={"height": "0.6rem"}),
+            # A link, not a form: the page's form-action policy allows posting only to Halley,
+            # and this request is sent on to the provider.
+            html.A(f"Sign in with {oidc.name}", id="login-sso", className="btn btn-outline-secondary w-100",
+                   href="/auth/oidc/login?" + urlencode({"next": next_url or "/"})),
+        ],
+        id="login-sso-section",
+    )
 
 
 def layout(error=None, next="/", username="", wait=None, **_query):
@@ -50,6 +75,7 @@ def layout(error=None, next="/", username="", wait=None, **_query):
                             action="/auth/login",
                             method="POST",
                         ),
+                        single_sign_on(next),
                     ]
                 ),
                 className="shadow-sm",

@@ -41,6 +41,18 @@ class User(UserMixin, SQLModel, table=True):
         return bool(self.session_token) and hmac.compare_digest(self.session_token.encode(), token.encode())
 
 
+
+class UserIdentity(SQLModel, table=True):
+    """An account at an OpenID Connect provider (its issuer and the subject it names the person
+    by) that signs in as a Halley user."""
+
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=300)
+    subject: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+
 class Workspace(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=64)

@@ -177,10 +177,20 @@ def _lock_rows(session: Session, subjects: list[Subject], now: datetime) -> dict
 def begin(session: Session, ident: str, address: str, devices: dict[int, str]) -> Attempt:
     """Decide whether an attempt may check its password; if it may, count it as a failure now
     (``settle`` takes the count back when the password was right)."""
+    return _begin(session, lambda: subjects_for(session, ident, address, devices))
+
+
+def begin_from_address(session: Session, address: str) -> Attempt:
+    """An attempt that names no account before it is checked (a single sign-on callback): it
+    counts against its address alone, in the same budget as password sign-ins from there."""
+    return _begin(session, lambda: [(ADDRESS, f"address|{address_subject(address)}", None)])
+
+
+def _begin(session: Session, subjects) -> Attempt:
     now = utcnow()
     # Rows whose failures are all forgotten mean nothing: keep the table to the last WINDOW.
     session.execute(delete(LoginThrottle.__table__).where(_T.last_failure_at < now - WINDOW))
-    attempt = Attempt(subjects_for(session, ident, address, devices))
+    attempt = Attempt(subjects())
     rows = _lock_rows(session, attempt.subjects, now)
     attempt.wait = max(wait_seconds(limit, rows[subject].failures, rows[subject].last_failure_at, now)
                        for limit, subject, _ in attempt.subjects)
