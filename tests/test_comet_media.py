@@ -1,10 +1,14 @@
-"""Figures, remote assets and 3D points, logged live by the real comet_ml and by Halley's SDK:
-SVG figures show in Graphics, remote assets are links with their URL, 3D scenes draw in the
-experiment page's 3D Points tab."""
+"""Figures, remote assets, 3D points and models, logged live by the real comet_ml and by Halley's
+SDK: SVG figures show in Graphics, remote assets are links with their URL, 3D scenes draw in the
+experiment page's 3D Points tab, models are listed, zipped and loaded back by comet_ml."""
 from __future__ import annotations
 
-import requests
+import io
+import json
+import zipfile
+
 import pytest
+import requests
 
 from dashboard.sdk import Experiment
 from tests.conftest import sign_in
@@ -27,7 +31,27 @@ exp.log_remote_asset("s3://bucket/data/train.csv", remote_file_name="train.csv")
 points = [[i * 0.1, (i % 7) * 0.2, (i % 5) * 0.3, 255, (i * 9) % 256, 0] for i in range(300)]
 box = {"segments": [[[0, 0, 0], [1, 0, 0]], [[1, 0, 0], [1, 1, 0]]], "color": [0, 0, 255], "name": "car"}
 exp.log_points_3d("street", points=points, boxes=[box], step=4, metadata={"camera": "front"})
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+import comet_ml.integration.sklearn
+X, y = load_iris(return_X_y=True)
+comet_ml.integration.sklearn.log_model(exp, "iris-model", LogisticRegression(max_iter=300).fit(X, y))
 exp.end()
+'''
+
+LOAD_MODEL_SCRIPT = r'''
+import json, sys
+import comet_ml
+import comet_ml.integration.sklearn
+from sklearn.datasets import load_iris
+
+key, out = sys.argv[1], sys.argv[2]
+model = comet_ml.integration.sklearn.load_model(f"experiment://{key}/iris-model")
+X, y = load_iris(return_X_y=True)
+api_exp = comet_ml.API().get_experiment_by_key(key)
+api_exp.download_model("iris-model", output_path=out)
+print(json.dumps({"accuracy": float((model.predict(X) == y).mean()), "names": api_exp.get_model_names(),
+                  "files": sorted(a["fileName"] for a in api_exp.get_model_asset_list("iris-model"))}))
 '''
 
 
@@ -57,8 +81,13 @@ def logged(server, accounts, tmp_path_factory):
         exp.log_figure("sdk-curve", fig)
         exp.log_remote_asset("https://data.example.org/sets/val.parquet")
         exp.log_points_3d("room", points=[[0, 0, 0], [1, 2, 3], [2, 1, 0]], step=1)
+        weights = tmp / "checkpoint"
+        (weights / "layers").mkdir(parents=True)
+        (weights / "config.json").write_text('{"depth": 2}')
+        (weights / "layers" / "w.bin").write_bytes(b"\x00\x01" * 100)
+        exp.log_model("tiny-net", str(weights))
         sdk_key = exp.get_key()
-    return {"user": user, "comet": comet_key, "sdk": sdk_key}
+    return {"user": user, "comet": comet_key, "sdk": sdk_key, "tmp": tmp}
 
 
 def test_figures_are_svg_images_served_inline(server, logged):
@@ -118,4 +147,37 @@ def test_3d_scenes_draw_in_the_experiment_page(server, logged, page, console_err
     page.goto(f"{server.url}/{user.workspace}/comet-media/{logged['comet']}?tab=graphics")
     page.wait_for_function("() => [...document.querySelectorAll('img')].some("
                            "i => i.src.includes('/media/') && i.complete && i.naturalWidth > 0)")
+    assert console_errors == []
+
+
+def test_models_are_listed_zipped_and_loaded_back_by_comet_ml(server, logged):
+    user, tmp = logged["user"], logged["tmp"]
+    result = run_comet(server, user, tmp, LOAD_MODEL_SCRIPT, logged["comet"], tmp / "downloaded")
+    assert result.returncode == 0, result.stderr[-3000:]
+    got = json.loads(result.stdout.strip().splitlines()[-1])
+    assert got["accuracy"] > 0.9 and got["names"] == ["iris-model"]
+    assert got["files"] and all((tmp / "downloaded" / name).is_file() for name in got["files"])
+
+    (model,) = api_get(server, user, f"/experiments/{logged['sdk']}/models")["models"]
+    assert model["name"] == "tiny-net" and model["size"] == 12 + 200
+    assert sorted(f["name"] for f in model["files"]) == ["checkpoint/config.json", "checkpoint/layers/w.bin"]
+    r = requests.get(f"{server.url}/api/v1/experiments/{logged['sdk']}/model-zip", params={"name": "tiny-net"},
+                     headers={"Authorization": user.api_key})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        assert archive.read("checkpoint/layers/w.bin") == b"\x00\x01" * 100
+    r = requests.get(f"{server.url}/api/v1/experiments/{logged['sdk']}/model-zip", params={"name": "nope"},
+                     headers={"Authorization": user.api_key})
+    assert r.status_code == 404
+
+
+def test_models_tab_lists_each_model_with_its_zip(server, logged, page, console_errors):
+    user = logged["user"]
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/{user.workspace}/comet-media/{logged['sdk']}?tab=models")
+    page.wait_for_selector(".experiment-model-card")
+    text = page.inner_text("#experiment-models")
+    assert "tiny-net" in text and "checkpoint/layers/w.bin" in text and "2 files" in text
+    href = page.get_attribute(".experiment-model-card a", "href")
+    assert page.request.get(server.url + href).headers["content-type"] == "application/zip"
     assert console_errors == []

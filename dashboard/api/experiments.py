@@ -15,7 +15,7 @@ from dashboard.api.openapi import body_model
 from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
 from dashboard.errors import Invalid
 from dashboard.services import assets as asset_service
-from dashboard.services import experiments, ingest, metrics, projects, workspaces
+from dashboard.services import experiment_models, experiments, ingest, metrics, projects, workspaces
 
 
 def _parse(model: type[BaseModel], data: dict) -> BaseModel:
@@ -263,6 +263,34 @@ def download_experiment_asset(key, asset_id, actor):
     path = asset_service.open_asset(context.settings(), asset)
     response = send_file(path, mimetype=asset.content_type or "application/octet-stream", as_attachment=True,
                          download_name=asset_service.safe_download_name(asset.file_name), max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@read_route("/experiments/<key>/models", methods=["GET"])
+def list_experiment_models(key, actor):
+    """The models logged with the experiment (log_model): name, size and files."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        items = [{"name": m.name, "id": m.id, "size": m.size, "files": [asset_service.asset_dict(a) for a in m.files]}
+                 for m in experiment_models.models(s, exp)]
+    return jsonify({"models": items})
+
+
+@read_route("/experiments/<key>/model-zip", methods=["GET"])
+def download_experiment_model(key, actor):
+    """One model's files as a zip (?name= the model's name), each at its path in the model."""
+    with context.db().session() as s:
+        exp = experiments.get_readable(s, actor, key)
+        model = experiment_models.find(s, exp, request.args.get("name") or "")
+    return model_zip_response(model)
+
+
+def model_zip_response(model):
+    response = send_file(experiment_models.zip_file(context.settings(), model), mimetype="application/zip",
+                         as_attachment=True, download_name=asset_service.safe_download_name(model.name) + ".zip",
+                         max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response

@@ -352,6 +352,29 @@ class BaseExperiment:
         return self._asset(kind, name, data=b"", step=step, epoch=epoch, metadata=metadata,
                            extra_fields={"remote_url": str(uri)})
 
+    def log_model(self, name, file_or_folder, file_name=None, overwrite=False, metadata=None, copy_to_tmp=True,
+                  prepend_folder_name=True):
+        """A model's files under one name: a file, a folder (each file at its path in it, under
+        the folder's name unless ``prepend_folder_name`` is False) or a file-like object (named
+        ``file_name``). Listed in the experiment page's Models tab and downloadable as a zip."""
+        meta = {**(metadata or {}), "groupingName": str(name)}
+        if hasattr(file_or_folder, "read"):
+            raw = file_or_folder.read()
+            return self._asset("model-element", file_name or "model", data=raw.encode() if isinstance(raw, str) else raw,
+                               step=None, metadata=meta)
+        path = Path(file_or_folder)
+        if path.is_file():
+            return self._asset("model-element", file_name or path.name, path=path, metadata=meta)
+        if not path.is_dir():
+            warn(f"log_model: no such file or folder {file_or_folder}")
+            return None
+        result = None
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = file.relative_to(path).as_posix()
+            logical = f"{path.name}/{relative}" if prepend_folder_name else relative
+            result = self._asset("model-element", logical, path=file, metadata=meta) or result
+        return result
+
     def log_points_3d(self, scene_name, points=None, boxes=None, step=None, metadata=None):
         """A 3D scene: points ``[x, y, z]`` or ``[x, y, z, r, g, b]`` and boxes (``segments``,
         ``color``, ``name``), shown in the experiment page's 3D Points tab. Points are stored

@@ -105,6 +105,7 @@ def tabs_with_data(session: Session, exp: Experiment) -> set[str]:
         "confusion": counts.get("confusion-matrix", 0) > 0,
         "histograms": counts.get("histogram3d", 0) > 0,
         "points3d": counts.get("3d-points", 0) > 0,
+        "models": counts.get("model-element", 0) > 0,
         "assets": sum(counts.values()) > 0,
     }
     return present | {tab for tab, ok in checks.items() if ok}

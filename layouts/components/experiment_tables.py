@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import quote
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -17,7 +18,7 @@ from dash import dcc, html
 from dashboard import context
 from dashboard.charts import system_metrics
 from dashboard.charts.numbers import fmt_bytes
-from dashboard.services import asset_pages, experiment_page, experiments, panels
+from dashboard.services import asset_pages, experiment_models, experiment_page, experiments, panels
 from layouts.components.experiment_header import format_duration
 from layouts.components.project_markdown import render_markdown
 
@@ -136,6 +137,31 @@ def packages_tab(_session, page, _assets_dir):
                                 className="btn btn-sm btn-outline-secondary", title="Copy")], className="mb-2"),
         html.Pre(text, id="experiment-packages", className="bg-light p-3 small"),
     ])
+
+
+def models_tab(session, page, _assets_dir):
+    """The models logged with log_model: each with its files and a zip of them all."""
+    found = experiment_models.models(session, page.experiment)
+    if not found:
+        return html.P("No models were logged for this experiment.", className="text-muted", id="experiment-models-none")
+    key = quote(page.experiment.key, safe="")
+    cards = []
+    for model in found:
+        rows = [html.Tr([html.Td(a.file_name, className="font-monospace small"),
+                         html.Td(a.remote_url or fmt_bytes(a.size or 0), className="text-end small")])
+                for a in model.files]
+        cards.append(dbc.Card([
+            dbc.CardHeader(html.Div([
+                html.Span(model.name, className="fw-semibold me-2"),
+                html.Span(f"{len(model.files):,} file{'s' if len(model.files) != 1 else ''}, {fmt_bytes(model.size)}",
+                          className="text-muted small me-auto"),
+                html.A([html.I(className="bi bi-download me-1"), "Download zip"],
+                       href=f"/api/v1/experiments/{key}/model-zip?name={quote(model.name, safe='')}",
+                       className="btn btn-sm btn-outline-primary"),
+            ], className="d-flex align-items-center")),
+            dbc.Table(html.Tbody(rows), size="sm", className="mb-0"),
+        ], className="mb-3 experiment-model-card"))
+    return html.Div(cards, id="experiment-models")
 
 
 def notes_tab(_session, page, _assets_dir):

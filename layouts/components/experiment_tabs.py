@@ -23,6 +23,7 @@ TABS = (
     ("confusion", "Confusion Matrices", experiment_analysis.confusion_tab),
     ("histograms", "Histograms", experiment_analysis.histograms_tab),
     ("points3d", "3D Points", experiment_analysis.points_3d_tab),
+    ("models", "Models", t.models_tab),
     ("assets", "Assets", t.assets_tab),
 )
 RENDERERS = {key: fn for key, _label, fn in TABS}
