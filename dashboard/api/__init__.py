@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import wraps
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard import context
@@ -27,6 +27,15 @@ def error_response(status: int, message: str):
     response = jsonify({"error": message, "status": status})
     response.status_code = status
     response.headers["Connection"] = "close"
+    return response
+
+
+def attachment(source, mimetype: str | None, download_name: str):
+    """A download (a path or a file object): an attachment the browser never renders or sniffs."""
+    response = send_file(source, mimetype=mimetype or "application/octet-stream", as_attachment=True,
+                         download_name=download_name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
 
 

@@ -5,12 +5,12 @@ committed before the response is sent.
 """
 from __future__ import annotations
 
-from flask import jsonify, request, send_file
+from flask import jsonify, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import context
-from dashboard.api import json_body, key_required_unless_readable, key_route, read_route
+from dashboard.api import attachment, json_body, key_required_unless_readable, key_route, read_route
 from dashboard.api.openapi import body_model
 from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
 from dashboard.errors import Invalid
@@ -260,12 +260,8 @@ def download_experiment_asset(key, asset_id, actor):
     with context.db().session() as s:
         exp = experiments.get_readable(s, actor, key)
         asset = asset_service.find(s, exp, asset_id)
-    path = asset_service.open_asset(context.settings(), asset)
-    response = send_file(path, mimetype=asset.content_type or "application/octet-stream", as_attachment=True,
-                         download_name=asset_service.safe_download_name(asset.file_name), max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return attachment(asset_service.open_asset(context.settings(), asset), asset.content_type,
+                      asset_service.safe_download_name(asset.file_name))
 
 
 @read_route("/experiments/<key>/models", methods=["GET"])
@@ -288,12 +284,8 @@ def download_experiment_model(key, actor):
 
 
 def model_zip_response(model):
-    response = send_file(experiment_models.zip_file(context.settings(), model), mimetype="application/zip",
-                         as_attachment=True, download_name=asset_service.safe_download_name(model.name) + ".zip",
-                         max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return attachment(experiment_models.zip_file(context.settings(), model), "application/zip",
+                      asset_service.safe_download_name(model.name) + ".zip")
 
 
 @read_route("/experiments/<key>/output", methods=["GET"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, request, send_file
+from flask import Response, request
 
 from dashboard import context
+from dashboard.api import attachment
 from dashboard.api.comet import comet_route, error, experiment_key, ok, rest
 from dashboard.auth import Actor
 from dashboard.errors import NotFound
@@ -188,12 +189,8 @@ def get_asset(actor: Actor):
     with context.db().session() as s:
         exp, _, _ = _readable(s, actor)
         asset = asset_service.find(s, exp, request.args.get("assetId") or "")
-    path = asset_service.open_asset(context.settings(), asset)
-    response = send_file(path, mimetype=asset.content_type or "application/octet-stream", as_attachment=True,
-                         download_name=asset_service.safe_download_name(asset.file_name), max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return attachment(asset_service.open_asset(context.settings(), asset), asset.content_type,
+                      asset_service.safe_download_name(asset.file_name))
 
 
 def _os_packages(session, exp) -> list[str]:
