@@ -50,7 +50,9 @@ ACCOUNT_AT_ADDRESS = Limit("account-address", 5, 10)
 KNOWN_DEVICE = Limit("device", 5, 10)
 ADDRESS = Limit("address", 25, 30)
 ACCOUNT = Limit("account", 25, 30)
-LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT)}
+# Password-reset links tried from one address (an unknown, used or expired link is a failure).
+RESET_ADDRESS = Limit("reset-address", 5, 10)
+LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT, RESET_ADDRESS)}
 # Rows that tell an account is throttled (for the unlock button): the ones of its own guessers.
 ACCOUNT_SCOPES = (ACCOUNT_AT_ADDRESS.scope, ACCOUNT.scope)
 
@@ -177,10 +179,19 @@ def _lock_rows(session: Session, subjects: list[Subject], now: datetime) -> dict
 def begin(session: Session, ident: str, address: str, devices: dict[int, str]) -> Attempt:
     """Decide whether an attempt may check its password; if it may, count it as a failure now
     (``settle`` takes the count back when the password was right)."""
+    return _count(session, subjects_for(session, ident, address, devices))
+
+
+def begin_reset(session: Session, address: str) -> Attempt:
+    """Like ``begin``, for using a password-reset link: counted against the address alone."""
+    return _count(session, [(RESET_ADDRESS, f"reset-address|{address_subject(address)}", None)])
+
+
+def _count(session: Session, subjects: list[Subject]) -> Attempt:
     now = utcnow()
     # Rows whose failures are all forgotten mean nothing: keep the table to the last WINDOW.
     session.execute(delete(LoginThrottle.__table__).where(_T.last_failure_at < now - WINDOW))
-    attempt = Attempt(subjects_for(session, ident, address, devices))
+    attempt = Attempt(subjects)
     rows = _lock_rows(session, attempt.subjects, now)
     attempt.wait = max(wait_seconds(limit, rows[subject].failures, rows[subject].last_failure_at, now)
                        for limit, subject, _ in attempt.subjects)
@@ -204,7 +215,7 @@ def settle(session: Session, attempt: Attempt, succeeded: bool) -> None:
     if attempt.refused or not succeeded:
         return
     for limit, subject, _ in attempt.subjects:
-        if limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE):
+        if limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, RESET_ADDRESS):
             session.execute(delete(LoginThrottle.__table__).where(_T.subject == subject))
             continue
         session.execute(update(LoginThrottle.__table__).where(_T.subject == subject, _T.failures > 0)
