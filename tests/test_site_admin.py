@@ -370,40 +370,52 @@ def test_reset_links_are_throttled_per_address(tmp_path):
 # --- the command line ------------------------------------------------------------------------
 
 def halley(home, *args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The command as an operator runs it, in its own process."""
     full_env = {**os.environ, "HALLEY_HOME": str(home), "HALLEY_DEMO": "0", **(env or {})}
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], input=stdin, capture_output=True,
                           text=True, env=full_env, cwd=ROOT, timeout=120)
 
 
+def halley_here(home, *args, stdin: str | None = None):
+    """The same command run in this process (each process start costs seconds on a busy machine)."""
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    result = CliRunner().invoke(main, list(args), input=stdin, env={"HALLEY_HOME": str(home), "HALLEY_DEMO": "0",
+                                                                   "HALLEY_PUBLIC_URL": None})
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def test_cli_manages_users_and_keeps_the_last_site_admin(tmp_path):
     home = tmp_path / "cli-home"
-    assert halley(home, "user", "create", "boss", "--email", "boss@example.org", "--password-stdin",
+    assert halley_here(home, "user", "create", "boss", "--email", "boss@example.org", "--password-stdin",
                   stdin="boss-password\n").returncode == 0
-    assert halley(home, "user", "create", "alice", "--email", "alice@example.org", "--password-stdin",
+    assert halley_here(home, "user", "create", "alice", "--email", "alice@example.org", "--password-stdin",
                   stdin="alice-password\n").returncode == 0
-    listed = halley(home, "user", "list")
+    listed = halley_here(home, "user", "list")
     assert listed.returncode == 0
     lines = dict(line.split("\t", 1) for line in listed.stdout.strip().splitlines())
     assert "site admin" in lines["boss"] and "site admin" not in lines["alice"] and "alice (owner)" in lines["alice"]
 
     # the last site admin can be neither demoted nor deactivated
     for args in (("admin", "boss", "--revoke"), ("deactivate", "boss")):
-        r = halley(home, "user", *args)
+        r = halley_here(home, "user", *args)
         assert r.returncode == 2 and "last site admin" in r.stderr
-    assert halley(home, "user", "admin", "alice", "--grant").returncode == 0
-    assert halley(home, "user", "admin", "boss", "--revoke").returncode == 0
-    r = halley(home, "user", "deactivate", "alice")
+    assert halley_here(home, "user", "admin", "alice", "--grant").returncode == 0
+    assert halley_here(home, "user", "admin", "boss", "--revoke").returncode == 0
+    r = halley_here(home, "user", "deactivate", "alice")
     assert r.returncode == 2 and "last site admin" in r.stderr
 
-    assert halley(home, "user", "deactivate", "boss").returncode == 0
-    assert "deactivated" in halley(home, "user", "list", "--state", "deactivated").stdout
-    r = halley(home, "user", "reset-link", "boss")
+    assert halley_here(home, "user", "deactivate", "boss").returncode == 0
+    assert "deactivated" in halley_here(home, "user", "list", "--state", "deactivated").stdout
+    r = halley_here(home, "user", "reset-link", "boss")
     assert r.returncode == 2 and "reactivate" in r.stderr
-    assert halley(home, "user", "reactivate", "boss").returncode == 0
+    assert halley_here(home, "user", "reactivate", "boss").returncode == 0
     r = halley(home, "user", "reset-link", "boss", env={"HALLEY_PUBLIC_URL": "https://halley.example.org"})
     assert r.returncode == 0 and re.fullmatch(r"https://halley\.example\.org/reset/[A-Za-z0-9_-]{40,}\n", r.stdout)
-    assert halley(home, "user", "deactivate", "nobody").returncode == 2
+    assert halley_here(home, "user", "deactivate", "nobody").returncode == 2
 
     from dashboard.db import Database
     from dashboard.services import audit
