@@ -151,7 +151,7 @@ def reset_post():
     form = request.form
     token = (form.get("token") or "").strip()[:200]
     back = "/reset/" + quote(token or "invalid", safe="")
-    attempt = _begin_reset()
+    attempt = login_throttle.begin_reset_attempt(context.db(), context.client_address())
     if attempt.refused:
         return redirect(back + "?" + urlencode({"error": "throttled", "wait": math.ceil(attempt.wait)}))
     try:
@@ -166,17 +166,6 @@ def reset_post():
     if user is None:
         return redirect(back + "?" + urlencode({"error": "invalid"}))
     return redirect("/reset/done")
-
-
-def _begin_reset() -> login_throttle.Attempt:
-    for tries in (1, 2):
-        try:
-            with context.db().session() as s:
-                return login_throttle.begin_reset(s, context.client_address())
-        except (IntegrityError, OperationalError):
-            if tries == 2:
-                raise
-    raise AssertionError("unreachable")
 
 
 @auth_routes.get("/shared/<token>")

@@ -37,9 +37,11 @@ def layout(token="", error=None, wait=None, **_query):
                      dcc.Link("Sign in", href="/login", id="reset-sign-in"))
     if error == "throttled":
         return _card(error_alert(wait_message(wait), id="reset-error"))
-    with context.db().session() as s:
-        valid = site_admin.reset_link_is_valid(s, token)
-    if not valid or error == "invalid":
+    state, seconds = ("invalid", 0.0) if error == "invalid" else site_admin.open_reset_link(
+        context.db(), token, context.client_address())
+    if state == "throttled":
+        return _card(error_alert(wait_message(seconds), id="reset-error"))
+    if state != "valid":
         return _card(error_alert(INVALID, id="reset-error"), dcc.Link("Go to sign in", href="/login"))
     return _card(
         error_alert(ERRORS.get(error or ""), id="reset-error"),

@@ -50,8 +50,9 @@ ACCOUNT_AT_ADDRESS = Limit("account-address", 5, 10)
 KNOWN_DEVICE = Limit("device", 5, 10)
 ADDRESS = Limit("address", 25, 30)
 ACCOUNT = Limit("account", 25, 30)
-# Password-reset links tried from one address (an unknown, used or expired link is a failure).
-RESET_ADDRESS = Limit("reset-address", 5, 10)
+# Password-reset links tried from one address (opening or using an unknown, used or expired
+# link is a failure). The links are 256-bit random, so this only keeps guessing from one place slow.
+RESET_ADDRESS = Limit("reset-address", 10, 20)
 LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT, RESET_ADDRESS)}
 # Rows that tell an account is throttled (for the unlock button): the ones of its own guessers.
 ACCOUNT_SCOPES = (ACCOUNT_AT_ADDRESS.scope, ACCOUNT.scope)
@@ -187,6 +188,20 @@ def begin_reset(session: Session, address: str) -> Attempt:
     return _count(session, [(RESET_ADDRESS, f"reset-address|{address_subject(address)}", None)])
 
 
+def begin_reset_attempt(database, address: str) -> Attempt:
+    """``begin_reset`` in its own transaction; once more if it collided with another attempt."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for tries in (1, 2):
+        try:
+            with database.session() as s:
+                return begin_reset(s, address)
+        except (IntegrityError, OperationalError):
+            if tries == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _count(session: Session, subjects: list[Subject]) -> Attempt:
     now = utcnow()
     # Rows whose failures are all forgotten mean nothing: keep the table to the last WINDOW.
@@ -215,7 +230,7 @@ def settle(session: Session, attempt: Attempt, succeeded: bool) -> None:
     if attempt.refused or not succeeded:
         return
     for limit, subject, _ in attempt.subjects:
-        if limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, RESET_ADDRESS):
+        if limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE):
             session.execute(delete(LoginThrottle.__table__).where(_T.subject == subject))
             continue
         session.execute(update(LoginThrottle.__table__).where(_T.subject == subject, _T.failures > 0)

@@ -230,6 +230,20 @@ def reset_link_is_valid(session: Session, token: str) -> bool:
     return _usable(session, token) is not None
 
 
+def open_reset_link(database, token: str, address: str) -> tuple[str, float]:
+    """Whether the link can be used ("valid", "invalid"), or ("throttled", seconds to wait):
+    opening unknown links counts against the address like using them (``login_throttle``)."""
+    from dashboard.services import login_throttle
+
+    attempt = login_throttle.begin_reset_attempt(database, address)
+    if attempt.refused:
+        return "throttled", attempt.wait
+    with database.session() as s:
+        valid = reset_link_is_valid(s, token)
+        login_throttle.settle(s, attempt, succeeded=valid)
+    return ("valid" if valid else "invalid"), 0.0
+
+
 def use_reset_link(session: Session, token: str, password: str, password2: str) -> User | None:
     """Set a new password with a link; None when the link is unknown, expired, used or its
     account deactivated (one answer for all). The user's browser sessions end."""
