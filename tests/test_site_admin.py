@@ -233,8 +233,13 @@ def test_admin_creates_deactivates_reactivates_and_resets_in_the_browser(server,
     other = browser.new_context()
     their_page = other.new_page()
     sign_in(their_page, server, made, f"/{name}")
-    key_ok = lambda: requests.get(f"{server.url}/api/v1/workspaces/{name}/projects",
-                                  headers={"Authorization": made.api_key}).status_code
+    def key_ok() -> int:
+        """What the REST API and the comet_ml-compatible API answer the user's key."""
+        answers = {requests.get(server.url + path, headers={"Authorization": made.api_key}).status_code
+                   for path in (f"/api/v1/workspaces/{name}/projects", "/api/rest/v2/workspaces")}
+        assert len(answers) == 1, answers
+        return answers.pop()
+
     assert key_ok() == 200
 
     # deactivate: their browser session ends and their key is refused at once
