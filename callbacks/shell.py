@@ -5,9 +5,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
 from callbacks.kit import Call, CallbackKit
+from dashboard.auth import is_site_admin
 from dashboard.services import workspaces
 
-FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404", "get-started"}
+FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404", "get-started", "admin",
+                        "reset"}
 
 
 def current_workspace_name(pathname: str | None, search: str | None, names: list[str], default: str | None):
@@ -45,6 +47,11 @@ def render_nav(call: Call, pathname, search):
         dbc.DropdownMenuItem(divider=True),
         dbc.DropdownMenuItem([html.I(className="bi bi-gear me-2"), "Settings"],
                              href=f"/settings/collaborators?workspace={current}", id="shell-settings"),
+    ]
+    if is_site_admin(call.session, actor):
+        items.append(dbc.DropdownMenuItem([html.I(className="bi bi-shield-lock me-2"), "Administration"],
+                                          href="/admin", id="shell-admin"))
+    items += [
         dbc.DropdownMenuItem([html.I(className="bi bi-box-arrow-right me-2"), f"Sign out ({actor.username})"],
                              href="/logout", external_link=True, id="shell-sign-out"),
     ]

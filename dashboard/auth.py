@@ -138,3 +138,12 @@ def can_write_project(session: Session, actor: Actor, project: Project) -> bool:
 def can_write_workspace(session: Session, actor: Actor, workspace_id: int) -> bool:
     role = actor_role(session, actor, workspace_id)
     return role is not None and role.can_write
+
+
+def is_site_admin(session: Session, actor: Actor) -> bool:
+    """Whether the actor administers the site (/admin): a signed-in, active site admin. An API
+    key never acts as one: site administration happens in the browser or on the command line."""
+    if actor.user_id is None or actor.api_workspace_id is not None:
+        return False
+    user = session.get(User, actor.user_id)
+    return user is not None and user.is_active_user and user.is_site_admin

@@ -100,7 +100,7 @@ def user() -> None:
 def user_create(name, email, password_stdin) -> None:
     """Create a user (and their default workspace)."""
     from dashboard.errors import HalleyError
-    from dashboard.services import accounts
+    from dashboard.services import site_admin
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -109,7 +109,7 @@ def user_create(name, email, password_stdin) -> None:
     _, database = _database()
     try:
         with database.session() as s:
-            u = accounts.create_user(s, name, email, password)
+            u = site_admin.create_user(s, site_admin.OPERATOR, name, email, password)
     except HalleyError as exc:
         _fail(exc.message)
     click.echo(f"created user {u.username} with workspace {u.username}")
@@ -132,6 +132,91 @@ def user_unlock(name) -> None:
             _fail(f"no user '{name}'")
         counted = login_throttle.unlock(s, u)
     click.echo(f"unlocked {u.username}" if counted else f"{u.username} has no failed sign-ins to forget")
+
+
+@user.command("list")
+@click.option("--search", default="", help="Only users whose username, email or display name contains this")
+@click.option("--state", type=click.Choice(["all", "active", "deactivated", "admins"]), default="all",
+              show_default=True)
+def user_list(search, state) -> None:
+    """List users: state, site admin, last sign-in and workspaces (role)."""
+    from dashboard.services import site_admin
+
+    _, database = _database()
+    with database.session() as s:
+        page, shown = 0, 0
+        while True:
+            rows, total = site_admin.list_users(s, site_admin.OPERATOR, search, page, page_size=500, state=state)
+            for r in rows:
+                seen = r.last_sign_in_at.strftime("%Y-%m-%d %H:%M") if r.last_sign_in_at else "never"
+                spaces = ", ".join(f"{name} ({role})" for name, role in r.workspaces) or "-"
+                flags = ("active" if r.active else "deactivated") + (", site admin" if r.site_admin else "")
+                click.echo(f"{r.username}\t{r.email}\t{flags}\tlast sign-in {seen}\t{spaces}")
+            shown += len(rows)
+            page += 1
+            if not rows or shown >= total:
+                break
+    click.echo(f"{shown} user{'s' if shown != 1 else ''}", err=True)
+
+
+def _admin_act(name: str, act):
+    """Run ``act(session, user)`` as the operator, failing cleanly on a refused act."""
+    from dashboard.errors import HalleyError
+    from dashboard.services import site_admin
+
+    _, database = _database()
+    try:
+        with database.session() as s:
+            u = site_admin.find(s, site_admin.OPERATOR, name)
+            return act(s, u)
+    except HalleyError as exc:
+        _fail(exc.message)
+
+
+@user.command("deactivate")
+@click.argument("name")
+def user_deactivate(name) -> None:
+    """Deactivate user NAME: no sign-in, browser sessions end and API keys are refused at once."""
+    from dashboard.services import site_admin
+
+    u = _admin_act(name, lambda s, u: site_admin.deactivate(s, site_admin.OPERATOR, u.id))
+    click.echo(f"deactivated {u.username}")
+
+
+@user.command("reactivate")
+@click.argument("name")
+def user_reactivate(name) -> None:
+    """Let a deactivated user NAME sign in (and use their API keys) again."""
+    from dashboard.services import site_admin
+
+    u = _admin_act(name, lambda s, u: site_admin.reactivate(s, site_admin.OPERATOR, u.id))
+    click.echo(f"reactivated {u.username}")
+
+
+@user.command("reset-link")
+@click.argument("name")
+def user_reset_link(name) -> None:
+    """Print a one-use password-reset link for user NAME (valid 24 hours; older links stop working).
+
+    The link starts with HALLEY_PUBLIC_URL, else http://127.0.0.1:8050.
+    """
+    from dashboard.services import site_admin
+
+    settings = Settings.from_env()
+    base = (settings.public_url or "http://127.0.0.1:8050").rstrip("/")
+    token = _admin_act(name, lambda s, u: site_admin.issue_reset_link(s, site_admin.OPERATOR, u.id))
+    click.echo(base + site_admin.reset_path(token))
+
+
+@user.command("admin")
+@click.argument("name")
+@click.option("--grant/--revoke", required=True, help="Make NAME a site admin, or no longer one")
+def user_admin(name, grant) -> None:
+    """Grant or revoke site administration for user NAME (the last site admin stays one)."""
+    from dashboard.services import site_admin
+
+    u = _admin_act(name, lambda s, u: site_admin.set_site_admin(s, site_admin.OPERATOR, u.id, grant))
+    click.echo(f"{u.username} is {'now' if grant else 'no longer'} a site admin")
 
 
 @main.command()

@@ -27,10 +27,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from dashboard import context
 from dashboard.auth import Actor
 from dashboard.errors import HalleyError
-from dashboard.services import accounts, login_throttle, onboarding
+from dashboard.services import accounts, login_throttle, onboarding, site_admin
 
 PUBLIC_PAGES = {"/login", "/setup"}
-PUBLIC_PAGE_PREFIXES = ("/shared/",)
+PUBLIC_PAGE_PREFIXES = ("/shared/", "/reset/")
 STATIC_PATHS = {"/_dash-layout", "/_dash-dependencies", "/_favicon.ico", "/_reload-hash", "/favicon.ico"}
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
 # Routes where an API key, when the request carries one, decides who acts (the cookies count for
@@ -84,6 +84,10 @@ def login_post():
     with context.db().session() as s:
         user = accounts.authenticate(s, ident, password)
         login_throttle.settle(s, attempt, succeeded=user is not None)
+        if user is None:
+            accounts.sign_in_failed(s, ident)
+        else:
+            accounts.signed_in(s, user)
     if user is None:
         return _back_to_login("credentials", next_url, ident)
     login_user(user, remember=bool(form.get("remember")))
@@ -134,9 +138,34 @@ def setup_post():
             query = urlencode({"error": exc.message, "username": form.get("username", "")[:64],
                                "email": form.get("email", "")[:254]})
             return redirect(f"/setup?{query}")
+        accounts.set_up(s, user)
         landing = onboarding.landing_path(s, Actor(user_id=user.id, username=user.username))
     login_user(user, remember=True)
     return _known_browser(redirect(landing), {}, user.id)
+
+
+@auth_routes.post("/auth/reset")
+def reset_post():
+    """Set a new password with a reset link, throttled per address like sign-in: an unknown,
+    expired or used link counts as a failed attempt, and all of them get the same answer."""
+    form = request.form
+    token = (form.get("token") or "").strip()[:200]
+    back = "/reset/" + quote(token or "invalid", safe="")
+    attempt = login_throttle.begin_reset_attempt(context.db(), context.client_address())
+    if attempt.refused:
+        return redirect(back + "?" + urlencode({"error": "throttled", "wait": math.ceil(attempt.wait)}))
+    try:
+        with context.db().session() as s:
+            user = site_admin.use_reset_link(s, token, form.get("password") or "", form.get("password2") or "")
+            login_throttle.settle(s, attempt, succeeded=user is not None)
+    except HalleyError as exc:  # the link is good, the new password isn't: nothing was used up
+        with context.db().session() as s:
+            login_throttle.settle(s, attempt, succeeded=True)
+        code = "mismatch" if "match" in exc.message else "short"
+        return redirect(back + "?" + urlencode({"error": code}))
+    if user is None:
+        return redirect(back + "?" + urlencode({"error": "invalid"}))
+    return redirect("/reset/done")
 
 
 @auth_routes.get("/shared/<token>")
@@ -170,7 +199,7 @@ def logout():
         return "", 204
     if current_user.is_authenticated:
         with context.db().session() as s:
-            accounts.end_sessions(s, current_user.id)  # copies of this browser's cookies too
+            accounts.signed_out(s, current_user.id)  # copies of this browser's cookies too
     flask_session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     return redirect("/login")

@@ -106,3 +106,17 @@ class AuditEvent(SQLModel, table=True):
     target: str = Field(default="", max_length=300)  # what it was done to, readable
     detail: str = Field(default="", max_length=2000)
     address: str = Field(default="", max_length=64)  # the client's address, "" outside a request
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-use link a site admin hands a user to set a new password. Only the token's
+    SHA-256 digest is stored; a newer link for the same user ends the older ones, and using
+    one sets ``used_at`` with a conditional UPDATE, so it works once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_by_user_id: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None

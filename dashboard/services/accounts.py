@@ -8,9 +8,9 @@ from sqlmodel import Session, select
 
 from dashboard.auth import hash_password, verify_password
 from dashboard.errors import Conflict, Invalid
-from dashboard.services import demo_owner, workspaces
+from dashboard.services import audit, demo_owner, workspaces
 from dashboard.services.names import check_workspace_name
-from models import User
+from models import User, utcnow
 from models.accounts import new_session_token
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -100,3 +100,31 @@ def authenticate(session: Session, username_or_email: str, password: str) -> Use
     if not verify_password(user.password_hash, password or ""):
         return None
     return user
+
+
+def signed_in(session: Session, user: User) -> None:
+    """A successful sign-in (or first-run setup): remembered on the account and in the audit log."""
+    user.last_sign_in_at = utcnow()
+    session.add(user)
+    audit.record(session, "sign_in.succeeded", actor_user_id=user.id, target=user.username)
+
+
+def set_up(session: Session, user: User) -> None:
+    """First-run setup made the owner account, who is signed in."""
+    audit.record(session, "setup.completed", actor_user_id=user.id, target=user.username,
+                 detail="first owner account (site admin)")
+    signed_in(session, user)
+
+
+def sign_in_failed(session: Session, username_or_email: str) -> None:
+    """A failed sign-in, in the audit log with the name that was typed (never the password)."""
+    ident = (username_or_email or "").strip()[:100]
+    user = find_user(session, ident)
+    reason = "account deactivated" if user is not None and not user.is_active_user else "wrong username or password"
+    audit.record(session, "sign_in.failed", actor_name="", target=ident, detail=reason)
+
+
+def signed_out(session: Session, user_id: int) -> None:
+    """Sign-out: every browser session of the user ends (copies of this browser's cookies too)."""
+    end_sessions(session, user_id)
+    audit.record(session, "sign_out", actor_user_id=user_id)

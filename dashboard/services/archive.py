@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from dashboard.errors import Invalid
 from dashboard.auth import Actor
-from dashboard.services import assets, projects
+from dashboard.services import assets, audit, projects
 from models import Asset, Experiment, utcnow
 
 MAX_KEYS = 1000
@@ -63,6 +63,10 @@ def delete_permanently(session: Session, actor: Actor, project_id, keys, setting
     if not ids:
         return 0
     paths = asset_paths(session, ids)
+    deleted = session.exec(select(Experiment.key).where(Experiment.id.in_(ids))).all()
+    audit.record(session, "experiment.deleted", actor_user_id=actor.user_id,
+                 target=f"{projects.workspace_name(session, project)}/{project.name}",
+                 detail=f"{len(ids)} archived experiment{'s' if len(ids) != 1 else ''}: " + ", ".join(deleted))
     session.execute(sa_delete(Experiment).where(Experiment.id.in_(ids)))
     session.commit()
     assets.delete_files(settings, paths)

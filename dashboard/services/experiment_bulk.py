@@ -38,7 +38,13 @@ def archive(session: Session, actor: Actor, project: Project, keys) -> int:
     require_write(session, actor, project)
     ids = _ids(session, project, keys)
     if ids:
+        archived = session.execute(select(Experiment.key).where(Experiment.id.in_(ids))).scalars().all()
         session.execute(update(Experiment).where(Experiment.id.in_(ids)).values(archived=True, updated_at=utcnow()))
+        from dashboard.services import audit
+
+        audit.record(session, "experiment.archived", actor_user_id=actor.user_id,
+                     target=f"{project_service.workspace_name(session, project)}/{project.name}",
+                     detail=f"{len(ids)} experiment{'s' if len(ids) != 1 else ''}: " + ", ".join(archived))
     return len(ids)
 
 

@@ -50,7 +50,10 @@ ACCOUNT_AT_ADDRESS = Limit("account-address", 5, 10)
 KNOWN_DEVICE = Limit("device", 5, 10)
 ADDRESS = Limit("address", 25, 30)
 ACCOUNT = Limit("account", 25, 30)
-LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT)}
+# Password-reset links tried from one address (opening or using an unknown, used or expired
+# link is a failure). The links are 256-bit random, so this only keeps guessing from one place slow.
+RESET_ADDRESS = Limit("reset-address", 10, 20)
+LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT, RESET_ADDRESS)}
 # Rows that tell an account is throttled (for the unlock button): the ones of its own guessers.
 ACCOUNT_SCOPES = (ACCOUNT_AT_ADDRESS.scope, ACCOUNT.scope)
 
@@ -177,20 +180,39 @@ def _lock_rows(session: Session, subjects: list[Subject], now: datetime) -> dict
 def begin(session: Session, ident: str, address: str, devices: dict[int, str]) -> Attempt:
     """Decide whether an attempt may check its password; if it may, count it as a failure now
     (``settle`` takes the count back when the password was right)."""
-    return _begin(session, lambda: subjects_for(session, ident, address, devices))
+    return _count(session, subjects_for(session, ident, address, devices))
 
 
 def begin_from_address(session: Session, address: str) -> Attempt:
     """An attempt that names no account before it is checked (a single sign-on callback): it
     counts against its address alone, in the same budget as password sign-ins from there."""
-    return _begin(session, lambda: [(ADDRESS, f"address|{address_subject(address)}", None)])
+    return _count(session, [(ADDRESS, f"address|{address_subject(address)}", None)])
 
 
-def _begin(session: Session, subjects) -> Attempt:
+def begin_reset(session: Session, address: str) -> Attempt:
+    """Like ``begin``, for using a password-reset link: counted against the address alone."""
+    return _count(session, [(RESET_ADDRESS, f"reset-address|{address_subject(address)}", None)])
+
+
+def begin_reset_attempt(database, address: str) -> Attempt:
+    """``begin_reset`` in its own transaction; once more if it collided with another attempt."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for tries in (1, 2):
+        try:
+            with database.session() as s:
+                return begin_reset(s, address)
+        except (IntegrityError, OperationalError):
+            if tries == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _count(session: Session, subjects: list[Subject]) -> Attempt:
     now = utcnow()
     # Rows whose failures are all forgotten mean nothing: keep the table to the last WINDOW.
     session.execute(delete(LoginThrottle.__table__).where(_T.last_failure_at < now - WINDOW))
-    attempt = Attempt(subjects())
+    attempt = Attempt(subjects)
     rows = _lock_rows(session, attempt.subjects, now)
     attempt.wait = max(wait_seconds(limit, rows[subject].failures, rows[subject].last_failure_at, now)
                        for limit, subject, _ in attempt.subjects)

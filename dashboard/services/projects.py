@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from dashboard.auth import Actor, actor_role, can_read_project, can_write_project, can_write_workspace
 from dashboard.db import is_id
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from dashboard.services import workspaces
+from dashboard.services import audit, workspaces
 from dashboard.services.names import check_no_bidi
 from models import Asset, Experiment, Project, User, Workspace, utcnow
 
@@ -303,6 +303,9 @@ def delete(session: Session, actor: Actor, project_id, settings) -> int:
     ids = list(session.exec(select(Experiment.id).where(Experiment.project_id == project.id)).all())
     paths = archive.asset_paths(session, ids)
     icon = project.icon_path
+    audit.record(session, "project.deleted", actor_user_id=actor.user_id,
+                 target=f"{workspace_name(session, project)}/{project.name}",
+                 detail=f"{len(ids)} experiment{'s' if len(ids) != 1 else ''} deleted with it")
     session.delete(project)
     session.commit()
     from dashboard.services import assets

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from dashboard.auth import Actor, actor_role, can_manage_workspace, hash_api_key, new_api_key, role_in
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound
+from dashboard.services import audit
 from dashboard.services.names import check_workspace_name
 from models import ApiKey, Membership, Project, Role, User, Workspace, utcnow
 
@@ -168,6 +169,7 @@ def add_collaborator(session: Session, actor: Actor, workspace_id: int, username
     if role_in(session, user.id, workspace_id) is not None:
         raise Conflict(f"{user.username} is already a collaborator")
     session.add(Membership(workspace_id=workspace_id, user_id=user.id, role=role))
+    _audit(session, actor, "collaborator.added", workspace_id, user.username, f"as {role}")
     session.flush()
     return Collaborator(user.id, user.username, user.email, role)
 
@@ -184,6 +186,9 @@ def set_role(session: Session, actor: Actor, workspace_id: int, user_id: int, ro
         raise Forbidden("Only an owner can grant or change the owner role")
     if m.role == Role.owner.value and role != Role.owner.value and _owner_count(session, workspace_id) <= 1:
         raise Invalid("A workspace needs at least one owner")
+    if m.role != role:
+        _audit(session, actor, "collaborator.role_changed", workspace_id, _username(session, user_id),
+               f"{m.role} -> {role}")
     m.role = role
     session.add(m)
 
@@ -200,6 +205,7 @@ def remove_collaborator(session: Session, actor: Actor, workspace_id: int, user_
             raise Forbidden("Only an owner can remove an owner")
         if _owner_count(session, workspace_id) <= 1:
             raise Invalid("A workspace needs at least one owner")
+    _audit(session, actor, "collaborator.removed", workspace_id, _username(session, user_id), f"was {m.role}")
     session.delete(m)
     key = session.exec(select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.workspace_id == workspace_id)).first()
     if key is not None:
@@ -230,6 +236,21 @@ def throttled_collaborators(session: Session, actor: Actor, workspace_id: int) -
     return login_throttle.throttled_user_ids(session, list(members))
 
 
+def _workspace_name(session: Session, workspace_id: int) -> str:
+    ws = session.get(Workspace, workspace_id)
+    return ws.name if ws is not None else f"workspace {workspace_id}"
+
+
+def _username(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    return user.username if user is not None else f"user {user_id}"
+
+
+def _audit(session: Session, actor: Actor, action: str, workspace_id: int, who: str, detail: str) -> None:
+    audit.record(session, action, actor_user_id=actor.user_id, target=f"{who} in {_workspace_name(session, workspace_id)}",
+                 detail=detail)
+
+
 def _check_role(role: str) -> str:
     try:
         return Role(role).value
@@ -258,6 +279,9 @@ def generate_api_key(session: Session, actor: Actor, workspace_id: int) -> str:
     row = session.exec(
         select(ApiKey).where(ApiKey.user_id == actor.user_id, ApiKey.workspace_id == workspace_id)
     ).first()
+    audit.record(session, "api_key.rotated" if row is not None else "api_key.generated",
+                 actor_user_id=actor.user_id, target=_workspace_name(session, workspace_id),
+                 detail="the previous key stopped working" if row is not None else "")
     if row is None:
         row = ApiKey(user_id=actor.user_id, workspace_id=workspace_id, key_hash="", hint="")
     row.key_hash = hash_api_key(raw)
