@@ -14,11 +14,12 @@ from .experiments import (
     ParameterValue,
     ReceivedBatch,
 )
+from .optimizer import OptimizerSweep, OptimizerTrial
 from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
     "ApiKey", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
-    "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
+    "LoginThrottle", "Membership", "OptimizerSweep", "OptimizerTrial", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User",
     "Workspace", "utcnow",
 ]

@@ -181,3 +181,4 @@ def _http_error(exc: HTTPException):
 from dashboard.api.comet import logger as _logger  # noqa: E402,F401  (registers routes)
 from dashboard.api.comet import reads as _reads  # noqa: E402,F401
 from dashboard.api.comet import writes as _writes  # noqa: E402,F401
+from dashboard.api.comet import optimizer as _optimizer  # noqa: E402,F401

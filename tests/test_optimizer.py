@@ -1,0 +1,203 @@
+"""The comet_ml Optimizer protocol served by Halley: the real comet_ml (and Halley's own SDK) in
+worker processes sharing one sweep, for grid, random and bayes; status, resume, bad configs and
+workspace isolation."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.test_comet_live import online_env
+
+WORKER = r'''
+import json, sys
+import comet_ml
+
+arg = sys.argv[1]
+limit = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+config = json.loads(arg) if arg.startswith("{") else arg
+opt = comet_ml.Optimizer(config, verbose=0)
+print("ID=" + opt.get_id(), flush=True)
+done = 0
+for exp in opt.get_experiments(project_name="sweeps", log_code=False, log_git_metadata=False, log_git_patch=False,
+                               log_env_details=False, log_env_gpu=False, log_env_cpu=False, log_env_host=False,
+                               auto_output_logging=None, parse_args=False, display_summary_level=0):
+    x, y = exp.get_parameter("x"), exp.get_parameter("y")
+    loss = (float(x) - 3) ** 2 + (0.5 if y == "b" else 0.0)
+    exp.log_metric("loss", loss, step=0)
+    print("RUN=" + json.dumps({"key": exp.get_key(), "x": x, "y": y, "pid": exp.optimizer["pid"],
+                               "trial": exp.optimizer["trial"], "loss": loss}), flush=True)
+    exp.end()
+    done += 1
+    if limit and done >= limit:
+        break
+'''
+
+HALLEY_WORKER = r'''
+import json, sys
+from dashboard.sdk import Optimizer
+
+arg = sys.argv[1]
+config = json.loads(arg) if arg.startswith("{") else arg
+opt = Optimizer(config)
+print("ID=" + opt.get_id(), flush=True)
+for exp in opt.get_experiments(project_name="sweeps-sdk", log_code=False, log_git_metadata=False,
+                               log_git_patch=False, log_env_details=False, log_env_gpu=False, log_env_cpu=False,
+                               auto_output_logging=False, parse_args=False):
+    x, y = exp.get_parameter("x"), exp.get_parameter("y")
+    loss = (float(x) - 3) ** 2 + (0.5 if y == "b" else 0.0)
+    exp.log_metric("loss", loss, step=0)
+    print("RUN=" + json.dumps({"key": exp.get_key(), "x": x, "y": y, "pid": exp.optimizer["pid"],
+                               "trial": exp.optimizer["trial"], "loss": loss}), flush=True)
+    exp.end()
+print("STATUS=" + json.dumps(opt.status()), flush=True)
+'''
+
+GRID = {"algorithm": "grid", "parameters": {"x": {"type": "integer", "min": 1, "max": 3},
+                                            "y": {"type": "categorical", "values": ["a", "b"]}},
+        "spec": {"metric": "loss", "objective": "minimize", "seed": 7}}
+RANDOM = {"algorithm": "random", "parameters": {"x": {"type": "float", "min": 0.5, "max": 8, "scalingType": "loguniform"},
+                                                "y": ["a", "b"]},
+          "spec": {"metric": "loss", "maxCombo": 6, "seed": 11}}
+BAYES = {"algorithm": "bayes", "parameters": {"x": {"type": "float", "min": 0, "max": 6},
+                                              "y": {"type": "categorical", "values": ["a", "b"]}},
+         "spec": {"metric": "loss", "objective": "minimize", "maxCombo": 6, "seed": 5}}
+
+
+def start(script: str, tmp: Path, server, user, *args, halley: bool = False) -> subprocess.Popen:
+    path = tmp / ("halley_worker.py" if halley else "comet_worker.py")
+    path.write_text(script)
+    env = online_env(server, user, tmp)
+    if halley:
+        env.update(HALLEY_URL=server.url, HALLEY_API_KEY=user.api_key, HALLEY_SPOOL_DIR=str(tmp / "spool"))
+    return subprocess.Popen([sys.executable, str(path), *args], cwd=tmp, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def first_line_id(proc: subprocess.Popen) -> str:
+    line = proc.stdout.readline()
+    assert line.startswith("ID="), line + proc.stderr.read()[-3000:]
+    return line.strip()[3:]
+
+
+def finish(proc: subprocess.Popen) -> list[dict]:
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    return [json.loads(line[4:]) for line in out.splitlines() if line.startswith("RUN=")]
+
+
+def status(server, user, sweep_id: str) -> dict:
+    r = requests.get(server.url + "/optimizer/status", params={"id": sweep_id}, headers={"X-API-KEY": user.api_key})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def run_sweep(server, user, tmp: Path, config: dict, script: str = WORKER, halley: bool = False):
+    """Three worker processes share one sweep: the first creates it, two more join by its id."""
+    first = start(script, tmp, server, user, json.dumps(config), halley=halley)
+    sweep_id = first_line_id(first)
+    others = [start(script, tmp, server, user, sweep_id, halley=halley) for _ in range(2)]
+    runs = [finish(p) for p in [first, *others]]
+    return sweep_id, runs
+
+
+def others_of(server, user, key: str) -> dict:
+    r = requests.get(f"{server.url}/api/v1/experiments/{key}/others", headers={"Authorization": user.api_key})
+    assert r.status_code == 200, r.text
+    return {o["key"]: o["value"] for o in r.json()["others"]}
+
+
+@pytest.mark.parametrize("config", [GRID, RANDOM, BAYES], ids=["grid", "random", "bayes"])
+def test_three_comet_workers_share_one_sweep(server, accounts, tmp_path, config):
+    user = accounts.create("opt")
+    sweep_id, runs = run_sweep(server, user, tmp_path, config)
+    flat = [r for worker in runs for r in worker]
+    assert len(flat) == 6
+    pids = [r["pid"] for r in flat]
+    assert len(set(pids)) == 6, pids  # no parameter set handed out twice
+    if config["algorithm"] == "grid":
+        assert sorted((r["x"], r["y"]) for r in flat) == [(x, y) for x in (1, 2, 3) for y in ("a", "b")]
+    else:
+        assert all(r["y"] in ("a", "b") and isinstance(r["x"], float) for r in flat)
+        assert all(0.5 <= r["x"] <= 8 for r in flat) if config is RANDOM else all(0 <= r["x"] <= 6 for r in flat)
+    st = status(server, user, sweep_id)
+    assert st["status"] == "completed" and st["algorithm"] == config["algorithm"]
+    assert st["counts"] == {"running": 0, "completed": 6, "retry": 0, "failed": 0}
+    assert st["comboCount"] == 6 and st["state"]["sequence_i"] == 6
+    assert st["best"]["score"] == min(r["loss"] for r in flat)
+    # each run carries the sweep's id and its parameters, and the sweep knows its run
+    best = next(r for r in flat if r["pid"] == st["best"]["pid"])
+    others = others_of(server, user, best["key"])
+    assert others["optimizer_id"] == sweep_id and others["optimizer_metric"] == "loss"
+    assert st["best"]["experimentKey"] == best["key"]
+
+
+def test_resume_a_sweep_by_its_id(server, accounts, tmp_path):
+    user = accounts.create("optresume")
+    config = {**GRID, "parameters": {"x": [1, 2], "y": ["a", "b"]}}
+    first = start(WORKER, tmp_path, server, user, json.dumps(config), "2")
+    sweep_id = first_line_id(first)
+    before = finish(first)
+    assert len(before) == 2 and status(server, user, sweep_id)["status"] == "running"
+    after = finish(start(WORKER, tmp_path, server, user, sweep_id))
+    assert sorted((r["x"], r["y"]) for r in before + after) == [(1, "a"), (1, "b"), (2, "a"), (2, "b")]
+    st = status(server, user, sweep_id)
+    assert st["status"] == "completed" and st["counts"]["completed"] == 4
+    # the sweep is now used up: a worker joining later gets nothing
+    r = requests.get(server.url + "/optimizer/next", params={"id": sweep_id}, headers={"X-API-KEY": user.api_key})
+    assert r.status_code == 200 and r.json()["code"] != 200
+
+
+def test_halley_sdk_optimizer_with_three_workers(server, accounts, tmp_path):
+    user = accounts.create("optsdk")
+    config = {**GRID, "trials": 2, "parameters": {"x": [1, 3], "y": ["a", "b"]}}
+    sweep_id, runs = run_sweep(server, user, tmp_path, config, script=HALLEY_WORKER, halley=True)
+    flat = [r for worker in runs for r in worker]
+    assert sorted((r["x"], r["y"], r["trial"]) for r in flat) == sorted(
+        (x, y, t) for x in (1, 3) for y in ("a", "b") for t in (1, 2))
+    st = status(server, user, sweep_id)
+    assert st["status"] == "completed" and st["counts"]["completed"] == 8 and st["trials"] == 2
+    assert others_of(server, user, flat[0]["key"])["optimizer_id"] == sweep_id
+
+
+def test_bad_configs_and_other_workspaces(server, accounts):
+    user, stranger = accounts.create("optbad"), accounts.create("optother")
+    post = lambda path, body, key=user.api_key: requests.post(server.url + path, json=body,  # noqa: E731
+                                                              headers={"X-API-KEY": key})
+    for bad, words in [
+        ({**GRID, "algorithm": "hyperband"}, "algorithm"),
+        ({**GRID, "parameters": {}}, "parameters"),
+        ({**GRID, "parameters": {"x": {"type": "float"}}}, "min and max"),
+        ({**GRID, "parameters": {"x": {"type": "float", "min": 2, "max": 1}}}, "above max"),
+        ({**GRID, "parameters": {"x": {"type": "complex", "min": 0, "max": 1}}}, "type"),
+        ({**GRID, "parameters": {"x": {"type": "float", "min": 0, "max": 1, "scalingType": "loguniform"}}}, "above 0"),
+        ({**GRID, "spec": {"objective": "best"}}, "objective"),
+        ({**GRID, "trials": 0}, "trials"),
+        ({**RANDOM, "parameters": {"x": {"type": "float", "min": 0, "max": 1}}, "spec": {"maxCombo": 0, "gridSize": 1000},
+          "trials": 1000}, "maxCombo"),
+    ]:
+        for path in ("/optimizer/create", "/api/v1/optimizer/create"):
+            r = post(path, bad)
+            assert r.status_code == 400, (path, bad, r.text)
+            assert words in json.dumps(r.json()), (words, r.text)
+    r = requests.get(server.url + "/optimizer/spec", params={"algorithmName": "nope"}, headers={"X-API-KEY": user.api_key})
+    assert r.status_code == 400 and "grid" in r.json()["msg"]
+    assert post("/optimizer/create", GRID, key="not-a-key").status_code == 401
+
+    sweep_id = post("/optimizer/create", GRID).json()["id"]
+    for path in ("/optimizer/status", "/optimizer/next", "/api/v1/optimizer/status", "/api/v1/optimizer/next"):
+        r = requests.get(server.url + path, params={"id": sweep_id}, headers={"Authorization": stranger.api_key})
+        assert r.status_code == 404, (path, r.text)
+    r = post("/optimizer/update", {"id": sweep_id, "pid": "x", "trial": 1, "status": "completed"}, key=stranger.api_key)
+    assert r.status_code == 404
+    listed = requests.get(server.url + "/optimizer/status", headers={"X-API-KEY": stranger.api_key}).json()
+    assert sweep_id not in json.dumps(listed)
+    # the owner's own calls with bad fields: 4xx, never 5xx
+    for body in [{"id": sweep_id}, {"id": sweep_id, "pid": "x", "trial": "one"}, {"id": 5},
+                 {"id": sweep_id, "pid": "x", "trial": 1, "status": "exploded"}]:
+        assert 400 <= post("/optimizer/update", body).status_code < 500, body
+    assert post("/optimizer/no/such", {}).status_code == 404
