@@ -26,7 +26,8 @@ class OptimizerSweep(SQLModel, table=True):
 
 class OptimizerTrial(SQLModel, table=True):
     """One parameter set handed out: ``pid`` names the combination, ``trial`` its repetition
-    (1..trials); status running | retry (failed, to be handed out again) | completed | failed."""
+    (1..trials); status running | retry (failed, to be handed out again) | completed | aborted
+    (ended without a value of the sweep's metric) | failed."""
     __table_args__ = (UniqueConstraint("sweep_id", "pid", "trial"),
                       Index("ix_optimizertrial_sweep_status", "sweep_id", "status"))
     id: int | None = Field(default=None, primary_key=True)

@@ -126,7 +126,7 @@ def test_three_comet_workers_share_one_sweep(server, accounts, tmp_path, config)
         assert all(0.5 <= r["x"] <= 8 for r in flat) if config is RANDOM else all(0 <= r["x"] <= 6 for r in flat)
     st = status(server, user, sweep_id)
     assert st["status"] == "completed" and st["algorithm"] == config["algorithm"]
-    assert st["counts"] == {"running": 0, "completed": 6, "retry": 0, "failed": 0}
+    assert st["counts"] == {"running": 0, "completed": 6, "aborted": 0, "retry": 0, "failed": 0}
     assert st["comboCount"] == 6 and st["state"]["sequence_i"] == 6
     assert st["best"]["score"] == min(r["loss"] for r in flat)
     # each run carries the sweep's id and its parameters, and the sweep knows its run
@@ -201,3 +201,48 @@ def test_bad_configs_and_other_workspaces(server, accounts):
                  {"id": sweep_id, "pid": "x", "trial": 1, "status": "exploded"}]:
         assert 400 <= post("/optimizer/update", body).status_code < 500, body
     assert post("/optimizer/no/such", {}).status_code == 404
+
+
+EXAMPLES = Path(__file__).parent / "comet_examples"
+# The example's workers "train" with time.sleep(60): the scripts run unmodified, and this hook
+# (a sitecustomize module on their path) shortens only the sleeps the script itself calls.
+SHORT_SLEEP = """
+import sys, time
+_sleep = time.sleep
+def sleep(seconds):
+    caller = sys._getframe(1).f_globals.get("__name__")
+    _sleep(min(seconds, 0.2) if caller == "__main__" else seconds)
+time.sleep = sleep
+"""
+
+
+def test_comets_distributed_optimizer_example_runs_unmodified(server, accounts, tmp_path):
+    """comet-examples/distributed-optimizer: one job creates the sweep and prints its id, then
+    parallel jobs run it with COMET_OPTIMIZER_ID, COMET_WORKSPACE and COMET_PROJECT_NAME set."""
+    user = accounts.create("optexample")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SHORT_SLEEP)
+    folder = EXAMPLES / "distributed_optimizer"
+    env = online_env(server, user, tmp_path, COMET_WORKSPACE=user.workspace, COMET_PROJECT_NAME="k8s-sweep")
+    init = subprocess.run([sys.executable, str(folder / "initialize_optimizer.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr[-3000:]
+    sweep_id = init.stdout.strip().splitlines()[-1].split("=")[-1]
+    env.update(COMET_OPTIMIZER_ID=sweep_id, PYTHONPATH=f"{hook}:{env.get('PYTHONPATH', '')}")
+    jobs = [subprocess.Popen([sys.executable, str(folder / "run_optimizer.py")], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = []
+    for job in jobs:
+        out, err = job.communicate(timeout=240)
+        assert job.returncode == 0, err[-3000:]
+        outputs.append(out)
+    values = sorted(int(line.split(":")[1]) for out in outputs for line in out.splitlines()
+                    if line.startswith("Current hyperparameter value"))
+    assert values == [1, 2, 3, 4, 5]
+    st = status(server, user, sweep_id)
+    # the example logs no "loss": each run ends unscored (aborted), none is handed out again
+    assert st["status"] == "completed" and st["counts"]["aborted"] == 5 and st["state"]["sequence_i"] == 5
+    r = requests.get(f"{server.url}/api/v1/workspaces/{user.workspace}/projects/k8s-sweep",
+                     headers={"Authorization": user.api_key})
+    assert r.status_code == 200, r.text

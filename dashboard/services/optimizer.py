@@ -12,8 +12,9 @@ database's write lock on SQLite), so two workers never get the same place in the
 - bayes: optuna's TPESampler, fed the completed parameter sets' scores (``spec.objective``).
 
 ``maxCombo`` (0: no limit) caps the combinations, ``trials`` hands each one out that many
-times, ``retryLimit`` is how often a failed or aborted parameter set is handed out again.
-Scaling types: linear/uniform, loguniform, normal and lognormal (``mu``, ``sigma``; the
+times, ``retryLimit`` is how often a failed, crashed or stopped parameter set is handed out
+again; an aborted one (comet_ml's report of a run that logged no value of the metric) ends
+unscored. Scaling types: linear/uniform, loguniform, normal and lognormal (``mu``, ``sigma``; the
 normal's quantiles are what the samplers draw).
 """
 from __future__ import annotations
@@ -391,7 +392,7 @@ def status_of(s: Session, sweep: OptimizerSweep) -> dict:
         "endTime": _ms(ended) if sweep.status == "completed" else None,
         "state": {"sequence_i": sweep.handed, "sequence_retry": counts.get("retry", 0),
                   "sequence_trial": sweep.handed % max(config["trials"], 1), "total": sweep.total},
-        "counts": {k: counts.get(k, 0) for k in ("running", "completed", "retry", "failed")},
+        "counts": {k: counts.get(k, 0) for k in ("running", "completed", "aborted", "retry", "failed")},
         "best": best,
     }
 
@@ -529,7 +530,9 @@ def update_trial(s: Session, actor: Actor, data: dict) -> dict:
     config = _config(sweep)
     if status == "completed":
         row.status, row.score, row.ended_at = "completed", score, now
-    elif status in ("aborted", "failed", "crashed", "stopped") and row.status in ("running", "completed"):
+    elif status == "aborted":  # comet_ml: the run logged no value of the metric; it ends unscored
+        row.status, row.score, row.ended_at = "aborted", None, now
+    elif status in ("failed", "crashed", "stopped") and row.status in ("running", "completed", "aborted"):
         row.tries += 1
         row.status = "retry" if row.tries <= config["spec"]["retryLimit"] else "failed"
         row.ended_at = now
