@@ -577,11 +577,69 @@ def insert_trial(s: Session, actor: Actor, data: dict) -> dict:
 
 # --- for the UI --------------------------------------------------------------------------------
 
-def sweep_axes(s: Session, actor: Actor, sweep_id: str) -> tuple[list[str], str, str] | None:
-    """(swept parameter names, metric, objective) of a sweep the actor can read, else None."""
+def sweep_axes(s: Session, actor: Actor, sweep_id: str) -> tuple[list[str], str, str, str] | None:
+    """(swept parameter names, metric, objective, name) of a sweep the actor can read, else None."""
     try:
         sweep = get_sweep(s, actor, sweep_id)
     except (NotFound, Invalid):
         return None
     config = _config(sweep)
-    return list(config["parameters"]), config["spec"]["metric"], config["spec"]["objective"]
+    return list(config["parameters"]), config["spec"]["metric"], config["spec"]["objective"], sweep.name
+
+
+def sweep_of(s: Session, actor: Actor, experiment: Experiment) -> dict | None:
+    """For a run of an optimizer sweep (its other ``optimizer_id``; the caller has checked the
+    actor may read the run): the sweep's id, name and the swept parameters and metric, from the
+    sweep when the actor can read it, else from what the run logged (imported runs)."""
+    others = dict(s.exec(select(Other.key, Other.value).where(
+        Other.experiment_id == experiment.id,
+        Other.key.in_(("optimizer_id", "optimizer_metric", "optimizer_objective", "optimizer_parameters",
+                       "optimizer_name")))).all())
+    sweep_id = others.get("optimizer_id")
+    if not sweep_id:
+        return None
+    found = sweep_axes(s, actor, sweep_id)
+    name = others.get("optimizer_name") or sweep_id
+    if found is not None:
+        params, metric, objective, name = found
+    else:
+        try:
+            params = list(json.loads(others.get("optimizer_parameters") or "{}"))
+        except (ValueError, TypeError):
+            params = []
+        metric = others.get("optimizer_metric") or "loss"
+        objective = "maximize" if others.get("optimizer_objective") in ("maximize", "maximum") else "minimize"
+    params = [p for p in params if isinstance(p, str) and p][:20]
+    return {"id": sweep_id, "name": name, "parameters": params,
+            "metric": metric, "objective": objective}
+
+
+def sweep_view_state(sweep: dict) -> dict:
+    """The project view of one sweep: its runs only, the swept parameters and the metric as
+    columns (best first), and a parallel-coordinates panel over them colored by the metric."""
+    from dashboard.services import view_state
+
+    agg = "max" if sweep["objective"] == "maximize" else "min"
+    metric_col = f"metric:{agg}:{sweep['metric']}"
+    columns = (["sys:status", "sys:visible", "sys:color", "tags", "sys:name"] + [f"param:{p}" for p in sweep["parameters"]]
+               + [metric_col, "sys:end_time", "sys:duration"])
+    state = {
+        "columns": columns,
+        "filters": {"op": "and", "rules": [{"attr": "other:optimizer_id", "operator": "equals",
+                                             "value": sweep["id"]}]},
+        "columnState": [{"colId": c, **({"sort": "desc" if agg == "max" else "asc", "sortIndex": 0}
+                                        if c == metric_col else {})} for c in columns],
+        "panelsOpen": True,
+        "panels": [{"type": "parcoords", "name": f"Sweep {sweep['name']}"[:120],
+                    "axes": [f"param:{p}" for p in sweep["parameters"]] + [f"metric:{sweep['metric']}"]}],
+    }
+    return view_state.normalize_state(state)
+
+
+def sweep_view_href(workspace: str, project: str, sweep: dict) -> str:
+    from urllib.parse import quote
+
+    from dashboard.services import view_state
+
+    encoded = view_state.encode_state(sweep_view_state(sweep))
+    return f"/{quote(workspace, safe='')}/{quote(project, safe='')}#{encoded}"
