@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.postgres_fixtures import postgres  # noqa: F401  (the session's cluster)
 from tests.test_comet_live import online_env
 
 WORKER = r'''
@@ -111,12 +112,24 @@ def others_of(server, user, key: str) -> dict:
     return {o["key"]: o["value"] for o in r.json()["others"]}
 
 
-@pytest.mark.parametrize("config", [GRID, RANDOM, BAYES], ids=["grid", "random", "bayes"])
-def test_three_comet_workers_share_one_sweep(server, accounts, tmp_path, config):
-    user = accounts.create("opt")
-    sweep_id, runs = run_sweep(server, user, tmp_path, config)
-    flat = [r for worker in runs for r in worker]
-    assert len(flat) == 6
+def test_three_comet_workers_share_one_sweep_for_each_algorithm(server, accounts, tmp_path):
+    """grid, random and bayes side by side, each sweep with three comet_ml worker processes."""
+    configs = {"grid": GRID, "random": RANDOM, "bayes": BAYES}
+    users = {name: accounts.create("opt" + name) for name in configs}
+    folders = {name: tmp_path / name for name in configs}
+    for folder in folders.values():
+        folder.mkdir()
+    firsts = {name: start(WORKER, folders[name], server, users[name], json.dumps(config))
+              for name, config in configs.items()}
+    ids = {name: first_line_id(proc) for name, proc in firsts.items()}
+    joined = {name: [start(WORKER, folders[name], server, users[name], ids[name]) for _ in range(2)] for name in configs}
+    runs = {name: [r for proc in [firsts[name], *joined[name]] for r in finish(proc)] for name in configs}
+    for name, config in configs.items():
+        check_sweep(server, users[name], ids[name], config, runs[name])
+
+
+def check_sweep(server, user, sweep_id: str, config: dict, flat: list[dict]) -> None:
+    assert len(flat) == 6, config["algorithm"]
     pids = [r["pid"] for r in flat]
     assert len(set(pids)) == 6, pids  # no parameter set handed out twice
     if config["algorithm"] == "grid":
@@ -224,7 +237,11 @@ def test_comets_distributed_optimizer_example_runs_unmodified(server, accounts, 
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(SHORT_SLEEP)
     folder = EXAMPLES / "distributed_optimizer"
-    env = online_env(server, user, tmp_path, COMET_WORKSPACE=user.workspace, COMET_PROJECT_NAME="k8s-sweep")
+    # the jobs' environment: the example's variables, and automatic logging this test doesn't need
+    env = online_env(server, user, tmp_path, COMET_WORKSPACE=user.workspace, COMET_PROJECT_NAME="k8s-sweep",
+                     COMET_AUTO_LOG_ENV_DETAILS="false", COMET_AUTO_LOG_GIT_METADATA="false",
+                     COMET_AUTO_LOG_GIT_PATCH="false", COMET_AUTO_LOG_CODE="false", COMET_AUTO_LOG_ENV_GPU="false",
+                     COMET_AUTO_LOG_ENV_CPU="false", COMET_AUTO_LOG_ENV_HOST="false")
     init = subprocess.run([sys.executable, str(folder / "initialize_optimizer.py")], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert init.returncode == 0, init.stderr[-3000:]
@@ -246,3 +263,96 @@ def test_comets_distributed_optimizer_example_runs_unmodified(server, accounts, 
     r = requests.get(f"{server.url}/api/v1/workspaces/{user.workspace}/projects/k8s-sweep",
                      headers={"Authorization": user.api_key})
     assert r.status_code == 200, r.text
+
+
+def _race(server, user, algorithm: str) -> None:
+    """Six clients ask one sweep for parameter sets at the same moment, over and over: every
+    set is handed out once, and the sweep hands out exactly its size."""
+    import threading
+
+    config = {"algorithm": algorithm, "parameters": {"x": {"type": "integer", "min": 1, "max": 6}, "y": ["a", "b", "c"]},
+              "spec": {"metric": "loss", "maxCombo": 0 if algorithm == "grid" else 12, "seed": 3}}
+    headers = {"X-API-KEY": user.api_key}
+    sweep_id = requests.post(server.url + "/optimizer/create", json=config, headers=headers).json()["id"]
+    got, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def work() -> None:
+        s = requests.Session()
+        barrier.wait()
+        while True:
+            r = s.get(server.url + "/optimizer/next", params={"id": sweep_id}, headers=headers)
+            if r.status_code != 200:
+                errors.append(r.text)
+                return
+            if r.json()["code"] != 200:
+                return
+            p = r.json()["parameters"]
+            got.append(p["pid"])
+            s.post(server.url + "/optimizer/update", headers=headers,
+                   json={"id": sweep_id, "pid": p["pid"], "trial": p["trial"], "status": "completed", "score": 1.0})
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    size = 18 if algorithm == "grid" else 12
+    assert errors == [] and len(got) == size and len(set(got)) == size
+    assert status(server, user, sweep_id)["counts"]["completed"] == size
+
+
+def test_concurrent_workers_never_share_a_parameter_set(server, accounts):
+    _race(server, accounts.create("optrace"), "grid")
+
+
+@pytest.mark.postgres
+def test_concurrent_hand_outs_on_postgresql(postgres):  # noqa: F811
+    """The same race on PostgreSQL, through the service on separate connections: the sweep's
+    row lock keeps each parameter set to one worker."""
+    import threading
+
+    from dashboard.auth import Actor
+    from dashboard.db import Database, migrate
+    from dashboard.services import accounts as account_service, optimizer, workspaces
+
+    url = postgres.create_database("optimizer")
+    migrate(url)
+    db = Database(url)
+    with db.session() as s:
+        user = account_service.create_user(s, "pgopt", "pgopt@example.org", "password123")
+        ws = workspaces.find_by_name(s, "pgopt")
+        actor = Actor(user_id=user.id, username=user.username, api_workspace_id=ws.id)
+    for algorithm in ("grid", "bayes"):
+        config = {"algorithm": algorithm, "parameters": {"x": {"type": "integer", "min": 1, "max": 6}, "y": ["a", "b", "c"]},
+                  "spec": {"metric": "loss", "maxCombo": 0 if algorithm == "grid" else 12, "seed": 3}}
+        with db.session() as s:
+            sweep_id = optimizer.create(s, actor, config)
+        got, errors = [], []
+        barrier = threading.Barrier(6)
+
+        def work() -> None:
+            barrier.wait()
+            try:
+                while True:
+                    with db.session() as s:
+                        p = optimizer.next_parameters(s, actor, sweep_id)
+                    if p is None:
+                        return
+                    got.append(p["pid"])
+                    with db.session() as s:
+                        optimizer.update_trial(s, actor, {"id": sweep_id, "pid": p["pid"], "trial": p["trial"],
+                                                          "status": "completed", "score": 1.0})
+            except Exception as exc:  # noqa: BLE001  (reported below)
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        size = 18 if algorithm == "grid" else 12
+        assert errors == [] and len(got) == size and len(set(got)) == size, (algorithm, errors)
+        with db.session() as s:
+            st = optimizer.status(s, actor, sweep_id)
+        assert st["status"] == "completed" and st["counts"]["completed"] == size

@@ -73,8 +73,12 @@ DESCRIPTIONS = {
 # --- the config ------------------------------------------------------------------------------
 
 def _number(value, label: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Invalid(f"{label} must be a finite number")
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and abs(float(value)) <= 1e300
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise Invalid(f"{label} must be a finite number (at most 1e300 in size)")
     return value
 
 
@@ -238,6 +242,8 @@ def combo_count(config: dict) -> int:
     size = space_size(config)
     limit = config["spec"]["maxCombo"]
     count = min(size, limit) if limit else size
+    if config["spec"].get("randomize") and size > MAX_COMBOS:
+        raise Invalid(f"A randomized grid takes at most {MAX_COMBOS} combinations")
     if count * config["trials"] > MAX_COMBOS:
         raise Invalid(f"The sweep would hand out {count * config['trials']} parameter sets, more than "
                       f"{MAX_COMBOS}: set spec.maxCombo")
@@ -493,15 +499,21 @@ def _experiment_key(s: Session, sweep: OptimizerSweep, pid: str, trial: int) -> 
     return s.exec(query).first()
 
 
+def _capped_json(value, label: str) -> str:
+    text = json.dumps(value)
+    if len(text) > 100_000:
+        raise Invalid(f"{label} is too large (100 kB of JSON at most)")
+    return text
+
+
 def _score(value) -> float | None:
     if value is None or isinstance(value, bool):
         return None
-    if not isinstance(value, (int, float)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise Invalid("score must be a number") from None
-    return float(value) if math.isfinite(value) else None
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise Invalid("score must be a number") from None
+    return value if math.isfinite(value) else None
 
 
 def update_trial(s: Session, actor: Actor, data: dict) -> dict:
@@ -539,7 +551,7 @@ def update_trial(s: Session, actor: Actor, data: dict) -> dict:
     if epoch is not None:
         row.epoch = epoch
     if metadata is not None:
-        row.metadata_json = json.dumps(metadata)[:100_000]
+        row.metadata_json = _capped_json(metadata, "metadata")
     row.experiment_key = key or row.experiment_key or _experiment_key(s, sweep, pid, trial)
     row.updated_at = now
     s.add(row)
@@ -568,8 +580,9 @@ def insert_trial(s: Session, actor: Actor, data: dict) -> dict:
     if s.exec(select(OptimizerTrial.id).where(OptimizerTrial.sweep_id == sweep.id, OptimizerTrial.pid == pid,
                                               OptimizerTrial.trial == trial)).first() is not None:
         raise Invalid(f"Parameter set {pid!r} (trial {trial}) is already recorded")
-    count = data.get("count") if isinstance(data.get("count"), int) and not isinstance(data.get("count"), bool) else 0
-    s.add(OptimizerTrial(sweep_id=sweep.id, pid=pid, trial=trial, count=count, params_json=json.dumps(params)[:100_000],
+    count = data.get("count")
+    count = _int(count, "count", 0, 2**31 - 1) if count is not None else 0
+    s.add(OptimizerTrial(sweep_id=sweep.id, pid=pid, trial=trial, count=count, params_json=_capped_json(params, "parameters"),
                          status="completed" if status == "completed" else "failed", score=_score(data.get("score")),
                          started_at=now, ended_at=now, updated_at=now))
     return {"code": 200}
