@@ -356,3 +356,11 @@ def test_concurrent_hand_outs_on_postgresql(postgres):  # noqa: F811
         with db.session() as s:
             st = optimizer.status(s, actor, sweep_id)
         assert st["status"] == "completed" and st["counts"]["completed"] == size
+
+
+def test_openapi_lists_the_optimizer_endpoints(server):
+    paths = requests.get(server.url + "/api/v1/openapi.json").json()["paths"]
+    for name, method in [("algorithms", "get"), ("spec", "get"), ("create", "post"), ("next", "get"),
+                         ("status", "get"), ("update", "post"), ("insert", "post")]:
+        assert method in paths[f"/optimizer/{name}"] and method in paths[f"/api/v1/optimizer/{name}"], name
+    assert "/optimizer/" not in paths and "/optimizer/{unknown}" not in paths

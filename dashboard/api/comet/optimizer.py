@@ -18,36 +18,43 @@ PREFIX = "/optimizer"
 
 @comet_route([f"{PREFIX}/algorithms"], methods=("GET",))
 def optimizer_algorithms(actor: Actor):
+    """comet_ml Optimizer: the algorithms served (grid, random, bayes)."""
     return jsonify(service.algorithms())
 
 
 @comet_route([f"{PREFIX}/spec"], methods=("GET",))
 def optimizer_spec(actor: Actor):
+    """comet_ml Optimizer: an algorithm's spec settings and defaults (?algorithmName=)."""
     return jsonify(service.spec_template(request.args.get("algorithmName")))
 
 
 @comet_route([f"{PREFIX}/create"])
 def optimizer_create(actor: Actor):
+    """comet_ml Optimizer: create a sweep from a config; answers its id."""
     return jsonify(v1.create(actor, body()))
 
 
 @comet_route([f"{PREFIX}/next"], methods=("GET",))
 def optimizer_next(actor: Actor):
+    """comet_ml Optimizer: the next parameter set of a sweep (?id=)."""
     return jsonify(v1.next_set(actor, request.args.get("id")))
 
 
 @comet_route([f"{PREFIX}/status"], methods=("GET",))
 def optimizer_status(actor: Actor):
+    """comet_ml Optimizer: a sweep's status (?id=), or the workspace's sweeps."""
     return jsonify(v1.status(actor, request.args.get("id")))
 
 
 @comet_route([f"{PREFIX}/update"])
 def optimizer_update(actor: Actor):
+    """comet_ml Optimizer: report a parameter set's status and score."""
     return jsonify(v1.update(actor, body()))
 
 
 @comet_route([f"{PREFIX}/insert"])
 def optimizer_insert(actor: Actor):
+    """comet_ml Optimizer: record a parameter set run elsewhere."""
     return jsonify(v1.insert(actor, body()))
 
 
