@@ -364,3 +364,52 @@ def test_openapi_lists_the_optimizer_endpoints(server):
                          ("status", "get"), ("update", "post"), ("insert", "post")]:
         assert method in paths[f"/optimizer/{name}"] and method in paths[f"/api/v1/optimizer/{name}"], name
     assert "/optimizer/" not in paths and "/optimizer/{unknown}" not in paths
+
+
+def test_a_parameter_set_whose_run_crashed_is_handed_out_again(tmp_path):
+    """A worker that dies leaves its run without heartbeats (crashed) and its parameter set
+    unreported: once nothing else is left, the set goes to another worker, within retryLimit."""
+    from datetime import timedelta
+
+    from dashboard.auth import Actor
+    from dashboard.db import Database, migrate
+    from dashboard.services import accounts as account_service, ingest, optimizer, workspaces
+    from models import Experiment, utcnow
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    migrate(url)
+    db = Database(url)
+    with db.session() as s:
+        user = account_service.create_user(s, "crasher", "crasher@example.org", "password123")
+        ws = workspaces.find_by_name(s, "crasher")
+        actor = Actor(user_id=user.id, username=user.username, api_workspace_id=ws.id)
+        sweep_id = optimizer.create(s, actor, {"algorithm": "grid", "parameters": {"x": [1]},
+                                               "spec": {"metric": "loss", "retryLimit": 1}})
+
+    def run_and_die(package, minutes_ago: int = 0) -> None:
+        with db.session() as s:
+            exp, _ = ingest.start_experiment(s, actor, None, "sweep")
+            ingest.apply_batch(s, actor, exp.key, {"batch_id": exp.key, "others": [
+                {"key": "optimizer_id", "value": sweep_id}, {"key": "optimizer_pid", "value": package["pid"]},
+                {"key": "optimizer_trial", "value": package["trial"]}]})
+        if minutes_ago:  # a run that started then, and whose heartbeats stopped then
+            with db.session() as s:
+                row = s.get(Experiment, exp.id)
+                row.start_time = row.last_heartbeat = utcnow() - timedelta(minutes=minutes_ago)
+                s.add(row)
+
+    with db.session() as s:
+        first = optimizer.next_parameters(s, actor, sweep_id, now=utcnow() - timedelta(minutes=30))
+    run_and_die(first, minutes_ago=29)
+    with db.session() as s:  # its heartbeat stopped long ago: the set goes out again
+        again = optimizer.next_parameters(s, actor, sweep_id)
+        assert (again["pid"], again["trial"]) == (first["pid"], first["trial"])
+    with db.session() as s:  # the crashed run belongs to the earlier hand-out: nothing more
+        assert optimizer.next_parameters(s, actor, sweep_id) is None
+    run_and_die(again)
+    with db.session() as s:  # while the new run lives, nothing either
+        assert optimizer.next_parameters(s, actor, sweep_id) is None
+    with db.session() as s:  # crashed again: retryLimit 1 is spent, the set fails and the sweep ends
+        assert optimizer.next_parameters(s, actor, sweep_id, now=utcnow() + timedelta(minutes=10)) is None
+        st = optimizer.status(s, actor, sweep_id)
+    assert st["status"] == "completed" and st["counts"]["failed"] == 1 and st["retryCount"] == 2

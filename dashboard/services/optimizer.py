@@ -24,7 +24,7 @@ import json
 import math
 import random
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from statistics import NormalDist
 from typing import Any
 
@@ -366,6 +366,10 @@ def create(s: Session, actor: Actor, data: dict) -> str:
     return sweep_id
 
 
+def _as_utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
+
+
 def _ms(t: datetime | None) -> int | None:
     return int(t.timestamp() * 1000) if t else None
 
@@ -432,10 +436,10 @@ def _package(sweep: OptimizerSweep, row: OptimizerTrial) -> dict:
             "count": row.count}
 
 
-def next_parameters(s: Session, actor: Actor, sweep_id: Any) -> dict | None:
+def next_parameters(s: Session, actor: Actor, sweep_id: Any, now: datetime | None = None) -> dict | None:
     """The next parameter set (a failed one up for retry first), or None when none is left."""
     sweep = get_sweep(s, actor, sweep_id, write=True)
-    now = utcnow()
+    now = now or utcnow()
     # Take the sweep's row for writing first: every later read sees the other workers' hand-outs.
     s.exec(update(OptimizerSweep).where(OptimizerSweep.id == sweep.id).values(updated_at=now))
     s.refresh(sweep)
@@ -448,7 +452,7 @@ def next_parameters(s: Session, actor: Actor, sweep_id: Any) -> dict | None:
         s.add(retry)
         return _package(sweep, retry)
     if sweep.handed >= sweep.total:
-        return None
+        return _reclaim_abandoned(s, sweep, now)
     config = _config(sweep)
     index = sweep.handed
     combo, repeat = divmod(index, config["trials"])
@@ -468,6 +472,34 @@ def next_parameters(s: Session, actor: Actor, sweep_id: Any) -> dict | None:
     s.add(sweep)
     s.flush()
     return _package(sweep, row)
+
+
+def _reclaim_abandoned(s: Session, sweep: OptimizerSweep, now: datetime) -> dict | None:
+    """Once every parameter set is out: one whose run crashed (its heartbeat stopped, the
+    worker is gone) without a report counts as failed, and is handed out again while its
+    retries last (``retryLimit``)."""
+    from dashboard.services.experiments import effective_status
+
+    config = _config(sweep)
+    rows = s.exec(select(OptimizerTrial).where(OptimizerTrial.sweep_id == sweep.id, OptimizerTrial.status == "running")
+                  .order_by(OptimizerTrial.id).limit(100)).all()
+    for row in rows:
+        key = row.experiment_key or _experiment_key(s, sweep, row.pid, row.trial)
+        exp = s.exec(select(Experiment).where(Experiment.key == key)).first() if key else None
+        if exp is None or effective_status(exp, now) != "crashed" or _as_utc(exp.start_time) < _as_utc(row.started_at):
+            continue  # alive, or a run of an earlier hand-out of this set
+        row.tries += 1
+        row.updated_at = now
+        if row.tries <= config["spec"]["retryLimit"]:
+            row.started_at, row.experiment_key = now, None
+            s.add(row)
+            return _package(sweep, row)
+        row.status, row.ended_at = "failed", now
+        s.add(row)
+    s.flush()
+    _refresh_status(s, sweep)
+    s.add(sweep)
+    return None
 
 
 def _draw(s: Session, sweep: OptimizerSweep, config: dict, index: int) -> tuple[dict, str]:
@@ -495,7 +527,7 @@ def _experiment_key(s: Session, sweep: OptimizerSweep, pid: str, trial: int) -> 
              .join(o_trial, o_trial.c.experiment_id == Experiment.id)
              .where(Project.workspace_id == sweep.workspace_id, o_id.c.key == "optimizer_id", o_id.c.value == sweep.id,
                     o_pid.c.key == "optimizer_pid", o_pid.c.value == pid, o_trial.c.key == "optimizer_trial",
-                    o_trial.c.value_num == trial).limit(1))
+                    o_trial.c.value_num == trial).order_by(Experiment.id.desc()).limit(1))
     return s.exec(query).first()
 
 
@@ -552,7 +584,7 @@ def update_trial(s: Session, actor: Actor, data: dict) -> dict:
         row.epoch = epoch
     if metadata is not None:
         row.metadata_json = _capped_json(metadata, "metadata")
-    row.experiment_key = key or row.experiment_key or _experiment_key(s, sweep, pid, trial)
+    row.experiment_key = key or _experiment_key(s, sweep, pid, trial) or row.experiment_key
     row.updated_at = now
     s.add(row)
     s.flush()
