@@ -4,7 +4,7 @@ from flask import request
 
 from dashboard import context
 from dashboard.errors import NotFound
-from dashboard.services import experiment_page, experiments
+from dashboard.services import experiment_page, experiments, optimizer
 from layouts.components.access import actor, not_found, sign_in_redirect
 from layouts.components.experiment_header import header
 from layouts.components.experiment_tabs import tab_bar
@@ -31,6 +31,8 @@ def layout(workspace: str = "", project: str = "", experiment_key: str = "", tab
         patches = experiment_page.assets(s, page.experiment, ("git-patch",))
         notebooks = experiment_page.assets(s, page.experiment, ("notebook",))
         tags = experiments.tags(s, page.experiment)
+        sweep = optimizer.sweep_of(s, me, page.experiment)
+    sweep_href = optimizer.sweep_view_href(page.workspace, page.project.name, sweep) if sweep else None
     base_url = request.host_url if request else ""
     return html.Div([
         dcc.Store(id="experiment-ref", data={"key": page.experiment.key}),
@@ -39,7 +41,8 @@ def layout(workspace: str = "", project: str = "", experiment_key: str = "", tab
         dcc.Store(id="experiment-live"),
         dcc.Store(id="experiment-live-idle", data={"changed": [str(page.experiment.updated_at), page.status],
                                                    "idle": 0}),
-        header(page, tags, patches[-1] if patches else None, notebooks[-1] if notebooks else None, base_url),
+        header(page, tags, patches[-1] if patches else None, notebooks[-1] if notebooks else None, base_url,
+               sweep_href),
         tab_bar(present, tab),
         html.Div(id="experiment-tab-content"),
     ], id="experiment-page")

@@ -14,11 +14,13 @@ from .experiments import (
     ParameterValue,
     ReceivedBatch,
 )
+from .optimizer import OptimizerSweep, OptimizerTrial
 from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
     "ApiKey", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
-    "LoginThrottle", "Membership", "PasswordReset", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
+    "LoginThrottle", "Membership", "OptimizerSweep", "OptimizerTrial", "PasswordReset", "PanelTemplate", "ReceivedBatch",
+    "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User", "UserIdentity",
     "Workspace", "utcnow",
 ]

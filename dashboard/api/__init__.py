@@ -136,3 +136,4 @@ from dashboard.api import experiments as _experiments  # noqa: E402,F401
 from dashboard.api import projects as _projects  # noqa: E402,F401
 from dashboard.api import experiment_media as _experiment_media  # noqa: E402,F401
 from dashboard.api import experiment_table as _experiment_table  # noqa: E402,F401
+from dashboard.api import optimizer as _optimizer  # noqa: E402,F401

@@ -12,7 +12,9 @@ from flask import current_app
 from dashboard import __version__
 
 BODY_MODELS: dict[str, type] = {}  # endpoint -> pydantic model of the JSON body
-UNDOCUMENTED = {"api.unknown_endpoint"}  # the catch-all that answers 404/405 for other paths
+UNDOCUMENTED = {"api.unknown_endpoint", "comet.optimizer_unknown"}  # the catch-alls answering 404/405
+# Besides Halley's own API: comet_ml's Optimizer protocol, served where comet_ml looks for it.
+DOCUMENTED_PREFIXES = ("/api/v1/", "/optimizer/")
 
 
 def body_model(model: type):
@@ -29,7 +31,7 @@ def openapi_document() -> dict:
     paths: dict = {}
     schemas: dict = {}
     for rule in current_app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/") or rule.endpoint not in ACCESS_RULES or rule.endpoint in UNDOCUMENTED:
+        if not rule.rule.startswith(DOCUMENTED_PREFIXES) or rule.endpoint not in ACCESS_RULES or rule.endpoint in UNDOCUMENTED:
             continue
         view = current_app.view_functions[rule.endpoint]
         doc = (view.__doc__ or rule.endpoint).strip().splitlines()[0]

@@ -7,7 +7,8 @@ Needs only ``requests`` (and ``psutil`` for system metrics); nothing else of Hal
 from dashboard.sdk.api import API, APIExperiment
 from dashboard.sdk.experiment import Experiment, ExistingExperiment, InterruptedExperiment
 from dashboard.sdk.offline import OfflineExperiment
+from dashboard.sdk.optimizer import Optimizer, OptimizerException
 from dashboard.sdk.upload import upload
 
 __all__ = ["API", "APIExperiment", "Experiment", "ExistingExperiment", "InterruptedExperiment",
-           "OfflineExperiment", "upload"]
+           "OfflineExperiment", "Optimizer", "OptimizerException", "upload"]

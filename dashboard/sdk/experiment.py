@@ -112,6 +112,10 @@ class BaseExperiment:
         self._env_open = True            # False once end() stopped waiting for the environment
         self._env_missing: list[str] = []
         self._end_deadline = None
+        self.params: dict = {}  # the parameters logged, by name (get_parameter)
+        self.optimizer: dict | None = None  # set by Optimizer for the runs of a sweep
+        self._watched: str | None = None  # the sweep's metric, whose min and max end() reports
+        self._watched_range: list | None = None
         if self._off:
             return
         self._start()
@@ -177,7 +181,18 @@ class BaseExperiment:
             epoch = self._epoch
         else:
             self._epoch = epoch
+        if self._watched is not None and name == self._watched:
+            self._watch(value)
         self._q.append(("m", str(name), value, step, epoch, _now(), self._context if include_context else None))
+
+    def _watch(self, value) -> None:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return
+        if v == v:  # not NaN
+            r = self._watched_range
+            self._watched_range = [v, v] if r is None else [min(r[0], v), max(r[1], v)]
 
     def log_metrics(self, dic, prefix=None, step=None, epoch=None, include_context=True):
         """Nested dicts are flattened with '/', as Comet does for metrics."""
@@ -190,6 +205,7 @@ class BaseExperiment:
         return f"{self._context}_{name}" if self._context else str(name)
 
     def log_parameter(self, name, value, step=None, source="manual"):
+        self.params[self._ctx(name)] = value
         self._put(("p", self._ctx(name), value, step, source))
 
     def log_parameters(self, parameters, prefix=None, step=None, nested_support=True, source="manual"):
@@ -202,6 +218,12 @@ class BaseExperiment:
             self.log_parameter(k, v, step=step, source=source)
         if nested:
             self.log_other("hasNestedParams", True)
+
+    def get_parameter(self, name):
+        """The last value logged for a parameter (KeyError when none was)."""
+        if name in self.params:
+            return self.params[name]
+        raise KeyError(f"No parameter {name!r} was logged")
 
     def log_other(self, key, value):
         self._put(("o", self._ctx(key), value))
@@ -605,6 +627,8 @@ class BaseExperiment:
         self._ended = True
         self._end_deadline = time.monotonic() + self._config.end_timeout_s
         self._restore()
+        if not self._off and self.optimizer is not None:
+            self.optimizer["optimizer"]._end(self)
         if not self._off:
             self._wait_for_environment()
             self._finish(self._end_status)

@@ -1,5 +1,6 @@
 """The single-experiment page header: breadcrumbs, name (rename), key, status, times, tags,
-and the Stop and Reproduce buttons with their dialogs."""
+the Stop and Reproduce buttons with their dialogs, and for a run of an optimizer sweep a link
+to the sweep's view of the project."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -127,7 +128,16 @@ def reproduce_modal(page: experiment_page.Page, patch, notebook, base_url: str):
                      id="experiment-reproduce-modal", is_open=False, size="lg")
 
 
-def header(page: experiment_page.Page, tags: list[str], patch, notebook, base_url: str):
+def sweep_link(href: str | None):
+    """The project page showing only this run's sweep, with its parallel coordinates."""
+    if not href:
+        return None
+    return html.A([html.I(className="bi bi-bezier2 me-1"), "Sweep"], href=href, id="experiment-sweep-link",
+                  className="btn btn-outline-secondary btn-sm",
+                  title="This optimizer sweep's runs, with the swept parameters in parallel coordinates")
+
+
+def header(page: experiment_page.Page, tags: list[str], patch, notebook, base_url: str, sweep_href: str | None = None):
     exp = page.experiment
     ws_href = f"/{quote(page.workspace, safe='')}"
     crumbs = html.Div([
@@ -156,6 +166,7 @@ def header(page: experiment_page.Page, tags: list[str], patch, notebook, base_ur
                      className="d-flex align-items-center flex-wrap"),
             html.Div([
                 stop_controls(page),
+                sweep_link(sweep_href),
                 dbc.Button([html.I(className="bi bi-arrow-counterclockwise me-1"), "Reproduce"],
                            id="experiment-reproduce-open", color="secondary", outline=True, size="sm"),
             ], className="d-flex gap-2"),

@@ -182,3 +182,4 @@ from dashboard.api.comet import logger as _logger  # noqa: E402,F401  (registers
 from dashboard.api.comet import reads as _reads  # noqa: E402,F401
 from dashboard.api.comet import writes as _writes  # noqa: E402,F401
 from dashboard.api.comet import models as _models  # noqa: E402,F401
+from dashboard.api.comet import optimizer as _optimizer  # noqa: E402,F401

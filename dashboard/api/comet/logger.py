@@ -365,11 +365,3 @@ def upload_3d_thumbnail(actor: Actor, scene_id: str):
 def clientlib_unknown(unknown: str):
     """Anything else under /clientlib is a clear JSON 404 (never the web app's HTML)."""
     return error(404, f"Unknown endpoint /clientlib/{unknown}")
-
-
-@comet_route(["/optimizer/", "/optimizer/<path:unknown>"], methods=("GET", "POST", "PUT", "DELETE"), public=True)
-def optimizer_unknown(unknown: str = ""):
-    """comet_ml's Optimizer service is not served: a clear JSON 404 the client reports, rather
-    than the web app's HTML page, which it would fail to decode."""
-    return error(404, "The comet_ml Optimizer service is not offered by this server")
-

@@ -1,7 +1,7 @@
 """remote assets (links to data kept elsewhere, log_remote_asset); 3D scenes' parts are their own asset type
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0018'
-down_revision = '0013'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
