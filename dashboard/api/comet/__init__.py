@@ -181,3 +181,5 @@ def _http_error(exc: HTTPException):
 from dashboard.api.comet import logger as _logger  # noqa: E402,F401  (registers routes)
 from dashboard.api.comet import reads as _reads  # noqa: E402,F401
 from dashboard.api.comet import writes as _writes  # noqa: E402,F401
+from dashboard.api.comet import manage as _manage  # noqa: E402,F401
+from dashboard.api.comet import project_api as _project_api  # noqa: E402,F401
