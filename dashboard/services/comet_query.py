@@ -119,8 +119,9 @@ def _rule(source: Any, rule: dict) -> dict:
     else:
         raise Invalid(f"Unknown query source '{str(source)[:40]}'")
     if op == "not_between" and "between" in table:
-        return {"op": "or", "rules": [{"attr": attr, "operator": table["less"], "value": min(value, value2)},
-                                      {"attr": attr, "operator": table["greater"], "value": max(value, value2)}]}
+        lo, hi = sorted((value, value2), key=q._date if table is DATE_OPS else q._number)
+        return {"op": "or", "rules": [{"attr": attr, "operator": table["less"], "value": lo},
+                                      {"attr": attr, "operator": table["greater"], "value": hi}]}
     if op not in table:
         raise Invalid(UNSUPPORTED.format(op=op, what=f"{source} '{field[:80]}'", ops=", ".join(table)))
     out = {"attr": attr, "operator": table[op], "value": value}
@@ -193,7 +194,8 @@ def _list_of_names(value, what: str, limit: int) -> list[str]:
 
 
 def _num(values) -> list:
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+    """Values as JSON numbers: NaN and infinities (kept apart by Halley) become null."""
+    return [v if v is not None and math.isfinite(v) else None for v in values]
 
 
 def _ints(values) -> list:

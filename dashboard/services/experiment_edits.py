@@ -111,8 +111,6 @@ def set_times(session: Session, actor: Actor, key: str, start_ms, end_ms):
     if end < start:
         raise Invalid("The end time is before the start time")
     exp.start_time, exp.end_time, exp.updated_at = start, end, utcnow()
-    if exp.status == ExperimentStatus.running.value:
-        exp.last_heartbeat = max(experiments.as_utc(exp.last_heartbeat) or end, end)
     session.add(exp)
     return exp
 

@@ -9,7 +9,8 @@ from flask import current_app
 from dashboard.api import ACCESS_RULES
 
 NOT_SERVED: dict[str, str] = {
-    "artifacts": "Artifact, Experiment.log_artifact/get_artifact, API.get_artifact_list (write/artifact/*, artifacts/*)",
+    "artifacts": "Artifact, Experiment.log_artifact/get_artifact, API.get_artifact_list "
+                 "(write/artifact/*, artifacts/*)",
     "model registry": "Experiment.log_model/register_model, API.get_model*/get_registry_model* "
                       "(registry-model/*, experiment/model/*)",
     "search": "API.search (experiments/search); API.query is served",
