@@ -249,6 +249,9 @@ class CometClient:
         self.target = target
         self.session = requests.Session()
         self.session.headers["Authorization"] = target.account.api_key
+        # A fresh connection per request: one reused after the server's 2 s keep-alive ran out
+        # (a pause while hypothesis shrinks) can be closed under a POST, which isn't retried.
+        self.session.headers["Connection"] = "close"
         self.failures: list[str] = []
 
     def send(self, route: CometRoute, fields: dict, upload: bytes | None = None) -> int:
