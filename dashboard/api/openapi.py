@@ -83,7 +83,15 @@ def openapi_document() -> dict:
         },
         "security": [{"apiKey": []}],
         "paths": dict(sorted(paths.items())),
+        "x-comet-protocol": _comet_protocol(),
     }
+
+
+def _comet_protocol() -> dict:
+    """The comet_ml endpoints (``/clientlib``, ``/api/rest/v2``) served, and what is not."""
+    from dashboard.api.comet.coverage import protocol
+
+    return protocol()
 
 
 def _error_content() -> dict:

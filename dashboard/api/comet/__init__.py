@@ -183,3 +183,5 @@ from dashboard.api.comet import reads as _reads  # noqa: E402,F401
 from dashboard.api.comet import writes as _writes  # noqa: E402,F401
 from dashboard.api.comet import models as _models  # noqa: E402,F401
 from dashboard.api.comet import optimizer as _optimizer  # noqa: E402,F401
+from dashboard.api.comet import manage as _manage  # noqa: E402,F401
+from dashboard.api.comet import project_api as _project_api  # noqa: E402,F401
