@@ -34,8 +34,15 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process")
 @click.option("--quiet", is_flag=True, help="No access log line per request (HALLEY_ACCESS_LOG=0)")
-def serve(host, port, workers, threads, quiet) -> None:
-    """Serve the web app and the REST API."""
+@click.option("--control-socket", default=None, metavar="PATH",
+              help="gunicorn's control socket for gunicornc (HALLEY_CONTROL_SOCKET; default: one per "
+                   "home and port, $HALLEY_HOME/run/gunicorn-PORT.ctl; 'off' for none)")
+def serve(host, port, workers, threads, quiet, control_socket) -> None:
+    """Serve the web app and the REST API.
+
+    Each server has its own gunicorn control socket (``gunicornc -s PATH``), so several
+    servers on one machine never take over or remove each other's.
+    """
     from gunicorn.app.base import BaseApplication
 
     settings = Settings.from_env(**({"host": host} if host else {}), **({"port": port} if port else {}),
@@ -45,6 +52,7 @@ def serve(host, port, workers, threads, quiet) -> None:
     # before anything imports prometheus_client (migrations import services that count)
     _share_metrics_between_workers(settings.cache_dir / f"prometheus-{settings.port}")
     migrate(settings.database_url)  # once, before the workers start
+    control = control_socket_path(settings, control_socket or os.environ.get("HALLEY_CONTROL_SOCKET"))
 
     class Server(BaseApplication):
         def load_config(self):
@@ -59,6 +67,11 @@ def serve(host, port, workers, threads, quiet) -> None:
             # X-Forwarded-Proto & co. count only from the proxies the operator listed (gunicorn's
             # default trusts any local process)
             self.cfg.set("forwarded_allow_ips", ",".join(str(n) for n in settings.trusted_proxies))
+            if "control_socket" in self.cfg.settings:  # gunicorn 25.1+
+                if control is None:
+                    self.cfg.set("control_socket_disable", True)
+                else:
+                    self.cfg.set("control_socket", str(control))
 
         def load(self):
             from app import create_app
@@ -70,6 +83,34 @@ def serve(host, port, workers, threads, quiet) -> None:
 
     click.echo(f"Halley serving on http://{settings.host}:{settings.port} (data in {settings.home})")
     Server().run()
+
+
+# The longest path a unix socket can bind on Linux (sun_path holds 108 bytes with its NUL).
+UNIX_SOCKET_PATH_MAX = 107
+
+
+def control_socket_path(settings: Settings, given: str | None) -> Path | None:
+    """Where ``halley serve`` puts gunicorn's control socket; None when turned off. gunicorn's
+    own default is one path per user account, which a second server on the machine would take
+    over (and remove when it stops), so by default each home and port gets its own; a home
+    whose path is too long for a socket gets one in the temporary folder, named after it."""
+    if given is not None and given.strip().lower() in ("off", "0", "none", "false", "no"):
+        return None
+    if given:
+        path = Path(given).expanduser().resolve()
+    else:
+        path = settings.home / "run" / f"gunicorn-{settings.port}.ctl"
+        if len(os.fsencode(str(path))) > UNIX_SOCKET_PATH_MAX:
+            import hashlib
+            import tempfile
+
+            digest = hashlib.sha256(f"{settings.home}:{settings.port}".encode()).hexdigest()[:16]
+            path = Path(tempfile.gettempdir()) / f"halley-{digest}.ctl"
+    if len(os.fsencode(str(path))) > UNIX_SOCKET_PATH_MAX:
+        _fail(f"the control socket path {path} is longer than {UNIX_SOCKET_PATH_MAX} bytes; "
+              "pass a shorter --control-socket (or 'off')")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 def _share_metrics_between_workers(folder: Path) -> None:
