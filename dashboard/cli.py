@@ -317,5 +317,45 @@ def upload(paths, api_key, url, workspace, project) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup(path) -> None:
+    """Write a backup of this home's database and files to PATH (a .tar.gz archive).
+
+    The database is copied as one consistent snapshot while servers keep running (SQLite's
+    online backup API; pg_dump on PostgreSQL), with every asset file and project icon it names
+    and a manifest of row counts and checksums. The archive holds password and API-key hashes:
+    it is written readable by its owner only.
+    """
+    from dashboard.backup import backup as write_backup
+    from dashboard.errors import HalleyError
+
+    try:
+        write_backup(Settings.from_env(), Path(path), echo=click.echo)
+    except HalleyError as exc:
+        _fail(exc.message)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data (and its files)")
+def restore(path, force) -> None:
+    """Restore a backup archive written by 'halley backup' into this home.
+
+    Checks the archive's checksums first; refuses a database that already holds data unless
+    --force; then restores the database and the files, checks the row counts and migrates the
+    schema forward when the backup was made by an older Halley. Stop the servers of this home
+    before restoring into it. Browsers sign in again unless HALLEY_SECRET_KEY (or the home's
+    secret_key file) is the one the backed-up server used; API keys keep working.
+    """
+    from dashboard.backup import restore as read_backup
+    from dashboard.errors import HalleyError
+
+    try:
+        read_backup(Settings.from_env(), Path(path), force=force, echo=click.echo)
+    except HalleyError as exc:
+        _fail(exc.message)
+
+
 if __name__ == "__main__":
     main()
