@@ -357,5 +357,33 @@ def restore(path, force) -> None:
         _fail(exc.message)
 
 
+@main.command()
+@click.option("--archived-older-than", "age", required=True, metavar="AGE",
+              help="Archived experiments whose last change is older than AGE (30d, 12h, 2w, 90m)")
+@click.option("--purge-points", is_flag=True, help="Delete every metric point (the summaries stay)")
+@click.option("--downsample", type=int, default=None, metavar="N",
+              help="Keep at most N points per series (each bucket's lowest and highest, first and last)")
+@click.option("--dry-run", is_flag=True, help="Only say what would change")
+def retention(age, purge_points, downsample, dry_run) -> None:
+    """Purge or downsample the metric points of old archived experiments.
+
+    An experiment's age is the time since its last change (archiving it is one). The summary
+    the experiment table and the bar and scatter panels read (last, min, max, steps) is kept
+    either way; line charts of a downsampled series draw the kept points.
+    """
+    from dashboard.errors import HalleyError
+    from dashboard.services import retention as service
+
+    if purge_points == (downsample is not None):
+        _fail("pass one of --purge-points or --downsample N")
+    try:
+        older_than = service.parse_age(age)
+        _, database = _database()
+        report = service.apply(database, older_than, purge=purge_points, downsample=downsample, dry_run=dry_run)
+    except HalleyError as exc:
+        _fail(exc.message)
+    click.echo(("dry run: " if dry_run else "") + report.describe(dry_run))
+
+
 if __name__ == "__main__":
     main()

@@ -64,7 +64,7 @@ def _side(session: Session, settings: Settings, exp: Experiment) -> Side:
     details.update({f"git_{k}": _text(v) for k, v in sys["git"].items()})
     details.update({f"info: {k}": _text(v) for k, v in sys["system_info"].items()})
     summary = {
-        s.name: {"last": _text(s.last_value if s.count else None), "min": _text(s.min_value),
+        s.name: {"last": _text(s.last_value)  # kept when retention purged the points, "min": _text(s.min_value),
                  "max": _text(s.max_value)}
         for s in metrics.summaries(session, [exp.id])
     }
