@@ -32,6 +32,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -89,6 +90,11 @@ def _sqlite_path(url: str) -> Path:
     if not database or database == ":memory:" or database.startswith("file:"):
         _fail("the database is not a SQLite file")
     return Path(database).resolve()
+
+
+def _rw_uri(path: Path) -> str:
+    """A URI opening an existing SQLite file (never creating one)."""
+    return f"file:{urllib.parse.quote(str(path))}?mode=rw"
 
 
 # --- PostgreSQL client programs ----------------------------------------------------------------
@@ -162,13 +168,23 @@ def _revision_of(rows) -> str | None:
     return revisions[0] if len(revisions) == 1 else None
 
 
-def _pg_tables(conn) -> list[str]:
-    return [r[0] for r in conn.exec_driver_sql(
+def _pg_tables(conn, halleys_only: bool = False) -> list[str]:
+    """The tables of the connection's schema (only Halley's own, when asked: a database may
+    hold other applications' tables too)."""
+    tables = [r[0] for r in conn.exec_driver_sql(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
+    if halleys_only:
+        from sqlmodel import SQLModel
+
+        import models  # noqa: F401  (registers every table)
+
+        own = set(SQLModel.metadata.tables) | {"alembic_version"}
+        tables = [t for t in tables if t in own]
+    return tables
 
 
-def _pg_counts(conn) -> dict[str, int]:
-    return {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in _pg_tables(conn)}
+def _pg_counts(conn, halleys_only: bool = False) -> dict[str, int]:
+    return {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in _pg_tables(conn, halleys_only)}
 
 
 def _holds_data(counts: dict[str, int]) -> bool:
@@ -192,7 +208,7 @@ def _snapshot_sqlite(url: str, work: Path) -> Snapshot:
     if not source.exists():
         _fail(f"there is no database at {source}")
     target = work / SQLITE_FILE
-    src = sqlite3.connect(f"file:{source}?mode=rw", uri=True, timeout=30)
+    src = sqlite3.connect(_rw_uri(source), uri=True, timeout=30)
     try:
         src.execute("PRAGMA busy_timeout=30000")
         dst = sqlite3.connect(target)
@@ -358,7 +374,7 @@ def _check_revision(url: str, revision: str | None) -> None:
 def _restore_sqlite(settings: Settings, work: Path, manifest: dict, force: bool) -> None:
     target = _sqlite_path(settings.database_url)
     if target.exists():
-        conn = sqlite3.connect(f"file:{target}?mode=rw", uri=True, timeout=30)
+        conn = sqlite3.connect(_rw_uri(target), uri=True, timeout=30)
         try:
             holds = _holds_data(_sqlite_counts(conn))
         finally:
@@ -391,11 +407,11 @@ def _restore_postgresql(settings: Settings, work: Path, manifest: dict, force: b
     url = settings.database_url
     engine = get_engine(url)
     with engine.connect() as conn:
-        counts = _pg_counts(conn)
+        counts = _pg_counts(conn, halleys_only=True)
     if _holds_data(counts) and not force:
         _fail("the database already holds data: pass --force to replace it (stop every server using it first)")
-    with engine.begin() as conn:  # an empty schema (a server may have created the tables)
-        for table in _pg_tables(conn):
+    with engine.begin() as conn:  # no Halley tables left (a server may have created them)
+        for table in _pg_tables(conn, halleys_only=True):
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
     conninfo, env = _libpq(url)
     _run([str(pg_restore), "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
