@@ -394,7 +394,9 @@ def _restore_sqlite(settings: Settings, work: Path, manifest: dict, force: bool)
     from dashboard.db import _engines
 
     for url in [u for u in _engines if u.startswith("sqlite")]:  # no pooled handle on the old file
-        _engines.pop(url).dispose()
+        database = _engines[url].url.database
+        if database and not database.startswith("file:") and Path(database).resolve() == target:
+            _engines[url].dispose()
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(staged, target)

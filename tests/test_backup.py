@@ -8,10 +8,10 @@ import json
 import os
 import subprocess
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 from PIL import Image
 
 from dashboard.auth import Actor
@@ -44,22 +44,40 @@ def _log_everything(server: LiveServer) -> tuple[Accounts, object, list[str]]:
     accounts.create("second")
     rng = np.random.default_rng(7)
     keys = []
-    for run in range(2):
-        exp = Experiment(api_key=owner.api_key, url=server.url, workspace=owner.workspace,
-                         project_name="kept", **QUIET)
-        exp.set_name(f"run-{run}")
-        exp.add_tags(["backup", f"r{run}"])
-        exp.log_parameters({"lr": 10 ** -(run + 2), "layers": [64, 32], "act": "relu"})
-        exp.log_other("dataset", "digits")
-        for step in range(150):
-            exp.log_metrics({"loss": float(rng.random()) if step != 40 else float("nan"), "acc": step / 150},
-                            step=step, epoch=step // 50)
-        exp.log_asset_data(rng.bytes(70_000), name=f"weights-{run}.bin")
-        exp.log_image(Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)), name="sample.png")
-        exp.log_text("a line of text", step=3)
-        exp.end()
-        keys.append(exp.get_key())
+    # one run through the SDK...
+    exp = Experiment(api_key=owner.api_key, url=server.url, workspace=owner.workspace, project_name="kept", **QUIET)
+    exp.set_name("run-0")
+    exp.add_tags(["backup", "r0"])
+    exp.log_parameters({"lr": 0.01, "layers": [64, 32], "act": "relu"})
+    exp.log_other("dataset", "digits")
+    for step in range(150):
+        exp.log_metrics({"loss": float(rng.random()) if step != 40 else float("nan"), "acc": step / 150},
+                        step=step, epoch=step // 50)
+    exp.log_asset_data(rng.bytes(70_000), name="weights-0.bin")
+    exp.log_image(Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)), name="sample.png")
+    exp.log_text("a line of text", step=3)
+    exp.end()
+    keys.append(exp.get_key())
+    # ...and one over plain HTTP
     client = api(server, owner.api_key)
+    r = client.post(f"{server.url}/api/v1/experiments", json={"workspace": owner.workspace, "project": "kept",
+                                                               "name": "run-1"})
+    assert r.status_code in (200, 201), r.text
+    key = r.json()["experiment_key"]
+    steps = list(range(150))
+    r = client.post(f"{server.url}/api/v1/experiments/{key}/batch", json={
+        "batch_id": "backup-run-1", "tags": ["backup", "r1"],
+        "parameters": [{"name": "lr", "value": 0.001}, {"name": "act", "value": "tanh"}],
+        "others": [{"key": "dataset", "value": "digits"}],
+        "metric_columns": [{"name": "loss", "step": steps, "value": rng.random(150).tolist()},
+                           {"name": "acc", "step": steps, "value": [s / 150 for s in steps]}]})
+    assert r.status_code == 200, r.text
+    for name, data in (("weights-1.bin", rng.bytes(70_000)), ("sample.png", b"\x89PNG fake"), ("notes.txt", b"text")):
+        r = client.post(f"{server.url}/api/v1/experiments/{key}/assets", files={"file": (name, data)},
+                        data={"type": "file"})
+        assert r.status_code == 201, r.text
+    assert client.post(f"{server.url}/api/v1/experiments/{key}/end", json={"status": "finished"}).status_code == 200
+    keys.append(key)
     r = client.patch(f"{server.url}/api/v1/workspaces/{owner.workspace}/projects/kept",
                      json={"notes": "# Notes\nkept across **backups**"})
     assert r.status_code == 200, r.text
@@ -75,6 +93,7 @@ def _log_everything(server: LiveServer) -> tuple[Accounts, object, list[str]]:
         projects.set_icon(s, actor, project.id, png.getvalue(), Settings.from_env(home=server.home,
                                                                                      database_url=server.database_url))
         experiment_page.rename(s, actor, keys[0], "renamed run")
+        experiment_page.set_notes(s, actor, keys[1], "the run's **notes**")
     return accounts, owner, keys
 
 
@@ -104,7 +123,20 @@ def _everything(server: LiveServer, owner, keys: list[str]) -> dict:
     return out
 
 
-def _round_trip(source: LiveServer, target: LiveServer, tmp_path, sdk_env) -> None:
+def _control_pid(server: LiveServer) -> int:
+    """The pid of the gunicorn master answering on the server's own control socket."""
+    socket = server.home / "run" / f"gunicorn-{server.port}.ctl"
+    done = subprocess.run([str(Path(HALLEY).parent / "gunicornc"), "-s", str(socket), "-c", "show all", "-j"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)["arbiter"]["pid"]
+
+
+def _round_trip(source: LiveServer, target: LiveServer, tmp_path) -> None:
+    """Backup of a live server, restored into a fresh home served beside it: the two servers on
+    one machine also keep their own gunicorn control sockets."""
+    from dashboard.backup import BackupError, restore
+
     source.start()
     try:
         _, owner, keys = _log_everything(source)
@@ -112,54 +144,59 @@ def _round_trip(source: LiveServer, target: LiveServer, tmp_path, sdk_env) -> No
         done = halley(source, "backup", str(archive))  # while the server runs
         assert done.returncode == 0, done.stderr
         before = _everything(source, owner, keys)
+        assert oct(archive.stat().st_mode & 0o777) == "0o600"
+        with tarfile.open(archive) as tar:
+            manifest = json.loads(tar.extractfile("manifest.json").read())
+        assert manifest["counts"]["experiment"] == 2 and manifest["counts"]["user"] >= 2
+        assert manifest["assets"]["count"] == 7 and manifest["missing_assets"] == []  # 3 per run + the icon
+
+        target.home.mkdir(parents=True)
+        done = halley(target, "restore", str(archive))
+        assert done.returncode == 0, done.stderr
+        settings = Settings.from_env(home=target.home, database_url=target.database_url)
+        with pytest.raises(BackupError, match="already holds data: pass --force"):
+            restore(settings, archive)  # now the database holds data
+        stray = settings.assets_dir / "ab" / ("ab" + "0" * 30)
+        stray.parent.mkdir(exist_ok=True)
+        stray.write_bytes(b"not in the backup")
+        restore(settings, archive, force=True)  # replaces the data, and the files with the backup's
+        assert not stray.exists()
+        target.start()
+        try:
+            assert [_control_pid(source), _control_pid(target)] == [source.proc.pid, target.proc.pid]
+            after = _everything(target, owner, keys)
+            assert after == before
+            assert len(after[keys[0]]["files"]) == 3 and after["icon"][:4] == b"\x89PNG"
+            assert after[keys[0]]["meta"]["name"] == "renamed run"
+            assert len(after[keys[1]]["metrics"]["metrics"]) == 300
+            with Accounts(target).db.session() as s:  # notes are read on the experiment page
+                from dashboard.services import experiments as experiment_service
+
+                assert experiment_service.find_by_key(s, keys[1]).notes == "the run's **notes**"
+            # the restored server takes new data (its ids continue past the restored rows)
+            r = api(target, owner.api_key).post(f"{target.url}/api/v1/experiments",
+                                               json={"workspace": owner.workspace, "project": "kept"})
+            assert r.status_code in (200, 201), r.text
+            listed = api(target, owner.api_key).get(
+                f"{target.url}/api/v1/workspaces/{owner.workspace}/projects/kept/experiments").json()
+            assert len(listed["experiments"]) == 3
+        finally:
+            target.stop()
+        # stopping one server left the other's control socket in place
+        assert _control_pid(source) == source.proc.pid
     finally:
         source.stop()
-    assert oct(archive.stat().st_mode & 0o777) == "0o600"
-    with tarfile.open(archive) as tar:
-        manifest = json.loads(tar.extractfile("manifest.json").read())
-    assert manifest["counts"]["experiment"] == 2 and manifest["counts"]["user"] >= 2
-    assert manifest["assets"]["count"] == 7 and manifest["missing_assets"] == []  # 3 per run + the icon
-
-    target.home.mkdir(parents=True)
-    done = halley(target, "restore", str(archive))
-    assert done.returncode == 0, done.stderr
-    again = halley(target, "restore", str(archive))  # now the database holds data
-    assert again.returncode == 2 and "already holds data" in again.stderr and "--force" in again.stderr
-    target.start()
-    try:
-        after = _everything(target, owner, keys)
-        assert after == before
-        assert len(after[keys[0]]["files"]) == 3 and after["icon"][:4] == b"\x89PNG"
-        assert after[keys[0]]["meta"]["name"] == "renamed run"
-        assert len(after[keys[1]]["metrics"]["metrics"]) == 300
-        # the restored server takes new data
-        exp = Experiment(api_key=owner.api_key, url=target.url, workspace=owner.workspace, project_name="kept",
-                         **QUIET)
-        exp.log_metric("loss", 0.1, step=1)
-        exp.end()
-        listed = api(target, owner.api_key).get(
-            f"{target.url}/api/v1/workspaces/{owner.workspace}/projects/kept/experiments").json()
-        assert len(listed["experiments"]) == 3
-    finally:
-        target.stop()
-    done = halley(target, "restore", "--force", str(archive))  # replaces the data (and its files)
-    assert done.returncode == 0, done.stderr
-    target.start()
-    try:
-        assert _everything(target, owner, keys) == before
-    finally:
-        target.stop()
 
 
-def test_backup_of_a_live_sqlite_server_restores_into_a_fresh_home(tmp_path, sdk_env):
-    _round_trip(LiveServer(tmp_path / "source"), LiveServer(tmp_path / "target"), tmp_path, sdk_env)
+def test_backup_of_a_live_sqlite_server_restores_into_a_fresh_home_served_beside_it(tmp_path, sdk_env):
+    _round_trip(LiveServer(tmp_path / "source"), LiveServer(tmp_path / "target"), tmp_path)
 
 
 @pytest.mark.postgres
 def test_backup_of_a_live_postgresql_server_restores_into_a_fresh_database(postgres, tmp_path, sdk_env):  # noqa: F811
     source = PostgresServer(tmp_path / "source", postgres.create_database("backup_src"))
     target = PostgresServer(tmp_path / "target", postgres.create_database("backup_dst"))
-    _round_trip(source, target, tmp_path, sdk_env)
+    _round_trip(source, target, tmp_path)
 
 
 def test_restore_brings_an_older_backup_up_to_date_and_refuses_bad_archives(tmp_path):
