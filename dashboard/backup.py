@@ -45,7 +45,8 @@ FORMAT = "halley-backup"
 FORMAT_VERSION = 1
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
-# the file names rows may refer to (Asset.storage_path, Project.icon_path)
+# the file names rows may refer to (Asset.storage_path, Project.icon_path); a remote asset
+# (a link to data kept elsewhere) has an empty storage path and no file
 FILE_RE = re.compile(r"^(?:[0-9a-f]{2}/[0-9a-f]{32}|icons/[0-9a-f]{32}\.png)$")
 CHUNK = 1 << 20
 
@@ -157,7 +158,7 @@ def _sqlite_files(conn: sqlite3.Connection) -> list[str]:
     tables = set(_sqlite_tables(conn))
     files = []
     if "asset" in tables:
-        files += [r[0] for r in conn.execute("SELECT storage_path FROM asset")]
+        files += [r[0] for r in conn.execute("SELECT storage_path FROM asset WHERE storage_path <> ''")]
     if "project" in tables:
         files += [r[0] for r in conn.execute("SELECT icon_path FROM project WHERE icon_path IS NOT NULL")]
     return files
@@ -244,7 +245,8 @@ def _snapshot_postgresql(url: str, work: Path) -> Snapshot:
             tables = set(counts)
             files = []
             if "asset" in tables:
-                files += [r[0] for r in conn.exec_driver_sql("SELECT storage_path FROM asset")]
+                files += [r[0] for r in conn.exec_driver_sql(
+                    "SELECT storage_path FROM asset WHERE storage_path <> ''")]
             if "project" in tables:
                 files += [r[0] for r in conn.exec_driver_sql(
                     "SELECT icon_path FROM project WHERE icon_path IS NOT NULL")]

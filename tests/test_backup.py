@@ -56,6 +56,7 @@ def _log_everything(server: LiveServer) -> tuple[Accounts, object, list[str]]:
     exp.log_asset_data(rng.bytes(70_000), name="weights-0.bin")
     exp.log_image(Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)), name="sample.png")
     exp.log_text("a line of text", step=3)
+    exp.log_remote_asset("s3://bucket/data/train.csv", remote_file_name="train.csv")  # a link: no file
     exp.end()
     keys.append(exp.get_key())
     # ...and one over plain HTTP
@@ -118,7 +119,8 @@ def _everything(server: LiveServer, owner, keys: list[str]) -> dict:
             "meta": get(f"/experiments/{key}"), "metrics": get(f"/experiments/{key}/metrics"),
             "summary": get(f"/experiments/{key}/metrics/summary"), "parameters": get(f"/experiments/{key}/parameters"),
             "others": get(f"/experiments/{key}/others"), "tags": get(f"/experiments/{key}/tags"), "assets": assets,
-            "files": {a["asset_id"]: get(f"/experiments/{key}/assets/{a['asset_id']}") for a in assets["assets"]},
+            "files": {a["asset_id"]: get(f"/experiments/{key}/assets/{a['asset_id']}") for a in assets["assets"]
+                      if not a.get("remote_url")},
         }
     return out
 
@@ -167,6 +169,8 @@ def _round_trip(source: LiveServer, target: LiveServer, tmp_path) -> None:
             after = _everything(target, owner, keys)
             assert after == before
             assert len(after[keys[0]]["files"]) == 3 and after["icon"][:4] == b"\x89PNG"
+            assert [a["remote_url"] for a in after[keys[0]]["assets"]["assets"] if a.get("remote_url")] == [
+                "s3://bucket/data/train.csv"]
             assert after[keys[0]]["meta"]["name"] == "renamed run"
             assert len(after[keys[1]]["metrics"]["metrics"]) == 300
             with Accounts(target).db.session() as s:  # notes are read on the experiment page
