@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HALLEY_HOME ?= $(CURDIR)/.halley
 export HALLEY_HOME
 
-.PHONY: run test install install-test browser postgres oidc-provider bench demo clean
+.PHONY: run test install install-test browser postgres oidc-provider bench demo clean lint-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +63,14 @@ demo: install
 
 # The PostgreSQL and single sign-on tests fail (not skip) when PostgreSQL or the OpenID provider
 # is missing; HALLEY_TEST_POSTGRES=0 and HALLEY_TEST_OIDC=0 skip them.
-test: install-test
+test: install-test lint-deploy
 	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} HALLEY_TEST_OIDC=$${HALLEY_TEST_OIDC:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The deployment files: docker-compose.yml (with `docker compose config` when the plugin is
+# installed, else deploy/check.py's own checks), the Dockerfile (built only when a container
+# daemon answers) and deploy/halley.service. LINT_DEPLOY_ARGS=--no-build skips the build.
+lint-deploy: install-test
+	$(BIN)/python deploy/check.py $(LINT_DEPLOY_ARGS)
 
 bench: install browser
 	$(BIN)/pip install -q -e '.[bench]'

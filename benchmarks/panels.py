@@ -2,6 +2,8 @@
 parallel-coordinates panels at scale, compared with MLflow on the same data.
 
     .venv/bin/python benchmarks/panels.py [--home DIR] [--runs 100] [--steps 100000] [--sweep 10000] [--no-mlflow]
+    .venv/bin/python benchmarks/panels.py --postgres --no-mlflow   # Halley on a throwaway PostgreSQL cluster
+    .venv/bin/python benchmarks/panels.py --database-url postgresql://USER@HOST/DB --no-mlflow
 
 Workloads (written through the ingest service's batch path, one batch per run):
 - line: ``--runs`` experiments x ``--steps`` steps of one metric, each with one spike;
@@ -11,7 +13,8 @@ Workloads (written through the ingest service's batch path, one batch per run):
 "zoom" a 2,000-step range re-read at full resolution. Times include building the figure and
 serialising it to JSON; payload is that JSON's size. Peak memory is the Python allocations'
 peak during a cold request (tracemalloc, measured in a separate untimed run).
-With ``--home`` pointing at an existing database the data is reused.
+With ``--home`` pointing at an existing database (or ``--database-url`` at one) the data is reused.
+MLflow's store stays SQLite whichever database Halley is measured on.
 
 MLflow (when importable, MLflow 3 from the ``bench`` extra; ``--no-mlflow`` skips it): the
 same points and sweep in an MLflow SQLite store (``HOME/mlflow.db``, reused with ``--home``).
@@ -53,6 +56,7 @@ import numpy as np
 import plotly.utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import database  # noqa: E402  (benchmarks/database.py: SQLite, --postgres or --database-url)
 
 from dashboard.auth import Actor  # noqa: E402
 from dashboard.db import Database, migrate  # noqa: E402
@@ -416,11 +420,12 @@ def main() -> None:
     ap.add_argument("--mlflow-full", action="store_true",
                     help="also MLflow's chart at the UI's 320 points per run, and get_metric_history timed over "
                          "every run (adds about 15 minutes)")
+    database.add_arguments(ap)
     args = ap.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="halley-bench-"))
     home.mkdir(parents=True, exist_ok=True)
     print(f"home {home}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    url = f"sqlite:///{home / 'halley.db'}"
+    url = database.database_url(args, home)
     migrate(url)
     db = Database(url)
     with db.session() as s:
@@ -433,6 +438,7 @@ def main() -> None:
     if fresh:
         populate_line(db, actor, args.runs, args.steps)
         populate_sweep(db, actor, args.sweep)
+    print(f"database: {database.describe(url)}", flush=True)
     cache_dir = home / "cache"
     cache_dir.mkdir(exist_ok=True)
     line_panel = {"type": "line", "metrics": ["loss"], "x": "step"}

@@ -1,6 +1,8 @@
 """Experiment table benchmark: the project page's server-side table at 10,000 experiments.
 
     .venv/bin/python benchmarks/table.py [--home DIR] [--experiments 10000] [--params 50] [--metrics 20]
+    .venv/bin/python benchmarks/table.py --postgres               # on a throwaway PostgreSQL cluster
+    .venv/bin/python benchmarks/table.py --database-url postgresql://USER@HOST/DB
 
 Generates one project of ``--experiments`` runs, each with ``--params`` parameters (numbers,
 plus a text optimizer) and ``--metrics`` metrics of 3 points, a tag on every tenth run, all
@@ -15,7 +17,7 @@ table callback makes, with their own session, median of 5 after one cold call) o
 
 and the time until the page is interactive in headless Chromium (navigation start until the
 grid shows its first rows and the row count) against a real ``halley serve``.
-With ``--home`` pointing at an existing database the data is reused.
+With ``--home`` pointing at an existing database (or ``--database-url`` at one) the data is reused.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
+import database  # noqa: E402  (benchmarks/database.py: SQLite, --postgres or --database-url)
 
 from dashboard.auth import Actor  # noqa: E402
 from dashboard.db import Database, migrate  # noqa: E402
@@ -124,13 +127,10 @@ def server_steps(db: Database, actor: Actor) -> None:
           f"   ({size / 1e6:.1f} MB)")
 
 
-def page_interactive(home: Path) -> None:
+def page_interactive(home: Path, url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(ROOT))
-    from tests.conftest import LiveServer
-
-    server = LiveServer(home).start(workers=2)
+    server = database.live_server(home, url).start(workers=2)
     try:
         with sync_playwright() as pw:
             browser = chromium.launch(pw)
@@ -151,10 +151,9 @@ def page_interactive(home: Path) -> None:
         server.stop()
 
 
-def open_store(home: Path, experiments: int, params: int, metrics: int) -> tuple[Database, Actor]:
-    """The SQLite store in ``home`` (HALLEY_HOME is set to it), its user, and the project filled
-    with ``experiments`` runs unless it is there already."""
-    url = f"sqlite:///{home / 'halley.db'}"
+def open_store(home: Path, url: str, experiments: int, params: int, metrics: int) -> tuple[Database, Actor]:
+    """The store at ``url`` (files in ``home``, HALLEY_HOME is set to it), its user, and the
+    project filled with ``experiments`` runs unless it is there already."""
     os.environ["HALLEY_HOME"] = str(home)
     migrate(url)
     db = Database(url)
@@ -177,14 +176,16 @@ def main() -> None:
     parser.add_argument("--params", type=int, default=50)
     parser.add_argument("--metrics", type=int, default=20)
     parser.add_argument("--no-browser", action="store_true")
+    database.add_arguments(parser)
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="halley-table-"))
     home.mkdir(parents=True, exist_ok=True)
-    db, actor = open_store(home, args.experiments, args.params, args.metrics)
-    print(f"database: {home / 'halley.db'} ({(home / 'halley.db').stat().st_size / 1e6:.0f} MB)")
+    url = database.database_url(args, home)
+    db, actor = open_store(home, url, args.experiments, args.params, args.metrics)
+    print(f"database: {database.describe(url)}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     server_steps(db, actor)
     if not args.no_browser:
-        page_interactive(home)
+        page_interactive(home, url)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,15 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process")
 @click.option("--quiet", is_flag=True, help="No access log line per request (HALLEY_ACCESS_LOG=0)")
-def serve(host, port, workers, threads, quiet) -> None:
-    """Serve the web app and the REST API."""
+@click.option("--control-socket", default=None, metavar="PATH",
+              help="gunicorn's control socket for gunicornc (HALLEY_CONTROL_SOCKET; default: one per "
+                   "home and port, $HALLEY_HOME/run/gunicorn-PORT.ctl; 'off' for none)")
+def serve(host, port, workers, threads, quiet, control_socket) -> None:
+    """Serve the web app and the REST API.
+
+    Each server has its own gunicorn control socket (``gunicornc -s PATH``), so several
+    servers on one machine never take over or remove each other's.
+    """
     from gunicorn.app.base import BaseApplication
 
     settings = Settings.from_env(**({"host": host} if host else {}), **({"port": port} if port else {}),
@@ -45,6 +52,7 @@ def serve(host, port, workers, threads, quiet) -> None:
     # before anything imports prometheus_client (migrations import services that count)
     _share_metrics_between_workers(settings.cache_dir / f"prometheus-{settings.port}")
     migrate(settings.database_url)  # once, before the workers start
+    control = control_socket_path(settings, control_socket or os.environ.get("HALLEY_CONTROL_SOCKET"))
 
     class Server(BaseApplication):
         def load_config(self):
@@ -59,6 +67,11 @@ def serve(host, port, workers, threads, quiet) -> None:
             # X-Forwarded-Proto & co. count only from the proxies the operator listed (gunicorn's
             # default trusts any local process)
             self.cfg.set("forwarded_allow_ips", ",".join(str(n) for n in settings.trusted_proxies))
+            if "control_socket" in self.cfg.settings:  # gunicorn 25.1+
+                if control is None:
+                    self.cfg.set("control_socket_disable", True)
+                else:
+                    self.cfg.set("control_socket", str(control))
 
         def load(self):
             from app import create_app
@@ -70,6 +83,34 @@ def serve(host, port, workers, threads, quiet) -> None:
 
     click.echo(f"Halley serving on http://{settings.host}:{settings.port} (data in {settings.home})")
     Server().run()
+
+
+# The longest path a unix socket can bind on Linux (sun_path holds 108 bytes with its NUL).
+UNIX_SOCKET_PATH_MAX = 107
+
+
+def control_socket_path(settings: Settings, given: str | None) -> Path | None:
+    """Where ``halley serve`` puts gunicorn's control socket; None when turned off. gunicorn's
+    own default is one path per user account, which a second server on the machine would take
+    over (and remove when it stops), so by default each home and port gets its own; a home
+    whose path is too long for a socket gets one in the temporary folder, named after it."""
+    if given is not None and given.strip().lower() in ("off", "0", "none", "false", "no"):
+        return None
+    if given:
+        path = Path(given).expanduser().resolve()
+    else:
+        path = settings.home / "run" / f"gunicorn-{settings.port}.ctl"
+        if len(os.fsencode(str(path))) > UNIX_SOCKET_PATH_MAX:
+            import hashlib
+            import tempfile
+
+            digest = hashlib.sha256(f"{settings.home}:{settings.port}".encode()).hexdigest()[:16]
+            path = Path(tempfile.gettempdir()) / f"halley-{digest}.ctl"
+    if len(os.fsencode(str(path))) > UNIX_SOCKET_PATH_MAX:
+        _fail(f"the control socket path {path} is longer than {UNIX_SOCKET_PATH_MAX} bytes; "
+              "pass a shorter --control-socket (or 'off')")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 def _share_metrics_between_workers(folder: Path) -> None:
@@ -359,6 +400,74 @@ def upload(paths, api_key, url, workspace, project) -> None:
         _fail("no offline archives or spool folders found")
     if not all(r.ok for r in results):
         sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup(path) -> None:
+    """Write a backup of this home's database and files to PATH (a .tar.gz archive).
+
+    The database is copied as one consistent snapshot while servers keep running (SQLite's
+    online backup API; pg_dump on PostgreSQL), with every asset file and project icon it names
+    and a manifest of row counts and checksums. The archive holds password and API-key hashes:
+    it is written readable by its owner only.
+    """
+    from dashboard.backup import backup as write_backup
+    from dashboard.errors import HalleyError
+
+    try:
+        write_backup(Settings.from_env(), Path(path), echo=click.echo)
+    except HalleyError as exc:
+        _fail(exc.message)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data (and its files)")
+def restore(path, force) -> None:
+    """Restore a backup archive written by 'halley backup' into this home.
+
+    Checks the archive's checksums first; refuses a database that already holds data unless
+    --force; then restores the database and the files, checks the row counts and migrates the
+    schema forward when the backup was made by an older Halley. Stop the servers of this home
+    before restoring into it. Browsers sign in again unless HALLEY_SECRET_KEY (or the home's
+    secret_key file) is the one the backed-up server used; API keys keep working.
+    """
+    from dashboard.backup import restore as read_backup
+    from dashboard.errors import HalleyError
+
+    try:
+        read_backup(Settings.from_env(), Path(path), force=force, echo=click.echo)
+    except HalleyError as exc:
+        _fail(exc.message)
+
+
+@main.command()
+@click.option("--archived-older-than", "age", required=True, metavar="AGE",
+              help="Archived experiments whose last change is older than AGE (30d, 12h, 2w, 90m)")
+@click.option("--purge-points", is_flag=True, help="Delete every metric point (the summaries stay)")
+@click.option("--downsample", type=int, default=None, metavar="N",
+              help="Keep at most N points per series (each bucket's lowest and highest, first and last)")
+@click.option("--dry-run", is_flag=True, help="Only say what would change")
+def retention(age, purge_points, downsample, dry_run) -> None:
+    """Purge or downsample the metric points of old archived experiments.
+
+    An experiment's age is the time since its last change (archiving it is one). The summary
+    the experiment table and the bar and scatter panels read (last, min, max, steps) is kept
+    either way; line charts of a downsampled series draw the kept points.
+    """
+    from dashboard.errors import HalleyError
+    from dashboard.services import retention as service
+
+    if purge_points == (downsample is not None):
+        _fail("pass one of --purge-points or --downsample N")
+    try:
+        older_than = service.parse_age(age)
+        _, database = _database()
+        report = service.apply(database, older_than, purge=purge_points, downsample=downsample, dry_run=dry_run)
+    except HalleyError as exc:
+        _fail(exc.message)
+    click.echo(("dry run: " if dry_run else "") + report.describe(dry_run))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,20 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def pool_sizing() -> tuple[int, int]:
+    """``(pool_size, max_overflow)`` of each server process's database connection pool:
+    ``HALLEY_DB_POOL_SIZE`` connections kept open (default 10), and up to
+    ``HALLEY_DB_MAX_OVERFLOW`` more opened under load and closed after (default 20). A process
+    never holds more than their sum; a request waits (up to 30 s) for a free one beyond."""
+    size = _env_int("HALLEY_DB_POOL_SIZE", 10)
+    overflow = _env_int("HALLEY_DB_MAX_OVERFLOW", 20)
+    if size < 1:
+        raise SystemExit(f"HALLEY_DB_POOL_SIZE must be at least 1, got {size}")
+    if overflow < 0:
+        raise SystemExit(f"HALLEY_DB_MAX_OVERFLOW must be 0 or more, got {overflow}")
+    return size, overflow
+
+
 def _load_or_create_secret(home: Path) -> str:
     """Return a stable secret key: generated once and kept in HALLEY_HOME."""
     path = home / "secret_key"

@@ -153,14 +153,21 @@ def _postgresql_session(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine whose connection pool is sized by HALLEY_DB_POOL_SIZE and HALLEY_DB_MAX_OVERFLOW
+    (``config.pool_sizing``); an in-memory SQLite database keeps SQLAlchemy's own pool."""
+    from dashboard.config import pool_sizing
+
+    size, overflow = pool_sizing()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        pool = {} if in_memory else {"pool_size": size, "max_overflow": overflow}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         path = engine.url.database
         if path and path != ":memory:" and not path.startswith("file:"):
             event.listen(engine, "commit", WalCheckpointer(os.path.abspath(path)).committed)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow)
         if engine.dialect.name == "postgresql":
             event.listen(engine, "connect", _postgresql_session)
     return engine

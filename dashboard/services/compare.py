@@ -63,8 +63,8 @@ def _side(session: Session, settings: Settings, exp: Experiment) -> Side:
     details = {k: (" ".join(v) if isinstance(v, list) else _text(v)) for k, v in sys["details"].items()}
     details.update({f"git_{k}": _text(v) for k, v in sys["git"].items()})
     details.update({f"info: {k}": _text(v) for k, v in sys["system_info"].items()})
-    summary = {
-        s.name: {"last": _text(s.last_value if s.count else None), "min": _text(s.min_value),
+    summary = {  # the last value stays when retention purged a series' points
+        s.name: {"last": _text(s.last_value), "min": _text(s.min_value),
                  "max": _text(s.max_value)}
         for s in metrics.summaries(session, [exp.id])
     }

@@ -406,7 +406,8 @@ def summary_dict(s: MetricSeries) -> dict:
     """A summary as the REST API returns it (a NULL last value of a non-empty series is NaN)."""
     return {
         "name": s.name,
-        "last": encode_value(s.last_value) if s.count else None,
+        # a series' points may have been purged (halley retention): its last value stays
+        "last": encode_value(s.last_value) if s.count or s.last_value is not None else None,
         "min": encode_value(s.min_value) if s.min_value is not None else None,
         "max": encode_value(s.max_value) if s.max_value is not None else None,
         "min_step": s.min_step,
