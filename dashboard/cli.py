@@ -77,9 +77,9 @@ def serve(host, port, workers, threads, quiet, control_socket) -> None:
             from app import create_app
             from dashboard.access_log import log_to_stderr
 
-            log_to_stderr()
-
-            return create_app(settings).server
+            server = create_app(settings).server
+            log_to_stderr(settings.log_format, server.logger)
+            return server
 
     click.echo(f"Halley serving on http://{settings.host}:{settings.port} (data in {settings.home})")
     Server().run()

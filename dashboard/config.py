@@ -26,6 +26,16 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(raw: str | None) -> str:
+    value = (raw or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise SystemExit(f"HALLEY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+    return value
+
+
 def pool_sizing() -> tuple[int, int]:
     """``(pool_size, max_overflow)`` of each server process's database connection pool:
     ``HALLEY_DB_POOL_SIZE`` connections kept open (default 10), and up to
@@ -263,6 +273,7 @@ class Settings:
     # HALLEY_NOTE_IMAGE_HOSTS: servers whose images notes show inline (others become links)
     note_image_hosts: tuple[ImageHost, ...] = ()
     access_log: bool = True  # HALLEY_ACCESS_LOG=0 or `halley serve --quiet`: no line per request
+    log_format: str = "text"  # HALLEY_LOG_FORMAT=json: one JSON object per log line, for log collectors
     metrics_token: str | None = None  # HALLEY_METRICS_TOKEN: the bearer token /api/v1/metrics asks for
     oidc: OidcSettings | None = None  # HALLEY_OIDC_*: single sign-on with an OpenID Connect provider
     extra: dict = field(default_factory=dict)
@@ -306,6 +317,7 @@ class Settings:
             public_url=public_url_of(os.environ.get("HALLEY_PUBLIC_URL", "")),
             note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
             access_log=os.environ.get("HALLEY_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
+            log_format=_log_format(os.environ.get("HALLEY_LOG_FORMAT")),
             metrics_token=os.environ.get("HALLEY_METRICS_TOKEN") or None,
             oidc=overrides.pop("oidc", None) or oidc_settings_from_env(),
             **overrides,

@@ -1,5 +1,6 @@
 """A server worker is fully set up before it takes its first connection: Dash otherwise finishes
 its setup in the first request, and two first requests at once could leave a worker broken."""
+import json
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -84,3 +85,16 @@ def test_quiet_server_writes_no_access_log(tmp_path):
     finally:
         srv.stop()
     assert "/api/v1/health" not in srv.log_path.read_text()
+
+
+def test_json_log_lines_carry_the_request_id(tmp_path):
+    srv = LiveServer(tmp_path / "home", extra_env={"HALLEY_LOG_FORMAT": "json"}).start()
+    try:
+        r = requests.get(f"{srv.url}/api/v1/health", headers={"X-Request-Id": "trace-json-01"}, timeout=30)
+        assert r.status_code == 200
+        record = json.loads(_wait_for_line(srv, '"request_id": "trace-json-01"'))
+        assert (record["logger"], record["level"], record["method"], record["path"], record["status"]) == (
+            "halley.access", "INFO", "GET", "/api/v1/health", 200)
+        assert record["time"] and record["duration_ms"] >= 0 and record["user"] == "-"
+    finally:
+        srv.stop()
