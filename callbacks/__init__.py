@@ -1,6 +1,7 @@
 """Dash callbacks, one module per page or component; each exposes ``register(kit)`` and
 registers its callbacks through the callback kit (``callbacks.kit``)."""
 from callbacks import (
+    account, invites,
     experiment, experiment_analysis, experiment_charts, experiment_media, project_archive, project_files,
     panels, project_header, project_manage, project_notes, project_table, project_views, query_builder, settings,
     project_live, shell,
@@ -9,7 +10,7 @@ from callbacks import (
 )
 from callbacks.kit import CallbackKit
 
-MODULES = (shell, workspaces, settings, project_header, workspace, project_notes, project_files, project_manage,
+MODULES = (shell, workspaces, settings, account, invites, project_header, workspace, project_notes, project_files, project_manage,
            project_archive, experiment, experiment_charts, experiment_media, experiment_analysis,
            project_table, query_builder, project_views, panels, project_live)
 

@@ -5,9 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
 from callbacks.kit import Call, CallbackKit
-from dashboard.services import workspaces
+from dashboard.services import accounts, workspaces
 
-FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404", "get-started"}
+FIXED_FIRST_SEGMENTS = {"", "login", "setup", "signup", "invite", "workspaces", "settings", "shared", "404",
+                        "get-started"}
 
 
 def current_workspace_name(pathname: str | None, search: str | None, names: list[str], default: str | None):
@@ -27,7 +28,7 @@ def current_workspace_name(pathname: str | None, search: str | None, names: list
 def render_nav(call: Call, pathname, search):
     actor = call.actor
     if not actor.is_authenticated:
-        if (pathname or "").rstrip("/") in ("/login", "/setup"):
+        if (pathname or "").rstrip("/") in ("/login", "/setup", "/signup"):
             return None
         return dbc.Button("Sign in", href="/login", color="light", size="sm", external_link=True,
                           id="shell-sign-in")
@@ -40,12 +41,16 @@ def render_nav(call: Call, pathname, search):
         dbc.DropdownMenuItem(name, href=f"/{name}", active=name == current, className="shell-ws-item")
         for name in names[:15]
     ]
+    user = accounts.get_user(call.session, actor.user_id)
+    shown_name = (user.display_name if user is not None else "") or actor.username
     items += [
         dbc.DropdownMenuItem("View all workspaces", href="/workspaces", id="shell-all-workspaces"),
         dbc.DropdownMenuItem(divider=True),
+        dbc.DropdownMenuItem([html.I(className="bi bi-person me-2"), "Account"], href="/settings/account",
+                             id="shell-account"),
         dbc.DropdownMenuItem([html.I(className="bi bi-gear me-2"), "Settings"],
                              href=f"/settings/collaborators?workspace={current}", id="shell-settings"),
-        dbc.DropdownMenuItem([html.I(className="bi bi-box-arrow-right me-2"), f"Sign out ({actor.username})"],
+        dbc.DropdownMenuItem([html.I(className="bi bi-box-arrow-right me-2"), f"Sign out ({shown_name})"],
                              href="/logout", external_link=True, id="shell-sign-out"),
     ]
     return dbc.DropdownMenu(items, label=current, id="shell-workspace-menu", align_end=True, color="light",

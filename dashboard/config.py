@@ -95,6 +95,20 @@ def trusted_proxies_of(raw: str) -> tuple:
     return tuple(networks)
 
 
+def email_domains_of(raw: str) -> tuple[str, ...]:
+    """HALLEY_SIGNUP_EMAIL_DOMAINS: a comma-separated list such as ``example.com, lab.example.org``
+    (a leading "@" is allowed)."""
+    domains = []
+    for item in raw.split(","):
+        item = item.strip().lower().lstrip("@")
+        if not item:
+            continue
+        if not _HOST_NAME.match(item) or "." not in item:
+            raise SystemExit(f"HALLEY_SIGNUP_EMAIL_DOMAINS: {item!r} is not an email domain such as example.com")
+        domains.append(item)
+    return tuple(dict.fromkeys(domains))
+
+
 _HOST_NAME = re.compile(r"^([0-9a-f:.]*:[0-9a-f:.]*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -169,6 +183,9 @@ class Settings:
     note_image_hosts: tuple[ImageHost, ...] = ()
     access_log: bool = True  # HALLEY_ACCESS_LOG=0 or `halley serve --quiet`: no line per request
     metrics_token: str | None = None  # HALLEY_METRICS_TOKEN: the bearer token /api/v1/metrics asks for
+    open_signup: bool = False  # HALLEY_OPEN_SIGNUP=1: anyone may create an account at /signup
+    # HALLEY_SIGNUP_EMAIL_DOMAINS: open sign-up only for these email domains (empty: any)
+    signup_email_domains: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -211,5 +228,7 @@ class Settings:
             note_image_hosts=image_hosts_of(os.environ.get("HALLEY_NOTE_IMAGE_HOSTS", "")),
             access_log=os.environ.get("HALLEY_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
             metrics_token=os.environ.get("HALLEY_METRICS_TOKEN") or None,
+            open_signup=os.environ.get("HALLEY_OPEN_SIGNUP", "").lower() in ("1", "true", "yes"),
+            signup_email_domains=email_domains_of(os.environ.get("HALLEY_SIGNUP_EMAIL_DOMAINS", "")),
             **overrides,
         )

@@ -2,6 +2,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashboard import context
 from layouts.components.access import error_alert
 
 dash.register_page(__name__, path="/login", title="Sign in - Halley", order=1)
@@ -50,6 +51,8 @@ def layout(error=None, next="/", username="", wait=None, **_query):
                             action="/auth/login",
                             method="POST",
                         ),
+                        html.Div(["New here? ", html.A("Create an account", href="/signup", id="login-signup")],
+                                 className="mt-3 small text-muted") if context.settings().open_signup else None,
                     ]
                 ),
                 className="shadow-sm",

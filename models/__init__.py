@@ -1,5 +1,5 @@
 """SQLModel tables: the data, no behaviour beyond tiny helpers."""
-from .accounts import ApiKey, AuditEvent, LoginThrottle, Membership, User, Workspace, utcnow
+from .accounts import ApiKey, AuditEvent, Invite, LoginThrottle, Membership, User, Workspace, utcnow
 from .enums import AssetType, ExperimentStatus, Role
 from .experiments import (
     Asset,
@@ -18,7 +18,7 @@ from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
     "ApiKey", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
-    "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
+    "Invite", "LoginThrottle", "Membership", "PanelTemplate", "ReceivedBatch", "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User",
     "Workspace", "utcnow",
 ]

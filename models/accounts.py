@@ -94,3 +94,20 @@ class AuditEvent(SQLModel, table=True):
     target: str = Field(default="", max_length=300)  # what it was done to, readable
     detail: str = Field(default="", max_length=2000)
     address: str = Field(default="", max_length=64)  # the client's address, "" outside a request
+
+
+class Invite(SQLModel, table=True):
+    """A link that lets whoever holds it join a workspace with a role, until it expires, is
+    revoked or has been used ``max_uses`` times (None: no limit). Only the SHA-256 digest of
+    the link's token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    role: str = Field(default="member", max_length=16)
+    token_digest: str = Field(index=True, unique=True, max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    max_uses: int | None = Field(default=1)
+    uses: int = Field(default=0)
+    revoked_at: datetime | None = None

@@ -50,7 +50,11 @@ ACCOUNT_AT_ADDRESS = Limit("account-address", 5, 10)
 KNOWN_DEVICE = Limit("device", 5, 10)
 ADDRESS = Limit("address", 25, 30)
 ACCOUNT = Limit("account", 25, 30)
-LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT)}
+# Sign-up and invitation forms, per address: failed account creations (a taken name or email,
+# say) and links that can't be used count like failed sign-ins.
+SIGN_UP = Limit("sign-up", 5, 10)
+INVITE = Limit("invite", 5, 10)
+LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT, SIGN_UP, INVITE)}
 # Rows that tell an account is throttled (for the unlock button): the ones of its own guessers.
 ACCOUNT_SCOPES = (ACCOUNT_AT_ADDRESS.scope, ACCOUNT.scope)
 
@@ -177,10 +181,19 @@ def _lock_rows(session: Session, subjects: list[Subject], now: datetime) -> dict
 def begin(session: Session, ident: str, address: str, devices: dict[int, str]) -> Attempt:
     """Decide whether an attempt may check its password; if it may, count it as a failure now
     (``settle`` takes the count back when the password was right)."""
+    return _begin(session, subjects_for(session, ident, address, devices))
+
+
+def begin_at_address(session: Session, limit: Limit, address: str) -> Attempt:
+    """Like ``begin``, for a form throttled by address alone (``SIGN_UP``, ``INVITE``)."""
+    return _begin(session, [(limit, f"{limit.scope}|{address_subject(address)}", None)])
+
+
+def _begin(session: Session, subjects: list[Subject]) -> Attempt:
     now = utcnow()
     # Rows whose failures are all forgotten mean nothing: keep the table to the last WINDOW.
     session.execute(delete(LoginThrottle.__table__).where(_T.last_failure_at < now - WINDOW))
-    attempt = Attempt(subjects_for(session, ident, address, devices))
+    attempt = Attempt(subjects)
     rows = _lock_rows(session, attempt.subjects, now)
     attempt.wait = max(wait_seconds(limit, rows[subject].failures, rows[subject].last_failure_at, now)
                        for limit, subject, _ in attempt.subjects)
