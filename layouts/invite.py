@@ -36,7 +36,7 @@ def layout(token="", error=None, username="", email="", **_query):
     heading = [html.H3("You're invited", className="mb-2"),
                html.P(["Join the workspace ", html.B(view.workspace, id="invite-workspace"), " as ",
                        html.B(view.role, id="invite-role"), "."], className="mb-3")]
-    token_field = html.Input(type="hidden", name="token", value=token)
+    token_field = dbc.Input(type="hidden", name="token", value=token, id="invite-token")
     if user is not None:
         return _card(heading + [
             error_alert(message, id="invite-error"),

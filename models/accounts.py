@@ -108,6 +108,6 @@ class Invite(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
-    max_uses: int | None = Field(default=1)
-    uses: int = Field(default=0)
+    max_uses: int | None = None  # None: no limit (the service defaults to single use)
+    uses: int = 0
     revoked_at: datetime | None = None
