@@ -10,7 +10,8 @@ from tests.dash_requests import callback_body, dependencies, entry, is_multiple
 DASH_ROUTES = {"/", "/<path:path>", "/_dash-layout", "/_dash-dependencies", "/_dash-update-component",
                "/_reload-hash", "/_favicon.ico", "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                "/assets/<path:filename>", "/_alive_<token>"}
-AUTH_ROUTES = {"auth.login_post", "auth.setup_post", "auth.logout", "auth.shared_link"}
+AUTH_ROUTES = {"auth.login_post", "auth.setup_post", "auth.logout", "auth.shared_link", "auth.signup_post",
+               "auth.invite_join", "auth.invite_signup"}
 
 
 def test_every_flask_route_has_an_access_decision(tmp_path, monkeypatch):
