@@ -21,6 +21,7 @@ from dashboard.errors import Forbidden
 from dashboard.services import accounts as account_service, invites as invite_service, workspaces
 from models import AuditEvent, Invite, Membership, User, utcnow
 from tests.conftest import Accounts, LiveServer, sign_in, signed_in_client
+from tests.postgres_fixtures import postgres  # noqa: F401  (the session's cluster)
 from tests.dash_requests import body_from_values, find_callback
 from tests.project_data import ProjectData
 
@@ -401,3 +402,57 @@ def test_owner_invites_and_a_newcomer_joins_in_the_browser(world, site, page, br
     expect(other.locator("#invite-unusable")).to_have_text(invite_service.UNUSABLE)
     newcomer.close()
     assert console_errors == []
+
+
+# --- both databases ---------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_links_are_used_atomically_and_expire_alike_on_postgresql_and_sqlite(postgres, tmp_path):  # noqa: F811
+    """Eight threads use a two-use link at once: exactly two join, on both databases; expiry
+    and revocation are compared in UTC (the PostgreSQL session's time zone is far from it)."""
+    from dashboard.db import Database, migrate
+    from dashboard.errors import NotFound
+
+    for url in (postgres.create_database("invites"), f"sqlite:///{tmp_path / 'invites.db'}"):
+        migrate(url)
+        db = Database(url)
+        with db.session() as s:
+            owner = account_service.create_user(s, "boss", "boss@example.org", "password-123")
+            ws_id = workspaces.find_by_name(s, "boss").id
+            actor = Actor(user_id=owner.id, username="boss")
+            _, token = invite_service.create(s, actor, ws_id, "member", 1, 2)
+            soon_invite, soon = invite_service.create(s, actor, ws_id, "member", 1, None)
+            soon_id = soon_invite.id
+            users = [account_service.create_user(s, f"racer{n}", f"racer{n}@example.org", "password-123").id
+                     for n in range(8)]
+        barrier = threading.Barrier(len(users))
+        joined: list[str] = []
+
+        def use(user_id: int) -> None:
+            with db.session() as s:
+                user = s.get(User, user_id)
+                barrier.wait()
+                try:
+                    invite_service.accept(s, token, user)
+                    s.commit()
+                    joined.append(user.username)
+                except NotFound:
+                    s.rollback()
+
+        threads = [threading.Thread(target=use, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(joined) == 2, (url.split(":")[0], joined)
+        with db.session() as s:
+            members = s.exec(select(Membership).where(Membership.workspace_id == ws_id,
+                                                      Membership.role == "member")).all()
+            assert len(members) == 2
+            assert invite_service.find(s, soon) is not None
+            s.get(Invite, soon_id).expires_at = utcnow() + timedelta(minutes=1)
+        with db.session() as s:
+            assert invite_service.find(s, soon) is not None
+            s.get(Invite, soon_id).expires_at = utcnow() - timedelta(minutes=1)
+        with db.session() as s:
+            assert invite_service.find(s, soon) is None
