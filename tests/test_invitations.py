@@ -456,3 +456,41 @@ def test_links_are_used_atomically_and_expire_alike_on_postgresql_and_sqlite(pos
             s.get(Invite, soon_id).expires_at = utcnow() - timedelta(minutes=1)
         with db.session() as s:
             assert invite_service.find(s, soon) is None
+
+
+# --- pages, as each visitor sees them ------------------------------------------------------------
+
+def render(site: LiveServer, deps: list, session: requests.Session, path: str, search: str = "") -> str:
+    """The page router's answer for ``path`` (as the browser asks for a page's content)."""
+    spec = next(d for d in deps if "_pages_content.children" in d["output"])
+    values = {"_pages_location.pathname": path, "_pages_location.search": search}
+    body = body_from_values(spec, values)
+    r = session.post(site.url + "/_dash-update-component", json=body)
+    assert r.status_code == 200, (path, r.status_code)
+    return text(r)
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_pages_as_each_visitor_sees_them(world, site, who):
+    session = world.sessions[who]
+    _, token = world.invite("viewer", max_uses=None)
+    page = render(site, world.deps, session, f"/invite/{token}")
+    assert world.ws in page and "invite-role" in page
+    signed_in = who not in ("anonymous", "deactivated", "share")
+    assert ("invite-join" in page) is signed_in and ("invite-create" in page) is not signed_in
+    assert invite_service.UNUSABLE in render(site, world.deps, session, "/invite/" + "z" * 43)
+    settings = render(site, world.deps, session, "/settings/collaborators", f"?workspace={world.ws}")
+    assert ("settings-invite-card" in settings) is (who in CREATES)
+    account = render(site, world.deps, session, "/settings/account")
+    assert ("settings-account-display-name" in account) is signed_in
+    if not signed_in:
+        assert "/login?next=%2Fsettings%2Faccount" in account
+    signup = render(site, world.deps, session, "/signup")
+    assert ("signup-submit" in signup) is not signed_in
+
+
+def test_the_sign_up_page_is_not_found_when_sign_up_is_closed(server):
+    deps = requests.get(server.url + "/_dash-dependencies").json()
+    page = render(server, deps, client(), "/signup")
+    assert "signup-submit" not in page and "Sign-up is not open" in page
+    assert "login-signup" not in render(server, deps, client(), "/login")
