@@ -1,8 +1,7 @@
 """Dash callbacks, one module per page or component; each exposes ``register(kit)`` and
 registers its callbacks through the callback kit (``callbacks.kit``)."""
 from callbacks import (
-    admin, admin_audit,
-    experiment, experiment_analysis, experiment_charts, experiment_media, project_archive, project_files,
+    account, admin, admin_audit, invites, experiment, experiment_analysis, experiment_charts, experiment_media, project_archive, project_files,
     panels, project_header, project_manage, project_notes, project_table, project_views, query_builder, settings,
     project_live, shell,
     workspace,
@@ -10,8 +9,8 @@ from callbacks import (
 )
 from callbacks.kit import CallbackKit
 
-MODULES = (shell, admin, admin_audit, workspaces, settings, project_header, workspace, project_notes, project_files, project_manage,
-           project_archive, experiment, experiment_charts, experiment_media, experiment_analysis,
+MODULES = (shell, admin, admin_audit, workspaces, settings, account, invites, project_header, workspace, project_notes,
+           project_files, project_manage, project_archive, experiment, experiment_charts, experiment_media, experiment_analysis,
            project_table, query_builder, project_views, panels, project_live)
 
 

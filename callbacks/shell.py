@@ -6,10 +6,10 @@ from dash import Input, Output, html
 
 from callbacks.kit import Call, CallbackKit
 from dashboard.auth import is_site_admin
-from dashboard.services import workspaces
+from dashboard.services import accounts, workspaces
 
-FIXED_FIRST_SEGMENTS = {"", "login", "setup", "workspaces", "settings", "shared", "404", "get-started", "admin",
-                        "reset"}
+FIXED_FIRST_SEGMENTS = {"", "login", "setup", "signup", "invite", "workspaces", "settings", "shared", "404",
+                        "get-started", "admin", "reset"}
 
 
 def current_workspace_name(pathname: str | None, search: str | None, names: list[str], default: str | None):
@@ -29,7 +29,7 @@ def current_workspace_name(pathname: str | None, search: str | None, names: list
 def render_nav(call: Call, pathname, search):
     actor = call.actor
     if not actor.is_authenticated:
-        if (pathname or "").rstrip("/") in ("/login", "/setup"):
+        if (pathname or "").rstrip("/") in ("/login", "/setup", "/signup"):
             return None
         return dbc.Button("Sign in", href="/login", color="light", size="sm", external_link=True,
                           id="shell-sign-in")
@@ -42,9 +42,13 @@ def render_nav(call: Call, pathname, search):
         dbc.DropdownMenuItem(name, href=f"/{name}", active=name == current, className="shell-ws-item")
         for name in names[:15]
     ]
+    user = accounts.get_user(call.session, actor.user_id)
+    shown_name = (user.display_name if user is not None else "") or actor.username
     items += [
         dbc.DropdownMenuItem("View all workspaces", href="/workspaces", id="shell-all-workspaces"),
         dbc.DropdownMenuItem(divider=True),
+        dbc.DropdownMenuItem([html.I(className="bi bi-person me-2"), "Account"], href="/settings/account",
+                             id="shell-account"),
         dbc.DropdownMenuItem([html.I(className="bi bi-gear me-2"), "Settings"],
                              href=f"/settings/collaborators?workspace={current}", id="shell-settings"),
     ]
@@ -52,7 +56,7 @@ def render_nav(call: Call, pathname, search):
         items.append(dbc.DropdownMenuItem([html.I(className="bi bi-shield-lock me-2"), "Administration"],
                                           href="/admin", id="shell-admin"))
     items += [
-        dbc.DropdownMenuItem([html.I(className="bi bi-box-arrow-right me-2"), f"Sign out ({actor.username})"],
+        dbc.DropdownMenuItem([html.I(className="bi bi-box-arrow-right me-2"), f"Sign out ({shown_name})"],
                              href="/logout", external_link=True, id="shell-sign-out"),
     ]
     return dbc.DropdownMenu(items, label=current, id="shell-workspace-menu", align_end=True, color="light",

@@ -119,6 +119,20 @@ def trusted_proxies_of(raw: str) -> tuple:
     return tuple(networks)
 
 
+def email_domains_of(raw: str) -> tuple[str, ...]:
+    """HALLEY_SIGNUP_EMAIL_DOMAINS: a comma-separated list such as ``example.com, lab.example.org``
+    (a leading "@" is allowed)."""
+    domains = []
+    for item in raw.split(","):
+        item = item.strip().lower().lstrip("@")
+        if not item:
+            continue
+        if not _HOST_NAME.match(item) or "." not in item:
+            raise SystemExit(f"HALLEY_SIGNUP_EMAIL_DOMAINS: {item!r} is not an email domain such as example.com")
+        domains.append(item)
+    return tuple(dict.fromkeys(domains))
+
+
 _HOST_NAME = re.compile(r"^([0-9a-f:.]*:[0-9a-f:.]*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -276,6 +290,9 @@ class Settings:
     log_format: str = "text"  # HALLEY_LOG_FORMAT=json: one JSON object per log line, for log collectors
     metrics_token: str | None = None  # HALLEY_METRICS_TOKEN: the bearer token /api/v1/metrics asks for
     oidc: OidcSettings | None = None  # HALLEY_OIDC_*: single sign-on with an OpenID Connect provider
+    open_signup: bool = False  # HALLEY_OPEN_SIGNUP=1: anyone may create an account at /signup
+    # HALLEY_SIGNUP_EMAIL_DOMAINS: open sign-up only for these email domains (empty: any)
+    signup_email_domains: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -320,5 +337,7 @@ class Settings:
             log_format=_log_format(os.environ.get("HALLEY_LOG_FORMAT")),
             metrics_token=os.environ.get("HALLEY_METRICS_TOKEN") or None,
             oidc=overrides.pop("oidc", None) or oidc_settings_from_env(),
+            open_signup=os.environ.get("HALLEY_OPEN_SIGNUP", "").lower() in ("1", "true", "yes"),
+            signup_email_domains=email_domains_of(os.environ.get("HALLEY_SIGNUP_EMAIL_DOMAINS", "")),
             **overrides,
         )

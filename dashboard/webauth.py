@@ -21,16 +21,17 @@ from flask import (
     Blueprint, Flask, current_app, jsonify, redirect, render_template_string, request, session as flask_session,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard import context
 from dashboard.auth import Actor
 from dashboard.errors import HalleyError
-from dashboard.services import accounts, login_throttle, onboarding, site_admin
+from dashboard.services import accounts, invites, login_throttle, onboarding, own_account, site_admin
 
-PUBLIC_PAGES = {"/login", "/setup"}
-PUBLIC_PAGE_PREFIXES = ("/shared/", "/reset/")
+PUBLIC_PAGES = {"/login", "/setup", "/signup"}
+PUBLIC_PAGE_PREFIXES = ("/shared/", "/reset/", "/invite/")
 STATIC_PATHS = {"/_dash-layout", "/_dash-dependencies", "/_favicon.ico", "/_reload-hash", "/favicon.ico"}
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
 # Routes where an API key, when the request carries one, decides who acts (the cookies count for
@@ -151,7 +152,7 @@ def reset_post():
     form = request.form
     token = (form.get("token") or "").strip()[:200]
     back = "/reset/" + quote(token or "invalid", safe="")
-    attempt = login_throttle.begin_reset_attempt(context.db(), context.client_address())
+    attempt = _throttled(login_throttle.RESET_ADDRESS)
     if attempt.refused:
         return redirect(back + "?" + urlencode({"error": "throttled", "wait": math.ceil(attempt.wait)}))
     try:
@@ -166,6 +167,127 @@ def reset_post():
     if user is None:
         return redirect(back + "?" + urlencode({"error": "invalid"}))
     return redirect("/reset/done")
+
+
+# --- messages on the form pages -------------------------------------------------------------
+# A form page shows the message its POST sent it back with, signed: a crafted link can't put
+# its own text on Halley's pages.
+
+_MESSAGE_SALT = "halley-form-message"
+
+
+def signed_message(message: str) -> str:
+    return URLSafeSerializer(context.settings().secret_key, salt=_MESSAGE_SALT).dumps(message[:500])
+
+
+def read_message(raw) -> str | None:
+    """The text of a ``signed_message``, or None for anything else."""
+    if not isinstance(raw, str) or not raw or len(raw) > 2000:
+        return None
+    try:
+        message = URLSafeSerializer(context.settings().secret_key, salt=_MESSAGE_SALT).loads(raw)
+    except BadSignature:
+        return None
+    return message if isinstance(message, str) else None
+
+
+def _back(path: str, message: str, **fields):
+    kept = {k: (v or "")[:254] for k, v in fields.items() if v}
+    return redirect(path + "?" + urlencode({"error": signed_message(message), **kept}))
+
+
+def _throttled(limit: login_throttle.Limit) -> login_throttle.Attempt:
+    return login_throttle.begin_in_own_transaction(context.db(), limit, context.client_address())
+
+
+# --- open sign-up ----------------------------------------------------------------------------
+
+@auth_routes.post("/auth/signup")
+def signup_post():
+    """Open sign-up (HALLEY_OPEN_SIGNUP), limited to HALLEY_SIGNUP_EMAIL_DOMAINS when set; failed
+    attempts are throttled per address like sign-in."""
+    settings = context.settings()
+    if not settings.open_signup:
+        return render_template_string(NOT_FOUND_PAGE, message="Sign-up is not open on this server."), 404
+    form = request.form
+    username, email = form.get("username", ""), form.get("email", "")
+    if form.get("password", "") != form.get("password2", ""):
+        return _back("/signup", "The passwords don't match.", username=username, email=email)
+    attempt = _throttled(login_throttle.SIGN_UP)
+    if attempt.refused:
+        return _back("/signup", own_account.refused_message(attempt), username=username, email=email)
+    try:
+        with context.db().session() as s:
+            user = accounts.sign_up(s, username, email, form.get("password", ""), via="open sign-up",
+                                    domains=settings.signup_email_domains)
+            landing = onboarding.landing_path(s, Actor(user_id=user.id, username=user.username))
+    except (HalleyError, IntegrityError) as exc:
+        message = exc.message if isinstance(exc, HalleyError) else "That username or email was just taken."
+        return _back("/signup", message, username=username, email=email)
+    own_account.settle(context.db(), attempt, succeeded=True)
+    login_user(user, remember=True)
+    return _known_browser(redirect(landing), {}, user.id)
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+def _invite_page(token: str) -> str:
+    return "/invite/" + quote(token or "", safe="")
+
+
+@auth_routes.post("/auth/invite/join")
+def invite_join():
+    """A signed-in user joins the workspace of an invitation link."""
+    token = request.form.get("token", "")
+    if not current_user.is_authenticated:
+        return redirect("/login?" + urlencode({"next": _invite_page(token)}))
+    attempt = _throttled(login_throttle.INVITE)
+    if attempt.refused:
+        return _back(_invite_page(token), own_account.refused_message(attempt))
+    try:
+        with context.db().session() as s:
+            joined = invites.accept(s, token, accounts.get_user(s, current_user.id))
+    except IntegrityError:  # the same user joining twice at once: the other request joined
+        with context.db().session() as s:
+            view = invites.find(s, token)
+        own_account.settle(context.db(), attempt, succeeded=True)
+        return redirect(quote(f"/{view.workspace}") if view else "/workspaces")
+    except HalleyError as exc:
+        return _back(_invite_page(token), exc.message)
+    own_account.settle(context.db(), attempt, succeeded=True)
+    return redirect(quote(f"/{joined.workspace}"))
+
+
+@auth_routes.post("/auth/invite/signup")
+def invite_signup():
+    """A newcomer creates an account through an invitation link and joins its workspace, in one
+    transaction: when the link is used up meanwhile, no account is made. Open sign-up need not
+    be on."""
+    form = request.form
+    token = form.get("token", "")
+    username, email = form.get("username", ""), form.get("email", "")
+    page = _invite_page(token)
+    if current_user.is_authenticated:
+        return redirect(page)
+    if form.get("password", "") != form.get("password2", ""):
+        return _back(page, "The passwords don't match.", username=username, email=email)
+    attempt = _throttled(login_throttle.INVITE)
+    if attempt.refused:
+        return _back(page, own_account.refused_message(attempt), username=username, email=email)
+    try:
+        with context.db().session() as s:
+            view = invites.find(s, token)
+            if view is None:
+                raise HalleyError(invites.UNUSABLE)
+            user = accounts.sign_up(s, username, email, form.get("password", ""),
+                                    via=f"invitation to {view.workspace}")
+            joined = invites.accept(s, token, user)
+    except (HalleyError, IntegrityError) as exc:
+        message = exc.message if isinstance(exc, HalleyError) else "That username or email was just taken."
+        return _back(page, message, username=username, email=email)
+    own_account.settle(context.db(), attempt, succeeded=True)
+    login_user(user, remember=True)
+    return _known_browser(redirect(quote(f"/{joined.workspace}")), {}, user.id)
 
 
 @auth_routes.get("/shared/<token>")
@@ -203,6 +325,19 @@ def logout():
     flask_session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     return redirect("/login")
+
+
+def renew_browser_session(user) -> None:
+    """Sign this browser in again after the user's sessions were ended (a new password): it
+    keeps working, with "remember me" as it had it, while every other browser is signed out."""
+    had_remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(user, remember=had_remember)
+
+
+def forget_browser_session() -> None:
+    """Sign this browser out (its cookies, the remember-me one too)."""
+    flask_session.clear()
+    logout_user()
 
 
 def _origin_of(url: str) -> str | None:

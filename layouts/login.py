@@ -76,6 +76,8 @@ def layout(error=None, next="/", username="", wait=None, **_query):
                             method="POST",
                         ),
                         single_sign_on(next),
+                        html.Div(["New here? ", html.A("Create an account", href="/signup", id="login-signup")],
+                                 className="mt-3 small text-muted") if context.settings().open_signup else None,
                     ]
                 ),
                 className="shadow-sm",

@@ -5,18 +5,22 @@ from dash import dcc, html
 from dashboard import context
 from dashboard.auth import can_manage_workspace
 from dashboard.errors import NotFound
-from dashboard.services import workspaces
+from dashboard.auth import actor_role
+from dashboard.services import accounts, invites, workspaces
 from layouts.components.access import actor, not_found, require_signed_in
+from layouts.components.account import account_section
 from layouts.components.collaborators import ROLE_OPTIONS, collaborator_rows
 from layouts.components.confirm_dialog import confirm_dialog
+from layouts.components.invites import invite_card
+from models import Role
 
 dash.register_page(__name__, path_template="/settings/<section>", path="/settings/collaborators",
                    title="Settings - Halley", order=4)
 
-SECTIONS = {"collaborators": "Collaborators", "developer": "Developer Information"}
+SECTIONS = {"account": "Account", "collaborators": "Collaborators", "developer": "Developer Information"}
 
 
-def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset()):
+def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset(), invite_list=None, is_owner=False):
     add_form = dbc.Card(dbc.CardBody([
         html.H6("Add collaborators"),
         dbc.Row([
@@ -31,6 +35,7 @@ def collaborators_section(ws, collabs, can_manage, me, throttled=frozenset()):
         html.H4("Collaborators"),
         html.P(f"Everyone listed here sees every project of {ws.name}.", className="text-muted"),
         add_form,
+        invite_card(invite_list or [], is_owner) if can_manage else None,
         html.Div(id="settings-collab-message"),
         html.Div(collaborator_rows(collabs, can_manage, me, throttled), id="settings-collab-list"),
         dcc.Store(id="settings-collab-remove-target"),
@@ -81,21 +86,32 @@ def layout(section="collaborators", workspace=None, **_query):
         try:
             ws = workspaces.get_readable(s, me, name or "")
         except NotFound:
-            return not_found(f"Workspace '{name}' not found.")
-        if section == "collaborators":
-            body = collaborators_section(ws, workspaces.collaborators(s, me, ws.id),
-                                         can_manage_workspace(s, me, ws.id), me.user_id,
-                                         workspaces.throttled_collaborators(s, me, ws.id))
+            if section != "account":
+                return not_found(f"Workspace '{name}' not found.")
+            ws = None
+        if section == "account":
+            user = accounts.get_user(s, me.user_id)
+            if user is None:
+                return not_found()
+            body = account_section(user)
+        elif section == "collaborators":
+            can_manage = can_manage_workspace(s, me, ws.id)
+            body = collaborators_section(ws, workspaces.collaborators(s, me, ws.id), can_manage, me.user_id,
+                                         workspaces.throttled_collaborators(s, me, ws.id),
+                                         invites.active(s, me, ws.id) if can_manage else [],
+                                         actor_role(s, me, ws.id) == Role.owner)
         else:
             body = developer_section(ws, workspaces.api_key_hint(s, me, ws.id))
+    suffix = f"?workspace={ws.name}" if ws is not None else ""
     nav = dbc.Nav(
-        [dbc.NavLink(label, href=f"/settings/{key}?workspace={ws.name}", active=key == section,
-                     id=f"settings-nav-{key}") for key, label in SECTIONS.items()],
+        [dbc.NavLink(label, href=f"/settings/{key}{suffix}", active=key == section,
+                     id=f"settings-nav-{key}") for key, label in SECTIONS.items() if ws is not None or key == "account"],
         vertical=True, pills=True,
     )
+    title = "Your account" if section == "account" else ws.name
     return html.Div([
-        dcc.Store(id="settings-workspace", data=ws.name),
-        html.Div([html.Span("Settings", className="text-muted me-2"), html.H3(ws.name, className="d-inline")],
+        dcc.Store(id="settings-workspace", data=ws.name if ws is not None else None),
+        html.Div([html.Span("Settings", className="text-muted me-2"), html.H3(title, className="d-inline")],
                  className="mb-3"),
         dbc.Row([dbc.Col(nav, md=3, lg=2), dbc.Col(body, md=9, lg=10)]),
     ])

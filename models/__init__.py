@@ -1,5 +1,5 @@
 """SQLModel tables: the data, no behaviour beyond tiny helpers."""
-from .accounts import ApiKey, AuditEvent, LoginThrottle, Membership, PasswordReset, User, UserIdentity, Workspace, utcnow
+from .accounts import ApiKey, AuditEvent, Invite, LoginThrottle, Membership, PasswordReset, User, UserIdentity, Workspace, utcnow
 from .enums import AssetType, ExperimentStatus, Role
 from .experiments import (
     Asset,
@@ -19,7 +19,7 @@ from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
     "ApiKey", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
-    "LoginThrottle", "Membership", "OptimizerSweep", "OptimizerTrial", "PasswordReset", "PanelTemplate", "ReceivedBatch",
+    "Invite", "LoginThrottle", "Membership", "OptimizerSweep", "OptimizerTrial", "PasswordReset", "PanelTemplate", "ReceivedBatch",
     "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User", "UserIdentity",
     "Workspace", "utcnow",

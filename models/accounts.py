@@ -120,3 +120,20 @@ class PasswordReset(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: datetime | None = None
+
+
+class Invite(SQLModel, table=True):
+    """A link that lets whoever holds it join a workspace with a role, until it expires, is
+    revoked or has been used ``max_uses`` times (None: no limit). Only the SHA-256 digest of
+    the link's token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    role: str = Field(default="member", max_length=16)
+    token_digest: str = Field(index=True, unique=True, max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    max_uses: int | None = None  # None: no limit (the service defaults to single use)
+    uses: int = 0
+    revoked_at: datetime | None = None

@@ -117,6 +117,18 @@ class World:
         self.clients["anonymous"] = requests.Session()
         self.deps = server_callbacks(dependencies(server.url, self.clients["member"]))
 
+    def keep_signed_in(self) -> None:
+        """A callback that ends the visitor's own sessions (signing out everywhere) must not leave
+        the callbacks after it fuzzed by an anonymous visitor only: the visitor signs in again,
+        from the browser that signed in before (its known-device cookie), so wrong current
+        passwords the fuzzer sent to account settings don't throttle it."""
+        for name, account in (("stranger", self.stranger), ("member", self.member)):
+            client = self.clients[name]
+            if client.get(self.server.url + "/api/v1/account").status_code == 401:
+                r = client.post(self.server.url + "/auth/login", allow_redirects=False,
+                                data={"username": account.username, "password": account.password})
+                assert r.status_code == 302 and "error" not in r.headers["Location"], r.headers.get("Location")
+
     @staticmethod
     def _seeds(keys, names, view_id, query_id, template_id) -> dict[str, list]:
         """Values the page really sends, by "component-id.property" (or by property): the fuzzer
@@ -326,6 +338,7 @@ def run_fuzz(world: World):
         except AssertionError as exc:
             log = world.server.log_path.read_text(errors="replace")
             failures.append(f"{spec['output']}: {exc}\n--- server log ---\n{log[log.rfind('Traceback'):][-2500:]}")
+        world.keep_signed_in()
         changed = {table for table, rows in world.victims_rows().items() if rows != before.get(table)}
         assert not changed, f"{spec['output']} changed the victim's {sorted(changed)}"
     assert not failures, "\n\n".join(failures)

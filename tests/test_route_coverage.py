@@ -11,7 +11,7 @@ DASH_ROUTES = {"/", "/<path:path>", "/_dash-layout", "/_dash-dependencies", "/_d
                "/_reload-hash", "/_favicon.ico", "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                "/assets/<path:filename>", "/_alive_<token>"}
 AUTH_ROUTES = {"auth.login_post", "auth.setup_post", "auth.reset_post", "auth.logout", "auth.shared_link",
-               "oidc.login", "oidc.callback"}
+               "auth.signup_post", "auth.invite_join", "auth.invite_signup", "oidc.login", "oidc.callback"}
 
 
 def test_every_flask_route_has_an_access_decision(tmp_path, monkeypatch):

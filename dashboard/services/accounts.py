@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from dashboard.auth import hash_password, verify_password
-from dashboard.errors import Conflict, Invalid
+from dashboard.errors import Conflict, Invalid, NotFound
 from dashboard.services import audit, demo_owner, workspaces
 from dashboard.services.names import check_workspace_name
 from models import User, utcnow
@@ -128,3 +128,116 @@ def signed_out(session: Session, user_id: int) -> None:
     """Sign-out: every browser session of the user ends (copies of this browser's cookies too)."""
     end_sessions(session, user_id)
     audit.record(session, "sign_out", actor_user_id=user_id)
+
+
+# --- sign-up ------------------------------------------------------------------------------
+
+# A taken email address gets this, not "already exists". Without sending mail Halley can't
+# hide it completely (a free username and a valid password leave only the address to blame),
+# so the forms that create accounts are throttled per address like sign-in.
+EMAIL_UNAVAILABLE = ("An account can't be created with this email address. If you already have an account, "
+                     "sign in instead.")
+
+
+def email_domain_allowed(email: str, domains: tuple[str, ...]) -> bool:
+    """Whether open sign-up takes this address: any when no domains are listed, else an exact
+    domain match."""
+    return not domains or (email or "").strip().lower().rpartition("@")[2] in domains
+
+
+def sign_up(session: Session, username: str, email: str, password: str, *, via: str,
+            domains: tuple[str, ...] = ()) -> User:
+    """Create an account for a newcomer (open sign-up or an invitation), with the audit entry."""
+    from dashboard.services import audit
+
+    email = (email or "").strip().lower()
+    if not email_domain_allowed(email, domains):
+        raise Invalid("Sign-up is open to email addresses at " + ", ".join(domains) + " only")
+    if EMAIL_RE.match(email) and session.exec(select(User.id).where(User.email == email)).first() is not None:
+        raise Conflict(EMAIL_UNAVAILABLE)
+    user = create_user(session, username, email, password)
+    audit.record(session, "user.signed_up", actor_user_id=user.id, actor_name=user.username, target=user.username,
+                 detail=via)
+    return user
+
+
+# --- one's own account ----------------------------------------------------------------------
+
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_password(user: User, password: str) -> bool:
+    return verify_password(user.password_hash, password or "")
+
+
+def update_profile(session: Session, user_id: int, display_name: str, email: str,
+                   password_checked: bool) -> list[str]:
+    """Set the display name and email of a signed-in user; a new email needs
+    ``password_checked`` (the caller checked the current password). Returns what changed."""
+    from dashboard.services import audit
+    from dashboard.services.names import check_no_bidi
+
+    user = session.get(User, user_id)
+    if user is None or not user.is_active_user:
+        raise NotFound("Account not found")
+    display_name = " ".join((display_name or "").split())
+    if len(display_name) > 128:
+        raise Invalid("The display name may have at most 128 characters")
+    if CONTROL_CHARS.search(display_name):
+        raise Invalid("The display name may not hold control characters")
+    check_no_bidi(display_name, "The display name")
+    email = (email or "").strip().lower()
+    changed = []
+    if email != user.email:
+        if not EMAIL_RE.match(email) or len(email) > 254:
+            raise Invalid("Enter a valid email address")
+        if email == demo_owner.DEMO_EMAIL:
+            raise Invalid("This email address is reserved")
+        if not password_checked:
+            raise Invalid("Enter your current password to change your email address")
+        if session.exec(select(User.id).where(User.email == email, User.id != user.id)).first() is not None:
+            raise Conflict("This email address can't be used")
+        audit.record(session, "account.email_changed", actor_user_id=user.id, target=user.username,
+                     detail=f"{user.email} -> {email}")
+        user.email = email
+        changed.append("email")
+    if display_name != user.display_name:
+        user.display_name = display_name
+        changed.append("display name")
+    session.add(user)
+    session.flush()
+    return changed
+
+
+def check_new_password(new: str, repeat: str) -> None:
+    if (new or "") != (repeat or ""):
+        raise Invalid("The new passwords don't match")
+    if len(new or "") < MIN_PASSWORD:
+        raise Invalid(f"Password must be at least {MIN_PASSWORD} characters")
+    if len(new) > 1024:
+        raise Invalid("Password may have at most 1024 characters")
+
+
+def change_password(session: Session, user_id: int, new: str, repeat: str) -> User:
+    """Set a new password (the caller checked the current one) and end every session of the
+    user: the caller signs the current browser in again with the returned user."""
+    from dashboard.services import audit
+
+    user = session.get(User, user_id)
+    if user is None or not user.is_active_user:
+        raise NotFound("Account not found")
+    check_new_password(new, repeat)
+    user.password_hash = hash_password(new)
+    session.add(user)
+    end_sessions(session, user_id)
+    audit.record(session, "account.password_changed", actor_user_id=user.id, target=user.username)
+    session.flush()
+    return user
+
+
+def sign_out_everywhere(session: Session, user_id: int) -> None:
+    from dashboard.services import audit
+
+    end_sessions(session, user_id)
+    audit.record(session, "account.signed_out_everywhere", actor_user_id=user_id,
+                 target=(session.get(User, user_id).username if session.get(User, user_id) else ""))

@@ -53,7 +53,12 @@ ACCOUNT = Limit("account", 25, 30)
 # Password-reset links tried from one address (opening or using an unknown, used or expired
 # link is a failure). The links are 256-bit random, so this only keeps guessing from one place slow.
 RESET_ADDRESS = Limit("reset-address", 10, 20)
-LIMITS = {limit.scope: limit for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT, RESET_ADDRESS)}
+# Sign-up and invitation forms, per address: failed account creations (a taken name or email,
+# say) and links that can't be used count like failed sign-ins.
+SIGN_UP = Limit("sign-up", 5, 10)
+INVITE = Limit("invite", 5, 10)
+LIMITS = {limit.scope: limit
+          for limit in (ACCOUNT_AT_ADDRESS, KNOWN_DEVICE, ADDRESS, ACCOUNT, RESET_ADDRESS, SIGN_UP, INVITE)}
 # Rows that tell an account is throttled (for the unlock button): the ones of its own guessers.
 ACCOUNT_SCOPES = (ACCOUNT_AT_ADDRESS.scope, ACCOUNT.scope)
 
@@ -189,19 +194,23 @@ def begin_from_address(session: Session, address: str) -> Attempt:
     return _count(session, [(ADDRESS, f"address|{address_subject(address)}", None)])
 
 
-def begin_reset(session: Session, address: str) -> Attempt:
-    """Like ``begin``, for using a password-reset link: counted against the address alone."""
-    return _count(session, [(RESET_ADDRESS, f"reset-address|{address_subject(address)}", None)])
+def begin_at_address(session: Session, limit: Limit, address: str) -> Attempt:
+    """Like ``begin``, for a form throttled by address alone (``SIGN_UP``, ``INVITE``, ``RESET_ADDRESS``)."""
+    return _count(session, [(limit, f"{limit.scope}|{address_subject(address)}", None)])
 
 
-def begin_reset_attempt(database, address: str) -> Attempt:
-    """``begin_reset`` in its own transaction; once more if it collided with another attempt."""
+def begin_in_own_transaction(database, limit_or_ident, address: str) -> Attempt:
+    """A throttled attempt in its own transaction (so a refused or failed one stays counted
+    whatever the caller's transaction does); once more if it collided with another attempt.
+    ``limit_or_ident``: a ``Limit`` for a form throttled by address alone, else the account."""
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     for tries in (1, 2):
         try:
             with database.session() as s:
-                return begin_reset(s, address)
+                if isinstance(limit_or_ident, Limit):
+                    return begin_at_address(s, limit_or_ident, address)
+                return begin(s, limit_or_ident, address, {})
         except (IntegrityError, OperationalError):
             if tries == 2:
                 raise

@@ -17,7 +17,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # First URL segments the app owns; a workspace can't take them.
 RESERVED = {
-    "login", "logout", "setup", "workspaces", "settings", "shared", "api", "auth", "assets",
+    "login", "logout", "setup", "signup", "invite", "workspaces", "settings", "shared", "api", "auth", "assets",
     "static", "clientlib", "health", "admin", "reset", "compare", "new", "get-started", "_dash-update-component",
 }
 

@@ -235,7 +235,7 @@ def open_reset_link(database, token: str, address: str) -> tuple[str, float]:
     opening unknown links counts against the address like using them (``login_throttle``)."""
     from dashboard.services import login_throttle
 
-    attempt = login_throttle.begin_reset_attempt(database, address)
+    attempt = login_throttle.begin_in_own_transaction(database, login_throttle.RESET_ADDRESS, address)
     if attempt.refused:
         return "throttled", attempt.wait
     with database.session() as s:
