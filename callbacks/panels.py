@@ -55,17 +55,14 @@ def _cache(call: Call):
 # --- the area and the list -----------------------------------------------------------------
 
 def render_area(call: Call, ctx_data, url_hash, state):
-    """The area, drawn again when the page opens a view from the URL's #hash whose panels differ
-    from those the page was drawn with (the page's state). The page comes with the area of its
-    state, so the panels' figures are asked for at once; the hash's panels are taken here, not
-    from ``project-state`` alone, else a link would race: the state is about to take the hash,
-    and a list drawn before it does would be written back over the link's."""
+    """The area, with the panels of the view the page opens: the one in the URL's #hash when it
+    holds one (the state the page is about to take from it), else the page's state. Read from
+    ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
+    with the default panels, and its list, once in the page, is written back over the link's."""
     project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
-    opening = view_state.decode_state((url_hash or "").lstrip("#"))
-    panels = svc.normalize_panels((opening or {}).get("panels"))
-    if opening is None or panels == svc.normalize_panels((state or {}).get("panels")):
-        raise PreventUpdate
-    return panels_area(panels, call.actor.is_authenticated, can_add=can_write_project(call.session, call.actor, project))
+    opening = view_state.decode_state((url_hash or "").lstrip("#")) or state
+    return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated,
+                       can_add=can_write_project(call.session, call.actor, project))
 
 
 def list_from_state(_call: Call, state, current):

@@ -6,9 +6,7 @@ from dashboard import context
 from dashboard.errors import NotFound
 from dashboard.services import experiment_table as table, project_live, project_views, view_state
 from layouts.components.access import actor
-from dashboard.services.panel_configs import normalize_panels
 from layouts.components.experiment_table import dialogs, grid, toolbar
-from layouts.components.panels import panels_area
 from layouts.components.project_header import project_path
 from layouts.components.project_section import Section, open_section
 from layouts.components.query_builder import query_bar
@@ -79,11 +77,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
                        size="sm", color="link", className="px-0 text-decoration-none"),
             html.Span(id="project-count", className="small text-muted ms-2"),
         ], className="d-flex align-items-center"),
-        # the panels are drawn with the page, so their figures are asked for at once (a view in the
-        # URL's #hash replaces them, see callbacks/panels.render_area)
-        dbc.Collapse(html.Div(panels_area(normalize_panels(state.get("panels")), me.is_authenticated,
-                                          can_add=section.can_write),
-                              id="project-panels", className="project-panels mb-2"),
+        dbc.Collapse(html.Div(id="project-panels", className="project-panels mb-2"),
                      id="project-panels-collapse", is_open=state.get("panelsOpen", True)),
         toolbar(state, section.can_write, me.is_authenticated),
         no_experiments(section.can_write) if live.data[0] == 0 else None,
