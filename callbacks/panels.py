@@ -22,7 +22,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, figure, plain_text, toast
 from callbacks.project_table import load_project
-from callbacks.shapes import ANY, COUNT, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
+from callbacks.shapes import ANY, COUNT, FLAG, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
 from dashboard.auth import can_write_project
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
@@ -54,15 +54,27 @@ def _cache(call: Call):
 
 # --- the area and the list -----------------------------------------------------------------
 
-def render_area(call: Call, ctx_data, url_hash, state):
+def render_area(call: Call, table_asked, url_hash, ctx_data, state):
     """The area, with the panels of the view the page opens: the one in the URL's #hash when it
     holds one (the state the page is about to take from it), else the page's state. Read from
     ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
-    with the default panels, and its list, once in the page, is written back over the link's."""
+    with the default panels, and its list, once in the page, is written back over the link's.
+
+    Drawn once the experiment table has asked for its rows (``project-table-asked``): the
+    panels' figure requests then queue behind the table's, not ahead of it (a browser sends six
+    requests at a time to a server, and six panels would hold them all while they are drawn)."""
+    if not table_asked:
+        raise PreventUpdate
     project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
     opening = view_state.decode_state((url_hash or "").lstrip("#")) or state
     return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated,
                        can_add=can_write_project(call.session, call.actor, project))
+
+
+# The table's first request for rows, once: the panels area is drawn after it (``render_area``).
+TABLE_ASKED_JS = """
+function (_request, asked) { return asked ? window.dash_clientside.no_update : true; }
+"""
 
 
 def list_from_state(_call: Call, state, current):
@@ -425,8 +437,12 @@ def register(kit: CallbackKit) -> None:
         kit.value(f"project-editor-{control}.value",
                   optional(list_of(TEXT)) if control in LIST_CONTROLS
                   else optional(TEXT | NUMBER))
-    kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), Input("project-url-hash", "data"),
-                 State("project-state", "data"), public=True, fallback={"project-panels.children": None})(render_area)
+    kit.value("project-table-asked.data", optional(FLAG))
+    kit.clientside(TABLE_ASKED_JS, Output("project-table-asked", "data"), Input("project-grid", "getRowsRequest"),
+                   State("project-table-asked", "data"), prevent_initial_call=True)
+    kit.callback(Output("project-panels", "children"), Input("project-table-asked", "data"),
+                 Input("project-url-hash", "data"), State("project-ctx", "data"), State("project-state", "data"),
+                 public=True, fallback={"project-panels.children": None})(render_area)
     kit.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
                  State("project-panels-list", "data"), prevent_initial_call=True, public=True)(list_from_state)
     kit.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
