@@ -189,7 +189,8 @@ def line_figure(call: Call, zoom_event, refresh, panels, state, ctx_data, drawn)
     panel, signature = _panel_to_draw(panels, state, drawn, refresh, zoom_event, table_group_by(state))
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            x_range=zoom, cache=_cache(call), table_group_by=table_group_by(state)), signature
+                            x_range=zoom, cache=_cache(call), table_group_by=table_group_by(state), as_json=True), \
+        signature
 
 
 def aggregate_figure(call: Call, refresh, panels, state, brush_data, ctx_data, drawn):

@@ -464,8 +464,23 @@ def panel_figure(session: Session, actor: Actor, project: Project, filters, pane
     title = ""  # the panel card shows the title
     ptype = REGISTRY[panel["type"]]
     if ptype.figure is not None:
-        return ptype.figure(session, actor, project, filters, panel, title=title, x_range=x_range, cache=cache,
-                            table_group_by=table_group_by)
+        if not as_json or cache is None:
+            return ptype.figure(session, actor, project, filters, panel, title=title, x_range=x_range, cache=cache,
+                                table_group_by=table_group_by)
+        # the figure as JSON, cached by the experiments it may show (logging, renaming, coloring
+        # touch ``updated``), the values it groups them by, the zoom and the table's grouping
+        group = panel.get("group") or {}
+        exps = panel_experiments(session, actor, project, filters, MAX_LINE_EXPERIMENTS,
+                                 params=[group["name"]] if group.get("by") == "param" else (),
+                                 with_tags=group.get("by") == "tag")
+        groups = [(e.get("params"), sorted(e.get("tags") or [])) for e in exps]
+        key = "j" + _summary_key({**panel, "xRange": x_range, "tableGroupBy": table_group_by, "groups": groups}, exps)
+        text = cache.get(key)
+        if text is None:
+            text = pio.to_json(ptype.figure(session, actor, project, filters, panel, title=title, x_range=x_range,
+                                            cache=cache, table_group_by=table_group_by), validate=False)
+            cache.set(key, text, expire=24 * 3600)
+        return json.loads(text)
     exps = panel_experiments(session, actor, project, filters)
     key = _summary_key({**panel, "constraints": constraints}, exps) if cache is not None else None
     if as_json:
