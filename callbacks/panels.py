@@ -60,9 +60,9 @@ def render_area(call: Call, table_asked, url_hash, ctx_data, state):
     ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
     with the default panels, and its list, once in the page, is written back over the link's.
 
-    Drawn once the experiment table has asked for its rows (``project-table-asked``): the
-    panels' figure requests then queue behind the table's, not ahead of it (a browser sends six
-    requests at a time to a server, and six panels would hold them all while they are drawn)."""
+    Drawn once the experiment table has its first rows (``project-table-asked``): the panels'
+    figure requests would otherwise queue ahead of the table's (a browser sends six requests at
+    a time to a server) and their drawing hold the browser while the rows wait to be shown."""
     if not table_asked:
         raise PreventUpdate
     project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
@@ -71,9 +71,9 @@ def render_area(call: Call, table_asked, url_hash, ctx_data, state):
                        can_add=can_write_project(call.session, call.actor, project))
 
 
-# The table's first request for rows, once: the panels area is drawn after it (``render_area``).
+# The table's first answer (its count), once: the panels area is drawn after it (``render_area``).
 TABLE_ASKED_JS = """
-function (_request, asked) { return asked ? window.dash_clientside.no_update : true; }
+function (count, asked) { return asked || !count ? window.dash_clientside.no_update : true; }
 """
 
 
@@ -439,7 +439,7 @@ def register(kit: CallbackKit) -> None:
                   optional(list_of(TEXT)) if control in LIST_CONTROLS
                   else optional(TEXT | NUMBER))
     kit.value("project-table-asked.data", optional(FLAG))
-    kit.clientside(TABLE_ASKED_JS, Output("project-table-asked", "data"), Input("project-grid", "getRowsRequest"),
+    kit.clientside(TABLE_ASKED_JS, Output("project-table-asked", "data"), Input("project-count", "children"),
                    State("project-table-asked", "data"), prevent_initial_call=True)
     kit.callback(Output("project-panels", "children"), Input("project-table-asked", "data"),
                  Input("project-url-hash", "data"), State("project-ctx", "data"), State("project-state", "data"),
