@@ -19,7 +19,8 @@ Measured against a real ``halley serve`` (2 workers), median of ``--repeat`` fre
 (c) group-by: picking "optimizer" in ``#project-groupby`` until the table shows its group rows;
 (d) add a panel (a bar from the gallery): the editor's "Done" click until the new panel is
     drawn, and how many of the other panels' figure requests were answered with a figure (200)
-    rather than "no update" (204): it should be 0.
+    rather than "no update" (204), and how many of their graphs the browser mounted (and so drew)
+    again: both should be 0.
 
 "Drawn" for a panel: the answer to its latest figure request (sent after the action) has
 arrived, Plotly has replaced the graph's ``_fullData`` since the action, with as many traces as
@@ -129,6 +130,12 @@ MARK_JS = """
   return window.__bench.seq;
 }
 """
+
+
+# The other panels' graphs when a panel is added: a graph the browser mounts again is drawn again
+# from scratch even when its figure request is answered "no update".
+KEEP_JS = "() => document.querySelectorAll('.project-panel .js-plotly-plot').forEach(gd => { gd.__kept = true; })"
+KEPT_JS = "() => Array.from(document.querySelectorAll('.project-panel .js-plotly-plot')).filter(gd => gd.__kept).length"
 
 
 def six_panels() -> list[dict]:
@@ -254,6 +261,7 @@ def halley_round(page, url: str, screenshot: Path | None) -> dict:
     settle(page)
     mark = page.evaluate(MARK_JS)
     counts = page.evaluate("() => ({drawn: {...window.__bench.drawn}, skipped: {...window.__bench.skipped}})")
+    page.evaluate(KEEP_JS)
     t0 = time.perf_counter()
     page.click("#project-editor-done")
     page.wait_for_function("(n) => document.querySelectorAll('.project-panel').length === n", arg=len(old) + 1,
@@ -267,6 +275,7 @@ def halley_round(page, url: str, screenshot: Path | None) -> dict:
     out["others_redrawn"] = sum(after["drawn"].get(p, 0) - counts["drawn"].get(p, 0) for p in old)
     out["others_204"] = sum(after["skipped"].get(p, 0) - counts["skipped"].get(p, 0) for p in old)
     out["new_drawn"] = sum(after["drawn"].get(p, 0) for p in new)
+    out["others_remounted"] = len(old) - page.evaluate(KEPT_JS)
     if screenshot:
         page.screenshot(path=str(screenshot.with_name(screenshot.stem + "-added.png")), full_page=True)
     return out
@@ -519,7 +528,8 @@ def main() -> None:
         f"{k} {statistics.median(r['answers'][k] for r in h):.1f}" for k in h[0]["answers"]))
     redrawn = [r["others_redrawn"] for r in h]
     print(f"(d) other panels' figure requests answered with a figure (200) per add: {redrawn} "
-          f"(\"no update\" 204: {[r['others_204'] for r in h]}); new panel drawn {[r['new_drawn'] for r in h]} time(s)")
+          f"(\"no update\" 204: {[r['others_204'] for r in h]}); other panels mounted and drawn again in the "
+          f"browser: {[r['others_remounted'] for r in h]}; new panel drawn {[r['new_drawn'] for r in h]} time(s)")
     print("1-minute load average: start {:.2f}, after Halley {:.2f}, after MLflow {:.2f}; cores: {}".format(
         *loads, os.cpu_count()))
 

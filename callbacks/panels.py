@@ -5,8 +5,8 @@ Panels live in the view state (``project-state["panels"]``): ``project-panels-li
 page's copy and every change is written back with a Patch, so the URL hash and saved views
 carry them. Every panel draws on its own, in its own request: a pattern-matched callback per
 graph, fired by the page's refresh (a filter change) and by its card being rendered. Adding,
-editing or removing a panel patches only that card into the grid, so the other panels are not
-drawn again. A line panel is read again for the x range of its zoom (``X_ZOOM_JS`` keeps y-only
+editing or removing a panel sets only that card's cell (or the grid's tail), so the other panels
+are neither asked for again nor mounted and drawn again in the browser. A line panel is read again for the x range of its zoom (``X_ZOOM_JS`` keeps y-only
 zooms and autosizes from reaching the server). When a request is superseded (the filters
 changed again), the page keeps only the answer to the latest one.
 """
@@ -22,7 +22,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, figure, plain_text, toast
 from callbacks.project_table import load_project
-from callbacks.shapes import ANY, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
+from callbacks.shapes import ANY, COUNT, FLAG, LIST, NUMBER, OBJECT, PANEL_ID, TEXT, list_of, matching, optional, record
 from dashboard.auth import can_write_project
 from dashboard.charts.line import zoom_range
 from dashboard.charts.parcoords import constraint_updates
@@ -32,7 +32,7 @@ from dashboard.query import describe_rule
 from dashboard.services import panels as svc, project_views, view_state
 from dashboard.services.table_groups import clean_group_by
 from layouts.components.panel_gallery import template_cards
-from layouts.components.panels import brush_bar, panel_card, panel_cards, panels_area
+from layouts.components.panels import brush_bar, panel_card, panel_cards, panel_cell, panel_tail, panels_area
 from layouts.components.query_builder import query_options
 
 HIDDEN = {"display": "none"}
@@ -54,15 +54,27 @@ def _cache(call: Call):
 
 # --- the area and the list -----------------------------------------------------------------
 
-def render_area(call: Call, ctx_data, url_hash, state):
+def render_area(call: Call, table_asked, url_hash, ctx_data, state):
     """The area, with the panels of the view the page opens: the one in the URL's #hash when it
     holds one (the state the page is about to take from it), else the page's state. Read from
     ``project-state`` alone, a link would race: an area drawn before the hash is applied comes
-    with the default panels, and its list, once in the page, is written back over the link's."""
+    with the default panels, and its list, once in the page, is written back over the link's.
+
+    Drawn once the experiment table has its first rows (``project-table-asked``): the panels'
+    figure requests would otherwise queue ahead of the table's (a browser sends six requests at
+    a time to a server) and their drawing hold the browser while the rows wait to be shown."""
+    if not table_asked:
+        raise PreventUpdate
     project = load_project(call, ctx_data)  # the area shows only for a project the caller may read
     opening = view_state.decode_state((url_hash or "").lstrip("#")) or state
     return panels_area(svc.normalize_panels((opening or {}).get("panels")), call.actor.is_authenticated,
                        can_add=can_write_project(call.session, call.actor, project))
+
+
+# The table's first answer (its count), once: the panels area is drawn after it (``render_area``).
+TABLE_ASKED_JS = """
+function (count, asked) { return asked || !count ? window.dash_clientside.no_update : true; }
+"""
 
 
 def list_from_state(_call: Call, state, current):
@@ -98,22 +110,36 @@ def grid_changes(drawn: list[dict], panels: list[dict]) -> list[tuple] | None:
 
 
 def render_cards(call: Call, panels, drawn):
-    """The grid for the page's panels, changing only the cards of panels that changed."""
+    """The grid for the page's panels, changing only the cards of panels that changed: a changed
+    or removed panel's cell gets its new card (or none), added panels fill the grid's tail. The
+    grid itself is drawn again only for a new order, or from or to no panels at all."""
     panels, drawn = svc.normalize_panels(panels), svc.normalize_panels(drawn)
     if panels == drawn:
         raise PreventUpdate
+    return grid_update(call, panels, drawn, ctx.outputs_list[2], ctx.outputs_list[3])
+
+
+def grid_update(call: Call, panels: list[dict], drawn: list[dict], cell_outputs, tail_outputs) -> tuple:
+    """The grid's children, the panels it then shows, its cells' and tails' children (in the
+    order of ``cell_outputs`` and ``tail_outputs``, a wildcard output's ids) for ``panels``."""
+    cells = [o["id"]["index"] for o in cell_outputs]
+    tails = [o["id"]["index"] for o in tail_outputs]
+    keep = call.actor.is_authenticated
     steps = grid_changes(drawn, panels)
-    if steps is None:
-        return panel_cards(panels, call.actor.is_authenticated), panels
-    grid = Patch()
+    if steps is None or not tails or any(step[0] == "add" and step[1]["id"] in cells for step in steps):
+        return panel_cards(panels, keep), panels, [no_update] * len(cells), [no_update] * len(tails)
+    changed: dict[str, object] = {}
     for step in steps:
         if step[0] == "remove":
-            del grid[step[1]]
+            changed[drawn[step[1]]["id"]] = None
         elif step[0] == "replace":
-            grid[step[1]] = panel_card(step[2], call.actor.is_authenticated)
-        else:
-            grid.append(panel_card(step[1], call.actor.is_authenticated))
-    return grid, panels
+            changed[step[2]["id"]] = panel_card(step[2], keep)
+    added = [step[1] for step in steps if step[0] == "add"]
+    tail_values = [no_update] * len(tails)
+    if added:
+        last = max(tails)  # the innermost tail: the grid's end
+        tail_values[tails.index(last)] = [panel_cell(p, keep) for p in added] + [panel_tail(last + 1)]
+    return no_update, panels, [changed.get(pid, no_update) for pid in cells], tail_values
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -163,7 +189,8 @@ def line_figure(call: Call, zoom_event, refresh, panels, state, ctx_data, drawn)
     panel, signature = _panel_to_draw(panels, state, drawn, refresh, zoom_event, table_group_by(state))
     zoom = zoom_range(zoom_event, log_x=bool(panel.get("logX")))
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            x_range=zoom, cache=_cache(call), table_group_by=table_group_by(state)), signature
+                            x_range=zoom, cache=_cache(call), table_group_by=table_group_by(state), as_json=True), \
+        signature
 
 
 def aggregate_figure(call: Call, refresh, panels, state, brush_data, ctx_data, drawn):
@@ -172,7 +199,7 @@ def aggregate_figure(call: Call, refresh, panels, state, brush_data, ctx_data, d
     panel, signature = _panel_to_draw(panels, state, drawn, refresh)
     brushed = brush_data if isinstance(brush_data, dict) and brush_data.get("panel") == panel["id"] else {}
     return svc.panel_figure(call.session, call.actor, load_project(call, ctx_data), view_filters(state), panel,
-                            cache=_cache(call), constraints=brushed.get("constraints")), signature
+                            cache=_cache(call), constraints=brushed.get("constraints"), as_json=True), signature
 
 
 # --- gallery and editor --------------------------------------------------------------------
@@ -284,8 +311,10 @@ def preview(call: Call, *args):
                             cache=_cache(call), table_group_by=table_group_by(state))
 
 
-def apply_editor(_call: Call, _n, *args):
-    *controls, editing, panels = args
+def apply_editor(call: Call, _n, *args):
+    """The editor's panel into the page's list, and its card into the grid in the same answer
+    (``render_cards`` then finds the grid up to date)."""
+    *controls, editing, panels, drawn = args
     if not editing:
         raise PreventUpdate
     panel = config_from_controls(editing, *controls)
@@ -294,7 +323,11 @@ def apply_editor(_call: Call, _n, *args):
         panels = [panel if p["id"] == panel["id"] else p for p in panels]
     else:
         panels.append(panel)
-    return panels, False, None
+    drawn = svc.normalize_panels(drawn)
+    grid = grid_update(call, panels, drawn, ctx.outputs_list[3], ctx.outputs_list[4]) if panels != drawn else \
+        (no_update, no_update, [no_update] * len(ctx.outputs_list[3]), [no_update] * len(ctx.outputs_list[4]))
+    children, shown, cells, tails = grid
+    return panels, False, None, cells, tails, children, shown
 
 
 def delete_panel(_call: Call, _clicks, panels):
@@ -384,6 +417,8 @@ def register(kit: CallbackKit) -> None:
     for kind in ("project-panel-line", "project-panel-agg", "project-panel-zoom", "project-panel-line-drawn",
                  "project-panel-agg-drawn", "project-panel-edit", "project-panel-delete", "project-panel-keep"):
         kit.pattern(kind, index=PANEL_ID)
+    kit.pattern("project-panels-cell", index=PANEL_ID)
+    kit.pattern("project-panels-tail", index=COUNT)
     kit.pattern("project-gallery-pick",
                 index=matching(rf"builtin:({'|'.join(REGISTRY)})|featured:\d{{1,3}}|mine:\d{{1,18}}",
                                "a gallery entry"))
@@ -403,13 +438,19 @@ def register(kit: CallbackKit) -> None:
         kit.value(f"project-editor-{control}.value",
                   optional(list_of(TEXT)) if control in LIST_CONTROLS
                   else optional(TEXT | NUMBER))
-    kit.callback(Output("project-panels", "children"), Input("project-ctx", "data"), Input("project-url-hash", "data"),
-                 State("project-state", "data"), public=True, fallback={"project-panels.children": None})(render_area)
+    kit.value("project-table-asked.data", optional(FLAG))
+    kit.clientside(TABLE_ASKED_JS, Output("project-table-asked", "data"), Input("project-count", "children"),
+                   State("project-table-asked", "data"), prevent_initial_call=True)
+    kit.callback(Output("project-panels", "children"), Input("project-table-asked", "data"),
+                 Input("project-url-hash", "data"), State("project-ctx", "data"), State("project-state", "data"),
+                 public=True, fallback={"project-panels.children": None})(render_area)
     kit.callback(Output("project-panels-list", "data", allow_duplicate=True), Input("project-state", "data"),
                  State("project-panels-list", "data"), prevent_initial_call=True, public=True)(list_from_state)
     kit.callback(Output("project-state", "data", allow_duplicate=True), Input("project-panels-list", "data"),
                  State("project-state", "data"), prevent_initial_call=True, public=True)(state_from_list)
     kit.callback(Output("project-panels-grid", "children"), Output("project-panels-drawn", "data"),
+                 Output({"type": "project-panels-cell", "index": ALL}, "children"),
+                 Output({"type": "project-panels-tail", "index": ALL}, "children"),
                  Input("project-panels-list", "data"), State("project-panels-drawn", "data"),
                  prevent_initial_call=True, public=True)(render_cards)
     kit.clientside(X_ZOOM_JS, Output({"type": "project-panel-zoom", "index": MATCH}, "data"),
@@ -453,8 +494,13 @@ def register(kit: CallbackKit) -> None:
     kit.callback(Output("project-panels-list", "data", allow_duplicate=True),
                  Output("project-panels-editor", "is_open", allow_duplicate=True),
                  Output("project-editor-error", "children", allow_duplicate=True),
+                 Output({"type": "project-panels-cell", "index": ALL}, "children", allow_duplicate=True),
+                 Output({"type": "project-panels-tail", "index": ALL}, "children", allow_duplicate=True),
+                 Output("project-panels-grid", "children", allow_duplicate=True),
+                 Output("project-panels-drawn", "data", allow_duplicate=True),
                  Input("project-editor-done", "n_clicks"), *controls, State("project-panels-editing", "data"),
-                 State("project-panels-list", "data"), prevent_initial_call=True, public=True,
+                 State("project-panels-list", "data"), State("project-panels-drawn", "data"),
+                 prevent_initial_call=True, public=True,
                  error=plain_text("project-editor-error.children"))(apply_editor)
     kit.callback(Output("project-panels-list", "data", allow_duplicate=True),
                  Input({"type": "project-panel-delete", "index": ALL}, "n_clicks"),

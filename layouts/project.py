@@ -62,6 +62,7 @@ def layout(workspace: str = "", project: str = "", view: str | None = None, **_q
         dcc.Store(id="project-refresh"),
         dcc.Store(id="project-attrs"),
         dcc.Store(id="project-group-open"),
+        dcc.Store(id="project-table-asked"),  # the table has its first rows: the panels follow
         dcc.Store(id="project-panels-brush"),
         # live updates while experiments run (callbacks/project_live.py)
         dcc.Store(id="project-live", data={**live.as_json(), "idle": 0}),

@@ -253,6 +253,14 @@ SHOWN_JS = """(el) => {
 }"""
 
 
+# Marks each panel's graph element; a graph the browser mounted again since (and so drew again
+# from scratch) is a new element.
+MARK_GRAPHS_JS = """() => document.querySelectorAll('.project-panel .js-plotly-plot').forEach(gd => { gd.__kept = true; })"""
+KEPT_GRAPHS_JS = """() => Array.from(document.querySelectorAll('.project-panel'))
+    .filter(c => { const gd = c.querySelector('.js-plotly-plot'); return gd && gd.__kept === true; })
+    .map(c => c.dataset.panelId)"""
+
+
 def _panel_draws(page) -> list[str]:
     """The panel ids of every figure the server draws for the page from now on (a graph that
     already shows what it is asked for is answered "no update", 204)."""
@@ -308,6 +316,8 @@ def test_adding_or_editing_a_panel_draws_only_that_panel(server, page, panel_pro
                                " === 5", timeout=SLOW)
     before = [c.get_attribute("data-panel-id") for c in page.locator(".project-panel").all()]
     asked = _panel_draws(page)
+    # the graphs drawn now: the browser neither mounts nor draws them again for another panel
+    page.evaluate(MARK_GRAPHS_JS)
 
     page.click("#project-panels-add")
     page.locator('[id*="builtin:scatter"]').click()
@@ -317,6 +327,7 @@ def test_adding_or_editing_a_panel_draws_only_that_panel(server, page, panel_pro
     expect(_card(page, "scatter").locator(DRAWN["scatter"]).first).to_be_attached(timeout=SLOW)
     added = _card(page, "scatter").get_attribute("data-panel-id")
     assert asked == [added]
+    assert page.evaluate(KEPT_GRAPHS_JS) == before
 
     asked.clear()
     _menu_item(page, "bar", "Edit Panel").click()
@@ -329,6 +340,7 @@ def test_adding_or_editing_a_panel_draws_only_that_panel(server, page, panel_pro
     page.wait_for_function("() => document.querySelectorAll('.project-panel .js-plotly-plot').length === 4")
     expect(_card(page, "bar").locator(DRAWN["bar"]).first).to_be_attached(timeout=SLOW)
     assert asked == [before[2]]
+    assert page.evaluate(KEPT_GRAPHS_JS) == before[:2]  # the edited one is drawn anew, the others kept
 
     asked.clear()
     _menu_item(page, "bar", "Delete").click()

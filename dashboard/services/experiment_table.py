@@ -263,11 +263,32 @@ def constant_columns(session: Session, project: Project, state: dict) -> list[st
 
 # --- column catalogue ------------------------------------------------------------------------
 
+# The attribute catalogues read last, per database, project, experiment count and latest change
+# (logging, renaming, archiving, moving: every change to what an experiment holds touches its
+# ``updated_at``), so a project page doesn't scan every parameter of the project on each load.
+_ATTRIBUTES: dict[tuple, list[dict]] = {}
+_ATTRIBUTES_KEPT = 64
+
+
 def attributes(session: Session, project: Project) -> list[dict]:
     """Every column the project can show or filter on: ``{"id", "label", "type", "group"}``.
 
     Parameters and others report "number", "text", "boolean" or "mixed" from their values.
     """
+    count, changed = session.execute(
+        select(func.count(Experiment.id), func.max(Experiment.updated_at)).where(q.project_scope(project.id))
+    ).one()
+    key = (str(session.get_bind().url), project.id, count, str(changed))
+    out = _ATTRIBUTES.get(key)
+    if out is None:
+        out = _read_attributes(session, project)
+        if len(_ATTRIBUTES) >= _ATTRIBUTES_KEPT:
+            _ATTRIBUTES.clear()
+        _ATTRIBUTES[key] = out
+    return [dict(a) for a in out]  # callers may add to the list and its items
+
+
+def _read_attributes(session: Session, project: Project) -> list[dict]:
     in_project = select(Experiment.id).where(q.project_scope(project.id))
     out = [{"id": f"sys:{f}", "label": label, "type": kind, "group": "System"}
            for f, (label, kind, _) in q.SYSTEM_FIELDS.items()]

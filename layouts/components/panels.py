@@ -5,7 +5,14 @@ coordinates, and the gallery and editor dialogs.
 Line panels are ``project-panel-line`` graphs (re-read when their ``project-panel-zoom`` store
 changes); bar, scatter and parallel-coordinates panels are ``project-panel-agg`` graphs. Each graph
 is drawn by its own request and dims while it is being drawn again. ``project-panels-drawn`` holds
-the panels the grid shows, so a change patches only the cards that changed. Export and
+the panels the grid shows, so a change touches only the cards that changed.
+
+Each card sits in a cell of its own (``project-panels-cell``), and the grid ends with an empty
+tail (``project-panels-tail``); both are layout-less (``display: contents``), so the cards lay out
+as children of the grid. The page changes a card by setting its cell's children, and adds one by
+filling the tail with the new card's cell and a new tail: the grid's own children never change,
+so the other cards are not mounted and drawn again (Dash mounts every child of a component
+whose children changed). Export and
 reset-zoom run in the browser (assets/panels.js) through the ``data-panel-action`` buttons.
 """
 from __future__ import annotations
@@ -80,12 +87,23 @@ def panel_card(panel: dict, can_keep: bool) -> html.Div:
                                                "data-panel-title": panel_title(panel)})
 
 
+def panel_cell(panel: dict, can_keep: bool) -> html.Div:
+    """The cell that holds a panel's card (emptied when the panel is removed)."""
+    return html.Div(panel_card(panel, can_keep), id={"type": "project-panels-cell", "index": panel["id"]},
+                    className="project-panels-slot")
+
+
+def panel_tail(number: int, children=None) -> html.Div:
+    """The grid's end, where added panels go (``number``: how many tails the grid has had)."""
+    return html.Div(children, id={"type": "project-panels-tail", "index": number}, className="project-panels-slot")
+
+
 def panel_cards(panels: list[dict], can_keep: bool, can_add: bool = True) -> list:
     if not panels:
         text = ("No panels yet. Click Add Panel to chart the experiments in the table: metrics over steps, "
                 "parameters against results." if can_add else "No panels in this view.")
-        return [html.Div(text, className="text-muted small py-3", id="project-panels-empty")]
-    return [panel_card(p, can_keep) for p in panels]
+        return [html.Div(text, className="text-muted small py-3", id="project-panels-empty"), panel_tail(0)]
+    return [panel_cell(p, can_keep) for p in panels] + [panel_tail(0)]
 
 
 def panels_area(panels: list[dict], can_keep: bool, can_add: bool = True) -> html.Div:
