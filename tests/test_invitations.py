@@ -383,7 +383,6 @@ def test_owner_invites_and_a_newcomer_joins_in_the_browser(world, site, page, br
     expect(link).to_have_value(re.compile(r"/invite/"))
     url = link.input_value()
     expect(page.locator(".settings-invite-row").first).to_contain_text("viewer")
-    page.screenshot(path=str(site.home / "invite-card.png"))
 
     newcomer = browser.new_context()
     other = newcomer.new_page()
@@ -394,7 +393,6 @@ def test_owner_invites_and_a_newcomer_joins_in_the_browser(world, site, page, br
     other.fill("#invite-email", "fromlink@example.com")
     other.fill("#invite-password", "password-123")
     other.fill("#invite-password2", "password-123")
-    other.screenshot(path=str(site.home / "invite-page.png"))
     other.click("#invite-create")
     other.wait_for_url(f"{site.url}/{world.ws}")
     assert world.role_of("fromlink") == "viewer"

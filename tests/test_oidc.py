@@ -231,7 +231,6 @@ def test_first_sign_in_creates_the_account_with_its_workspace(page, halley_error
 
     with people.db.session() as s:
         assert len(s.exec(select(User).where(User.email.like("newbie%"))).all()) == 1
-    page.screenshot(path=str(halley.home / "sso-signed-in.png"))
     assert halley_errors == []
 
 

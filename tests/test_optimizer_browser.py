@@ -63,7 +63,6 @@ def test_sweep_link_opens_the_sweeps_view(server, page, sweep_project, console_e
     sign_in(page, server, owner, f"/{owner.workspace}/tuning/{sweep_project['keys'][0]}")
     link = page.locator("#experiment-sweep-link")
     expect(link).to_be_visible(timeout=SLOW)
-    page.locator("#experiment-header").screenshot(path=str(SHOTS / "optimizer_experiment_header.png"))
     link.click()
     page.wait_for_url(lambda url: f"/{owner.workspace}/tuning#" in url, timeout=SLOW)
     expect(page.locator("#project-count")).to_have_text("4 experiments", timeout=SLOW)
@@ -74,7 +73,6 @@ def test_sweep_link_opens_the_sweeps_view(server, page, sweep_project, console_e
     header = page.locator("#project-grid .ag-header")
     expect(header).to_contain_text("lr", timeout=SLOW)
     expect(header).to_contain_text("loss")
-    page.screenshot(path=str(SHOTS / "optimizer_sweep_view.png"), full_page=True)
     assert console_errors == []
 
 

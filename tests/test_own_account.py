@@ -152,7 +152,6 @@ def test_account_settings_in_the_browser(server, accounts, page, console_errors)
     page.fill("#settings-account-new2", "browser-password-1")
     page.click("#settings-account-password-save")
     expect(page.locator("#settings-account-password-ok")).to_be_visible()
-    page.screenshot(path=str(server.home / "account-settings.png"))
     page.reload()  # still signed in, with the name shown in the menu
     page.click("#shell-workspace-menu")
     expect(page.locator("#shell-sign-out")).to_contain_text("Sign out (Grace Hopper)")
