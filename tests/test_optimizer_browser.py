@@ -1,8 +1,6 @@
 """A run of an optimizer sweep is one click from the sweep's view of its project: only the
 sweep's runs, the swept parameters and the metric as columns, and a parallel-coordinates panel
 over them (headless Chromium)."""
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,6 @@ from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 SLOW = 30_000
-SHOTS = Path(os.environ.get("HALLEY_SCREENSHOTS", tempfile.gettempdir()))
 
 
 @pytest.fixture(scope="module")
