@@ -1,8 +1,6 @@
 """A run of an optimizer sweep is one click from the sweep's view of its project: only the
 sweep's runs, the swept parameters and the metric as columns, and a parallel-coordinates panel
 over them (headless Chromium)."""
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
