@@ -17,25 +17,19 @@ window.halleyExperiment = {
 };
 
 /* Charts draw when scrolled to: each chart card's slot carries data-index and data-token (the
-   grid's token and the index); when
-   slots come into view (or near it), the experiment-charts-seen store is set to {token, new, all}:
-   "new" every chart of the grid asked for whose graph still shows the pending figure (so a call
-   that a newer one overtook is asked for again), "all" every chart asked for or drawn with the
-   page, which a change of smoothing or a live update redraws. The charts that come into view
-   together are drawn in one request. A redrawn grid brings new tokens, which ask again. */
+   grid's token and the index), and holds a placeholder until its chart is drawn. When slots come
+   into view (or near it), the experiment-charts-seen store is set to {token, new}: "new" every
+   chart of the grid asked for whose slot still holds its placeholder (so charts of a call that a
+   newer one overtook are asked for again). The charts that come into view together are drawn in
+   one request. A redrawn grid brings new tokens, which ask again. */
 (function () {
     var visible = new WeakMap();
     var observer = null;
-    var asked = {};    // token -> {index: true}: asked for, or came drawn
+    var asked = {};    // grid token -> {index: true}
     var flushing = false;
 
     function grid(slot) {  // the token of the slot's list of charts ("<grid>-<index>")
         return (slot.getAttribute('data-token') || '').replace(/-\d+$/, '');
-    }
-
-    function pendingFigure(slot) {
-        var plot = slot.querySelector('.js-plotly-plot');
-        return !plot || !plot.layout || plot.layout.meta === 'pending';
     }
 
     function flush() {
@@ -43,13 +37,13 @@ window.halleyExperiment = {
         var grids = {};
         document.querySelectorAll('.experiment-chart-slot').forEach(function (slot) {
             var token = grid(slot);
-            if (asked[token] && asked[token][slot.getAttribute('data-index')] && pendingFigure(slot)) {
+            if (asked[token] && asked[token][slot.getAttribute('data-index')]
+                    && slot.querySelector('.experiment-chart-pending')) {
                 (grids[token] = grids[token] || []).push(Number(slot.getAttribute('data-index')));
             }
         });
         Object.keys(grids).forEach(function (token) {
-            window.dash_clientside.set_props('experiment-charts-seen', {data: {
-                token: token, 'new': grids[token], all: Object.keys(asked[token]).map(Number)}});
+            window.dash_clientside.set_props('experiment-charts-seen', {data: {token: token, 'new': grids[token]}});
         });
     }
 
@@ -72,10 +66,6 @@ window.halleyExperiment = {
     function scan() {
         if (!observer) { observer = new IntersectionObserver(onIntersect, {rootMargin: '200px 0px'}); }
         document.querySelectorAll('.experiment-chart-slot').forEach(function (slot) {
-            var token = slot.getAttribute('data-token');
-            if (token && slot.getAttribute('data-requested') === token) {  // came drawn
-                (asked[grid(slot)] = asked[grid(slot)] || {})[slot.getAttribute('data-index')] = true;
-            }
             if (!slot.hasAttribute('data-observed')) {
                 slot.setAttribute('data-observed', '1');
                 observer.observe(slot);

@@ -8,10 +8,10 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
-from callbacks.kit import Call, CallbackKit, alert, figure
+from callbacks.kit import Call, CallbackKit, alert, figure, red_text
 from callbacks.shapes import INDEX, NUMBER, TEXT, list_of, optional, record
 from dashboard.services import experiment_page, panels
-from layouts.components.experiment_charts import chart_cards, chart_token
+from layouts.components.experiment_charts import chart_cards, chart_graph, chart_token
 
 
 def chart_state(state) -> dict:
@@ -63,11 +63,9 @@ def render_charts(call: Call, state, ref, drawn):
 MAX_CHARTS = 1000  # chart indices one request may name
 
 
-def _figures(call: Call, state: dict, ref, wanted) -> list:
-    """The figures of the charts ``wanted`` (indices) for the chart outputs of this call, the
-    others left as they are."""
-    shown = [o["id"]["index"] for o in ctx.outputs_list]
-    wanted = set(wanted or []) & set(shown)
+def _figures(call: Call, state: dict, ref, wanted) -> dict:
+    """The figures of the charts ``wanted`` (indices) among the outputs of this call."""
+    wanted = set(wanted or []) & {o["id"]["index"] for o in ctx.outputs_list}
     if not wanted:
         raise PreventUpdate
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
@@ -79,26 +77,30 @@ def _figures(call: Call, state: dict, ref, wanted) -> list:
             figures[index] = fig
     if not figures:
         raise PreventUpdate
-    return [figures.get(index, no_update) for index in shown]
+    return figures
 
 
 def draw_seen(call: Call, seen, state, ref):
-    """The charts scrolled into view and not drawn yet (``seen["new"]``), in one request.
-    ``seen`` names the list of charts it was made for: a grid being replaced asks again."""
+    """The graphs of the charts scrolled into view and not drawn yet (``seen["new"]``), in one
+    request, into their slots. ``seen`` names the list of charts it was made for: a grid being
+    replaced asks again."""
     state = chart_state(state)
     if not seen or seen.get("token") != chart_token(state["charts"]):
         raise PreventUpdate
-    return _figures(call, state, ref, seen.get("new"))
+    figures = _figures(call, state, ref, seen.get("new"))
+    return [chart_graph(o["id"]["index"], figures[o["id"]["index"]]) if o["id"]["index"] in figures else no_update
+            for o in ctx.outputs_list]
 
 
-def redraw_charts(call: Call, state, _live, seen, ref):
-    """Every chart drawn so far (``seen["all"]``) again, on a change of smoothing, X axis,
+def redraw_charts(call: Call, state, _live, drawn, ref):
+    """Every chart drawn so far again (the graphs on the page), on a change of smoothing, X axis,
     outliers or colors, and on live updates. A change of the list of charts makes a new grid
-    instead (``render_charts``), whose charts are asked for as they come into view."""
+    instead (``render_charts``), whose charts are drawn as they come into view."""
     state = chart_state(state)
-    if not seen or seen.get("token") != chart_token(state["charts"]):
+    if ctx.triggered_id is None or chart_token(state["charts"]) != drawn:  # None: graphs just put in place
         raise PreventUpdate
-    return _figures(call, state, ref, seen.get("all"))
+    figures = _figures(call, state, ref, [o["id"]["index"] for o in ctx.outputs_list])
+    return [figures.get(o["id"]["index"], no_update) for o in ctx.outputs_list]
 
 
 def toggle_modal(_call: Call, _open, _done, is_open):
@@ -140,18 +142,18 @@ def register(kit: CallbackKit) -> None:
                  State("experiment-charts-token", "data"), public=True,
                  error=alert("experiment-charts-grid.children"))(render_charts)
     kit.pattern("experiment-chart", index=INDEX)
+    kit.pattern("experiment-chart-slot", index=INDEX)
     kit.value("experiment-charts-seen.data", optional(record(
-        token=optional(TEXT), new=optional(list_of(INDEX, most=MAX_CHARTS)),
-        all=optional(list_of(INDEX, most=MAX_CHARTS)))))
+        token=optional(TEXT), new=optional(list_of(INDEX, most=MAX_CHARTS)))))
     # two callbacks, so that charts scrolled to while the others are redrawn don't cancel the
     # redraw (Dash drops the answer of a call overtaken by a newer call of the same callback)
-    kit.callback(Output({"type": "experiment-chart", "index": ALL}, "figure"),
+    kit.callback(Output({"type": "experiment-chart-slot", "index": ALL}, "children"),
                  Input("experiment-charts-seen", "data"), State("experiment-charts-state", "data"),
                  State("experiment-ref", "data"), prevent_initial_call=True, public=True,
-                 error=figure("experiment-chart.figure"))(draw_seen)
-    kit.callback(Output({"type": "experiment-chart", "index": ALL}, "figure", allow_duplicate=True),
+                 error=red_text("experiment-chart-slot.children"))(draw_seen)
+    kit.callback(Output({"type": "experiment-chart", "index": ALL}, "figure"),
                  Input("experiment-charts-state", "data"), Input("experiment-live", "data"),
-                 State("experiment-charts-seen", "data"), State("experiment-ref", "data"),
+                 State("experiment-charts-token", "data"), State("experiment-ref", "data"),
                  prevent_initial_call=True, public=True,
                  error=figure("experiment-chart.figure"))(redraw_charts)
     kit.callback(Output("experiment-charts-add-modal", "is_open"), Output("experiment-charts-add-metrics", "value"),
