@@ -51,7 +51,7 @@ def update_state(_call: Call, smoothing, x_axis, outliers, _add, _deletes, _colo
 def render_charts(call: Call, state, ref, drawn):
     """The chart cards, made again only when the list of charts changes (``drawn`` is the
     token of the list shown); a change of smoothing, X axis, outliers or colors redraws the
-    charts in place (``draw_charts``). The tab's layout makes the first cards."""
+    charts in place (``redraw_charts``). The tab's layout makes the first cards."""
     state = chart_state(state)
     token = chart_token(state["charts"])
     if token == drawn:
