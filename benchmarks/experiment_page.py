@@ -1,21 +1,29 @@
 """Experiment page benchmark: one experiment with many long metrics in headless Chromium.
 
     .venv/bin/python benchmarks/experiment_page.py [--home DIR] [--metrics 60] [--steps 100000] [--repeat 5]
-    .venv/bin/python benchmarks/experiment_page.py --quick        # 60 metrics x 10,000 steps, 3 rounds
+        [--assets 10000] [--images 2000] [--output 100000]
+    .venv/bin/python benchmarks/experiment_page.py --quick        # 10,000 steps, 1,000 assets, 3 rounds
 
-Data: ``--metrics`` metrics x ``--steps`` steps (default 60 x 100,000 = 6 million points),
-stored through the ingest service (the write path of the REST API and the SDK, rollups
-included) into a fresh store, or reused with ``--home``; also 2,000 output lines, a few system
-metrics and parameters, so the other tabs have something to show.
+Data: one experiment holding ``--metrics`` metrics x ``--steps`` steps (default 60 x 100,000 =
+6 million points), ``--assets`` assets (default 10,000) of which ``--images`` are images
+(2,000: half the user's images over 40 steps, half confusion-matrix example images named as
+``log_confusion_matrix(images=...)`` names them; the rest small files), ``--output`` output
+lines (100,000), a few system metrics and parameters. Everything is written through the
+ingest service (the write path of the REST API and the SDK, rollups included) into a fresh
+store, or reused with ``--home``.
 
 Measured against a real ``halley serve`` (2 workers), median of ``--repeat`` fresh page loads
 (after one warm-up round):
 - first paint: navigation start until the browser's first contentful paint;
 - charts: navigation start (``?tab=charts``) until every chart card in the window is drawn
   (its Plotly SVG holds its line); charts below the fold draw when scrolled to;
-- each other tab: its click until its content is shown and no callback is pending.
-Also printed: how many charts the page has, how many were drawn with WebGL, and whether the
-browser warned about too many WebGL contexts.
+- each other tab: its click until its content is shown and no callback is pending (Assets:
+  the grid shows rows and the count; Graphics: the first page of images has loaded, with the
+  count);
+- Assets, last row: the grid scrolled to its last row until that row is drawn.
+Then the Charts tab is scrolled from top to bottom, each chart waited for until drawn: how
+many of the charts drew and how long the scroll took. Also printed: how many charts were
+drawn with WebGL, and whether the browser warned about too many WebGL contexts.
 """
 from __future__ import annotations
 
@@ -36,7 +44,7 @@ import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
 
 USER, PASSWORD, PROJECT = "bench", "bench-password-1", "long-runs"
 TIMEOUT = 120_000
-TABS = ("metrics", "hyperparameters", "output", "system")
+TABS = ("metrics", "hyperparameters", "output", "system", "assets", "graphics")
 
 # True when every chart card that intersects the window has drawn its line as SVG.
 IN_VIEW_DRAWN_JS = """
@@ -60,14 +68,42 @@ TAB_READY_JS = """
     return false;
   }
   if (document.querySelector('[data-dash-is-loading="true"]')) { return false; }
+  if (tab === 'assets') {
+    return !!document.querySelector('#experiment-assets-grid .ag-center-cols-container .ag-row')
+      && /\d assets?$/.test((document.querySelector('#experiment-assets-count') || {}).textContent || '');
+  }
+  if (tab === 'graphics') {
+    const imgs = [...document.querySelectorAll('.experiment-image')];
+    const count = document.querySelector('#experiment-graphics-count');
+    return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0)
+      && !!count && /images/.test(count.textContent);
+  }
   const marker = {metrics: '#experiment-metrics-grid .ag-row', hyperparameters: '#experiment-params-grid .ag-row',
                   output: '#experiment-output-lines span', system: '#experiment-system-details'}[tab];
   return !!document.querySelector(marker);
 }
 """
 
+# The Assets grid scrolled to its last row, and that row drawn.
+ASSETS_LAST_ROW_JS = """
+() => {
+  const a = dash_ag_grid.getApi('experiment-assets-grid');
+  if (!a) { return false; }
+  const last = a.getDisplayedRowCount() - 1;
+  a.ensureIndexVisible(last);
+  const row = document.querySelector(`#experiment-assets-grid .ag-row[row-index='${last}']`);
+  return !!row && row.textContent.trim().length > 0;
+}
+"""
 
-def prepare(home: Path, n_metrics: int, steps: int) -> str:
+
+def tiny_png() -> bytes:
+    from dashboard.sdk import formats
+
+    return formats.array_to_png(np.random.default_rng(0).integers(0, 255, (8, 8, 3), dtype=np.uint8))
+
+
+def prepare(home: Path, n_metrics: int, steps: int, n_assets: int, n_images: int, n_output: int) -> str:
     """The experiment's key (stored on first use of ``home``)."""
     from dashboard.auth import Actor
     from dashboard.config import Settings
@@ -77,6 +113,7 @@ def prepare(home: Path, n_metrics: int, steps: int) -> str:
     marker = home / "experiment-key.txt"
     if marker.exists():
         return marker.read_text().strip()
+    os.environ["HALLEY_HOME"] = str(home)
     settings = Settings.from_env(home=str(home))
     migrate(settings.database_url)
     db = Database(settings.database_url)
@@ -108,11 +145,30 @@ def prepare(home: Path, n_metrics: int, steps: int) -> str:
                                 "step": sys_steps.tolist(), "timestamp": (1.7e9 + sys_steps * 30.0).tolist()}
                                for i, name in enumerate(("sys.cpu.percent.avg", "sys.ram.percent.used"))],
             "parameters": [{"name": f"p{i}", "value": str(i)} for i in range(20)],
-            "output": [{"text": f"step {i}: loss {1 / (i + 1):.4f}\n", "offset": i} for i in range(2000)],
         })
+    for first in range(0, n_output, 10_000):
+        with db.session() as s:
+            ingest.apply_batch(s, actor, key, {
+                "batch_id": uuid.uuid4().hex,
+                "output": [{"text": f"step {i}: loss {1 / (i + 1):.4f}\n", "offset": i}
+                           for i in range(first, min(n_output, first + 10_000))]})
+    print(f"  stored {n_output:,} output lines ({time.time() - started:.0f} s)", flush=True)
+    image = tiny_png()
+    with db.session() as s:
+        for i in range(n_assets):
+            if i < n_images // 2:
+                data, type_, name, step = image, "image", f"sample_{i % 25}.png", i // 25
+            elif i < n_images:
+                data, type_, name, step = image, "image", f"confusion-matrix-{i:05d}.png", 1
+            else:
+                data, type_, name, step = b"x" * (i % 5000), "file", f"checkpoints/file_{i:05d}.bin", None
+            ingest.store_asset(s, actor, key, data=data, type=type_, name=name, step=step, settings=settings)
+    print(f"  stored {n_assets:,} assets ({n_images:,} images) ({time.time() - started:.0f} s)", flush=True)
+    with db.session() as s:
         ingest.end_experiment(s, actor, key, "finished")
     marker.write_text(key)
-    print(f"stored {n_metrics} x {steps:,} points in {time.time() - started:.0f} s", flush=True)
+    print(f"stored {n_metrics} x {steps:,} points, {n_output:,} output lines and {n_assets:,} assets "
+          f"in {time.time() - started:.0f} s", flush=True)
     return key
 
 
@@ -134,6 +190,14 @@ def one_round(page, url: str, messages: list[str]) -> dict:
         page.click(f"#experiment-tab-{tab}")
         page.wait_for_function(TAB_READY_JS, arg=tab, timeout=TIMEOUT)
         out[tab] = (page.evaluate("performance.now()") - t0) / 1000
+        if tab == "assets":
+            t1 = page.evaluate("performance.now()")
+            page.wait_for_function(ASSETS_LAST_ROW_JS, timeout=TIMEOUT)
+            out["assets_last_row"] = (page.evaluate("performance.now()") - t1) / 1000
+            page.evaluate("() => { const c = document.querySelector('#experiment-tab-content');"
+                          " c.dataset.benchOld = c.innerHTML.length + ''; }")
+        if tab == "graphics":
+            out["image_cards"] = page.locator(".experiment-image-card").count()
     out["webgl_warnings"] = sum("Too many active WebGL contexts" in m for m in messages)
     return out
 
@@ -157,17 +221,22 @@ def main() -> None:
     ap.add_argument("--home", type=Path, help="reuse this directory's store (created when missing)")
     ap.add_argument("--metrics", type=int, default=60)
     ap.add_argument("--steps", type=int, default=100_000)
+    ap.add_argument("--assets", type=int, default=10_000)
+    ap.add_argument("--images", type=int, default=2_000, help="how many of the assets are images")
+    ap.add_argument("--output", type=int, default=100_000, help="output lines")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="10,000 steps and 3 rounds")
+    ap.add_argument("--quick", action="store_true", help="10,000 steps, 1,000 assets (200 images), 3 rounds")
     ap.add_argument("--screenshot", type=Path, help="save a screenshot of the Charts tab here")
     args = ap.parse_args()
     if args.quick:
         args.steps, args.repeat = min(args.steps, 10_000), min(args.repeat, 3)
+        args.assets, args.images = min(args.assets, 1_000), min(args.images, 200)
     home = args.home or Path(tempfile.mkdtemp(prefix="halley-exp-page-"))
     home.mkdir(parents=True, exist_ok=True)
-    print(f"home {home}; {args.metrics} metrics x {args.steps:,} steps; load average "
+    print(f"home {home}; {args.metrics} metrics x {args.steps:,} steps, {args.assets:,} assets "
+          f"({args.images:,} images), {args.output:,} output lines; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    key = prepare(home, args.metrics, args.steps)
+    key = prepare(home, args.metrics, args.steps, args.assets, args.images, args.output)
 
     from playwright.sync_api import sync_playwright
 
@@ -182,7 +251,15 @@ def main() -> None:
             page.on("console", lambda m: messages.append(m.text))
             chromium.sign_in(page, server.url, USER, PASSWORD)
             url = f"{server.url}/{USER}/{PROJECT}/{key}"
-            rounds = [one_round(page, url, messages) for _ in range(args.repeat + 1)][1:]
+            rounds = []
+            for r in range(args.repeat + 1):  # the first round warms the server and is not counted
+                res = one_round(page, url, messages)
+                print(f"  round {r}{' (warm-up)' if r == 0 else ''}: paint {res['paint']:.2f} s, "
+                      f"charts {res['charts']:.2f} s, "
+                      + ", ".join(f"{t} {res[t]:.2f} s" for t in TABS)
+                      + f"; load avg {os.getloadavg()[0]:.1f}", flush=True)
+                rounds.append(res)
+            rounds = rounds[1:]
             drawn, scroll_s = all_charts_drawn(page, url)
             if args.screenshot:
                 page.goto(url + "?tab=charts")
@@ -195,12 +272,16 @@ def main() -> None:
     def med(k):
         return statistics.median(r[k] for r in rounds)
 
-    print(f"\nExperiment page, {args.metrics} metrics x {args.steps:,} steps; median of {len(rounds)} rounds "
+    print(f"\nExperiment page, {args.metrics} metrics x {args.steps:,} steps, {args.assets:,} assets "
+          f"({args.images:,} images), {args.output:,} output lines; median of {len(rounds)} rounds "
           "(after a warm-up), headless Chromium, 1400 x 1000 px")
     print(f"{'first contentful paint':<48}{med('paint'):7.2f} s")
     print(f"{'Charts tab: every chart in view drawn':<48}{med('charts'):7.2f} s")
     for tab in TABS:
         print(f"{'tab ' + tab:<48}{med(tab):7.2f} s")
+        if tab == "assets":
+            print(f"{'  Assets grid: scrolled to the last row, drawn':<48}{med('assets_last_row'):7.2f} s")
+    print(f"image cards on the Graphics tab's first page: {rounds[0]['image_cards']}")
     print(f"charts on the page: {rounds[0]['n_charts']}; drawn with WebGL: {rounds[0]['webgl']}; "
           f"'Too many active WebGL contexts' warnings: {sum(r['webgl_warnings'] for r in rounds)}")
     print(f"scrolled through the Charts tab: {drawn} of {rounds[0]['n_charts']} charts drawn in {scroll_s:.1f} s")

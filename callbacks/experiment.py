@@ -124,11 +124,33 @@ def output_page(call: Call, search, _prev, _next, _live, page, ref):
     rows, total = experiment_page.output_page(call.session, exp, search or "", page)
     size = experiment_page.OUTPUT_PAGE_SIZE
     page = min(page, max(0, (total - 1) // size))
-    lines = [html.Span(r.text + ("" if r.text.endswith("\n") else "\n"), className="text-danger" if r.stderr else None)
-             for r in rows]
+    # [text, 1 when stderr]: written as text, one span per line, by OUTPUT_LINES_JS
+    lines = [[r.text + ("" if r.text.endswith("\n") else "\n"), int(bool(r.stderr))] for r in rows]
     first = page * size + 1 if total else 0
     label = f"Lines {first:,}-{page * size + len(rows):,} of {total:,}" + (" matching" if search else "")
-    return lines or "No output" + (" matches the search." if search else "."), label, page
+    data = {"lines": lines} if lines else {"message": "No output" + (" matches the search." if search else ".")}
+    return data, label, page, None
+
+
+# The output page's lines into #experiment-output-lines, each a <span> holding its text (stderr
+# lines in red), or the message; one DOM update instead of a Dash component per line.
+OUTPUT_LINES_JS = """function(data) {
+    const pre = document.getElementById('experiment-output-lines');
+    if (!pre || !data) { return window.dash_clientside.no_update; }
+    const lines = document.createDocumentFragment();
+    if (Array.isArray(data.lines)) {
+        data.lines.forEach(function (line) {
+            const span = document.createElement('span');
+            if (line[1]) { span.className = 'text-danger'; }
+            span.textContent = String(line[0]);
+            lines.appendChild(span);
+        });
+    } else {
+        lines.appendChild(document.createTextNode(String(data.message || '')));
+    }
+    pre.replaceChildren(lines);
+    return window.dash_clientside.no_update;
+}"""
 
 
 def system_charts(call: Call, _live, ref):
@@ -212,13 +234,15 @@ def register(kit: CallbackKit) -> None:
     kit.callback(Output("experiment-params-history", "children"), Input("experiment-params-grid", "cellClicked"),
                  State("experiment-ref", "data"), prevent_initial_call=True, public=True,
                  error=alert("experiment-params-history.children"))(parameter_history)
-    kit.callback(Output("experiment-output-lines", "children"), Output("experiment-output-range", "children"),
-                 Output("experiment-output-page", "data"),
+    kit.callback(Output("experiment-output-data", "data"), Output("experiment-output-range", "children"),
+                 Output("experiment-output-page", "data"), Output("experiment-output-error", "children"),
                  Input("experiment-output-search", "value"), Input("experiment-output-prev", "n_clicks"),
                  Input("experiment-output-next", "n_clicks"), Input("experiment-live", "data"),
                  State("experiment-output-page", "data"),
-                 State("experiment-ref", "data"), public=True, error=alert("experiment-output-lines.children"),
-                 fallback={"experiment-output-range.children": "", "experiment-output-page.data": 0})(output_page)
+                 State("experiment-ref", "data"), public=True, error=alert("experiment-output-error.children"),
+                 fallback={"experiment-output-range.children": "", "experiment-output-page.data": 0,
+                           "experiment-output-data.data": {"message": ""}})(output_page)
+    kit.clientside(OUTPUT_LINES_JS, Output("experiment-output-lines", "title"), Input("experiment-output-data", "data"))
     kit.callback(Output("experiment-system-charts", "children"), Input("experiment-live", "data"),
                  State("experiment-ref", "data"), prevent_initial_call=True, public=True,
                  error=alert("experiment-system-charts.children"))(system_charts)

@@ -1,16 +1,17 @@
 """The Charts tab: the chart layout lives in a Store (charts, colors, smoothing, X axis,
-outliers); each chart is drawn by its own callback once scrolled into view."""
+outliers); charts are drawn once scrolled into view, those that come into view together in
+one request."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.experiment import key_of
-from callbacks.kit import Call, CallbackKit, alert, figure
-from callbacks.shapes import INDEX, NUMBER, TEXT, list_of, optional
+from callbacks.kit import Call, CallbackKit, alert, figure, red_text
+from callbacks.shapes import INDEX, NUMBER, TEXT, list_of, optional, record
 from dashboard.services import experiment_page, panels
-from layouts.components.experiment_charts import chart_cards, chart_token
+from layouts.components.experiment_charts import chart_cards, chart_graph, chart_token
 
 
 def chart_state(state) -> dict:
@@ -50,7 +51,7 @@ def update_state(_call: Call, smoothing, x_axis, outliers, _add, _deletes, _colo
 def render_charts(call: Call, state, ref, drawn):
     """The chart cards, made again only when the list of charts changes (``drawn`` is the
     token of the list shown); a change of smoothing, X axis, outliers or colors redraws the
-    charts in place (``draw_chart``). The tab's layout makes the first cards."""
+    charts in place (``redraw_charts``). The tab's layout makes the first cards."""
     state = chart_state(state)
     token = chart_token(state["charts"])
     if token == drawn:
@@ -59,16 +60,47 @@ def render_charts(call: Call, state, ref, drawn):
     return chart_cards(call.session, page, state, panels.open_cache(call.settings.cache_dir), drawn=0), token
 
 
-def draw_chart(call: Call, seen, state, _live, ref):
-    """One chart, when its card has come into view (and again on each change after that)."""
-    if not seen:
+MAX_CHARTS = 1000  # chart indices one request may name
+
+
+def _figures(call: Call, state: dict, ref, wanted) -> dict:
+    """The figures of the charts ``wanted`` (indices) among the outputs of this call."""
+    wanted = set(wanted or []) & {o["id"]["index"] for o in ctx.outputs_list}
+    if not wanted:
         raise PreventUpdate
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    fig = experiment_page.chart_figure(call.session, page.experiment, chart_state(state),
-                                       ctx.outputs_list["id"]["index"], panels.open_cache(call.settings.cache_dir))
-    if fig is None:
+    cache = panels.open_cache(call.settings.cache_dir)
+    figures = {}
+    for index in sorted(wanted):
+        fig = experiment_page.chart_figure(call.session, page.experiment, state, index, cache)
+        if fig is not None:
+            figures[index] = fig
+    if not figures:
         raise PreventUpdate
-    return fig
+    return figures
+
+
+def draw_seen(call: Call, seen, state, ref):
+    """The graphs of the charts scrolled into view and not drawn yet (``seen["new"]``), in one
+    request, into their slots. ``seen`` names the list of charts it was made for: a grid being
+    replaced asks again."""
+    state = chart_state(state)
+    if not seen or seen.get("token") != chart_token(state["charts"]):
+        raise PreventUpdate
+    figures = _figures(call, state, ref, seen.get("new"))
+    return [chart_graph(o["id"]["index"], figures[o["id"]["index"]]) if o["id"]["index"] in figures else no_update
+            for o in ctx.outputs_list]
+
+
+def redraw_charts(call: Call, state, _live, drawn, ref):
+    """Every chart drawn so far again (the graphs on the page), on a change of smoothing, X axis,
+    outliers or colors, and on live updates. A change of the list of charts makes a new grid
+    instead (``render_charts``), whose charts are drawn as they come into view."""
+    state = chart_state(state)
+    if ctx.triggered_id is None or chart_token(state["charts"]) != drawn:  # None: graphs just put in place
+        raise PreventUpdate
+    figures = _figures(call, state, ref, [o["id"]["index"] for o in ctx.outputs_list])
+    return [figures.get(o["id"]["index"], no_update) for o in ctx.outputs_list]
 
 
 def toggle_modal(_call: Call, _open, _done, is_open):
@@ -110,13 +142,20 @@ def register(kit: CallbackKit) -> None:
                  State("experiment-charts-token", "data"), public=True,
                  error=alert("experiment-charts-grid.children"))(render_charts)
     kit.pattern("experiment-chart", index=INDEX)
-    kit.pattern("experiment-chart-seen", index=INDEX)
-    kit.callback(Output({"type": "experiment-chart", "index": MATCH}, "figure"),
-                 Input({"type": "experiment-chart-seen", "index": MATCH}, "data"),
+    kit.pattern("experiment-chart-slot", index=INDEX)
+    kit.value("experiment-charts-seen.data", optional(record(
+        token=optional(TEXT), new=optional(list_of(INDEX, most=MAX_CHARTS)))))
+    # two callbacks, so that charts scrolled to while the others are redrawn don't cancel the
+    # redraw (Dash drops the answer of a call overtaken by a newer call of the same callback)
+    kit.callback(Output({"type": "experiment-chart-slot", "index": ALL}, "children"),
+                 Input("experiment-charts-seen", "data"), State("experiment-charts-state", "data"),
+                 State("experiment-ref", "data"), prevent_initial_call=True, public=True,
+                 error=red_text("experiment-chart-slot.children"))(draw_seen)
+    kit.callback(Output({"type": "experiment-chart", "index": ALL}, "figure"),
                  Input("experiment-charts-state", "data"), Input("experiment-live", "data"),
-                 State("experiment-ref", "data"),
-                 prevent_initial_call=True, public=True, shapes={"experiment-chart-seen.data": optional(TEXT)},
-                 error=figure("experiment-chart.figure"))(draw_chart)
+                 State("experiment-charts-token", "data"), State("experiment-ref", "data"),
+                 prevent_initial_call=True, public=True,
+                 error=figure("experiment-chart.figure"))(redraw_charts)
     kit.callback(Output("experiment-charts-add-modal", "is_open"), Output("experiment-charts-add-metrics", "value"),
                  Input("experiment-charts-add-open", "n_clicks"), Input("experiment-charts-add", "n_clicks"),
                  State("experiment-charts-add-modal", "is_open"), prevent_initial_call=True,

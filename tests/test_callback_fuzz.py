@@ -39,7 +39,7 @@ FIELD_NAMES = ["key", "workspace", "project", "canWrite", "base", "index", "type
                "operator", "value", "figures", "panel", "constraints", "startRow", "endRow", "sortModel", "colId",
                "sort", "points", "x", "y", "rowId", "action", "color", "name", "visible", "viewId", "state", "mode",
                "config", "names", "hidden", "col", "catalogue", "featured", "mine", "filters", "columns",
-               "groupBy", "queryId", "panels", "charts", "metrics", "colors", "smoothing", "props", "id",
+               "groupBy", "queryId", "panels", "charts", "metrics", "colors", "smoothing", "props", "id", "token", "new",
                "xaxis.range[0]", "xaxis.range[1]", "dimensions[0].constraintrange"]
 
 
@@ -177,6 +177,7 @@ class World:
             "project-header-ref.data": [{"workspace": w, "project": p} for w, p in names],
             "experiment-charts-state.data": [{"charts": [{"metrics": ["loss"]}], "colors": {"loss": "#ff0000"},
                                               "smoothing": 0.5, "x_axis": "step", "ignore_outliers": True}],
+            "experiment-charts-seen.data": [{"token": "0123456789ab", "new": [0, 1, 2]}],
             "experiment-hist-state.data": [{"names": ["h"], "hidden": ["h"]}],
             "experiment-cm-graph.clickData": [{"points": [{"x": "a", "y": "b"}]}],
             "experiment-cm-examples.children": [[{"props": {"id": {"type": "experiment-cm-example-view",

@@ -71,9 +71,12 @@ def charts_tab(session, page, _assets_dir):
         ]),
         dbc.ModalFooter(dbc.Button("Apply", id="experiment-charts-color-apply", color="primary")),
     ], id="experiment-charts-colors-modal", is_open=False)
+    token = chart_token(state["charts"])
     return html.Div([
         dcc.Store(id="experiment-charts-state", data=state),
-        dcc.Store(id="experiment-charts-token", data=chart_token(state["charts"])),
+        dcc.Store(id="experiment-charts-token", data=token),
+        # the charts to draw, set by assets/experiment_page.js as they come into view
+        dcc.Store(id="experiment-charts-seen", data={"token": token, "new": []}),
         controls, add_modal, color_modal,
         html.Div(id="experiment-charts-message"),
         dcc.Loading(html.Div(chart_cards(session, page, state, panels.open_cache(context.settings().cache_dir)),
@@ -99,9 +102,11 @@ def chart_cards(session, page, state: dict, cache, drawn: int = FIRST_DRAWN):
 
 
 def chart_card(index: int, title: str, token: str, figure=None):
-    """A chart's card. Without ``figure`` its graph starts empty, and ``assets/experiment_page.js``
-    sets the card's ``experiment-chart-seen`` store (to ``token``) once the card scrolls into
-    view, which draws it. ``token`` changes with the list of charts, so a new grid asks again."""
+    """A chart's card. With ``figure`` its slot holds the drawn graph; without, a placeholder
+    of the graph's size (no graph to draw yet), and ``assets/experiment_page.js`` adds the
+    card's index to the ``experiment-charts-seen`` store once the card scrolls into view (the
+    cards that come into view together are asked for in one request), which puts the graph in
+    the slot. ``token`` changes with the list of charts, so a new grid asks again."""
     seen = {"data-requested": token} if figure is not None else {}
     return dbc.Col(dbc.Card([
         html.Div([
@@ -109,14 +114,18 @@ def chart_card(index: int, title: str, token: str, figure=None):
             html.Button(html.I(className="bi bi-x-lg"), id={"type": "experiment-chart-delete", "index": index},
                         className="btn btn-link btn-sm p-0 text-muted", title="Delete chart"),
         ], className="d-flex justify-content-between align-items-center px-2 pt-1"),
-        dcc.Store(id={"type": "experiment-chart-seen", "index": index}, data=token if figure is not None else None),
-        html.Div(dcc.Graph(id={"type": "experiment-chart", "index": index}, className="experiment-chart",
-                           figure=PENDING if figure is None else figure, config={"displaylogo": False},
-                           style={"height": "300px"}),
-                 className="experiment-chart-slot", **{"data-index": str(index), "data-token": token}, **seen),
+        html.Div(chart_graph(index, figure) if figure is not None else PENDING,
+                 id={"type": "experiment-chart-slot", "index": index},
+                 className="experiment-chart-slot", style={"minHeight": "300px"},
+                 **{"data-index": str(index), "data-token": token}, **seen),
     ], className="experiment-chart-card"), lg=6)
 
 
-# An empty figure until the chart is drawn (no axes to flash).
-PENDING = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
-                                  "template": "plotly_white", "margin": {"l": 20, "r": 20, "t": 20, "b": 20}}}
+def chart_graph(index: int, figure):
+    return dcc.Graph(id={"type": "experiment-chart", "index": index}, className="experiment-chart", figure=figure,
+                     config={"displaylogo": False}, style={"height": "300px"})
+
+
+# The slot of a chart not drawn yet: empty, of the graph's height (assets/experiment_page.js
+# knows it by its class).
+PENDING = html.Div(className="experiment-chart experiment-chart-pending", style={"height": "300px"})

@@ -329,5 +329,11 @@ def output_tab(_session, _page, _assets_dir):
             ], className="d-flex align-items-center"), md=8),
         ], className="mb-2 g-2"),
         dcc.Store(id="experiment-output-page", data=0),
-        dcc.Loading(html.Pre(id="experiment-output-lines", className="experiment-output small"), delay_show=300),
+        html.Div(id="experiment-output-error"),
+        # the page's lines come as data and are written into the <pre> as text, one <span> per
+        # line, by a clientside callback (callbacks/experiment.py): far quicker than a Dash
+        # component per line
+        dcc.Loading(html.Div([dcc.Store(id="experiment-output-data"),
+                              html.Pre(id="experiment-output-lines", className="experiment-output small")]),
+                    delay_show=300),
     ])
