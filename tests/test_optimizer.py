@@ -216,9 +216,27 @@ def test_bad_configs_and_other_workspaces(server, accounts):
     assert post("/optimizer/no/such", {}).status_code == 404
 
 
-EXAMPLES = Path(__file__).parent / "comet_examples"
-# The example's workers "train" with time.sleep(60): the scripts run unmodified, and this hook
-# (a sitecustomize module on their path) shortens only the sleeps the script itself calls.
+# The distributed-optimizer pattern of Comet's examples: one job creates the sweep and prints its
+# id; parallel jobs then call Optimizer() with no arguments, which reads COMET_OPTIMIZER_ID.
+INIT_JOB = """
+from comet_ml import Optimizer
+
+opt = Optimizer(config={"algorithm": "grid", "parameters": {"x": {"type": "integer", "min": 1, "max": 5}},
+                        "spec": {"metric": "loss", "objective": "minimize"}})
+print(opt.get_id())
+"""
+WORKER_JOB = """
+import time
+from comet_ml import Optimizer
+
+for experiment in Optimizer().get_experiments():
+    x = experiment.get_parameter("x")
+    experiment.log_parameter("x", x)
+    print("Current hyperparameter value: ", x)
+    time.sleep(60)  # training
+"""
+# The workers "train" with time.sleep(60); this hook (a sitecustomize module on their path)
+# shortens only the sleeps the job itself calls.
 SHORT_SLEEP = """
 import sys, time
 _sleep = time.sleep
@@ -229,14 +247,16 @@ time.sleep = sleep
 """
 
 
-def test_comets_distributed_optimizer_example_runs_unmodified(server, accounts, tmp_path):
-    """comet-examples/distributed-optimizer: one job creates the sweep and prints its id, then
+def test_distributed_optimizer_jobs_share_a_sweep_by_environment(server, accounts, tmp_path):
+    """Comet's distributed-optimizer pattern: one job creates the sweep and prints its id, then
     parallel jobs run it with COMET_OPTIMIZER_ID, COMET_WORKSPACE and COMET_PROJECT_NAME set."""
     user = accounts.create("optexample")
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(SHORT_SLEEP)
-    folder = EXAMPLES / "distributed_optimizer"
+    (tmp_path / "initialize_optimizer.py").write_text(INIT_JOB)
+    (tmp_path / "run_optimizer.py").write_text(WORKER_JOB)
+    folder = tmp_path
     # the jobs' environment: the example's variables, and automatic logging this test doesn't need
     env = online_env(server, user, tmp_path, COMET_WORKSPACE=user.workspace, COMET_PROJECT_NAME="k8s-sweep",
                      COMET_AUTO_LOG_ENV_DETAILS="false", COMET_AUTO_LOG_GIT_METADATA="false",
