@@ -66,7 +66,8 @@ def experiment_media(key: str, asset_id: str):
         raise NotFound("No inline media for this asset")
     response: Response = send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # An SVG's own styles may apply; nothing else loads or runs.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    # Nothing loads or runs; an SVG opened on its own may apply its own styles.
+    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; sandbox"
+                                                   if mimetype == "image/svg+xml" else "default-src 'none'; sandbox")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
