@@ -53,21 +53,24 @@ class Optimizer:
         self.id: str | None = os.environ.get("HALLEY_OPTIMIZER_ID") or os.environ.get("COMET_OPTIMIZER_ID")
         self.metadata = None
         self._status: dict | None = None
-        if self.id:
-            pass
-        elif config is None:
+        if not self.id:  # a sweep named in the environment wins, as comet_ml's workers find theirs
+            self._open(config, trials)
+        self._status = self.status()
+
+    def _open(self, config, trials) -> None:
+        """Create the sweep a config (a dict, or a file holding one) describes, or join the one a
+        sweep id names."""
+        if config is None:
             raise OptimizerException("No config given and HALLEY_OPTIMIZER_ID is not set")
-        elif isinstance(config, dict):
+        if isinstance(config, dict):
             self._create(config, trials)
         elif isinstance(config, str) and os.path.isfile(config):
             with open(config) as f:
-                loaded = ast.literal_eval(f.read())
-            self._create(loaded, trials)
+                self._create(ast.literal_eval(f.read()), trials)
         elif isinstance(config, str):
             self.id = config
         else:
             raise OptimizerException(f"unknown config: {config!r}")
-        self._status = self.status()
 
     # --- the server's calls ---
 

@@ -2,7 +2,6 @@
 name they were logged under (their ``groupingName``), each file keeping its path in the model."""
 from __future__ import annotations
 
-import json
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from sqlmodel import Session, select
 from dashboard.config import Settings
 from dashboard.errors import NotFound
 from dashboard.services import assets as asset_files
+from dashboard.services import experiment_page
 from models import Asset, AssetType, Experiment
 
 MODEL_TYPE = AssetType.model.value
@@ -35,11 +35,7 @@ class LoggedModel:
 
 
 def model_name(asset: Asset) -> str:
-    try:
-        meta = json.loads(asset.metadata_json or "{}")
-    except ValueError:
-        meta = {}
-    name = meta.get("groupingName") if isinstance(meta, dict) else None
+    name = experiment_page.metadata_of(asset).get("groupingName")
     return name if isinstance(name, str) and name else "model"
 
 

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
-from dashboard.auth import Actor, actor_role, can_manage_workspace, role_in
+from dashboard.auth import Actor, role_in
 from dashboard.errors import Forbidden, Invalid, NotFound
-from dashboard.services import audit
+from dashboard.services import audit, workspaces
 from models import Invite, Membership, Role, User, Workspace, utcnow
 
 EXPIRY_DAYS = (1, 7, 30)
@@ -68,19 +68,10 @@ class InviteView:
     role: str
 
 
-def _require_manager(session: Session, actor: Actor, workspace_id: int) -> Role:
-    role = actor_role(session, actor, workspace_id)
-    if role is None:
-        raise NotFound("Workspace not found")
-    if not can_manage_workspace(session, actor, workspace_id):
-        raise Forbidden("Only the workspace's owners and admins can manage invitations")
-    return role
-
-
 def create(session: Session, actor: Actor, workspace_id: int, role: str = "member",
            days: int = DEFAULT_EXPIRY_DAYS, max_uses: int | None = 1) -> tuple[Invite, str]:
     """A new link (the invite and its token; the token is shown once and never stored)."""
-    my_role = _require_manager(session, actor, workspace_id)
+    my_role = workspaces.require_manager(session, actor, workspace_id, "manage invitations")
     try:
         role = Role(role).value
     except ValueError as exc:
@@ -112,7 +103,7 @@ def _usable(now: datetime):
 
 def active(session: Session, actor: Actor, workspace_id: int) -> list[InviteSummary]:
     """The links of a workspace that can still be used, newest first (owners and admins)."""
-    _require_manager(session, actor, workspace_id)
+    workspaces.require_manager(session, actor, workspace_id, "manage invitations")
     rows = session.exec(
         select(Invite, User.username).join(User, User.id == Invite.created_by, isouter=True)
         .where(Invite.workspace_id == workspace_id, *_usable(utcnow()))
@@ -124,7 +115,7 @@ def active(session: Session, actor: Actor, workspace_id: int) -> list[InviteSumm
 
 def revoke(session: Session, actor: Actor, workspace_id: int, invite_id: int) -> None:
     """Stop a link now; its page then shows the same message as any unusable link."""
-    _require_manager(session, actor, workspace_id)
+    workspaces.require_manager(session, actor, workspace_id, "manage invitations")
     invite = session.get(Invite, invite_id) if isinstance(invite_id, int) else None
     if invite is None or invite.workspace_id != workspace_id:
         raise NotFound("No such invitation in this workspace")

@@ -44,21 +44,13 @@ def store_part(session: Session, actor: Actor, key: str, scene_id: str, item_typ
     exp = ingest.writable(session, actor, key).experiment
     if scene is None or scene.experiment_id != exp.id:
         raise NotFound("No such 3D scene in this experiment")
-    record = _meta(scene)
+    record = experiment_page.metadata_of(scene)
     name = record.get("scene") or scene.file_name.rsplit("/", 1)[0]
     file_name = file_name.rsplit("/", 1)[-1][:200] or f"{item_type}.jsonl"
     # The scene's metadata (the user's and the ranges) on each part, as an imported archive has it.
     metadata = {**record, "scene": name, "item_type": item_type, "scene_id": scene_id}
     return ingest.store_asset(session, actor, key, data=data, type=TYPE, name=f"{name}/{file_name}", step=scene.step,
                               metadata=metadata, settings=settings)
-
-
-def _meta(asset: Asset) -> dict:
-    try:
-        meta = json.loads(asset.metadata_json or "{}")
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 @dataclass
@@ -77,7 +69,7 @@ def scenes(session: Session, exp: Experiment) -> list[Scene]:
     """The experiment's scenes with at least one part to draw, by name then step."""
     found: dict[str, Scene] = {}
     for asset in experiment_page.assets(session, exp, (TYPE,)):
-        meta = _meta(asset)
+        meta = experiment_page.metadata_of(asset)
         name = str(meta.get("scene") or asset.file_name.rsplit("/", 1)[0])
         scene_id = meta.get("scene_id") or (asset.asset_id if meta.get("item_type") == SCENE else None) \
             or f"{name}@{asset.step}"

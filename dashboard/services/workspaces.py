@@ -138,12 +138,14 @@ def collaborators(session: Session, actor: Actor, workspace_id: int) -> list[Col
     return [Collaborator(u.id, u.username, u.email, role) for u, role in rows]
 
 
-def _require_manager(session: Session, actor: Actor, workspace_id: int) -> Role:
+def require_manager(session: Session, actor: Actor, workspace_id: int, what: str = "change collaborators") -> Role:
+    """The actor's role in a workspace they manage (owner or admin): NotFound for a workspace
+    they can't see, Forbidden for one they only belong to."""
     role = actor_role(session, actor, workspace_id)
     if role is None:
         raise NotFound("Workspace not found")
     if not can_manage_workspace(session, actor, workspace_id):
-        raise Forbidden("Only the workspace's owners and admins can change collaborators")
+        raise Forbidden(f"Only the workspace's owners and admins can {what}")
     return role
 
 
@@ -157,7 +159,7 @@ def _owner_count(session: Session, workspace_id: int) -> int:
 
 def add_collaborator(session: Session, actor: Actor, workspace_id: int, username_or_email: str,
                      role: str = "member") -> Collaborator:
-    my_role = _require_manager(session, actor, workspace_id)
+    my_role = require_manager(session, actor, workspace_id)
     role = _check_role(role)
     if role == Role.owner.value and my_role != Role.owner:
         raise Forbidden("Only an owner can add another owner")
@@ -175,7 +177,7 @@ def add_collaborator(session: Session, actor: Actor, workspace_id: int, username
 
 
 def set_role(session: Session, actor: Actor, workspace_id: int, user_id: int, role: str) -> None:
-    my_role = _require_manager(session, actor, workspace_id)
+    my_role = require_manager(session, actor, workspace_id)
     role = _check_role(role)
     m = session.exec(
         select(Membership).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
@@ -194,7 +196,7 @@ def set_role(session: Session, actor: Actor, workspace_id: int, user_id: int, ro
 
 
 def remove_collaborator(session: Session, actor: Actor, workspace_id: int, user_id: int) -> None:
-    my_role = _require_manager(session, actor, workspace_id)
+    my_role = require_manager(session, actor, workspace_id)
     m = session.exec(
         select(Membership).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
     ).first()
@@ -217,7 +219,7 @@ def unlock_collaborator(session: Session, actor: Actor, workspace_id: int, user_
     their username."""
     from dashboard.services import login_throttle
 
-    _require_manager(session, actor, workspace_id)
+    require_manager(session, actor, workspace_id)
     user = session.get(User, user_id) if role_in(session, user_id, workspace_id) is not None else None
     if user is None:
         raise NotFound("Not a collaborator of this workspace")

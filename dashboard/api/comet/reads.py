@@ -51,7 +51,7 @@ def comet_metadata(exp, workspace: str, project: str) -> dict:
     }
 
 
-def _readable(session, actor: Actor):
+def readable(session, actor: Actor):
     exp = experiments.get_readable(session, actor, experiment_key())
     return exp, *experiments.location(session, exp)
 
@@ -94,7 +94,7 @@ def experiment_list(actor: Actor):
 @comet_route(rest("experiment/metadata"), methods=("GET",))
 def experiment_metadata(actor: Actor):
     with context.db().session() as s:
-        exp, ws, project = _readable(s, actor)
+        exp, ws, project = readable(s, actor)
         return ok(comet_metadata(exp, ws, project))
 
 
@@ -108,21 +108,21 @@ def _points(session, exp, name: str | None) -> list[dict]:
 @comet_route(rest("experiment/metrics/get-all"), methods=("GET",))
 def metrics_all(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         return ok({"metrics": _points(s, exp, None)})
 
 
 @comet_route(rest("experiment/metrics/get-metric"), methods=("GET",))
 def metric_one(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         return ok({"metrics": _points(s, exp, request.args.get("metricName") or "")})
 
 
 @comet_route(rest("experiment/metrics/summary"), methods=("GET",))
 def metrics_summary(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         rows = metrics.summaries(s, [exp.id])
     return ok({"values": [{
         "name": m.name, "valueMax": _text(m.max_value), "valueMin": _text(m.min_value),
@@ -142,7 +142,7 @@ def _summary(name: str, value: str | None, step=None, when=None, editable=True) 
 @comet_route(rest("experiment/parameters"), methods=("GET",))
 def parameter_summary(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         rows = experiments.parameters(s, exp)
     return ok({"values": [_summary(p.name, p.value_text, p.step, _ms(p.updated_at)) for p in rows]})
 
@@ -150,7 +150,7 @@ def parameter_summary(actor: Actor):
 @comet_route(rest("experiment/log-other"), methods=("GET",))
 def other_summary(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         rows = experiments.others(s, exp)
     return ok({"values": [_summary(o.key, o.value) for o in rows]})
 
@@ -158,11 +158,11 @@ def other_summary(actor: Actor):
 @comet_route(rest("experiment/tags"), methods=("GET",))
 def read_tags(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         return ok({"tags": experiments.tags(s, exp)})
 
 
-def _comet_asset(asset, key: str) -> dict:
+def comet_asset(asset, key: str) -> dict:
     meta = asset_service.asset_dict(asset)["metadata"]
     return {
         "assetId": asset.asset_id, "fileName": asset.file_name, "fileSize": asset.size, "step": asset.step,
@@ -179,15 +179,15 @@ def _comet_asset(asset, key: str) -> dict:
 def asset_list(actor: Actor):
     wanted = request.args.get("type") or "all"
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         rows = asset_service.list_for(s, exp, None if wanted == "all" else cf.asset_type(wanted).value)
-    return ok({"assets": [_comet_asset(a, exp.key) for a in rows]})
+    return ok({"assets": [comet_asset(a, exp.key) for a in rows]})
 
 
 @comet_route(rest("experiment/asset/get-asset"), methods=("GET",))
 def get_asset(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         asset = asset_service.find(s, exp, request.args.get("assetId") or "")
     return attachment(asset_service.open_asset(context.settings(), asset), asset.content_type,
                       asset_service.safe_download_name(asset.file_name))
@@ -206,7 +206,7 @@ def _os_packages(session, exp) -> list[str]:
 @comet_route(rest("experiment/system-details"), methods=("GET",))
 def read_system_details(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         system = experiments.system(exp)
         os_packages = _os_packages(s, exp)
     d, info = system["details"], dict(system["system_info"])
@@ -228,7 +228,7 @@ def read_system_details(actor: Actor):
 @comet_route(rest("experiment/output"), methods=("GET",))
 def read_output(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         lines = experiments.output(s, exp)
     return ok({"output": "".join(line.text + "\n" for line in lines)})
 
@@ -236,21 +236,21 @@ def read_output(actor: Actor):
 @comet_route(rest("experiment/html"), methods=("GET",))
 def read_html(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         return ok({"html": exp.html or ""})
 
 
 @comet_route(rest("experiment/graph"), methods=("GET",))
 def read_graph(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         return ok({"graph": exp.graph})
 
 
 @comet_route(rest("experiment/git/metadata"), methods=("GET",))
 def read_git_metadata(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
     return ok({"user": exp.git_user, "root": exp.git_root, "branch": exp.git_branch, "parent": exp.git_commit,
                "origin": exp.git_remote})
 
@@ -269,7 +269,7 @@ def _asset_bytes(session, exp, kind: AssetType, last: bool) -> bytes | None:
 @comet_route(rest("experiment/git/patch"), methods=("GET",))
 def read_git_patch(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         patch = _asset_bytes(s, exp, AssetType.git_patch, last=True)
     if patch is None:
         return ok({"msg": "No git patch was logged"})
@@ -279,7 +279,7 @@ def read_git_patch(actor: Actor):
 @comet_route(rest("experiment/code"), methods=("GET",))
 def read_code(actor: Actor):
     with context.db().session() as s:
-        exp, _, _ = _readable(s, actor)
+        exp, _, _ = readable(s, actor)
         data = _asset_bytes(s, exp, AssetType.code, last=False)
     return ok({"code": data.decode("utf-8", "replace") if data is not None else None})
 
