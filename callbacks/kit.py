@@ -27,8 +27,10 @@ A kit callback
   decision recorded here, by the output key Dash uses in ``app.callback_map``).
 
 Outputs and values are named "component-id.property", and "type.property" for pattern ids.
-A background callback's function runs in a job process with no request: it gets no Call and
-must check access itself; the kit checks its request before the job starts. Clientside callbacks run in the browser and are recorded as such.
+A background callback's function runs in a job process with no request (a ``halley worker``
+when a broker is set): its Call names the actor whose request started the job and opens the
+job's own database session; it checks access itself, as any callback does, and shows its
+errors itself. The kit checks its request before the job starts. Clientside callbacks run in the browser and are recorded as such.
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import InternalServerError
 
 from callbacks.shapes import ANY, PATH, PROPERTY_SHAPES, Shape
-from dashboard import context
+from dashboard import background, context
 from dashboard.auth import Actor
 from dashboard.charts.style import empty_figure
 from dashboard.config import Settings
@@ -81,6 +83,36 @@ class Call:
     @property
     def settings(self) -> Settings:
         return context.settings()
+
+
+class JobCall(Call):
+    """Who asked and the database, inside a background job."""
+
+    @property
+    def actor(self) -> Actor:
+        return background.job_actor()
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._resources.enter_context(background.job_database().session())
+        return self._session
+
+    @property
+    def settings(self) -> Settings:
+        return background.job_settings()
+
+
+class _Job:
+    """A background callback's function, called with a JobCall (a plain object rather than a
+    closure, so a job process gets it by reference)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *values):
+        return _call(self.fn, values, JobCall)
 
 
 # --- how an error is shown -----------------------------------------------------------------
@@ -162,10 +194,13 @@ class CallbackKit:
 
         def register(fn):
             before = set(self.app.callback_map)
-            self.app.callback(*dependencies, **options)(fn if background else self._run(spec, fn))
-            key = self._added(before)
+            self.app.callback(*dependencies, **options)(_Job(fn) if background else self._run(spec, fn))
+            cancels = {f"{stringify_id(c.component_id)}.id" for c in options.get("cancel") or []}
+            key = self._added(before | cancels)
             if background:
                 self._check_before_dispatch(key, spec)
+                for cancel in cancels:  # Dash's own callback ending this page's jobs
+                    self.access[cancel] = PUBLIC if public else PRIVATE
             self.access[key] = PUBLIC if public else PRIVATE
             return fn
 
@@ -282,11 +317,11 @@ def _entries(item) -> list:
     return [e for e in entries if isinstance(e, dict)]
 
 
-def _call(fn, values):
+def _call(fn, values, call_class=Call):
     prevented = None
     with ExitStack() as resources:
         try:
-            result = fn(Call(resources), *values)
+            result = fn(call_class(resources), *values)
         except PreventUpdate as exc:  # nothing to show; what the function wrote stays
             prevented = exc
     if prevented is not None:

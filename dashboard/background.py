@@ -6,25 +6,80 @@ held a lock inside SQLite, the allocator or a library waits on that lock for eve
 hung that way and its panels stayed empty). The fork server is a fresh single-threaded
 interpreter, so a job starts clean; it starts with the first job.
 
-No page uses a background callback today: project panels draw in ordinary requests, one per
-panel (they take well under a second each, and a job's start and Dash's one-second polling of
-its result cost more than that). The manager stays for long-running work.
+With ``HALLEY_CELERY_BROKER`` set, jobs run in ``halley worker`` processes instead (any server
+may start a job and any server may answer its polls: results, progress and the key that signs
+job handles live in the broker's Redis). ``celery_app`` builds the one Celery app both the
+servers and the worker use; ``dashboard.worker`` is the module ``celery -A`` loads.
+
+Project panels draw in ordinary requests, one per panel (they take well under a second each,
+and a job's start and Dash's one-second polling of its result cost more than that); jobs are
+for work a user would otherwise wait minutes on (the export of a whole experiment table).
+
+A job knows who started it: ``custom_data`` below carries the requesting actor into the job's
+callback context (``job_actor``), and the job opens its own database (``job_database``).
 """
 from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+
+from dash import ctx, hooks
 
 from dashboard.config import Settings
 
 _job_settings: Settings | None = None
+_job_database = None  # (pid, Database): one per job process
 
 
 def job_settings() -> Settings | None:
-    """Inside a background job: the settings of the server that started it."""
+    """Inside a background job: the settings of the server (or worker) that runs it."""
     return _job_settings
 
 
-def _run_job(settings: Settings, job_fn, *job_args) -> None:
+def run_jobs_with(settings: Settings) -> None:
+    """Jobs of this process use ``settings`` (the worker calls this once at start)."""
     global _job_settings
     _job_settings = settings
+
+
+def job_database():
+    """Inside a background job: the database, opened once per job process (a connection
+    inherited over a fork is never used)."""
+    global _job_database
+    if _job_database is None or _job_database[0] != os.getpid():
+        from dashboard.db import Database
+
+        _job_database = (os.getpid(), Database(_job_settings.database_url))
+    return _job_database[1]
+
+
+ACTOR_DATA = "halley_actor"
+
+
+@hooks.custom_data(ACTOR_DATA)
+def _requesting_actor(_context) -> dict | None:
+    """Who sends a callback request, for the background job it may start (the job has no request)."""
+    from dashboard.context import current_actor
+
+    try:
+        return dataclasses.asdict(current_actor())
+    except RuntimeError:  # outside a request (Dash's own set-up)
+        return None
+
+
+def job_actor():
+    """Inside a background job: the actor whose request started it."""
+    from dashboard.auth import Actor
+
+    data = ctx.custom_data.get(ACTOR_DATA) or {}
+    fields = {f.name for f in dataclasses.fields(Actor)}
+    actor = Actor(**{k: v for k, v in data.items() if k in fields})
+    return dataclasses.replace(actor, share_project_ids=tuple(actor.share_project_ids or ()))
+
+
+def _run_job(settings: Settings, job_fn, *job_args) -> None:
+    run_jobs_with(settings)
     job_fn(*job_args)
 
 
@@ -91,11 +146,40 @@ def _diskcache_manager(settings: Settings):
     return _fresh_start(ForkServerDiskcacheManager)(diskcache.Cache(str(settings.cache_dir / "background")))
 
 
+@functools.lru_cache(maxsize=None)
+def celery_app(broker: str):
+    """The Celery app of a broker: the servers queue jobs on it, ``halley worker`` runs them.
+    One per broker and process, so the tasks Dash registers on the server's app are the ones
+    the worker serves."""
+    from celery import Celery
+
+    app = Celery("halley", broker=broker, backend=broker)
+    app.conf.update(
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_prefetch_multiplier=1,  # a long job doesn't hold queued ones back from idle processes
+        task_acks_late=False,
+        result_expires=24 * 3600,
+    )
+    return app
+
+
+def broker_answers(broker: str, timeout: float = 2.0) -> None:
+    """Raises when the broker's Redis doesn't answer a ping within ``timeout`` seconds."""
+    import redis  # the celery extra's broker client
+
+    redis.Redis.from_url(broker, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+
+
+def workers_answering(broker: str, timeout: float = 1.0) -> list[str]:
+    """The names of the workers that answer a ping within ``timeout`` seconds."""
+    replies = celery_app(broker).control.ping(timeout=timeout) or []
+    return sorted(name for reply in replies for name in reply)
+
+
 def make_background_manager(settings: Settings):
     if settings.celery_broker:
-        from celery import Celery
         from dash import CeleryManager
 
-        celery_app = Celery(__name__, broker=settings.celery_broker, backend=settings.celery_broker)
-        return _fresh_start(CeleryManager)(celery_app)
+        return _fresh_start(CeleryManager)(celery_app(settings.celery_broker))
     return _diskcache_manager(settings)

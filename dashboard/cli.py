@@ -49,6 +49,7 @@ def serve(host, port, workers, threads, quiet, control_socket) -> None:
                                  **({"access_log": False} if quiet else {}))
     from dashboard.db import migrate
 
+    _require_broker(settings)
     # before anything imports prometheus_client (migrations import services that count)
     _share_metrics_between_workers(settings.cache_dir / f"prometheus-{settings.port}")
     migrate(settings.database_url)  # once, before the workers start
@@ -83,6 +84,55 @@ def serve(host, port, workers, threads, quiet, control_socket) -> None:
 
     click.echo(f"Halley serving on http://{settings.host}:{settings.port} (data in {settings.home})")
     Server().run()
+
+
+def _require_broker(settings: Settings) -> None:
+    """With a broker configured, it must answer: background jobs would otherwise fail only
+    when a user starts one."""
+    if not settings.celery_broker:
+        return
+    from dashboard.background import broker_answers
+
+    try:
+        broker_answers(settings.celery_broker)
+    except Exception as exc:  # noqa: BLE001  (any failure to reach it)
+        _fail(f"HALLEY_CELERY_BROKER {_without_password(settings.celery_broker)} does not answer "
+              f"({type(exc).__name__}: {exc}); start it, or unset HALLEY_CELERY_BROKER to run "
+              "background jobs in the server's own processes")
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at once (one process each)")
+@click.option("--loglevel", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def worker(concurrency, loglevel) -> None:
+    """Run the background jobs the servers queue on HALLEY_CELERY_BROKER (exports and other
+    long work started in the web app).
+
+    Uses the servers' settings: run it with the same HALLEY_* environment (database, secret
+    key, asset store, home). Start as many as the jobs need, on any machine that reaches the
+    broker and the database.
+    """
+    settings = Settings.from_env()
+    if not settings.celery_broker:
+        _fail("HALLEY_CELERY_BROKER is not set: without a broker, background jobs run in the "
+              "server's own processes and need no worker")
+    _require_broker(settings)
+    from dashboard.worker import celery
+
+    click.echo(f"Halley worker on {_without_password(settings.celery_broker)} (data in {settings.home})")
+    celery.worker_main(["worker", f"--loglevel={loglevel.upper()}", f"--concurrency={concurrency}",
+                        "--pool=prefork", "--without-gossip", "--without-mingle"])
 
 
 # The longest path a unix socket can bind on Linux (sun_path holds 108 bytes with its NUL).

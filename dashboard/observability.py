@@ -2,7 +2,8 @@
 
 ``/api/v1/health`` says the process answers; ``/api/v1/ready`` (``readiness``) says whether it
 can do its work: the database answers a query, the asset folder is writable and, when a Celery
-broker is set, the broker answers a ping. Each failing part is named, with a 503.
+broker is set, the broker answers a ping and at least one ``halley worker`` answers Celery's
+ping within a second. Each failing part is named, with a 503.
 
 ``/api/v1/metrics`` serves Prometheus' text format when HALLEY_METRICS_TOKEN is set (the scraper
 sends it as a bearer token): requests by route, method and status with their latencies, metric
@@ -21,7 +22,10 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                generate_latest)
 from sqlalchemy import text
 
+from dashboard.background import broker_answers, workers_answering
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_PING_SECONDS = 1.0
 
 REQUESTS = Counter("halley_http_requests_total", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram("halley_http_request_duration_seconds", "Time to answer an HTTP request", ["route", "method"],
@@ -48,7 +52,9 @@ def readiness(settings, database) -> dict:
     checks = {"database": _check(lambda: _database(database)),
               "asset_store": _check(lambda: _writable(settings.assets_dir))}
     if settings.celery_broker:
-        checks["broker"] = _check(lambda: _broker(settings.celery_broker))
+        checks["broker"] = _check(lambda: broker_answers(settings.celery_broker))
+        checks["worker"] = (_check(lambda: _worker(settings.celery_broker)) if checks["broker"]["ok"]
+                            else {"ok": False, "error": "the broker does not answer", "ms": 0.0})
     return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
 
 
@@ -75,10 +81,9 @@ def _writable(folder: Path) -> None:
         raise PermissionError(f"{folder} is not writable")
 
 
-def _broker(url: str) -> None:
-    import redis  # the celery extra's broker client
-
-    redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+def _worker(broker: str) -> None:
+    if not workers_answering(broker, timeout=WORKER_PING_SECONDS):
+        raise LookupError(f"no worker answered a ping within {WORKER_PING_SECONDS:g} s: start `halley worker`")
 
 
 # --- the scrape ---------------------------------------------------------------------------

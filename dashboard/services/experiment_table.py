@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Select, case, func, select
 from sqlmodel import Session
@@ -350,8 +350,10 @@ def _csv_value(value: Any) -> str:
     return _csv_cell(str(value))
 
 
-def iter_csv(session: Session, project: Project, state: dict) -> Iterator[str]:
-    """The CSV of every matching experiment with the view's shown columns, in chunks."""
+def iter_csv(session: Session, project: Project, state: dict,
+             report: Callable[[int, int], None] | None = None) -> Iterator[str]:
+    """The CSV of every matching experiment with the view's shown columns, in chunks;
+    ``report(rows written, matching rows)`` after each chunk."""
     columns = [c for c in shown_columns(state) if c != "sys:visible"]
     labels = [q.parse_column(c).label for c in columns]
     buf = io.StringIO()
@@ -366,6 +368,16 @@ def iter_csv(session: Session, project: Project, state: dict) -> Iterator[str]:
         for row in rows:
             writer.writerow([row["key"]] + [_csv_value(row.get(c)) for c in columns])
         yield buf.getvalue()
+        if report:
+            report(min(start + len(rows), total), total)
         start += CSV_CHUNK
         if start >= total or not rows:
             break
+
+
+def all_columns_state(session: Session, project: Project, state: dict) -> dict:
+    """The view ``state`` (its filters and sort) with every column the project has, the
+    view's shown ones first."""
+    shown = shown_columns(state)
+    every = [a["id"] for a in attributes(session, project)]
+    return {**state, "columns": shown + [c for c in every if c not in shown]}

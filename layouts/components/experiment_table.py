@@ -2,6 +2,8 @@
 callbacks/project_table.py), its toolbar of bulk actions and table tools, and their dialogs."""
 from __future__ import annotations
 
+import secrets
+
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -138,11 +140,37 @@ def toolbar(state: dict, can_write: bool, signed_in: bool) -> html.Div:
         html.A([html.I(className="bi bi-download me-1"), "Export CSV"], id="project-export", href="#",
                className="btn btn-sm btn-light border", download="experiments.csv",
                style=None if signed_in else {"display": "none"}),
+        dbc.Button([html.I(className="bi bi-file-earmark-spreadsheet me-1"), "Export all columns"],
+                   id="project-export-all", size="sm", color="light", className="border",
+                   title="Every matching experiment with every parameter, metric and other, as CSV "
+                         "(prepared in the background)", style=None if signed_in else {"display": "none"}),
     ]
     return html.Div([
         html.Div(actions, className="d-flex align-items-center gap-1 flex-wrap"),
         html.Div(tools, className="d-flex align-items-center gap-2 flex-wrap ms-auto"),
+        export_job() if signed_in else None,
     ], className="d-flex align-items-center gap-2 mb-2 flex-wrap", id="project-table-toolbar")
+
+
+# A job nobody has started after this many seconds: no worker takes jobs (callbacks/project_export.py).
+EXPORT_WAIT_SECONDS = 20
+
+
+def export_job() -> html.Div:
+    """Where the background export of all columns shows its progress, its outcome and its file."""
+    return html.Div([
+        dcc.Store(id="project-export-all-progress", data=None),
+        dcc.Store(id="project-export-all-token", data=secrets.token_hex(8)),
+        dcc.Interval(id="project-export-all-clock", interval=1000, disabled=True, n_intervals=0),
+        dcc.Download(id="project-export-all-file"),
+        html.Div([
+            dbc.Progress(id="project-export-all-bar", value=0, label="", striped=True, animated=True,
+                         className="flex-grow-1", style={"height": "1.1rem"}),
+            dbc.Button("Cancel", id="project-export-all-cancel", size="sm", color="secondary", outline=True),
+        ], id="project-export-all-running", className="d-flex align-items-center gap-2", style={"display": "none"}),
+        html.Div(id="project-export-all-note", className="small", role="status"),
+        html.Div(id="project-export-all-status", className="small", role="status"),
+    ], id="project-export-all-box", className="w-100")
 
 
 def _modal(id: str, title: str, body, footer) -> dbc.Modal:

@@ -1,0 +1,59 @@
+"""Export all columns on the project page: a background job (the server's own job processes,
+no broker) writes every matching experiment with every parameter, metric and other to CSV,
+shows its progress and hands the file to the browser. The same job through `halley worker` and
+two servers is in tests/test_multi_server.py."""
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.auth import Actor
+from dashboard.db import Database
+from dashboard.services import accounts as account_service, ingest
+from tests.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+SLOW = 60_000
+
+
+def log_runs(database_url: str, username: str, workspace: str, project: str, count: int) -> list[str]:
+    """``count`` finished runs, each with two parameters, a metric and an "other"."""
+    db = Database(database_url)
+    keys = []
+    with db.session() as s:
+        user = account_service.find_user(s, username)
+        actor = Actor(user_id=user.id, username=user.username)
+        for i in range(count):
+            exp, _ = ingest.start_experiment(s, actor, workspace, project, name=f"run-{i}")
+            ingest.apply_batch(s, actor, exp.key, {
+                "batch_id": f"{project}-{i}", "metrics": [{"name": "loss", "value": 1 / (i + 1), "step": 0}],
+                "parameters": [{"name": "lr", "value": 0.1 * (i + 1)}, {"name": "depth", "value": i}],
+                "others": [{"key": "dataset", "value": f"set-{i % 2}"}]})
+            ingest.end_experiment(s, actor, exp.key, "finished")
+            keys.append(exp.key)
+    return keys
+
+
+def export_all_columns(page) -> list[dict]:
+    """Click Export all columns, wait for the file; its rows."""
+    with page.expect_download(timeout=SLOW * 2) as download:
+        page.click("#project-export-all")
+    expect(page.locator("#project-export-all-status")).to_contain_text("Exported", timeout=SLOW)
+    return list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+
+
+def test_export_all_columns_writes_every_column_of_every_run(server, accounts, page):
+    owner = accounts.create("exp")
+    keys = log_runs(server.database_url, owner.username, owner.workspace, "exports", 5)
+    sign_in(page, server, owner, f"/{owner.workspace}/exports")
+    page.goto(f"{server.url}/{owner.workspace}/exports")
+    expect(page.locator("#project-export-all")).to_be_visible(timeout=SLOW)
+    rows = export_all_columns(page)
+    assert sorted(r["Experiment key"] for r in rows) == sorted(keys)
+    # columns the view doesn't show are there too: parameters, metric summaries, others
+    assert {"lr", "depth", "dataset", "loss (last)", "loss (min)"} <= set(rows[0])
+    by_key = {r["Experiment key"]: r for r in rows}
+    assert float(by_key[keys[2]]["depth"]) == 2 and by_key[keys[3]]["dataset"] == "set-1"
+    expect(page.locator("#project-export-all-running")).to_be_hidden()
+    expect(page.locator("#project-export-all")).to_be_enabled()
