@@ -21,8 +21,8 @@ from dashboard.services import experiment_table as table, view_state
 from layouts.components.access import error_alert
 from layouts.components.experiment_table import EXPORT_WAIT_SECONDS
 
-SHOWN = {"display": "flex"}
-HIDDEN = {"display": "none"}
+SHOWN = "d-flex align-items-center gap-2"
+HIDDEN = "d-none"
 
 # What the page shows from the job's progress and the clock started with the job.
 SHOW_PROGRESS_JS = """
@@ -73,7 +73,7 @@ def register(kit: CallbackKit) -> None:
         State("project-export-all-token", "data"),
         background=True, prevent_initial_call=True,
         running=[(Output("project-export-all", "disabled"), True, False),
-                 (Output("project-export-all-running", "style"), SHOWN, HIDDEN),
+                 (Output("project-export-all-running", "className"), SHOWN, HIDDEN),
                  (Output("project-export-all-clock", "disabled"), False, True),
                  (Output("project-export-all-clock", "n_intervals"), 0, 0)],
         progress=[Output("project-export-all-progress", "data")], progress_default=[None],

@@ -167,7 +167,7 @@ def export_job() -> html.Div:
             dbc.Progress(id="project-export-all-bar", value=0, label="", striped=True, animated=True,
                          className="flex-grow-1", style={"height": "1.1rem"}),
             dbc.Button("Cancel", id="project-export-all-cancel", size="sm", color="secondary", outline=True),
-        ], id="project-export-all-running", className="d-flex align-items-center gap-2", style={"display": "none"}),
+        ], id="project-export-all-running", className="d-none"),
         html.Div(id="project-export-all-note", className="small", role="status"),
         html.Div(id="project-export-all-status", className="small", role="status"),
     ], id="project-export-all-box", className="w-100")
