@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HALLEY_HOME ?= $(CURDIR)/.halley
 export HALLEY_HOME
 
-.PHONY: run test install install-test browser postgres oidc-provider bench demo clean lint-deploy
+.PHONY: run test install install-test browser postgres redis oidc-provider bench demo clean lint-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser postgres oidc-provider
+install-test: $(VENV)/.installed-test browser postgres redis oidc-provider
 
 # Debian's Chromium and its driver for the browser tests, installed only when missing.
 browser:
@@ -38,6 +38,14 @@ postgres:
 		$$SUDO mkdir -p /etc/postgresql-common/createcluster.d && \
 		echo "create_main_cluster = false" | $$SUDO tee /etc/postgresql-common/createcluster.d/halley-tests.conf >/dev/null && \
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends postgresql; \
+	fi
+
+# Debian's Redis server for the multi-server test (a broker for `halley worker`), installed only
+# when missing. The test runs its own throwaway instance, so the packaged service is not started.
+redis:
+	@if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $$SUDO apt-get install -y -q --no-install-recommends redis-server; \
 	fi
 
 # The OpenID Connect provider the single sign-on tests sign in at (tests/oidc_provider: node and
@@ -62,7 +70,8 @@ demo: install
 	$(BIN)/halley demo
 
 # The PostgreSQL and single sign-on tests fail (not skip) when PostgreSQL or the OpenID provider
-# is missing; HALLEY_TEST_POSTGRES=0 and HALLEY_TEST_OIDC=0 skip them.
+# is missing; HALLEY_TEST_POSTGRES=0 and HALLEY_TEST_OIDC=0 skip them. The multi-server test
+# needs both PostgreSQL and Redis (installed above).
 test: install-test lint-deploy
 	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} HALLEY_TEST_OIDC=$${HALLEY_TEST_OIDC:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -112,6 +112,8 @@ class _Job:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *values):
+        if background.job_settings() and background.job_settings().celery_broker and background.job_cancelled():
+            raise PreventUpdate  # cancelled while it waited in the queue
         return _call(self.fn, values, JobCall)
 
 

@@ -177,9 +177,36 @@ def workers_answering(broker: str, timeout: float = 1.0) -> list[str]:
     return sorted(name for reply in replies for name in reply)
 
 
+def _cancellable(manager_class: type) -> type:
+    """A Celery manager whose cancelled jobs stay cancelled. Celery ends a job by telling the
+    workers that run it; a job still queued when nobody runs a worker kept its "pending" state,
+    so the page waited on it for ever, and a worker started later ran it anyway. The job is
+    also marked revoked in the result store: the page stops waiting, and ``job_cancelled``
+    tells a worker that picks it up later to skip it."""
+
+    class Cancellable(manager_class):
+        def terminate_job(self, job):
+            if job is None:
+                return
+            super().terminate_job(job)
+            if self.handle.AsyncResult(job).state in ("PENDING", "RECEIVED", "STARTED", "RETRY"):
+                self.handle.backend.mark_as_revoked(job, "cancelled")
+
+    return Cancellable
+
+
+def job_cancelled() -> bool:
+    """Inside a Celery job: whether it was cancelled before it started (see ``_cancellable``)."""
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    task_id = getattr(request, "id", None)
+    return bool(task_id) and current_task.AsyncResult(task_id).state == "REVOKED"
+
+
 def make_background_manager(settings: Settings):
     if settings.celery_broker:
         from dash import CeleryManager
 
-        return _fresh_start(CeleryManager)(celery_app(settings.celery_broker))
+        return _fresh_start(_cancellable(CeleryManager))(celery_app(settings.celery_broker))
     return _diskcache_manager(settings)

@@ -93,10 +93,18 @@ class PostgresCluster:
             "-c timezone=Pacific/Chatham",  # far from UTC (+12:45/+13:45): local-time slips show
             "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
         ])
-        self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options)
+        self._options = options
+        self.resume()
         self.running = True
         atexit.register(self.stop)  # also when pytest is interrupted before fixture teardown
         return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage, until ``resume``."""
+        self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
+
+    def resume(self) -> None:
+        self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", self._options)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.base}"
@@ -116,7 +124,10 @@ class PostgresCluster:
             try:
                 self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
             except (RuntimeError, subprocess.TimeoutExpired):
-                self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w")
+                try:
+                    self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w")
+                except RuntimeError:  # already stopped (paused)
+                    pass
         shutil.rmtree(self.base, ignore_errors=True)
 
 
