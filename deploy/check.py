@@ -4,7 +4,7 @@
   always with the checks below (structure after the compose specification's rules for the keys
   used here, ``${VAR}`` interpolation, references between services and volumes, every required
   variable present in deploy/halley.env.example, a worker service exactly when ``halley
-  worker`` exists);
+  worker`` exists, running it with the server's database, secret key and broker);
 * Dockerfile: base image, a non-root user, the health check, ``halley`` as entrypoint, every
   copied path present; the image is built only when a container daemon answers;
 * deploy/halley.service: the sections and keys a unit needs.
@@ -162,6 +162,18 @@ def check_compose(problems: list[str], compose: Path = COMPOSE) -> dict:
     if has_worker != ("worker" in services):
         problems.append("docker-compose.yml: a worker service belongs there exactly when `halley worker` exists "
                         f"(it {'does' if has_worker else 'does not'})")
+    if has_worker and "worker" in services and "halley" in services:
+        server_env = services["halley"].get("environment") or {}
+        worker_env = services["worker"].get("environment") or {}
+        for name in ("HALLEY_DATABASE_URL", "HALLEY_SECRET_KEY", "HALLEY_CELERY_BROKER"):
+            if server_env.get(name) != worker_env.get(name):
+                problems.append(f"docker-compose.yml: the worker's {name} differs from the server's "
+                                "(the worker runs the servers' jobs with their settings)")
+        if not server_env.get("HALLEY_CELERY_BROKER"):
+            problems.append("docker-compose.yml: with a worker service the server needs HALLEY_CELERY_BROKER")
+        command = services["worker"].get("command")
+        if "worker" not in (command if isinstance(command, list) else str(command or "").split())[:1]:
+            problems.append("docker-compose.yml: the worker service runs `halley worker` (command: [\"worker\", ...])")
     for needed in ("halley", "postgres", "redis", "minio"):
         if needed not in services:
             problems.append(f"docker-compose.yml: no {needed} service")

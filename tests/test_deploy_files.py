@@ -19,7 +19,8 @@ def test_the_deployment_files_pass_the_checks():
     check.check_dockerfile(problems)
     check.check_unit(problems)
     assert problems == []
-    assert set(doc["services"]) == {"halley", "postgres", "redis", "minio"}  # no `halley worker` command yet
+    assert set(doc["services"]) == {"halley", "worker", "postgres", "redis", "minio"}
+    assert doc["services"]["worker"]["command"][0] == "worker"
     env = doc["services"]["halley"]["environment"]
     assert env["HALLEY_DATABASE_URL"].startswith("postgresql+psycopg://halley:") and "@postgres:5432/" in env[
         "HALLEY_DATABASE_URL"]
@@ -35,7 +36,12 @@ def test_the_deployment_files_pass_the_checks():
     (lambda t: t.replace("restart: unless-stopped", "restart: sometimes", 1), "restart 'sometimes'"),
     (lambda t: t.replace("interval: 30s", "interval: thirty"), "not a duration"),
     (lambda t: t.replace("    image: redis:7\n", "    imag: redis:7\n"), "unknown key 'imag'"),
-    (lambda t: t.replace("\nvolumes:\n", "\n  worker:\n    image: halley:latest\n\nvolumes:\n"), "worker service"),
+    (lambda t: t.replace("\n  worker:\n", "\n  runner:\n"), "worker service"),
+    (lambda t: t.replace('command: ["worker"', 'command: ["serve"'), "runs `halley worker`"),
+    (lambda t: t.replace("HALLEY_SECRET_KEY: ${HALLEY_SECRET_KEY:?set HALLEY_SECRET_KEY to a long random value}",
+                         "HALLEY_SECRET_KEY: ${WORKER_KEY:-x}", 2).replace("HALLEY_SECRET_KEY: ${WORKER_KEY:-x}",
+                         "HALLEY_SECRET_KEY: ${HALLEY_SECRET_KEY:?set HALLEY_SECRET_KEY to a long random value}", 1),
+     "worker's HALLEY_SECRET_KEY differs"),
 ])
 def test_the_compose_check_catches_mistakes(tmp_path, edit, message):
     broken = tmp_path / "docker-compose.yml"
