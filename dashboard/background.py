@@ -58,14 +58,15 @@ ACTOR_DATA = "halley_actor"
 
 
 @hooks.custom_data(ACTOR_DATA)
-def _requesting_actor(_context) -> dict | None:
-    """Who sends a callback request, for the background job it may start (the job has no request)."""
+def _requesting_actor(context) -> dict | None:
+    """Who sends a request for a background callback, for the job it may start (the job has no
+    request). Dash marks those requests by setting ``ignore_register_page`` to the callback's
+    background options."""
+    if not context.get("ignore_register_page"):
+        return None
     from dashboard.context import current_actor
 
-    try:
-        return dataclasses.asdict(current_actor())
-    except RuntimeError:  # outside a request (Dash's own set-up)
-        return None
+    return dataclasses.asdict(current_actor())
 
 
 def job_actor():

@@ -57,3 +57,21 @@ def test_export_all_columns_writes_every_column_of_every_run(server, accounts, p
     assert float(by_key[keys[2]]["depth"]) == 2 and by_key[keys[3]]["dataset"] == "set-1"
     expect(page.locator("#project-export-all-running")).to_be_hidden()
     expect(page.locator("#project-export-all")).to_be_enabled()
+
+
+def test_the_job_checks_who_started_it(server, accounts, page):
+    """A visitor who points the page's project at a private project of someone else gets the
+    project's "not found", and no file: the job checks the access of whoever started it."""
+    owner, outsider = accounts.create("exp"), accounts.create("out")
+    log_runs(server.database_url, owner.username, owner.workspace, "private", 1)
+    log_runs(server.database_url, outsider.username, outsider.workspace, "mine", 1)
+    sign_in(page, server, outsider, f"/{outsider.workspace}/mine")
+    page.goto(f"{server.url}/{outsider.workspace}/mine")
+    expect(page.locator("#project-export-all")).to_be_visible(timeout=SLOW)
+    downloads = []
+    page.on("download", lambda d: downloads.append(d))
+    page.evaluate("""([workspace, project]) => dash_clientside.set_props("project-ctx",
+        {data: {workspace: workspace, project: project, canWrite: false}})""", [owner.workspace, "private"])
+    page.click("#project-export-all")
+    expect(page.locator("#project-export-all-status .alert-danger")).to_contain_text("not found", timeout=SLOW)
+    assert downloads == []
