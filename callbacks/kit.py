@@ -77,12 +77,15 @@ class Call:
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = self._resources.enter_context(context.db().session())
+            self._session = self._resources.enter_context(self._database().session())
         return self._session
 
     @property
     def settings(self) -> Settings:
         return context.settings()
+
+    def _database(self):
+        return context.db()
 
 
 class JobCall(Call):
@@ -93,14 +96,11 @@ class JobCall(Call):
         return background.job_actor()
 
     @property
-    def session(self) -> Session:
-        if self._session is None:
-            self._session = self._resources.enter_context(background.job_database().session())
-        return self._session
-
-    @property
     def settings(self) -> Settings:
         return background.job_settings()
+
+    def _database(self):
+        return background.job_database()
 
 
 class _Job:

@@ -33,6 +33,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process_group(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Signal a process started with ``start_new_session=True`` and its children; kill them
+    when they haven't ended after ``timeout`` seconds."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class LiveServer:
     """``halley serve`` in a subprocess on its own HALLEY_HOME and port."""
 
@@ -79,13 +91,7 @@ class LiveServer:
         raise RuntimeError("server did not start: " + self.log_path.read_text()[-3000:])
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc, sig)
         self.proc = None
 
     def kill(self) -> None:

@@ -13,12 +13,10 @@ import io
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
-import redis
 import requests
 from playwright.sync_api import expect
 
@@ -26,10 +24,12 @@ from dashboard.auth import Actor
 from dashboard.db import Database
 from dashboard.services import accounts as account_service, experiment_table as table, project_views, projects
 from dashboard.services import view_state
-from tests.conftest import HALLEY, ROOT, Accounts, free_port, sign_in
+from tests.conftest import HALLEY, ROOT, Accounts, free_port, sign_in, stop_process_group
 from tests.postgres_fixtures import PostgresCluster, PostgresServer, postgres  # noqa: F401
 from tests.round_robin_proxy import RoundRobinProxy
 from tests.test_export_all import log_runs
+
+redis = pytest.importorskip("redis", reason="the multi-server test needs redis-py (the celery extra)")
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 SLOW = 60_000
@@ -64,13 +64,7 @@ class Process:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc, timeout=30)
         self.proc = None
 
 
