@@ -24,8 +24,6 @@ import dataclasses
 import functools
 import os
 
-from dash import ctx, hooks
-
 from dashboard.config import Settings
 
 _job_settings: Settings | None = None
@@ -57,7 +55,6 @@ def job_database():
 ACTOR_DATA = "halley_actor"
 
 
-@hooks.custom_data(ACTOR_DATA)
 def _requesting_actor(context) -> dict | None:
     """Who sends a request for a background callback, for the job it may start (the job has no
     request). Dash marks those requests by setting ``ignore_register_page`` to the callback's
@@ -69,8 +66,18 @@ def _requesting_actor(context) -> dict | None:
     return dataclasses.asdict(current_actor())
 
 
+@functools.lru_cache(maxsize=None)
+def _carry_the_actor_into_jobs() -> None:
+    """Dash's hooks are global and read at each callback: registered once per process."""
+    from dash import hooks
+
+    hooks.custom_data(ACTOR_DATA)(_requesting_actor)
+
+
 def job_actor():
     """Inside a background job: the actor whose request started it."""
+    from dash import ctx
+
     from dashboard.auth import Actor
 
     data = ctx.custom_data.get(ACTOR_DATA) or {}
@@ -206,6 +213,7 @@ def job_cancelled() -> bool:
 
 
 def make_background_manager(settings: Settings):
+    _carry_the_actor_into_jobs()
     if settings.celery_broker:
         from dash import CeleryManager
 
