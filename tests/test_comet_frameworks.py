@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from dashboard.services import projects, table_groups, workspaces
 from tests.test_comet_live import online_env
 
 XGBOOST_JOB = r'''
@@ -152,7 +153,7 @@ def test_xgboost_eval_sets_become_one_series_each(server, framework_user, tmp_pa
     assert params["objective"] == "reg:squarederror" and params["max_depth"] == "3"
 
 
-def test_metaflow_run_and_tasks_land_as_experiments(server, framework_user, tmp_path):
+def test_metaflow_run_and_tasks_land_as_experiments(server, accounts, framework_user, tmp_path):
     env = auto_logging_env(server, framework_user, tmp_path)
     run_job(tmp_path, METAFLOW_JOB, env, "run")
     rows = rest(server, framework_user, "experiments", workspaceName=framework_user.workspace,
@@ -194,3 +195,14 @@ def test_metaflow_run_and_tasks_land_as_experiments(server, framework_user, tmp_
         cards = [a for a in rest(server, framework_user, "experiment/asset/list", experimentKey=key)["assets"]
                  if a["type"] == "metaflow-card"]
         assert [a["fileName"] for a in cards] == ["metaflow-card-fit-0.html"]
+
+    # the project table groups the flow as Comet's Metaflow view does: by run, then by step
+    with accounts.db.session() as session:
+        ws = workspaces.find_by_name(session, framework_user.workspace)
+        project = projects.find(session, ws.id, "flow-tips")
+        state = {"groupBy": ["other:metaflow_run_id", "other:metaflow_step_name"]}
+        by_run, _ = table_groups.level_groups(session, project, state, [])
+        by_step, _ = table_groups.level_groups(session, project, state, [run_id])
+    assert [(g["value"], g["count"]) for g in by_run] == [(run_id, 6)]
+    assert sorted((g["value"] or "", g["count"]) for g in by_step) == [
+        ("", 1), ("end", 1), ("fit", 2), ("pick", 1), ("start", 1)]
