@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlmodel import select
 
-from dashboard.services import projects, table_groups, workspaces
+from dashboard.services import asset_pages, projects, table_groups, workspaces
+from models import Asset
 from tests.test_comet_live import online_env
 
 XGBOOST_JOB = r'''
@@ -203,6 +205,9 @@ def test_metaflow_run_and_tasks_land_as_experiments(server, accounts, framework_
         state = {"groupBy": ["other:metaflow_run_id", "other:metaflow_step_name"]}
         by_run, _ = table_groups.level_groups(session, project, state, [])
         by_step, _ = table_groups.level_groups(session, project, state, [run_id])
+        # the Assets tab names a card by comet_ml's kind for it, not as "other"
+        card = session.exec(select(Asset).where(Asset.file_name == "metaflow-card-fit-0.html")).first()
+        assert card.type == "other" and asset_pages.shown_type(card) == "metaflow-card"
     assert [(g["value"], g["count"]) for g in by_run] == [(run_id, 6)]
     assert sorted((g["value"] or "", g["count"]) for g in by_step) == [
         ("", 1), ("end", 1), ("fit", 2), ("pick", 1), ("start", 1)]
