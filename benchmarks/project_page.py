@@ -2,6 +2,7 @@
 MLflow's UI on the same runs.
 
     .venv/bin/python benchmarks/project_page.py [--home DIR] [--experiments 10000] [--repeat 5] [--no-mlflow]
+        [--postgres | --database-url URL]      # PostgreSQL instead of SQLite in HOME/halley.db
     .venv/bin/python benchmarks/project_page.py --quick          # 2,000 experiments, 3 repeats
 
 Data: the store of ``benchmarks/table.py`` (``--experiments`` x 50 parameters x 20 metrics of 3
@@ -56,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import chromium  # noqa: E402  (benchmarks/chromium.py: the browser, signed in)
 
+import database  # noqa: E402  (benchmarks/database.py: which database to measure)
 import table  # noqa: E402  (benchmarks/table.py: its store and data)
 from dashboard.services import ingest, panels, project_views, projects  # noqa: E402
 
@@ -159,10 +161,10 @@ def curve(i: int, steps: int) -> np.ndarray:
 
 # --- Halley's data -------------------------------------------------------------------------
 
-def prepare_halley(home: Path, n: int, curve_steps: int) -> int:
+def prepare_halley(home: Path, url: str, n: int, curve_steps: int) -> int:
     """The store, its curves, saved query and view; returns the view's id (opened with ``?view=``,
     so the project's default view, which ``benchmarks/table.py`` loads, stays as it is)."""
-    db, actor = table.open_store(home, n, 50, 20)
+    db, actor = table.open_store(home, url, n, 50, 20)
     with db.session() as s:
         project = projects.get_readable(s, actor, USER, PROJECT)
         has_curves = "curve" in (panels.catalogue(s, actor, project).get("metrics") or [])
@@ -281,19 +283,17 @@ def halley_round(page, url: str, screenshot: Path | None) -> dict:
     return out
 
 
-def bench_halley(browser, home: Path, view_id: int, repeat: int, screenshot: Path | None) -> list[dict]:
-    from tests.conftest import LiveServer
-
-    server = LiveServer(home).start(workers=2)
+def bench_halley(browser, home: Path, url: str, view_id: int, repeat: int, screenshot: Path | None) -> list[dict]:
+    server = database.live_server(home, url).start(workers=2)
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(FETCH_SPY_JS)
         page = context.new_page()
         chromium.sign_in(page, server.url, USER, PASSWORD)
-        url = f"{server.url}/{USER}/{PROJECT}?view={view_id}"
+        page_url = f"{server.url}/{USER}/{PROJECT}?view={view_id}"
         rounds = []
         for r in range(repeat + 1):  # the first round warms the server's caches and is not counted
-            res = halley_round(page, url, screenshot if r == 1 else None)
+            res = halley_round(page, page_url, screenshot if r == 1 else None)
             print(f"  halley round {r}{' (warm-up)' if r == 0 else ''}: "
                   + ", ".join(f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v}" for k, v in res.items()
                               if k != "answers")
@@ -480,6 +480,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="measured rounds after a warm-up (default 5)")
     ap.add_argument("--quick", action="store_true", help="2,000 experiments and 3 rounds")
     ap.add_argument("--no-mlflow", action="store_true", help="measure Halley only")
+    database.add_arguments(ap)
     ap.add_argument("--screenshot", type=Path, help="save screenshots of the pages as PATH-*.png")
     args = ap.parse_args()
     if args.quick:
@@ -488,7 +489,9 @@ def main() -> None:
     home.mkdir(parents=True, exist_ok=True)
     print(f"home {home}; {args.experiments} experiments; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    view_id = prepare_halley(home, args.experiments, args.curve_steps)
+    db_url = database.database_url(args, home)
+    view_id = prepare_halley(home, db_url, args.experiments, args.curve_steps)
+    print(f"database: {database.describe(db_url)}", flush=True)
     mlflow_ok = not args.no_mlflow
     if mlflow_ok:
         try:
@@ -502,7 +505,7 @@ def main() -> None:
     loads = [os.getloadavg()[0]]
     with sync_playwright() as pw:
         browser = chromium.launch(pw)
-        h = bench_halley(browser, home, view_id, args.repeat, args.screenshot)
+        h = bench_halley(browser, home, db_url, view_id, args.repeat, args.screenshot)
         loads.append(os.getloadavg()[0])
         m = bench_mlflow(browser, home, args.experiments, args.curve_steps, args.repeat, args.screenshot) \
             if mlflow_ok else None

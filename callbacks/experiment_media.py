@@ -151,7 +151,7 @@ def asset_rows(call: Call, request, search, mode, type_filter, ref):
     base = f"/api/v1/experiments/{quote(exp.key, safe='')}/assets/"
     data = [{
         "asset_id": a.asset_id, "name": a.file_name,
-        "type": ASSET_TYPE_LABELS[asset_pages.CM_EXAMPLES] if a.cm_example else a.type,
+        "type": ASSET_TYPE_LABELS.get(shown := asset_pages.shown_type(a), shown),
         "size": a.size, "size_label": "remote" if a.remote_url else size_label(a.size), "step": a.step,
         "created": experiments.as_utc(a.created_at).strftime("%Y-%m-%d %H:%M:%S") if a.created_at else "",
         "download": "" if a.remote_url else f"[Download]({base}{a.asset_id})",

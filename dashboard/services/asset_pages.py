@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from dashboard.errors import Invalid
 from dashboard.services import assets as asset_files
 from dashboard.services.experiment_page import (
-    FILTER_MODES, MAX_PATTERN, MediaItem, compile_name_regex, get_asset, like_pattern,
+    FILTER_MODES, MAX_PATTERN, MediaItem, compile_name_regex, get_asset, like_pattern, metadata_of,
 )
 from models import Asset, Experiment
 
@@ -81,6 +81,15 @@ def type_counts(session: Session, exp: Experiment) -> dict[str, int]:
         key = CM_EXAMPLES if example else type_
         out[key] = out.get(key, 0) + int(n)
     return out
+
+
+def shown_type(asset: Asset) -> str:
+    """The type the Assets tab shows: a comet_ml kind Halley keeps as "other" (a Metaflow card is
+    "metaflow-card") by the name comet_ml logged it under."""
+    if asset.cm_example:
+        return CM_EXAMPLES
+    original = metadata_of(asset).get("comet_upload_type") if asset.type == "other" else None
+    return original[:64] if isinstance(original, str) and original.strip() else asset.type
 
 
 def asset_scope(exp: Experiment, type_filter: str | None) -> list:
