@@ -4,7 +4,7 @@
   always with the checks below (structure after the compose specification's rules for the keys
   used here, ``${VAR}`` interpolation, references between services and volumes, every required
   variable present in deploy/halley.env.example, a worker service exactly when ``halley
-  worker`` exists, running it with the server's database, secret key and broker);
+  worker`` exists, running it with the server's database, secret key, broker and asset store);
 * Dockerfile: base image, a non-root user, the health check, ``halley`` as entrypoint, every
   copied path present; the image is built only when a container daemon answers;
 * deploy/halley.service: the sections and keys a unit needs.
@@ -165,7 +165,9 @@ def check_compose(problems: list[str], compose: Path = COMPOSE) -> dict:
     if has_worker and "worker" in services and "halley" in services:
         server_env = services["halley"].get("environment") or {}
         worker_env = services["worker"].get("environment") or {}
-        for name in ("HALLEY_DATABASE_URL", "HALLEY_SECRET_KEY", "HALLEY_CELERY_BROKER"):
+        for name in ("HALLEY_DATABASE_URL", "HALLEY_SECRET_KEY", "HALLEY_CELERY_BROKER", "HALLEY_ASSET_STORE",
+                     "HALLEY_S3_ENDPOINT_URL", "HALLEY_S3_REGION", "HALLEY_S3_ACCESS_KEY_ID",
+                     "HALLEY_S3_SECRET_ACCESS_KEY"):
             if server_env.get(name) != worker_env.get(name):
                 problems.append(f"docker-compose.yml: the worker's {name} differs from the server's "
                                 "(the worker runs the servers' jobs with their settings)")

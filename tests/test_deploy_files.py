@@ -19,9 +19,12 @@ def test_the_deployment_files_pass_the_checks():
     check.check_dockerfile(problems)
     check.check_unit(problems)
     assert problems == []
-    assert set(doc["services"]) == {"halley", "worker", "postgres", "redis", "minio"}
+    # minio-setup creates the asset bucket
+    assert set(doc["services"]) == {"halley", "worker", "postgres", "redis", "minio", "minio-setup"}
     assert doc["services"]["worker"]["command"][0] == "worker"
     env = doc["services"]["halley"]["environment"]
+    assert env["HALLEY_ASSET_STORE"] == "s3://halley-assets" and env["HALLEY_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert "mc mb --ignore-existing" in doc["services"]["minio-setup"]["entrypoint"][-1]
     assert env["HALLEY_DATABASE_URL"].startswith("postgresql+psycopg://halley:") and "@postgres:5432/" in env[
         "HALLEY_DATABASE_URL"]
 
