@@ -30,7 +30,8 @@ Outputs and values are named "component-id.property", and "type.property" for pa
 A background callback's function runs in a job process with no request (a ``halley worker``
 when a broker is set): its Call names the actor whose request started the job and opens the
 job's own database session; it checks access itself, as any callback does, and shows its
-errors itself. The kit checks its request before the job starts. Clientside callbacks run in the browser and are recorded as such.
+errors itself. The kit checks its request before the job starts. Clientside callbacks run in
+the browser and are recorded as such.
 """
 from __future__ import annotations
 

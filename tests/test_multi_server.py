@@ -1,14 +1,16 @@
 """Two `halley serve` processes behind a round-robin proxy, as a team deploys Halley: different
-homes, one PostgreSQL database, one Redis broker, one secret key, and a `halley worker` for
-background jobs. Every request may go to either server (the proxy alternates them), so nothing
-may depend on which one answers: sign-in, the project page's panels, a background job (started
-through one server, polled through both, run by the worker), readiness through a database
-outage and a lost worker, and a backup restored into a fresh home."""
+homes, one PostgreSQL database, one Redis broker, one secret key, one S3 bucket for assets
+(moto's server, tests/s3_server.py), and a `halley worker` for background jobs. Every request
+may go to either server (the proxy alternates them), so nothing may depend on which one answers:
+sign-in, the project page's panels, a background job (started through one server, polled through
+both, run by the worker), an asset uploaded through one and downloaded through the other,
+readiness through a database outage and a lost worker, and a backup restored into a fresh home
+and bucket."""
 from __future__ import annotations
 
 import atexit
 import csv
-import importlib.util
+import hashlib
 import io
 import os
 import secrets
@@ -27,6 +29,7 @@ from dashboard.services import view_state
 from tests.conftest import HALLEY, ROOT, Accounts, free_port, sign_in, stop_process_group
 from tests.postgres_fixtures import PostgresCluster, PostgresServer, postgres  # noqa: F401
 from tests.round_robin_proxy import RoundRobinProxy
+from tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
 from tests.test_export_all import log_runs
 
 redis = pytest.importorskip("redis", reason="the multi-server test needs redis-py (the celery extra)")
@@ -36,7 +39,8 @@ SLOW = 60_000
 RUNS = 6
 PANELS = [{"type": "line", "name": "Loss", "metrics": ["loss"]},
           {"type": "bar", "metric": "loss", "aggregation": "average"},
-          {"type": "scatter", "xAxis": {"source": "param", "name": "lr"}, "yAxis": {"source": "metric", "name": "loss"}},
+          {"type": "scatter", "xAxis": {"source": "param", "name": "lr"},
+           "yAxis": {"source": "metric", "name": "loss"}},
           {"type": "parcoords", "axes": ["param:lr", "metric:loss"]}]
 
 
@@ -78,9 +82,9 @@ def ready(server, status: int = 200, what: str = "readiness") -> dict:
 
 
 @pytest.fixture(scope="module")
-def team(postgres, tmp_path_factory):  # noqa: F811
-    """PostgreSQL (a cluster of this module's own, stopped for an outage), Redis, a worker, two
-    servers and the proxy; an owner with a project of runs and a view of panels."""
+def team(postgres, s3_server, tmp_path_factory):  # noqa: F811
+    """PostgreSQL (a cluster of this module's own, stopped for an outage), Redis, an S3 bucket, a
+    worker, two servers and the proxy; an owner with a project of runs and a view of panels."""
     if shutil.which("redis-server") is None:
         pytest.skip("the multi-server test needs redis-server (Debian package redis-server; `make redis`)")
     base = tmp_path_factory.mktemp("team")
@@ -91,7 +95,8 @@ def team(postgres, tmp_path_factory):  # noqa: F811
                      "--appendonly", "no", "--dir", str(base)], dict(os.environ), base / "redis.log").start()
     wait_until(lambda: _pings(broker), 30, "Redis")
     database_url = cluster.create_database("team")
-    shared = {"HALLEY_SECRET_KEY": secrets.token_hex(32), "HALLEY_CELERY_BROKER": broker}
+    shared = {"HALLEY_SECRET_KEY": secrets.token_hex(32), "HALLEY_CELERY_BROKER": broker,
+              **s3_server.env(f"s3://{s3_server.new_bucket('team')}/assets")}
     servers = [PostgresServer(base / name, database_url, extra_env=shared) for name in ("one", "two")]
     worker_home = base / "worker"
     worker_home.mkdir()
@@ -112,8 +117,8 @@ def team(postgres, tmp_path_factory):  # noqa: F811
             view = project_views.create_view(s, actor, project, "Panels", {"panels": PANELS})
         for server in servers:
             ready(server, 200, "a worker to answer")
-        yield {"cluster": cluster, "servers": servers, "worker": worker, "proxy": proxy, "owner": owner,
-               "keys": keys, "db": db, "actor": actor, "database_url": database_url, "base": base,
+        yield {"s3": s3_server, "cluster": cluster, "servers": servers, "worker": worker, "proxy": proxy,
+               "owner": owner, "keys": keys, "db": db, "actor": actor, "database_url": database_url, "base": base,
                "path": f"/{owner.workspace}/shared", "view": f"/{owner.workspace}/shared?view={view.id}"}
     finally:
         if proxy:
@@ -190,6 +195,21 @@ def test_an_export_waits_for_a_worker_says_so_and_completes_once_one_starts(team
         ready(server, 200, "the worker to answer again")
 
 
+def test_an_asset_uploaded_through_one_server_downloads_through_the_other(team):
+    owner, (one, two) = team["owner"], team["servers"]
+    data = secrets.token_bytes(3 * 1024 * 1024 + 17)
+    with requests.Session() as client:
+        client.headers["Authorization"] = owner.api_key
+        r = client.post(f"{one.url}/api/v1/experiments/{team['keys'][0]}/assets", files={"file": ("blob.bin", data)},
+                        data={"type": "file"}, timeout=120)
+        assert r.status_code == 201, r.text
+        asset_id = r.json()["asset_id"]
+        got = client.get(f"{two.url}/api/v1/experiments/{team['keys'][0]}/assets/{asset_id}", timeout=120)
+    assert got.status_code == 200 and hashlib.sha256(got.content).digest() == hashlib.sha256(data).digest()
+    on_disk = [f for server in (one, two) for f in (server.home / "assets").rglob("*") if f.is_file()]
+    assert on_disk == []  # in the bucket, on neither server's disk
+
+
 def test_a_database_outage_makes_both_servers_not_ready_and_they_recover(team):
     team["cluster"].pause()
     try:
@@ -221,15 +241,10 @@ def test_a_backup_restores_the_same_data_into_a_fresh_home(team, tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     restored_url = team["cluster"].create_database("restored")
-    env = {**server.env(), "HALLEY_HOME": str(tmp_path / "fresh"), "HALLEY_DATABASE_URL": restored_url}
+    env = {**server.env(), "HALLEY_HOME": str(tmp_path / "fresh"), "HALLEY_DATABASE_URL": restored_url,
+           "HALLEY_ASSET_STORE": f"s3://{team['s3'].new_bucket('restored')}/assets"}
     done = subprocess.run([HALLEY, "restore", str(archive)], env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     before, after = _everything(team["database_url"], team["actor"]), _everything(restored_url, team["actor"])
     assert after == before and len(before[0].splitlines()) == RUNS + 1 and team["owner"].username in before[1]
-
-
-def test_an_asset_uploaded_through_one_server_downloads_through_the_other(team):
-    if importlib.util.find_spec("tests.s3_server") is None:
-        pytest.skip("servers with different homes share assets only through an S3 asset store "
-                    "(HALLEY_ASSET_STORE=s3://...), which Halley does not have yet")
