@@ -187,13 +187,14 @@ def test_bad_input_is_refused(server, flow):
 
 def test_artifacts_page_and_experiment_tab(server, flow, page, console_errors):
     owner, ws = flow["owner"], flow["owner"].workspace
-    sign_in(page, server, owner, f"/artifacts/{ws}")
-    page.goto(f"{server.url}/artifacts/{ws}")
+    sign_in(page, server, owner, f"/{ws}")
+    page.goto(f"{server.url}/{ws}")
+    page.click("#workspace-artifacts-link")  # the workspace page links to its artifacts
     table = page.locator("#artifacts-table")
     table.wait_for(timeout=60_000)
     assert "flowers" in table.inner_text() and "classifier" in table.inner_text()
     assert "2.0.0" in table.inner_text() and "dataset" in table.inner_text()
-    page.click("text=flowers")
+    page.click("#artifacts-table a:text('flowers')")
     page.locator("#artifact-versions").wait_for(timeout=60_000)
     text = page.locator("#artifact-versions").inner_text()
     for expected in ("1.0.0", "2.0.0", "latest", "staging", "prod", "raw", "clean", "images/one.bin",

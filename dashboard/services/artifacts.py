@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -479,9 +480,7 @@ def has_artifacts(session: Session, exp: Experiment) -> bool:
 
 
 def artifact_href(workspace: str, name: str) -> str:
-    from urllib.parse import quote
-
-    return f"/{quote(workspace, safe='')}/artifacts/{quote(name, safe='')}"
+    return f"/artifacts/{quote(workspace, safe='')}/{quote(name, safe='')}"
 
 
 def file_href(version: ArtifactVersion, row: ArtifactFile) -> str:

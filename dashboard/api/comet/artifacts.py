@@ -201,10 +201,6 @@ def artifact_files(actor: Actor):
 def file_download(actor: Actor, version_id: str):
     """get-asset with ``artifactVersionId``: a file of an artifact version the actor may read
     (whichever experiment asks)."""
-    from dashboard.api import attachment
-    from dashboard.services import assets as asset_service
+    from dashboard.api.artifacts import file_response
 
-    with context.db().session() as s:
-        row = artifacts.file_of(s, actor, version_id, request.args.get("assetId") or "")
-    return attachment(asset_service.open_asset(context.settings(), row), row.content_type,
-                      asset_service.safe_download_name(row.file_name))
+    return file_response(actor, version_id, request.args.get("assetId") or "")
