@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from sqlalchemy import event, func
 from sqlalchemy import update as sa_update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from dashboard.auth import Actor, actor_role
@@ -248,7 +249,7 @@ def upsert(session: Session, actor: Actor, experiment_key: str, name, type, vers
         artifact = Artifact(id=str(uuid.uuid4()), workspace_id=ws.id, name=name, type=type,
                             created_by_id=actor.user_id)
         session.add(artifact)
-        session.flush()
+        _flush_or_conflict(session)
     found = versions_of(session, artifact)
     previous = found[-1].version if found else None
     if version not in (None, ""):
@@ -270,8 +271,16 @@ def upsert(session: Session, actor: Actor, experiment_key: str, name, type, vers
     artifact.type = type
     artifact.updated_at = utcnow()
     session.add_all([row, artifact])
-    session.flush()
+    _flush_or_conflict(session)
     return Upserted(artifact, row, previous)
+
+
+def _flush_or_conflict(session: Session) -> None:
+    """Two runs logging the same artifact at the same moment: the second one is told to retry."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("The artifact changed while this version was being created; log it again") from exc
 
 
 def _own_version(session: Session, actor: Actor, version_id: str, experiment_key: str | None) -> ArtifactVersion:
@@ -361,11 +370,6 @@ def store_file(session: Session, actor: Actor, experiment_key: str, version_id: 
                     .values(size=ArtifactVersion.size + size, updated_at=utcnow()))
     session.flush()
     return row
-
-
-def storage_paths(session: Session) -> list[str]:
-    """Every stored artifact file (for backups)."""
-    return [p for p in session.exec(select(ArtifactFile.storage_path)).all() if p]
 
 
 # --- pages ----------------------------------------------------------------------------------
