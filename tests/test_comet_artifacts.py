@@ -216,3 +216,34 @@ def test_outsider_sees_no_artifacts_page(server, accounts, flow, page):
     page.locator("#not-found").wait_for(timeout=60_000)
     page.goto(f"{server.url}/artifacts/{flow['owner'].workspace}/flowers")
     page.locator("#not-found").wait_for(timeout=60_000)
+
+
+def test_halley_sdk_logs_and_fetches_artifacts(server, accounts, tmp_path):
+    from dashboard.sdk import Artifact, Experiment
+    from tests.test_sdk_roundtrip import QUIET as SDK_QUIET
+
+    owner = accounts.create("sdkart")
+    (tmp_path / "data" / "sub").mkdir(parents=True)
+    (tmp_path / "data" / "a.txt").write_bytes(b"alpha")
+    (tmp_path / "data" / "sub" / "b.bin").write_bytes(bytes(range(50)))
+    with Experiment(api_key=owner.api_key, url=server.url, project_name="sdk-artifacts", **SDK_QUIET) as exp:
+        artifact = Artifact("corpus", "dataset", metadata={"lang": "en"}, aliases=["best"], version_tags=["t1"])
+        artifact.add(tmp_path / "data", logical_path="data")
+        artifact.add_remote("s3://bucket/corpus/full.tar", logical_path="full.tar")
+        first = exp.log_artifact(artifact)
+        second = exp.log_artifact(Artifact("corpus", "dataset", version="4.2.0"))
+    assert (first.version, second.version) == ("1.0.0", "4.2.0")
+    assert sorted(f["name"] for f in first.assets) == ["data/a.txt", "data/sub/b.bin", "full.tar"]
+    with Experiment(api_key=owner.api_key, url=server.url, project_name="sdk-artifacts", **SDK_QUIET) as user:
+        best = user.get_artifact("corpus", version_or_alias="best")
+        latest = user.get_artifact(f"{owner.workspace}/corpus")
+        target = best.download(tmp_path / "out")
+    assert best.version == "1.0.0" and best.metadata == {"lang": "en"} and best.version_tags == ["t1"]
+    assert latest.version == "4.2.0" and "latest" in latest.aliases
+    assert (target / "data" / "a.txt").read_bytes() == b"alpha"
+    assert (target / "data" / "sub" / "b.bin").read_bytes() == bytes(range(50))
+    assert not (target / "full.tar").exists()
+    details = requests.get(f"{server.url}/api/v1/workspaces/{owner.workspace}/artifacts/corpus",
+                           headers={"Authorization": owner.api_key}).json()
+    assert {v["version"]: v["used_by"] for v in details["versions"]} == {"4.2.0": [user.get_key()],
+                                                                         "1.0.0": [user.get_key()]}
