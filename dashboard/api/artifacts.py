@@ -36,9 +36,12 @@ def get_artifact(workspace, name, actor):
         "id": v.version.id, "version": v.version.version, "state": v.version.state, "size": v.version.size,
         "aliases": v.aliases, "tags": v.tags, "metadata": v.metadata, "created_at": iso(v.version.created_at),
         "logged_by": v.logged_by.key if v.logged_by else None, "used_by": [u.key for u in v.used_by],
-        "files": [{"asset_id": f.asset_id, "name": f.file_name, "size": f.size, "remote_url": f.remote_url,
-                   "type": f.type} for f in v.files],
+        "files": [file_json(f) for f in v.files],
     } for v in views]})
+
+
+def file_json(f) -> dict:
+    return {"asset_id": f.asset_id, "name": f.file_name, "size": f.size, "remote_url": f.remote_url, "type": f.type}
 
 
 def version_json(session, artifact, version) -> dict:
@@ -49,8 +52,7 @@ def version_json(session, artifact, version) -> dict:
             "version": version.version, "state": version.state, "size": version.size,
             "aliases": artifacts.aliases(version, found[-1]), "tags": artifacts.tags(version),
             "metadata": artifacts.metadata(version), "logged_by": logged_by.key if logged_by else None,
-            "files": [{"asset_id": f.asset_id, "name": f.file_name, "size": f.size, "remote_url": f.remote_url,
-                       "type": f.type} for f in artifacts.files_of(session, version)]}
+            "files": [file_json(f) for f in artifacts.files_of(session, version)]}
 
 
 @read_route("/workspaces/<workspace>/artifacts/<name>/version", methods=["GET"])

@@ -490,6 +490,12 @@ class BaseExperiment:
 
     # --- stop ---
 
+    def log_artifact(self, artifact):
+        raise NotImplementedError("Artifacts need the server: log them from an online Experiment")
+
+    def get_artifact(self, artifact_name, workspace=None, version_or_alias=None):
+        raise NotImplementedError("Artifacts need the server: fetch them from an online Experiment")
+
     def _check_stop(self) -> None:
         if self._interrupted or threading.current_thread() is not threading.main_thread():
             return

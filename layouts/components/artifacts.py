@@ -125,3 +125,20 @@ def workspace_link(workspace: str):
     return dcc.Link([html.I(className="bi bi-box-seam me-1"), "Artifacts"],
                     href=f"/artifacts/{quote(workspace, safe='')}", id="workspace-artifacts-link",
                     className="btn btn-outline-secondary btn-sm ms-2")
+
+
+def members_page(path: str, missing: str, load):
+    """What ``load(session, actor)`` returns for a workspace member; a visitor who isn't signed
+    in is sent to sign in first, anyone else who may not see it gets the not-found page."""
+    from dashboard import context
+    from dashboard.errors import NotFound
+    from layouts.components.access import actor, not_found, sign_in_redirect
+
+    me = actor()
+    with context.db().session() as s:
+        try:
+            return load(s, me)
+        except NotFound:
+            if not me.is_authenticated:
+                return sign_in_redirect(path)
+            return not_found(missing)
