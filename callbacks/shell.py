@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+from urllib.parse import quote, unquote
+
 from dash import Input, Output, html
 
 from callbacks.kit import Call, CallbackKit
 from dashboard.auth import is_site_admin
 from dashboard.services import accounts, workspaces
 
-FIXED_FIRST_SEGMENTS = {"", "login", "setup", "signup", "invite", "workspaces", "settings", "shared", "404",
+FIXED_FIRST_SEGMENTS = {"", "artifacts", "login", "setup", "signup", "invite", "workspaces", "settings", "shared", "404",
                         "get-started", "admin", "reset"}
 
 
@@ -17,6 +19,8 @@ def current_workspace_name(pathname: str | None, search: str | None, names: list
     first = segments[0] if segments else ""
     if first not in FIXED_FIRST_SEGMENTS and first in names:
         return first
+    if first == "artifacts" and len(segments) > 1 and unquote(segments[1]) in names:
+        return unquote(segments[1])
     if first == "settings" and search:
         from urllib.parse import parse_qs
 
@@ -46,6 +50,11 @@ def render_nav(call: Call, pathname, search):
     shown_name = (user.display_name if user is not None else "") or actor.username
     items += [
         dbc.DropdownMenuItem("View all workspaces", href="/workspaces", id="shell-all-workspaces"),
+    ]
+    if current in names:
+        items.append(dbc.DropdownMenuItem([html.I(className="bi bi-box-seam me-2"), f"Artifacts of {current}"],
+                                          href=f"/artifacts/{quote(current, safe='')}", id="shell-artifacts"))
+    items += [
         dbc.DropdownMenuItem(divider=True),
         dbc.DropdownMenuItem([html.I(className="bi bi-person me-2"), "Account"], href="/settings/account",
                              id="shell-account"),

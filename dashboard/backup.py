@@ -48,8 +48,12 @@ FORMAT = "halley-backup"
 FORMAT_VERSION = 1
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
-# the file names rows may refer to (Asset.storage_path, Project.icon_path); a remote asset
-# (a link to data kept elsewhere) has an empty storage path and no file
+# the file names rows may refer to (Asset.storage_path, ArtifactFile.storage_path,
+# Project.icon_path); a remote asset (a link to data kept elsewhere) has an empty storage path
+# and no file
+FILE_QUERIES = (("asset", "SELECT storage_path FROM asset WHERE storage_path <> ''"),
+                ("artifactfile", "SELECT storage_path FROM artifactfile WHERE storage_path <> ''"),
+                ("project", "SELECT icon_path FROM project WHERE icon_path IS NOT NULL"))
 FILE_RE = re.compile(r"^(?:[0-9a-f]{2}/[0-9a-f]{32}|icons/[0-9a-f]{32}\.png)$")
 CHUNK = 1 << 20
 
@@ -159,12 +163,7 @@ def _sqlite_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 def _sqlite_files(conn: sqlite3.Connection) -> list[str]:
     tables = set(_sqlite_tables(conn))
-    files = []
-    if "asset" in tables:
-        files += [r[0] for r in conn.execute("SELECT storage_path FROM asset WHERE storage_path <> ''")]
-    if "project" in tables:
-        files += [r[0] for r in conn.execute("SELECT icon_path FROM project WHERE icon_path IS NOT NULL")]
-    return files
+    return [r[0] for table, query in FILE_QUERIES if table in tables for r in conn.execute(query)]
 
 
 def _revision_of(rows) -> str | None:
@@ -246,13 +245,7 @@ def _snapshot_postgresql(url: str, work: Path) -> Snapshot:
                   "--dbname", conninfo], env, "pg_dump")
             counts = _pg_counts(conn)
             tables = set(counts)
-            files = []
-            if "asset" in tables:
-                files += [r[0] for r in conn.exec_driver_sql(
-                    "SELECT storage_path FROM asset WHERE storage_path <> ''")]
-            if "project" in tables:
-                files += [r[0] for r in conn.exec_driver_sql(
-                    "SELECT icon_path FROM project WHERE icon_path IS NOT NULL")]
+            files = [r[0] for table, query in FILE_QUERIES if table in tables for r in conn.exec_driver_sql(query)]
             revision = (_revision_of(conn.exec_driver_sql("SELECT version_num FROM alembic_version"))
                         if "alembic_version" in tables else None)
             server_version = conn.exec_driver_sql("SHOW server_version").scalar()

@@ -6,6 +6,7 @@ from dashboard import context
 from dashboard.errors import NotFound
 from dashboard.services import projects, workspaces
 from layouts.components.access import actor, not_found, sign_in_redirect
+from layouts.components.artifacts import workspace_link
 from layouts.components.workspace_dialogs import workspace_dialogs
 
 dash.register_page(__name__, path_template="/<workspace>", path="/workspace", title="Workspace - Halley", order=70)
@@ -83,6 +84,7 @@ def layout(workspace: str = "", **_query):
             html.Div([
                 html.H3(ws.name, className="mb-0", id="workspace-title"),
                 html.Span(f"your role: {role.value}" if role else "public projects", className="text-muted ms-3"),
+                workspace_link(ws.name) if role else None,
             ], className="d-flex align-items-baseline"),
             dbc.Button([html.I(className="bi bi-plus-lg me-1"), "Create project"], id="workspace-create-open",
                        color="primary") if can_create else None,

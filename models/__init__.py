@@ -1,4 +1,5 @@
 """SQLModel tables: the data, no behaviour beyond tiny helpers."""
+from .artifacts import Artifact, ArtifactFile, ArtifactUse, ArtifactVersion
 from .accounts import ApiKey, AuditEvent, Invite, LoginThrottle, Membership, PasswordReset, User, UserIdentity, Workspace, utcnow
 from .enums import AssetType, ExperimentStatus, Role
 from .experiments import (
@@ -18,7 +19,7 @@ from .optimizer import OptimizerSweep, OptimizerTrial
 from .projects import PanelTemplate, Project, SavedQuery, SavedView
 
 __all__ = [
-    "ApiKey", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
+    "ApiKey", "Artifact", "ArtifactFile", "ArtifactUse", "ArtifactVersion", "Asset", "AuditEvent", "AssetType", "Experiment", "ExperimentStatus", "ExperimentTag",
     "Invite", "LoginThrottle", "Membership", "OptimizerSweep", "OptimizerTrial", "PasswordReset", "PanelTemplate", "ReceivedBatch",
     "MetricPoint", "MetricRollup", "MetricSeries", "Other", "OutputLine",
     "Parameter", "ParameterValue", "Project", "Role", "SavedQuery", "SavedView", "User", "UserIdentity",

@@ -18,7 +18,7 @@ from PIL import Image
 from dashboard import asset_store
 from dashboard.auth import Actor
 from dashboard.config import Settings
-from dashboard.sdk import Experiment
+from dashboard.sdk import Artifact, Experiment
 from tests.conftest import HALLEY, ROOT, Accounts, LiveServer, api
 from tests.postgres_fixtures import PostgresServer, postgres  # noqa: F401  (the session's cluster)
 from tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
@@ -74,6 +74,10 @@ def _log_everything(server: LiveServer) -> tuple[Accounts, object, list[str]]:
     exp.log_image(Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)), name="sample.png")
     exp.log_text("a line of text", step=3)
     exp.log_remote_asset("s3://bucket/data/train.csv", remote_file_name="train.csv")  # a link: no file
+    (server.home / "corpus.bin").write_bytes(rng.bytes(5_000))
+    artifact = Artifact("kept-data", "dataset", aliases=["best"])
+    artifact.add(server.home / "corpus.bin")
+    exp.log_artifact(artifact)
     exp.end()
     keys.append(exp.get_key())
     # ...and one over plain HTTP
@@ -128,7 +132,10 @@ def _everything(server: LiveServer, owner, keys: list[str]) -> dict:
     out = {"account": get("/account"), "workspaces": get("/workspaces"), "projects": get(f"/workspaces/{ws}/projects"),
            "project": {k: v for k, v in get(f"/workspaces/{ws}/projects/kept").items()},
            "icon": get(f"/workspaces/{ws}/projects/kept/icon"),
-           "experiments": get(f"/workspaces/{ws}/projects/kept/experiments")}
+           "experiments": get(f"/workspaces/{ws}/projects/kept/experiments"),
+           "artifact": get(f"/workspaces/{ws}/artifacts/kept-data")}
+    version = out["artifact"]["versions"][0]
+    out["artifact_file"] = get(f"/artifact-versions/{version['id']}/files/{version['files'][0]['asset_id']}")
     for key in keys:
         assets = get(f"/experiments/{key}/assets")
         out[key] = {
@@ -166,7 +173,8 @@ def _round_trip(source: LiveServer, target: LiveServer, tmp_path) -> None:
         with tarfile.open(archive) as tar:
             manifest = json.loads(tar.extractfile("manifest.json").read())
         assert manifest["counts"]["experiment"] == 2 and manifest["counts"]["user"] >= 2
-        assert manifest["assets"]["count"] == 7 and manifest["missing_assets"] == []  # 3 per run + the icon
+        # 3 per run, the icon and the artifact's file
+        assert manifest["assets"]["count"] == 8 and manifest["missing_assets"] == []
 
         target.home.mkdir(parents=True)
         done = halley(target, "restore", str(archive))
@@ -184,6 +192,8 @@ def _round_trip(source: LiveServer, target: LiveServer, tmp_path) -> None:
             after = _everything(target, owner, keys)
             assert after == before
             assert len(after[keys[0]]["files"]) == 3 and after["icon"][:4] == b"\x89PNG"
+            assert len(after["artifact_file"]) == 5_000 and after["artifact"]["versions"][0]["aliases"] == [
+                "latest", "best"]
             assert [a["remote_url"] for a in after[keys[0]]["assets"]["assets"] if a.get("remote_url")] == [
                 "s3://bucket/data/train.csv"]
             assert after[keys[0]]["meta"]["name"] == "renamed run"

@@ -451,7 +451,8 @@ def test_openapi_and_readme_name_what_is_served(server):
                          ("write/experiment/restore", "GET"), ("write/experiment/delete", "GET"),
                          ("project", "GET"), ("write/project/create", "POST"), ("project/notes", "GET"),
                          ("views/get-all", "GET"), ("project/column-names", "GET"), ("project/query", "POST"),
-                         ("experiments/multi-metric-chart", "POST")):
+                         ("experiments/multi-metric-chart", "POST"), ("write/artifacts/upsert", "POST"),
+                         ("artifacts/version", "GET"), ("artifacts/get-all", "GET")):
         assert method in served["/api/rest/v2/" + path], path
     assert "/clientlib/logger/add/run" in served and not any("unknown" in p for p in served)
     assert doc["not_served"] == NOT_SERVED

@@ -189,3 +189,4 @@ from dashboard.api import projects as _projects  # noqa: E402,F401
 from dashboard.api import experiment_media as _experiment_media  # noqa: E402,F401
 from dashboard.api import experiment_table as _experiment_table  # noqa: E402,F401
 from dashboard.api import optimizer as _optimizer  # noqa: E402,F401
+from dashboard.api import artifacts as _artifacts  # noqa: E402,F401

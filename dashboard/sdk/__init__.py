@@ -5,10 +5,11 @@
 Needs only ``requests`` (and ``psutil`` for system metrics); nothing else of Halley is imported.
 """
 from dashboard.sdk.api import API, APIExperiment
+from dashboard.sdk.artifacts import Artifact, LoggedArtifact
 from dashboard.sdk.experiment import Experiment, ExistingExperiment, InterruptedExperiment
 from dashboard.sdk.offline import OfflineExperiment
 from dashboard.sdk.optimizer import Optimizer, OptimizerException
 from dashboard.sdk.upload import upload
 
-__all__ = ["API", "APIExperiment", "Experiment", "ExistingExperiment", "InterruptedExperiment",
+__all__ = ["API", "APIExperiment", "Artifact", "LoggedArtifact", "Experiment", "ExistingExperiment", "InterruptedExperiment",
            "OfflineExperiment", "Optimizer", "OptimizerException", "upload"]

@@ -19,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+from dashboard.sdk import artifacts
 from dashboard.sdk import environment as env
 from dashboard.sdk.config import ClientConfig, env_float, resolve_flag, spool_root
 from dashboard.sdk.formats import (confusion_matrix_json, figure_bytes, flatten_parameters, histogram_json, image_bytes, json_value,
@@ -489,6 +490,12 @@ class BaseExperiment:
 
     # --- stop ---
 
+    def log_artifact(self, artifact):
+        raise NotImplementedError("Artifacts need the server: log them from an online Experiment")
+
+    def get_artifact(self, artifact_name, workspace=None, version_or_alias=None):
+        raise NotImplementedError("Artifacts need the server: fetch them from an online Experiment")
+
     def _check_stop(self) -> None:
         if self._interrupted or threading.current_thread() is not threading.main_thread():
             return
@@ -715,6 +722,30 @@ class Experiment(BaseExperiment):
         if self._off or self._ended:
             return True
         return self._sender.flush(timeout or self._config.end_timeout_s)
+
+    def log_artifact(self, artifact: artifacts.Artifact) -> artifacts.LoggedArtifact | None:
+        """A new version of ``artifact`` (1.0.0, 2.0.0, ... or its own ``version``) with its files,
+        logged by this run; waits until the server has it all (after what was logged before)."""
+        if not self._connected():
+            return None
+        return artifacts.log_artifact(HttpClient(self._config), self.id, artifact)
+
+    def get_artifact(self, artifact_name: str, workspace: str | None = None,
+                     version_or_alias: str | None = None) -> artifacts.LoggedArtifact | None:
+        """A version (``name``, ``workspace/name:version_or_alias``; the newest by default) of an
+        artifact of the workspace, recorded as used by this run."""
+        if not self._connected():
+            return None
+        return artifacts.get_artifact(HttpClient(self._config), artifact_name, workspace or self.workspace,
+                                      version_or_alias, consumer_key=self.id)
+
+    def _connected(self) -> bool:
+        """The run exists on the server (what was queued is delivered): artifacts need it."""
+        if self._off or self._ended:
+            return False
+        if not self.flush():
+            raise ConnectionError(f"{self._config.url} could not be reached; artifacts need the server")
+        return not self._off
 
     def _finish(self, status: str) -> None:
         # The end rides on the last batch (one request, applied with it); POST /end is the

@@ -20,7 +20,7 @@ from dashboard.asset_store import AssetStore
 from dashboard.auth import Actor, can_write_project
 from dashboard.charts.style import empty_figure, palette_color
 from dashboard.errors import Invalid, NotFound
-from dashboard.services import experiments
+from dashboard.services import artifacts, experiments
 from dashboard.services.names import check_no_bidi, generated_experiment_name
 from models import (
     Asset,
@@ -108,6 +108,7 @@ def tabs_with_data(session: Session, exp: Experiment) -> set[str]:
         "points3d": counts.get("3d-points", 0) > 0,
         "models": counts.get("model-element", 0) > 0,
         "assets": sum(counts.values()) > 0,
+        "artifacts": artifacts.has_artifacts(session, exp),
     }
     return present | {tab for tab, ok in checks.items() if ok}
 

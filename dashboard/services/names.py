@@ -19,6 +19,7 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 RESERVED = {
     "login", "logout", "setup", "signup", "invite", "workspaces", "settings", "shared", "api", "auth", "assets",
     "static", "clientlib", "health", "admin", "reset", "compare", "new", "get-started", "_dash-update-component",
+    "artifacts",
 }
 
 

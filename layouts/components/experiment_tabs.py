@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 
-from layouts.components import experiment_analysis, experiment_charts, experiment_media, experiment_tables as t
+from layouts.components import artifacts, experiment_analysis, experiment_charts, experiment_media, experiment_tables as t
 
 TABS = (
     ("charts", "Charts", experiment_charts.charts_tab),
@@ -24,6 +24,7 @@ TABS = (
     ("histograms", "Histograms", experiment_analysis.histograms_tab),
     ("points3d", "3D Points", experiment_analysis.points_3d_tab),
     ("models", "Models", t.models_tab),
+    ("artifacts", "Artifacts", artifacts.experiment_tab),
     ("assets", "Assets", t.assets_tab),
 )
 RENDERERS = {key: fn for key, _label, fn in TABS}

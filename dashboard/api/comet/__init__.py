@@ -185,3 +185,4 @@ from dashboard.api.comet import models as _models  # noqa: E402,F401
 from dashboard.api.comet import optimizer as _optimizer  # noqa: E402,F401
 from dashboard.api.comet import manage as _manage  # noqa: E402,F401
 from dashboard.api.comet import project_api as _project_api  # noqa: E402,F401
+from dashboard.api.comet import artifacts as _artifacts  # noqa: E402,F401

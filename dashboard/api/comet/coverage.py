@@ -9,8 +9,8 @@ from flask import current_app
 from dashboard.api import ACCESS_RULES
 
 NOT_SERVED: dict[str, str] = {
-    "artifacts": "Artifact, Experiment.log_artifact/get_artifact, API.get_artifact_list "
-                 "(write/artifact/*, artifacts/*)",
+    "artifact lineage": "APIExperiment.get_artifact_lineage (get/artifacts) and "
+                        "LoggedArtifact.update_artifact_tags (write/artifacts/details); artifacts are served",
     "model registry": "Experiment.register_model, API.get_registry_model* (registry-model/*); "
                       "experiment models (log_model, experiment/model/*) are served",
     "search": "API.search (experiments/search); API.query is served",

@@ -26,6 +26,7 @@ from dashboard.api.comet import (
     records,
     texts,
 )
+from dashboard.api.comet import artifacts as artifact_api
 from dashboard.auth import Actor
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from dashboard.importers import comet_format as cf
@@ -242,6 +243,8 @@ def store_upload(actor: Actor, upload_type: str, name: str | None = None, data: 
     remote_url = _remote_link()
     if upload is None and data is None and remote_url is None:
         raise Invalid("The upload has no 'file' part")
+    if params.get("artifactVersionId") and data is None:
+        return artifact_api.store_upload(actor, params["artifactVersionId"], upload, remote_url)
     kind = cf.asset_type(upload_type)
     try:
         user_meta = safe_json.loads_object(request.form.get("metadata") or "{}", "metadata")

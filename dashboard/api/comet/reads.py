@@ -10,6 +10,7 @@ from flask import Response, request
 from dashboard import context
 from dashboard.api import asset_download
 from dashboard.api.comet import comet_route, error, experiment_key, ok, rest
+from dashboard.api.comet import artifacts as artifact_api
 from dashboard.auth import Actor
 from dashboard.errors import NotFound
 from dashboard.importers import comet_format as cf
@@ -186,6 +187,8 @@ def asset_list(actor: Actor):
 
 @comet_route(rest("experiment/asset/get-asset"), methods=("GET",))
 def get_asset(actor: Actor):
+    if request.args.get("artifactVersionId"):
+        return artifact_api.file_download(actor, request.args["artifactVersionId"])
     with context.db().session() as s:
         exp, _, _ = readable(s, actor)
         asset = asset_service.find(s, exp, request.args.get("assetId") or "")
