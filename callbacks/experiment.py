@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.kit import Call, CallbackKit, alert, red_text
 from callbacks.shapes import COUNT, KEY, TAG, TEXT, list_of, optional, record
-from dashboard.services import experiment_page, experiments, project_live
+from dashboard.services import assets as asset_files, experiment_page, experiments, project_live
 from layouts.components.experiment_header import format_duration, status_badge, stop_outcome, tag_badges
 from layouts.components.experiment_tables import history_table
 from layouts.components.experiment_tables import system_charts as experiment_system_charts
@@ -31,7 +31,7 @@ def render_tab(call: Call, active_tab, ref):
     if renderer is None:
         return html.P("Unknown tab.", className="text-muted")
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    return renderer(call.session, page, call.settings.assets_dir)
+    return renderer(call.session, page, asset_files.store(call.settings))
 
 
 def refresh_status(call: Call, _n, ref, seen):

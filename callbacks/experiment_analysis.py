@@ -10,14 +10,14 @@ from callbacks.experiment import key_of
 from callbacks.kit import Call, CallbackKit, alert
 from callbacks.shapes import INDEX, OBJECT, TEXT, list_of, optional, record
 from dashboard.charts import confusion_matrix as cmx, histogram3d, points_3d as points_3d_chart
-from dashboard.services import experiment_page, points_3d
+from dashboard.services import assets as asset_files, experiment_page, points_3d
 from layouts.components.access import error_alert
 from layouts.components.experiment_analysis import example_view, histogram_card
 
 
 def _matrix(call: Call, ref, asset_id):
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    cm = experiment_page.confusion_matrix(call.session, page.experiment, call.settings.assets_dir, asset_id or "")
+    cm = experiment_page.confusion_matrix(call.session, page.experiment, asset_files.store(call.settings), asset_id or "")
     return page.experiment.key, cm
 
 
@@ -67,7 +67,7 @@ def show_histograms(call: Call, state, ref):
     hidden = set(state.get("hidden") or [])
     names = [n for n in state.get("names") or [] if n not in hidden]
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    groups = experiment_page.histograms(call.session, page.experiment, call.settings.assets_dir) if names else {}
+    groups = experiment_page.histograms(call.session, page.experiment, asset_files.store(call.settings)) if names else {}
     all_names = list(state.get("names") or [])
     cards = [histogram_card(name, all_names.index(name),
                             dcc.Graph(figure=histogram3d.figure(name, groups.get(name, []), show_title=False),
@@ -102,7 +102,7 @@ def change_histograms(_call: Call, _deletes, _restores, state):
 def show_scene(call: Call, scene_id, ref):
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
     scene = points_3d.find_scene(call.session, page.experiment, scene_id or "")
-    data = points_3d.scene_data(call.settings.assets_dir, scene)
+    data = points_3d.scene_data(asset_files.store(call.settings), scene)
     return points_3d_chart.figure(data.points, data.boxes, points_cut=data.points_cut), None
 
 

@@ -14,7 +14,7 @@ from callbacks.kit import Call, CallbackKit, alert, plain_text
 from callbacks.shapes import ASSET_ID, COUNT, FLAG, LIST, NUMBER, SCALAR, TEXT, list_of, optional, record
 from dashboard.charts import waveform
 from dashboard.errors import HalleyError
-from dashboard.services import asset_pages, experiment_page, experiments
+from dashboard.services import asset_pages, assets as asset_files, experiment_page, experiments
 from layouts.components.experiment_media import AUDIO_PAGE_SIZE, PAGE_SIZE, audio_card, image_card, media_url
 from layouts.components.experiment_tables import ASSET_TYPE_LABELS, size_label
 
@@ -114,11 +114,11 @@ def show_audio(call: Call, sort, order, group, pattern, mode, step, ref):
                                          sort=sort or "name", descending=order == "desc")
     total = len(shown)
     shown = shown[:AUDIO_PAGE_SIZE]
-    assets_dir = call.settings.assets_dir
+    store = asset_files.store(call.settings)
 
     def card(item):
         try:
-            data = experiment_page.read_bytes(assets_dir, item, 50_000_000)
+            data = experiment_page.read_bytes(store, item, 50_000_000)
             t, low, high, duration = waveform.envelope(data)
             return audio_card(key, item, waveform.figure(t, low, high, duration), duration)
         except (ValueError, HalleyError):
@@ -171,7 +171,7 @@ def preview_asset(call: Call, cell, ref):
         return True, asset.file_name, f"A remote asset: its data is kept at {asset.remote_url}"
     if not experiment_page.previewable(asset.file_name):
         return True, asset.file_name, "No preview for this file type."
-    text, cut = experiment_page.read_text(call.settings.assets_dir, asset)
+    text, cut = experiment_page.read_text(asset_files.store(call.settings), asset)
     return True, asset.file_name, text + ("\n… (preview truncated)" if cut else "")
 
 

@@ -7,7 +7,9 @@ The archive is a gzipped tar (``PATH``, conventionally ``*.tar.gz``, written ato
     manifest.json          format, Halley version, migration revision, row counts, checksums
     database.sqlite3       SQLite: a copy made with SQLite's online backup API
     database.pgdump        PostgreSQL: ``pg_dump --format=custom`` of an exported snapshot
-    assets/...             every asset file and project icon the snapshot refers to
+    assets/...             every asset file and project icon the snapshot refers to, read from
+                           the asset store (a local folder or an S3 bucket) and restored into
+                           the store the restoring home is set to
 
 Consistency: the database copy is one snapshot (SQLite's backup API copies a live database,
 writers carry on; on PostgreSQL pg_dump reads a snapshot exported by a REPEATABLE READ
@@ -38,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from dashboard import asset_store
 from dashboard.config import Settings
 from dashboard.errors import HalleyError
 
@@ -262,34 +265,36 @@ def backup(settings: Settings, path: Path, echo: Callable[[str], None] = lambda 
         snap = (_snapshot_sqlite if kind == "sqlite" else _snapshot_postgresql)(settings.database_url, work)
         echo(f"database snapshot: {sum(snap.counts.values())} rows in {len(snap.counts)} tables "
              f"(revision {snap.revision})")
-        files, missing, total = {}, [], 0
+        store = asset_store.of(settings)
+        sizes, missing = {}, []
         for name in sorted(set(snap.files)):
-            source = settings.assets_dir / name
-            if not FILE_RE.match(name or "") or not source.is_file():
+            size = store.size(name) if FILE_RE.match(name or "") else None
+            if size is None:
                 missing.append(name)
-                continue
-            files[name] = _sha256(source)
-            total += source.stat().st_size
-        manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "halley_version": _halley_version(),
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "database": {"kind": kind, "file": snap.file.name, "sha256": _sha256(snap.file),
-                         "size": snap.file.stat().st_size, "revision": snap.revision,
-                         "server_version": snap.server_version},
-            "counts": snap.counts,
-            "assets": {"count": len(files), "bytes": total, "sha256": files},
-            "missing_assets": missing,
-        }
+            else:
+                sizes[name] = size
         partial = work / "archive.tar.gz"
+        files = {}
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
-            data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-            info = tarfile.TarInfo("manifest.json")
-            info.size, info.mtime, info.mode = len(data), int(datetime.now().timestamp()), 0o600
-            tar.addfile(info, io.BytesIO(data))
             tar.add(snap.file, arcname=snap.file.name, recursive=False)
-            for name in files:
-                tar.add(settings.assets_dir / name, arcname=f"assets/{name}", recursive=False)
+            for name, size in sizes.items():  # streamed from the store, hashed on the way
+                with store.open(name) as source:
+                    reader = _Hashing(source)
+                    tar.addfile(_member(f"assets/{name}", size), reader)
+                files[name] = reader.digest.hexdigest()
+            total = sum(sizes.values())
+                    "format": FORMAT, "format_version": FORMAT_VERSION, "halley_version": _halley_version(),
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "database": {"kind": kind, "file": snap.file.name, "sha256": _sha256(snap.file),
+                             "size": snap.file.stat().st_size, "revision": snap.revision,
+                             "server_version": snap.server_version},
+                "counts": snap.counts,
+                "assets": {"count": len(files), "bytes": total, "sha256": files},
+                "missing_assets": missing,
+            }
+            data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            tar.addfile(_member("manifest.json", len(data)), io.BytesIO(data))
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, path)
@@ -297,6 +302,25 @@ def backup(settings: Settings, path: Path, echo: Callable[[str], None] = lambda 
         echo(f"warning: {name} is named by the database but was not found (deleted meanwhile?)")
     echo(f"wrote {path}: {len(files)} files ({total} bytes)")
     return manifest
+
+
+def _member(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, int(datetime.now().timestamp()), 0o600
+    return info
+
+
+class _Hashing:
+    """A reader that hashes what is read through it."""
+
+    def __init__(self, source):
+        self.source = source
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.digest.update(data)
+        return data
 
 
 # --- restore -----------------------------------------------------------------------------------
@@ -426,7 +450,7 @@ def _check_counts(counts: dict[str, int], manifest: dict) -> None:
 
 
 def restore(settings: Settings, path: Path, force: bool = False, echo: Callable[[str], None] = lambda _: None) -> dict:
-    """Restore the archive ``path`` into this home's database and asset folder; returns its manifest."""
+    """Restore the archive ``path`` into this home's database and asset store; returns its manifest."""
     from dashboard.db import migrate
 
     path = Path(path).resolve()
@@ -446,14 +470,12 @@ def restore(settings: Settings, path: Path, force: bool = False, echo: Callable[
              f"(revision {db.get('revision')}): {sum(manifest['counts'].values())} rows, "
              f"{manifest['assets']['count']} files")
         (_restore_sqlite if kind == "sqlite" else _restore_postgresql)(settings, work, manifest, force)
-        assets = settings.assets_dir
+        store = asset_store.of(settings)
+        restored = manifest["assets"]["sha256"]
         if force:  # the replaced database's files go with it
-            for child in assets.iterdir() if assets.exists() else ():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        for name in manifest["assets"]["sha256"]:
-            final = assets / name
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(work / "assets" / name, final)
+            store.delete(obj.name for obj in store.walk() if obj.name not in restored)
+        for name in restored:
+            store.put_file(work / "assets" / name, name, move=True)
     migrate(settings.database_url)  # a backup of an older Halley is brought up to date
     echo(f"restored {sum(manifest['counts'].values())} rows and {manifest['assets']['count']} files "
          f"into {settings.home}")

@@ -470,5 +470,60 @@ def retention(age, purge_points, downsample, dry_run) -> None:
     click.echo(("dry run: " if dry_run else "") + report.describe(dry_run))
 
 
+@main.group()
+def assets() -> None:
+    """The asset store (HALLEY_ASSET_STORE): orphan sweep and migration to another store."""
+
+
+@assets.command("sweep")
+@click.option("--grace", default="1h", show_default=True, metavar="AGE",
+              help="Spare unreferenced files younger than AGE (an upload in flight writes its file first)")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed")
+def assets_sweep(grace, dry_run) -> None:
+    """Delete stored files that no asset or project icon refers to."""
+    from dashboard.errors import HalleyError
+    from dashboard.services import asset_upkeep
+    from dashboard.services.retention import parse_age
+
+    try:
+        age = parse_age(grace)
+        settings, database = _database()
+        report = asset_upkeep.sweep(database, settings, age, dry_run=dry_run)
+    except HalleyError as exc:
+        _fail(exc.message)
+    for name in report.orphans:
+        click.echo(("would remove " if dry_run else "removed ") + name)
+    click.echo(("dry run: " if dry_run else "") + report.describe(dry_run))
+
+
+@assets.command("migrate")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The new store: a local folder or s3://bucket/prefix (S3 with the HALLEY_S3_* settings)")
+def assets_migrate(url) -> None:
+    """Copy every asset file from the current store to another one, verifying sizes.
+
+    Files already in the target with the right size are skipped, so an interrupted run is
+    resumed by running it again. Servers keep using the current store until HALLEY_ASSET_STORE
+    is switched; run it once more after stopping them to copy what was logged meanwhile.
+    """
+    from dashboard.errors import HalleyError
+    from dashboard.services import asset_upkeep
+
+    try:
+        settings, database = _database()
+        report = asset_upkeep.migrate(database, settings, url, echo=click.echo)
+    except HalleyError as exc:
+        _fail(exc.message)
+    for name in report.missing:
+        click.echo(f"warning: {name} is named by the database but is not in the current store", err=True)
+    click.echo(f"copied {report.copied} files, {report.present} were already there, "
+               f"{len(report.missing)} missing from the current store")
+    if not report.ok:
+        _fail(f"{len(report.wrong)} files differ in size after copying ({', '.join(report.wrong[:5])}): "
+              "run the migration again")
+    click.echo(f"Every asset file is in {report.target}. To switch, set HALLEY_ASSET_STORE={report.target} for every "
+               "server (and command) of this database and restart them.")
+
+
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 Everything Halley writes lives under ``HALLEY_HOME`` (default ``./.halley``): the SQLite
 database, asset files, the background-callback cache and the generated secret key.
+``HALLEY_ASSET_STORE`` keeps the asset files in another folder or an S3-compatible bucket.
 ``HALLEY_DATABASE_URL`` puts the database on PostgreSQL instead (``postgresql://...``).
 """
 from __future__ import annotations
@@ -131,6 +132,16 @@ def email_domains_of(raw: str) -> tuple[str, ...]:
             raise SystemExit(f"HALLEY_SIGNUP_EMAIL_DOMAINS: {item!r} is not an email domain such as example.com")
         domains.append(item)
     return tuple(dict.fromkeys(domains))
+
+
+def asset_store_of(raw: str, home: Path) -> str:
+    """HALLEY_ASSET_STORE: a local folder (default ``HALLEY_HOME/assets``) or ``s3://bucket/prefix``."""
+    from dashboard.asset_store import check_url
+
+    try:
+        return check_url(raw) if raw.strip() else str(home / "assets")
+    except ValueError as exc:
+        raise SystemExit(f"HALLEY_ASSET_STORE: {exc}") from None
 
 
 _HOST_NAME = re.compile(r"^([0-9a-f:.]*:[0-9a-f:.]*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
@@ -293,11 +304,33 @@ class Settings:
     open_signup: bool = False  # HALLEY_OPEN_SIGNUP=1: anyone may create an account at /signup
     # HALLEY_SIGNUP_EMAIL_DOMAINS: open sign-up only for these email domains (empty: any)
     signup_email_domains: tuple[str, ...] = ()
+    # HALLEY_ASSET_STORE: a local folder or s3://bucket/prefix (empty: HALLEY_HOME/assets)
+    asset_store: str = ""
+    s3_endpoint_url: str | None = None  # HALLEY_S3_ENDPOINT_URL: MinIO and other S3-compatible services
+    s3_region: str | None = None  # HALLEY_S3_REGION
+    # HALLEY_S3_ACCESS_KEY_ID / HALLEY_S3_SECRET_ACCESS_KEY; unset: AWS_ACCESS_KEY_ID and the
+    # other ways boto finds credentials (profile, instance role)
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # HALLEY_S3_PRESIGNED_DOWNLOADS=0: stream downloads through Halley instead of redirecting to
+    # the bucket (when clients cannot reach the S3 endpoint)
+    s3_presigned_downloads: bool = True
     extra: dict = field(default_factory=dict)
 
     @property
     def assets_dir(self) -> Path:
+        """The local asset folder (when the store is one)."""
+        if self.asset_store and not self.asset_store.startswith("s3://"):
+            return Path(self.asset_store)
         return self.home / "assets"
+
+    @property
+    def store_config(self):
+        from dashboard.asset_store import StoreConfig
+
+        url = self.asset_store if self.asset_store.startswith("s3://") else str(self.assets_dir)
+        return StoreConfig(url, self.s3_endpoint_url, self.s3_region, self.s3_access_key_id,
+                           self.s3_secret_access_key, self.s3_presigned_downloads)
 
     @property
     def cache_dir(self) -> Path:
@@ -311,8 +344,11 @@ class Settings:
     def from_env(cls, **overrides) -> "Settings":
         home = Path(overrides.pop("home", None) or os.environ.get("HALLEY_HOME") or ".halley").resolve()
         home.mkdir(parents=True, exist_ok=True)
-        for sub in ("assets", "cache"):
-            (home / sub).mkdir(exist_ok=True)
+        (home / "cache").mkdir(exist_ok=True)
+        asset_store = asset_store_of(overrides.pop("asset_store", None) or os.environ.get("HALLEY_ASSET_STORE", ""),
+                                     home)
+        if not asset_store.startswith("s3://"):
+            Path(asset_store).mkdir(parents=True, exist_ok=True)
         database_url = database_url_of(overrides.pop("database_url", None) or os.environ.get("HALLEY_DATABASE_URL")
                                        or f"sqlite:///{home / 'halley.db'}")
         secret_key = overrides.pop("secret_key", None) or os.environ.get("HALLEY_SECRET_KEY") or (
@@ -339,5 +375,11 @@ class Settings:
             oidc=overrides.pop("oidc", None) or oidc_settings_from_env(),
             open_signup=os.environ.get("HALLEY_OPEN_SIGNUP", "").lower() in ("1", "true", "yes"),
             signup_email_domains=email_domains_of(os.environ.get("HALLEY_SIGNUP_EMAIL_DOMAINS", "")),
+            asset_store=asset_store,
+            s3_endpoint_url=os.environ.get("HALLEY_S3_ENDPOINT_URL", "").strip() or None,
+            s3_region=os.environ.get("HALLEY_S3_REGION", "").strip() or None,
+            s3_access_key_id=os.environ.get("HALLEY_S3_ACCESS_KEY_ID", "").strip() or None,
+            s3_secret_access_key=os.environ.get("HALLEY_S3_SECRET_ACCESS_KEY", "").strip() or None,
+            s3_presigned_downloads=_env_flag(os.environ, "HALLEY_S3_PRESIGNED_DOWNLOADS", True),
             **overrides,
         )

@@ -1,8 +1,9 @@
 """Readiness and Prometheus metrics: what an operator's probes and scrapers read.
 
 ``/api/v1/health`` says the process answers; ``/api/v1/ready`` (``readiness``) says whether it
-can do its work: the database answers a query, the asset folder is writable and, when a Celery
-broker is set, the broker answers a ping. Each failing part is named, with a 503.
+can do its work: the database answers a query, the asset store is reachable (a local folder is
+writable, an S3 bucket answers a HEAD request) and, when a Celery broker is set, the broker
+answers a ping. Each failing part is named, with a 503.
 
 ``/api/v1/metrics`` serves Prometheus' text format when HALLEY_METRICS_TOKEN is set (the scraper
 sends it as a bearer token): requests by route, method and status with their latencies, metric
@@ -15,11 +16,12 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from pathlib import Path
 
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest)
 from sqlalchemy import text
+
+from dashboard import asset_store
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -46,7 +48,7 @@ def points_stored(count: int) -> None:
 def readiness(settings, database) -> dict:
     """``{"ready": bool, "checks": {part: {"ok": bool, "error"?: str, "ms": float}}}``."""
     checks = {"database": _check(lambda: _database(database)),
-              "asset_store": _check(lambda: _writable(settings.assets_dir))}
+              "asset_store": _check(lambda: asset_store.of(settings).check())}
     if settings.celery_broker:
         checks["broker"] = _check(lambda: _broker(settings.celery_broker))
     return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
@@ -66,13 +68,6 @@ def _check(probe) -> dict:
 def _database(database) -> None:
     with database.engine.connect() as connection:
         connection.execute(text("SELECT 1")).scalar_one()
-
-
-def _writable(folder: Path) -> None:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is missing")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"{folder} is not writable")
 
 
 def _broker(url: str) -> None:

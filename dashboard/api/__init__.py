@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import wraps
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, current_app, jsonify, redirect, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard import context
@@ -32,8 +32,60 @@ def error_response(status: int, message: str):
 
 def attachment(source, mimetype: str | None, download_name: str):
     """A download (a path or a file object): an attachment the browser never renders or sniffs."""
-    response = send_file(source, mimetype=mimetype or "application/octet-stream", as_attachment=True,
-                         download_name=download_name, max_age=0)
+    return _inert(send_file(source, mimetype=mimetype or "application/octet-stream", as_attachment=True,
+                            download_name=download_name, max_age=0))
+
+
+def stored_file(name: str, mimetype: str, download_name: str | None = None, max_age: int = 0):
+    """A file of the asset store streamed back (never read whole), answering conditional and
+    Range requests (audio and video seek) as send_file does for a local file."""
+    from werkzeug.wsgi import wrap_file
+
+    from dashboard.asset_store import CHUNK, content_disposition
+    from dashboard.services import assets
+
+    source = assets.store(context.settings()).open(name)
+    try:
+        size = source.seek(0, 2)
+        source.seek(0)
+    except BaseException:
+        source.close()
+        raise
+    response = current_app.response_class(wrap_file(request.environ, source, CHUNK), mimetype=mimetype,
+                                          direct_passthrough=True)
+    response.content_length = size
+    if download_name is not None:
+        response.headers["Content-Disposition"] = content_disposition(download_name)
+    response.set_etag(name.replace("/", "-"))  # stored files never change
+    response.cache_control.no_cache = True
+    if max_age:
+        response.cache_control.no_cache = None
+        response.cache_control.max_age = max_age
+    return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+
+
+# content types a browser could render as a page; their downloads keep Halley's headers
+_ACTIVE_TYPES = ("html", "xml", "svg", "javascript")
+
+
+def asset_download(asset):
+    """An asset's bytes as an attachment with a safe file name: a redirect to a short-lived URL of
+    the object store when it serves downloads itself (access was checked before), else streamed."""
+    from dashboard.services import assets
+
+    mimetype = asset.content_type or "application/octet-stream"
+    download_name = assets.safe_download_name(asset.file_name)
+    name = assets.stored_name(asset)
+    if not any(t in mimetype.lower() for t in _ACTIVE_TYPES):
+        url = assets.store(context.settings()).download_url(name, download_name, mimetype)
+        if url:
+            response = redirect(url, 302)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _inert(stored_file(name, mimetype, download_name))
+
+
+def _inert(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, send_file
+from flask import Response
 
 from dashboard import context
-from dashboard.api import public_route
+from dashboard.api import public_route, stored_file
 from dashboard.errors import NotFound
-from dashboard.services import experiment_page, experiments
+from dashboard.services import assets, experiment_page, experiments
 
 MEDIA_TYPES = ("image", "audio")
 SNIFF_BYTES = 4096
@@ -50,21 +50,18 @@ def sniff(head: bytes) -> str | None:
 @public_route("/experiments/<key>/media/<asset_id>", methods=["GET"])
 def experiment_media(key: str, asset_id: str):
     actor = context.current_actor()
-    assets_dir = context.settings().assets_dir
     with context.db().session() as s:
         exp = experiments.get_readable(s, actor, key)
         asset = experiment_page.get_asset(s, exp, asset_id)
         if asset.type not in MEDIA_TYPES:
             raise NotFound("No inline media for this asset")
-        path = experiment_page.asset_file(assets_dir, asset)
-    try:
-        with open(path, "rb") as fh:
-            mimetype = sniff(fh.read(SNIFF_BYTES))
-    except OSError as exc:
-        raise NotFound("Asset file not found") from exc
+        name = assets.stored_name(asset)
+    mimetype = sniff(assets.store(context.settings()).read(name, SNIFF_BYTES))
     if mimetype is None:
         raise NotFound("No inline media for this asset")
-    response: Response = send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
+    # streamed from the store, never redirected: the page's policy loads media from Halley
+    # only, and these headers must reach the browser
+    response: Response = stored_file(name, mimetype, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Nothing loads or runs; an SVG opened on its own may apply its own styles.
     response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; sandbox"

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import context
-from dashboard.api import attachment, json_body, key_required_unless_readable, key_route, read_route
+from dashboard.api import (asset_download, attachment, json_body, key_required_unless_readable, key_route,
+                           read_route)
 from dashboard.api.openapi import body_model
 from dashboard.api.schemas import BatchIn, EndIn, HeartbeatIn, StartExperimentIn
 from dashboard.errors import Invalid
@@ -260,8 +261,7 @@ def download_experiment_asset(key, asset_id, actor):
     with context.db().session() as s:
         exp = experiments.get_readable(s, actor, key)
         asset = asset_service.find(s, exp, asset_id)
-    return attachment(asset_service.open_asset(context.settings(), asset), asset.content_type,
-                      asset_service.safe_download_name(asset.file_name))
+    return asset_download(asset)
 
 
 @read_route("/experiments/<key>/models", methods=["GET"])

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import jsonify, send_file
+from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dashboard import context
-from dashboard.api import json_body, key_route, public_route
+from dashboard.api import json_body, key_route, public_route, stored_file
 from dashboard.api.openapi import body_model
 from dashboard.auth import can_write_project
 from dashboard.errors import Invalid
@@ -114,8 +114,8 @@ def project_icon(ws, project):
     """The project's icon image (PNG), for whoever may read the project."""
     actor = context.current_actor()
     with context.db().session() as s:
-        path = projects.icon_file(s, actor, ws, project, context.settings())
-    response = send_file(path, mimetype="image/png", max_age=3600)
+        name = projects.icon_file(s, actor, ws, project)
+    response = stored_file(name, "image/png", max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -1,23 +1,23 @@
-"""Asset files: stored under ``Settings.assets_dir`` with generated names, never user paths.
+"""Asset files: kept in the asset store (dashboard.asset_store) under generated names, never
+user paths.
 
 The file name a user logs is data only (shown and offered as a download name); the bytes
-live at ``<assets_dir>/<2 hex>/<uuid hex>``, recorded in ``Asset.storage_path``.
+live at ``<2 hex>/<uuid hex>`` in the store, recorded in ``Asset.storage_path``.
 """
 from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import re
 import uuid
-from pathlib import Path
 from typing import BinaryIO, Iterable
 
 from sqlmodel import Session, select
 
-from dashboard import safe_json
+from dashboard import asset_store, safe_json
+from dashboard.asset_store import AssetStore
 from dashboard.config import Settings
-from dashboard.errors import Invalid, NotFound, TooLarge
+from dashboard.errors import Invalid, NotFound
 from dashboard.services.experiments import iso
 from dashboard.services.names import without_bidi
 from models import Asset, AssetType, Experiment
@@ -25,7 +25,6 @@ from models import Asset, AssetType, Experiment
 ASSET_TYPES = {t.value for t in AssetType}
 ASSET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STORAGE_RE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
-CHUNK = 1024 * 1024
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]')
 # The names log_confusion_matrix(images=...) gives the example images it uploads, in the comet_ml
 # SDK and ours ("confusion-matrix-00042.png"); migration 0007 marks older ones the same way.
@@ -101,22 +100,29 @@ def content_type_for(name: str, given: str | None = None) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def path_of(settings: Settings, storage_path: str) -> Path:
-    """The absolute path of a stored file; refuses anything but a generated name."""
-    if not STORAGE_RE.match(storage_path or ""):
-        raise NotFound("Asset file not found")
-    return settings.assets_dir / storage_path
+def store(settings: Settings) -> AssetStore:
+    """The store holding asset bytes (a local folder or an S3 bucket: HALLEY_ASSET_STORE)."""
+    return asset_store.of(settings)
 
 
-def open_asset(settings: Settings, asset: Asset) -> Path:
-    """The file path of an asset's bytes (NotFound when the file is gone, or for a remote
-    asset, whose data is kept elsewhere)."""
-    if asset.remote_url:
+def stored_name(asset) -> str:
+    """The generated name of an asset's bytes in the store (NotFound for a remote asset, whose
+    data is kept elsewhere)."""
+    if getattr(asset, "remote_url", None):
         raise NotFound(f"This asset is a remote link with no stored bytes: {asset.remote_url}")
-    path = path_of(settings, asset.storage_path)
-    if not path.is_file():
+    if not STORAGE_RE.match(asset.storage_path or ""):
         raise NotFound("Asset file not found")
-    return path
+    return asset.storage_path
+
+
+def open_asset(settings: Settings, asset: Asset) -> BinaryIO:
+    """A seekable reader of an asset's bytes (NotFound when the file is gone, or for a remote asset)."""
+    return store(settings).open(stored_name(asset))
+
+
+def read_asset(settings: Settings, asset, cap: int | None = None) -> bytes:
+    """An asset's bytes (at most ``cap`` of them)."""
+    return store(settings).read(stored_name(asset), cap)
 
 
 def write_file(settings: Settings, data: bytes | BinaryIO, max_bytes: int) -> tuple[str, int]:
@@ -124,47 +130,12 @@ def write_file(settings: Settings, data: bytes | BinaryIO, max_bytes: int) -> tu
     input and stops with TooLarge (nothing kept) as soon as ``max_bytes`` is exceeded."""
     token = uuid.uuid4().hex
     storage_path = f"{token[:2]}/{token}"
-    final = settings.assets_dir / storage_path
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(token + ".part")
-    size = 0
-    try:
-        with open(tmp, "wb") as out:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                size = len(data)
-                if size > max_bytes:
-                    raise TooLarge(_too_large(max_bytes))
-                out.write(data)
-            else:
-                while True:
-                    chunk = data.read(CHUNK)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(_too_large(max_bytes))
-                    out.write(chunk)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return storage_path, size
-
-
-def _too_large(max_bytes: int) -> str:
-    return f"Asset too large (limit {max_bytes // (1024 * 1024)} MB: HALLEY_MAX_ASSET_MB)"
+    return storage_path, store(settings).write(storage_path, data, max_bytes)
 
 
 def delete_files(settings: Settings, storage_paths: Iterable[str]) -> int:
     """Remove stored files (after their rows are deleted); returns how many were removed."""
-    removed = 0
-    for storage_path in storage_paths:
-        try:
-            path_of(settings, storage_path).unlink()
-            removed += 1
-        except (FileNotFoundError, NotFound):
-            continue
-    return removed
+    return store(settings).delete(p for p in storage_paths if STORAGE_RE.match(p or ""))
 
 
 # --- reads --------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def _side(session: Session, settings: Settings, exp: Experiment) -> Side:
             code[asset.file_name] = None
             continue
         try:
-            code[asset.file_name] = assets.open_asset(settings, asset).read_text(errors="replace")
+            code[asset.file_name] = assets.read_asset(settings, asset).decode("utf-8", errors="replace")
         except (OSError, NotFound):
             code[asset.file_name] = None
     return Side(

@@ -2,6 +2,7 @@
 name they were logged under (their ``groupingName``), each file keeping its path in the model."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ def zip_file(settings: Settings, model: LoggedModel):
             if asset.remote_url:
                 remote.append(f"{member}\t{asset.remote_url}")
                 continue
-            archive.write(asset_files.open_asset(settings, asset), member)
+            with asset_files.open_asset(settings, asset) as src, archive.open(member, "w", force_zip64=True) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
         if remote:
             archive.writestr("REMOTE_FILES.txt", "\n".join(remote) + "\n")
     out.seek(0)

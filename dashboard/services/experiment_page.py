@@ -2,7 +2,7 @@
 
 Every entry point takes the experiment key (from the URL or a browser Store, so untrusted) and
 an Actor, and goes through ``experiments.get_readable`` / ``get_writable`` for the access
-decision. Asset contents are read from generated paths under Settings.assets_dir only.
+decision. Asset contents are read from the asset store, by generated names only.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from dashboard.asset_store import AssetStore
 from dashboard.auth import Actor, can_write_project
 from dashboard.charts.style import empty_figure, palette_color
 from dashboard.errors import Invalid, NotFound
@@ -200,34 +201,20 @@ def get_asset(session: Session, exp: Experiment, asset_id: str) -> Asset:
     return asset
 
 
-def asset_file(assets_dir: Path, asset) -> Path:
-    """The file behind an asset (or MediaItem): its stored path is generated and must stay
-    inside assets_dir."""
-    root = Path(assets_dir).resolve()
-    path = (root / asset.storage_path).resolve()
-    if root not in path.parents:
-        raise NotFound("Asset file not found")
-    return path
+def read_bytes(store: AssetStore, asset, cap: int | None = None) -> bytes:
+    """An asset's (or MediaItem's) bytes from the store, at most ``cap`` of them."""
+    return store.read(asset.storage_path, cap)
 
 
-def read_bytes(assets_dir: Path, asset, cap: int | None = None) -> bytes:
-    path = asset_file(assets_dir, asset)
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(cap) if cap else fh.read()
-    except OSError as exc:
-        raise NotFound("Asset file not found") from exc
-
-
-def read_text(assets_dir: Path, asset: Asset, cap: int = PREVIEW_CAP) -> tuple[str, bool]:
+def read_text(store: AssetStore, asset: Asset, cap: int = PREVIEW_CAP) -> tuple[str, bool]:
     """(text, truncated): at most ``cap`` bytes decoded as UTF-8 with replacement."""
-    data = read_bytes(assets_dir, asset, cap + 1)
+    data = read_bytes(store, asset, cap + 1)
     return data[:cap].decode("utf-8", errors="replace"), len(data) > cap
 
 
-def read_json(assets_dir: Path, asset: Asset, cap: int = 50_000_000):
+def read_json(store: AssetStore, asset: Asset, cap: int = 50_000_000):
     try:
-        return json.loads(read_bytes(assets_dir, asset, cap))
+        return json.loads(read_bytes(store, asset, cap))
     except ValueError as exc:
         raise Invalid(f"{asset.file_name} is not valid JSON") from exc
 
@@ -488,14 +475,14 @@ def steps_of(items: list[MediaItem]) -> list[int]:
 
 # --- Confusion matrices and histograms ----------------------------------------------------
 
-def confusion_matrix(session: Session, exp: Experiment, assets_dir: Path, asset_id: str):
+def confusion_matrix(session: Session, exp: Experiment, store: AssetStore, asset_id: str):
     """The parsed matrix, restricted to ``selected`` or to the 25 most confused categories."""
     from dashboard.charts import confusion_matrix as cmx
 
     asset = get_asset(session, exp, asset_id)
     if asset.type != "confusion-matrix":
         raise NotFound("Confusion matrix not found")
-    doc = read_json(assets_dir, asset)
+    doc = read_json(store, asset)
     if not isinstance(doc, dict):
         raise Invalid("Confusion matrix file is not a JSON object")
     try:
@@ -506,14 +493,14 @@ def confusion_matrix(session: Session, exp: Experiment, assets_dir: Path, asset_
     return cmx.restrict(cm, selected if isinstance(selected, list) else None)
 
 
-def histograms(session: Session, exp: Experiment, assets_dir: Path) -> dict[str, list]:
+def histograms(session: Session, exp: Experiment, store: AssetStore) -> dict[str, list]:
     """Every logged histogram, decoded and grouped by name (files that don't parse are skipped)."""
     from dashboard.charts import histogram3d
 
     out: dict[str, list] = {}
     for asset in assets(session, exp, ("histogram3d",)):
         try:
-            doc = json.loads(read_bytes(assets_dir, asset, 20_000_000))
+            doc = json.loads(read_bytes(store, asset, 20_000_000))
             out.setdefault(asset.file_name, []).append(histogram3d.decode(doc, asset.step))
         except (ValueError, TypeError, KeyError, NotFound):
             continue

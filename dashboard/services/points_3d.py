@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 from sqlmodel import Session, select
 
+from dashboard.asset_store import AssetStore
 from dashboard.auth import Actor
 from dashboard.config import Settings
 from dashboard.errors import Invalid, NotFound
@@ -88,9 +88,9 @@ def find_scene(session: Session, exp: Experiment, scene_id: str) -> Scene:
     raise NotFound("No such 3D scene in this experiment")
 
 
-def _json_lines(assets_dir: Path, asset: Asset, limit: int) -> tuple[list, bool]:
+def _json_lines(store: AssetStore, asset: Asset, limit: int) -> tuple[list, bool]:
     """Up to ``limit`` parsed lines (bad ones skipped) and whether there were more."""
-    text = experiment_page.read_bytes(assets_dir, asset, POINTS_READ_MAX_BYTES).decode("utf-8", "replace")
+    text = experiment_page.read_bytes(store, asset, POINTS_READ_MAX_BYTES).decode("utf-8", "replace")
     out, more = [], False
     for line in text.splitlines():
         if not line.strip():
@@ -112,14 +112,14 @@ class SceneData:
     points_cut: bool  # more points were logged than are drawn
 
 
-def scene_data(assets_dir: Path, scene: Scene) -> SceneData:
+def scene_data(store: AssetStore, scene: Scene) -> SceneData:
     points, cut = ([], False)
     if "points" in scene.parts:
-        points, cut = _json_lines(assets_dir, scene.parts["points"], MAX_DRAWN_POINTS)
+        points, cut = _json_lines(store, scene.parts["points"], MAX_DRAWN_POINTS)
         points = [p for p in points if isinstance(p, list) and len(p) >= 3
                   and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p[:6])]
     boxes = []
     if "boxes" in scene.parts:
-        boxes, _ = _json_lines(assets_dir, scene.parts["boxes"], MAX_DRAWN_BOXES)
+        boxes, _ = _json_lines(store, scene.parts["boxes"], MAX_DRAWN_BOXES)
         boxes = [b for b in boxes if isinstance(b, dict) and isinstance(b.get("segments"), list)]
     return SceneData(points, boxes, cut)

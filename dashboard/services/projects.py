@@ -7,11 +7,11 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import case, func, or_, update as sa_update
 from sqlmodel import Session, select
 
+from dashboard import asset_store
 from dashboard.auth import Actor, actor_role, can_read_project, can_write_project, can_write_workspace
 from dashboard.db import is_id
 from dashboard.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
@@ -349,10 +349,8 @@ def _decode_icon(data: bytes) -> bytes:
 def set_icon(session: Session, actor: Actor, project_id, data: bytes, settings) -> Project:
     project = get_by_id_writable(session, actor, project_id)
     png = _decode_icon(data)
-    folder = Path(settings.assets_dir) / "icons"
-    folder.mkdir(parents=True, exist_ok=True)
     relative = f"icons/{uuid.uuid4().hex}.png"
-    (Path(settings.assets_dir) / relative).write_bytes(png)
+    asset_store.of(settings).write(relative, png)
     old = project.icon_path
     project.icon_path = relative
     project.updated_at = utcnow()
@@ -365,17 +363,15 @@ def set_icon(session: Session, actor: Actor, project_id, data: bytes, settings) 
 def _remove_icon(settings, relative: str | None) -> None:
     if not relative or not ICON_RE.match(relative):
         return
-    (Path(settings.assets_dir) / relative).unlink(missing_ok=True)
+    asset_store.of(settings).delete([relative])
 
 
-def icon_file(session: Session, actor: Actor, workspace_name: str, project_name: str, settings) -> Path:
+def icon_file(session: Session, actor: Actor, workspace_name: str, project_name: str) -> str:
+    """The name of the project's icon in the asset store."""
     project = get_readable(session, actor, workspace_name, project_name)
-    if not project.icon_path:
+    if not project.icon_path or not ICON_RE.match(project.icon_path):
         raise NotFound("This project has no icon")
-    path = (Path(settings.assets_dir) / project.icon_path).resolve()
-    if Path(settings.assets_dir).resolve() not in path.parents or not path.is_file():
-        raise NotFound("This project has no icon")
-    return path
+    return project.icon_path
 
 
 # --- notes and GitHub link -----------------------------------------------------------------

@@ -9,7 +9,7 @@ from layouts.components.experiment_media import media_url
 from layouts.components.project_markdown import safe_url
 
 
-def confusion_tab(session, page, _assets_dir):
+def confusion_tab(session, page, _store):
     items = experiment_page.assets(session, page.experiment, ("confusion-matrix",))
     options = [{"label": a.file_name + ("" if a.step is None else f" (step {a.step})"), "value": a.asset_id}
                for a in items]
@@ -62,7 +62,7 @@ def example_view(key: str, view_id: int, actual: str, predicted: str, count: flo
     ], className="experiment-cm-example-view", id={"type": "experiment-cm-example-view", "index": view_id})
 
 
-def points_3d_tab(session, page, _assets_dir):
+def points_3d_tab(session, page, _store):
     """The experiment's 3D scenes (log_points_3d): pick one, rotate and zoom it."""
     options = [{"label": s.label, "value": s.id} for s in points_3d.scenes(session, page.experiment)]
     if not options:
@@ -75,7 +75,7 @@ def points_3d_tab(session, page, _assets_dir):
     ])
 
 
-def histograms_tab(session, page, _assets_dir):
+def histograms_tab(session, page, _store):
     names = experiment_page.histogram_names(session, page.experiment)
     return html.Div([
         html.Div([

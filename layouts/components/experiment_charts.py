@@ -34,7 +34,7 @@ def initial_state(session, page) -> dict:
     return default_state(names)
 
 
-def charts_tab(session, page, _assets_dir):
+def charts_tab(session, page, _store):
     state = initial_state(session, page)
     names = [m.name for m in experiment_page.metric_summaries(session, page.experiment.id)]
     options = [{"label": n, "value": n} for n in names]

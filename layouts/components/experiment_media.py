@@ -49,7 +49,7 @@ def _step_options(steps: list[int]):
     return [{"label": "All steps", "value": "all"}] + [{"label": f"Step {s}", "value": str(s)} for s in steps]
 
 
-def graphics_tab(session, page, _assets_dir):
+def graphics_tab(session, page, _store):
     steps = asset_pages.image_steps(session, page.experiment)
     return html.Div([
         dbc.Row([
@@ -118,7 +118,7 @@ def image_card(key: str, item) -> html.Div:
     ], className="experiment-image-card border rounded p-1")
 
 
-def audio_tab(session, page, _assets_dir):
+def audio_tab(session, page, _store):
     steps = experiment_page.steps_of(experiment_page.media_items(session, page.experiment, "audio"))
     return html.Div([
         dbc.Row([

@@ -1,8 +1,8 @@
 """Tabs of the experiment page that show tables and text: Metrics, Hyperparameters, Graph
 Definition, System Metrics, Installed Packages, Notes, HTML, Text, Assets, Code and Output.
 
-Each ``*_tab(session, page, assets_dir)`` returns the tab's body; user content is passed to
-components as text (Dash escapes it), markdown goes through the safe renderer, logged HTML only
+Each ``*_tab(session, page, store)`` (store: the asset store) returns the tab's body; user
+content is passed to components as text (Dash escapes it), markdown goes through the safe renderer, logged HTML only
 into a sandboxed iframe.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def search_box(id: str, placeholder: str = "Search"):
                      className="mb-2", style={"maxWidth": "24rem"})
 
 
-def metrics_tab(session, page, _assets_dir):
+def metrics_tab(session, page, _store):
     rows = [{"name": m.name, "last": m.last_value, "min": m.min_value, "max": m.max_value, "count": m.count,
              "last_step": m.last_step, "invalid": m.invalid_count}
             for m in experiment_page.metric_summaries(session, page.experiment.id)]
@@ -69,7 +69,7 @@ def metrics_tab(session, page, _assets_dir):
     ])
 
 
-def hyperparameters_tab(session, page, _assets_dir):
+def hyperparameters_tab(session, page, _store):
     rows = [{"name": p.name, "value": p.value_text if p.value_text is not None else p.value_json,
              "step": p.step, "source": p.source} for p in experiments.parameters(session, page.experiment)]
     if not rows:
@@ -100,16 +100,16 @@ def history_table(name: str, values):
     ])
 
 
-def graph_tab(session, page, assets_dir):
+def graph_tab(session, page, store):
     text = page.experiment.graph
     if not text:
         graphs = experiment_page.assets(session, page.experiment, ("model-graph",))
         if graphs:
-            text, _cut = experiment_page.read_text(assets_dir, graphs[-1])
+            text, _cut = experiment_page.read_text(store, graphs[-1])
     return html.Pre(text or "No model graph was logged.", id="experiment-graph", className="bg-light p-3 small")
 
 
-def system_tab(session, page, _assets_dir):
+def system_tab(session, page, _store):
     exp = page.experiment
     info = experiments.system(exp)
     facts = [("OS user", exp.os_user), ("OS", exp.os), ("OS type", exp.os_type), ("Python version", exp.python_version),
@@ -129,7 +129,7 @@ def system_charts(session, exp):
     return charts or empty("No system metrics were logged.")
 
 
-def packages_tab(_session, page, _assets_dir):
+def packages_tab(_session, page, _store):
     text = (page.experiment.installed_packages or "").strip()
     return html.Div([
         html.Div([html.Span(f"{len(text.splitlines())} packages", className="text-muted me-2"),
@@ -139,7 +139,7 @@ def packages_tab(_session, page, _assets_dir):
     ])
 
 
-def models_tab(session, page, _assets_dir):
+def models_tab(session, page, _store):
     """The models logged with log_model: each with its files and a zip of them all."""
     found = experiment_models.models(session, page.experiment)
     if not found:
@@ -164,7 +164,7 @@ def models_tab(session, page, _assets_dir):
     return html.Div(cards, id="experiment-models")
 
 
-def notes_tab(_session, page, _assets_dir):
+def notes_tab(_session, page, _store):
     notes = page.experiment.notes or ""
     rendered = html.Div(render_markdown(notes, empty="No notes yet."), id="experiment-notes-rendered")
     if not page.can_write:
@@ -181,17 +181,17 @@ def notes_tab(_session, page, _assets_dir):
     ])
 
 
-def html_tab(_session, page, _assets_dir):
+def html_tab(_session, page, _store):
     """Logged HTML in an iframe without allow-same-origin: it can't reach the app or its cookies."""
     return html.Iframe(srcDoc=page.experiment.html or "", sandbox="allow-popups", id="experiment-html-frame",
                        style={"width": "100%", "height": "70vh", "border": "1px solid #dee2e6"})
 
 
-def text_tab(session, page, assets_dir):
+def text_tab(session, page, store):
     items = experiment_page.assets(session, page.experiment, ("text",))[:2000]
     rows, meta_keys = [], []
     for a in items:
-        text, cut = experiment_page.read_text(assets_dir, a, 20_000)
+        text, cut = experiment_page.read_text(store, a, 20_000)
         meta = experiment_page.metadata_of(a)
         row = {"text": text + (" …" if cut else ""), "step": a.step, "context": a.context, "id": a.asset_id}
         for k, v in meta.items():
@@ -220,7 +220,7 @@ def size_label(size: int | None) -> str:
 ASSET_TYPE_LABELS = {asset_pages.CM_EXAMPLES: "confusion-matrix example"}
 
 
-def assets_tab(session, page, _assets_dir):
+def assets_tab(session, page, _store):
     """A paged grid (AG Grid's infinite row model): rows come from callbacks/experiment_assets.py
     a block at a time, so 10,000 assets cost what 100 do; text previews load on click."""
     counts = asset_pages.type_counts(session, page.experiment)
@@ -289,7 +289,7 @@ def notebook_cells(doc: dict) -> list[str]:
     return out
 
 
-def code_tab(session, page, assets_dir):
+def code_tab(session, page, store):
     items = experiment_page.assets(session, page.experiment, ("code", "notebook"))
     base = f"/api/v1/experiments/{page.experiment.key}/assets/"
     blocks = []
@@ -299,7 +299,7 @@ def code_tab(session, page, assets_dir):
                          html.A("Download", href=base + a.asset_id, className="small")], className="mb-1")
         if a.type == "notebook" or suffix == ".ipynb":
             try:
-                cells = notebook_cells(experiment_page.read_json(assets_dir, a, 20_000_000))
+                cells = notebook_cells(experiment_page.read_json(store, a, 20_000_000))
             except Exception:  # noqa: BLE001  (a broken notebook shows as text below)
                 cells = None
             if cells is not None:
@@ -310,14 +310,14 @@ def code_tab(session, page, assets_dir):
                         for n, c in enumerate(cells)]
                 blocks.append(html.Div([head] + body, className="mb-4 experiment-code-file"))
                 continue
-        text, cut = experiment_page.read_text(assets_dir, a, MAX_CODE_CHARS)
+        text, cut = experiment_page.read_text(store, a, MAX_CODE_CHARS)
         blocks.append(html.Div([head, code_block(text, CODE_LANGUAGES.get(suffix, "python"), id=f"experiment-code-{i}"),
                                 html.P("(truncated)", className="text-muted small") if cut else None],
                                className="mb-4 experiment-code-file"))
     return html.Div(blocks or empty("No code was logged."), id="experiment-code")
 
 
-def output_tab(_session, _page, _assets_dir):
+def output_tab(_session, _page, _store):
     return html.Div([
         dbc.Row([
             dbc.Col(dbc.Input(id="experiment-output-search", type="search", placeholder="Search output",

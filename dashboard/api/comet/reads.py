@@ -8,7 +8,7 @@ import json
 from flask import Response, request
 
 from dashboard import context
-from dashboard.api import attachment
+from dashboard.api import asset_download
 from dashboard.api.comet import comet_route, error, experiment_key, ok, rest
 from dashboard.api.comet import artifacts as artifact_api
 from dashboard.auth import Actor
@@ -192,15 +192,14 @@ def get_asset(actor: Actor):
     with context.db().session() as s:
         exp, _, _ = readable(s, actor)
         asset = asset_service.find(s, exp, request.args.get("assetId") or "")
-    return attachment(asset_service.open_asset(context.settings(), asset), asset.content_type,
-                      asset_service.safe_download_name(asset.file_name))
+    return asset_download(asset)
 
 
 def _os_packages(session, exp) -> list[str]:
     for asset in asset_service.list_for(session, exp, AssetType.file.value):
         if asset_service.asset_dict(asset)["metadata"].get("comet_upload_type") == cf.OS_PACKAGES_KIND:
             try:
-                return asset_service.open_asset(context.settings(), asset).read_text("utf-8").splitlines()
+                return asset_service.read_asset(context.settings(), asset).decode("utf-8").splitlines()
             except NotFound:
                 return []
     return []
@@ -264,7 +263,7 @@ def _asset_bytes(session, exp, kind: AssetType, last: bool) -> bytes | None:
     if not rows:
         return None
     try:
-        return asset_service.open_asset(context.settings(), rows[-1 if last else 0]).read_bytes()
+        return asset_service.read_asset(context.settings(), rows[-1 if last else 0])
     except NotFound:
         return None
 
