@@ -239,7 +239,7 @@ class S3Store(AssetStore):
             key=config.access_key_id or None, secret=config.secret_access_key or None,
             endpoint_url=config.endpoint_url or None, client_kwargs=client_kwargs,
             config_kwargs={"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3}},
-            default_block_size=PART, use_listings_cache=False, skip_instance_cache=True, retries=3)
+            default_block_size=PART, use_listings_cache=False, skip_instance_cache=True)
         super().__init__(config, fs, config.url[5:])
         self.bucket = self.root.split("/", 1)[0]
 

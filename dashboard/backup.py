@@ -42,7 +42,7 @@ from typing import Callable
 
 from dashboard import asset_store
 from dashboard.config import Settings
-from dashboard.errors import HalleyError
+from dashboard.errors import HalleyError, NotFound
 
 FORMAT = "halley-backup"
 FORMAT_VERSION = 1
@@ -279,12 +279,18 @@ def backup(settings: Settings, path: Path, echo: Callable[[str], None] = lambda 
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
             tar.add(snap.file, arcname=snap.file.name, recursive=False)
             for name, size in sizes.items():  # streamed from the store, hashed on the way
-                with store.open(name) as source:
+                try:
+                    source = store.open(name)
+                except NotFound:  # deleted with its experiment since the snapshot
+                    missing.append(name)
+                    continue
+                with source:
                     reader = _Hashing(source)
                     tar.addfile(_member(f"assets/{name}", size), reader)
                 files[name] = reader.digest.hexdigest()
-            total = sum(sizes.values())
-                    "format": FORMAT, "format_version": FORMAT_VERSION, "halley_version": _halley_version(),
+            total = sum(sizes[name] for name in files)
+            manifest = {
+                "format": FORMAT, "format_version": FORMAT_VERSION, "halley_version": _halley_version(),
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "database": {"kind": kind, "file": snap.file.name, "sha256": _sha256(snap.file),
                              "size": snap.file.stat().st_size, "revision": snap.revision,

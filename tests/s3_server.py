@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import timedelta
 
 import pytest
 import requests
@@ -62,6 +63,24 @@ class S3Server:
         """The settings of a Halley server (or command) whose asset store is ``store_url``."""
         return {"HALLEY_ASSET_STORE": store_url, "HALLEY_S3_ENDPOINT_URL": self.endpoint,
                 "HALLEY_S3_REGION": REGION, **CREDENTIALS}
+
+    def settings(self, server, store_url: str):
+        """Settings of ``server``'s home whose asset store is ``store_url`` (for service calls)."""
+        from dashboard.config import Settings
+
+        return Settings(home=server.home, database_url=server.database_url, secret_key="unused",
+                        asset_store=store_url, s3_endpoint_url=self.endpoint, s3_region=REGION,
+                        s3_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        s3_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    @staticmethod
+    def backdate(bucket: str, key: str, seconds: float) -> None:
+        """Make an object look ``seconds`` older (moto's state lives in this process)."""
+        from moto.s3.models import s3_backends
+
+        partition, account = s3_backends.bucket_accounts[bucket]
+        stored = s3_backends[account][partition].buckets[bucket].keys[key]
+        stored.last_modified -= timedelta(seconds=seconds)
 
     def keys(self, bucket: str, prefix: str = "") -> dict[str, int]:
         """The bucket's objects (under ``prefix``): key -> size."""

@@ -1,8 +1,9 @@
 """``halley backup`` of a live server, ``halley restore`` into a fresh home, and a server there
 that answers every REST read as the first one did (asset files byte for byte), on SQLite and on
-PostgreSQL."""
+PostgreSQL, with the asset files in the home's folder or in an S3 bucket."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -14,11 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dashboard import asset_store
 from dashboard.auth import Actor
 from dashboard.config import Settings
 from dashboard.sdk import Artifact, Experiment
 from tests.conftest import HALLEY, ROOT, Accounts, LiveServer, api
 from tests.postgres_fixtures import PostgresServer, postgres  # noqa: F401  (the session's cluster)
+from tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
 
 QUIET = dict(log_code=False, parse_args=False, auto_output_logging=False, log_env_details=False,
              log_git_metadata=False, log_git_patch=False, auto_metric_logging=False)
@@ -34,6 +37,20 @@ def sdk_env(tmp_path, monkeypatch):
 def halley(server: LiveServer, *args: str) -> subprocess.CompletedProcess:
     env = server.env()
     return subprocess.run([HALLEY, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def settings_of(server: LiveServer) -> Settings:
+    """The settings the server runs with (its environment: its own asset store too, and the S3
+    credentials it finds in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)."""
+    env, old = server.env(), dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings.from_env(home=server.home, database_url=server.database_url)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return dataclasses.replace(settings, s3_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+                               s3_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"))
 
 
 def _log_everything(server: LiveServer) -> tuple[Accounts, object, list[str]]:
@@ -95,8 +112,7 @@ def _log_everything(server: LiveServer) -> tuple[Accounts, object, list[str]]:
         u = account_service.find_user(s, owner.username)
         actor = Actor(user_id=u.id, username=u.username)
         project = projects.get_readable(s, actor, owner.workspace, "kept")
-        projects.set_icon(s, actor, project.id, png.getvalue(), Settings.from_env(home=server.home,
-                                                                                     database_url=server.database_url))
+        projects.set_icon(s, actor, project.id, png.getvalue(), settings_of(server))
         experiment_page.rename(s, actor, keys[0], "renamed run")
         experiment_page.set_notes(s, actor, keys[1], "the run's **notes**")
     return accounts, owner, keys
@@ -163,14 +179,13 @@ def _round_trip(source: LiveServer, target: LiveServer, tmp_path) -> None:
         target.home.mkdir(parents=True)
         done = halley(target, "restore", str(archive))
         assert done.returncode == 0, done.stderr
-        settings = Settings.from_env(home=target.home, database_url=target.database_url)
+        settings = settings_of(target)
         with pytest.raises(BackupError, match="already holds data: pass --force"):
             restore(settings, archive)  # now the database holds data
-        stray = settings.assets_dir / "ab" / ("ab" + "0" * 30)
-        stray.parent.mkdir(exist_ok=True)
-        stray.write_bytes(b"not in the backup")
+        store, stray = asset_store.of(settings), "ab/ab" + "0" * 30
+        store.write(stray, b"not in the backup")
         restore(settings, archive, force=True)  # replaces the data, and the files with the backup's
-        assert not stray.exists()
+        assert store.size(stray) is None
         target.start()
         try:
             assert [_control_pid(source), _control_pid(target)] == [source.proc.pid, target.proc.pid]
@@ -204,6 +219,17 @@ def _round_trip(source: LiveServer, target: LiveServer, tmp_path) -> None:
 
 def test_backup_of_a_live_sqlite_server_restores_into_a_fresh_home_served_beside_it(tmp_path, sdk_env):
     _round_trip(LiveServer(tmp_path / "source"), LiveServer(tmp_path / "target"), tmp_path)
+
+
+def test_backup_of_a_server_storing_assets_in_s3_restores_into_a_fresh_home_and_bucket(tmp_path, sdk_env,
+                                                                                      s3_server):  # noqa: F811
+    """The archive holds the bucket's objects; the restore puts them into the new home's store."""
+    source = LiveServer(tmp_path / "source", extra_env=s3_server.env(f"s3://{s3_server.new_bucket('src')}/a"))
+    target_bucket = s3_server.new_bucket("dst")
+    target = LiveServer(tmp_path / "target", extra_env=s3_server.env(f"s3://{target_bucket}/restored"))
+    _round_trip(source, target, tmp_path)
+    assert len(s3_server.keys(target_bucket, "restored/")) == 7
+    assert not (source.home / "assets").exists() and not (target.home / "assets").exists()
 
 
 @pytest.mark.postgres
