@@ -19,8 +19,11 @@ def test_the_deployment_files_pass_the_checks():
     check.check_dockerfile(problems)
     check.check_unit(problems)
     assert problems == []
-    assert set(doc["services"]) == {"halley", "postgres", "redis", "minio"}  # no `halley worker` command yet
+    # no `halley worker` command yet; minio-setup creates the asset bucket
+    assert set(doc["services"]) == {"halley", "postgres", "redis", "minio", "minio-setup"}
     env = doc["services"]["halley"]["environment"]
+    assert env["HALLEY_ASSET_STORE"] == "s3://halley-assets" and env["HALLEY_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert "mc mb --ignore-existing" in doc["services"]["minio-setup"]["entrypoint"][-1]
     assert env["HALLEY_DATABASE_URL"].startswith("postgresql+psycopg://halley:") and "@postgres:5432/" in env[
         "HALLEY_DATABASE_URL"]
 
