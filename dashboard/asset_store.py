@@ -17,16 +17,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
-from dashboard.errors import HalleyError, NotFound, TooLarge
+from dashboard.errors import NotFound, TooLarge
 
 NAME_RE = re.compile(r"^(?:[0-9a-f]{2}/[0-9a-f]{32}|icons/[0-9a-f]{32}\.png)$")
 CHUNK = 1 << 20
 PART = 8 << 20  # an S3 upload's part: what a streamed upload keeps in memory at most
+READ_BLOCK = 4 << 20  # what a download fetches from S3 at a time
 URL_SECONDS = 300  # how long a presigned download URL works
-
-
-class StoreError(HalleyError):
-    status = 503
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ class AssetStore:
         """A seekable binary reader of a stored file (NotFound when it is gone)."""
         path = self._path(name)
         try:
-            return self.fs.open(path, "rb", block_size=CHUNK, cache_type="readahead")
+            return self.fs.open(path, "rb", block_size=READ_BLOCK, cache_type="readahead")
         except FileNotFoundError as exc:
             raise NotFound("Asset file not found") from exc
 

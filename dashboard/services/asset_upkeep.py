@@ -93,7 +93,10 @@ def target_store(settings: Settings, url: str) -> AssetStore:
 
 def migrate(database, settings: Settings, url: str, echo: Callable[[str], None] = lambda _: None) -> MigrateReport:
     source, target = asset_store.of(settings), target_store(settings, url)
-    target.check()
+    try:
+        target.check()
+    except Exception as exc:  # any failure to reach it: say which store and why
+        raise Invalid(f"the store {target.url} cannot be written: {type(exc).__name__}: {exc}") from exc
     report = MigrateReport(target.url)
     names = sorted(referenced(database))
     for i, name in enumerate(names, 1):
