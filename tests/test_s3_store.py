@@ -149,7 +149,8 @@ def test_sdk_uploads_land_in_the_bucket_and_download_byte_for_byte(s3, logged):
     page = upload(server, key, owner.api_key, "page.html", b"<script>alert(1)</script>", "text/html")
     r = client.get(f"{server.url}/api/v1/experiments/{key}/assets/{page['asset_id']}", allow_redirects=False)
     assert r.status_code == 200 and r.content == b"<script>alert(1)</script>"
-    assert r.headers["Content-Security-Policy"].startswith("sandbox") and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Content-Security-Policy"].startswith("sandbox")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_media_stream_from_the_bucket_with_ranges_and_render_on_the_experiment_page(s3, logged, page):
@@ -187,7 +188,7 @@ def test_deletes_reach_the_bucket(s3):
         u = account_service.find_user(s, owner.username)
         actor = Actor(user_id=u.id, username=u.username)
         project = projects.get_readable(s, actor, owner.workspace, "s3-doomed")
-        icon = projects.set_icon(s, actor, project.id, png.getvalue(), s3.s3.settings(server, s3.url)).icon_path
+        icon = projects.set_icon(s, actor, project.id, png.getvalue(), s3.s3.settings(s3.url, server)).icon_path
     assert f"assets/{icon}" in s3.s3.keys(s3.bucket, "assets/icons/")
     icon_url = f"{server.url}/api/v1/workspaces/{owner.workspace}/projects/s3-doomed/icon"
     assert client.get(icon_url).content[:4] == b"\x89PNG"
@@ -283,3 +284,33 @@ def test_ready_names_the_store_while_its_endpoint_is_down(tmp_path):
             server.stop()
     finally:
         endpoint.stop()
+
+
+def test_an_upload_over_the_limit_leaves_nothing_in_the_bucket(s3_server):  # noqa: F811
+    """A streamed upload stopped past the limit, after some of its parts went up, is aborted."""
+    from dashboard.asset_store import PART, open_store
+    from dashboard.errors import TooLarge
+
+    bucket = s3_server.new_bucket("limit")
+    store = open_store(s3_server.settings(f"s3://{bucket}/x").store_config)
+    with pytest.raises(TooLarge):
+        store.write("ab/" + "ab" * 16, io.BytesIO(b"\0" * (2 * PART + 1)), max_bytes=2 * PART)
+    assert s3_server.keys(bucket) == {} and not s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert store.write("ab/" + "ab" * 16, io.BytesIO(b"\1" * (PART + 5)), max_bytes=2 * PART) == PART + 5
+    assert s3_server.keys(bucket) == {"x/ab/" + "ab" * 16: PART + 5}
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"HALLEY_ASSET_STORE": "ftp://files.example.com/halley"}, "a local folder or an s3://bucket/prefix"),
+    ({"HALLEY_ASSET_STORE": "s3://No_Such_Name"}, "is not a bucket address"),
+    ({"HALLEY_S3_ACCESS_KEY_ID": "only-the-key"}, "set both HALLEY_S3_ACCESS_KEY_ID"),
+])
+def test_asset_store_settings_are_checked(tmp_path, monkeypatch, env, message):
+    from dashboard.config import Settings
+
+    for name in ("HALLEY_ASSET_STORE", "HALLEY_S3_ACCESS_KEY_ID", "HALLEY_S3_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=message):
+        Settings.from_env(home=tmp_path)
