@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from dashboard.auth import Actor
-from dashboard.sdk import Experiment
-from models import Asset
+from dashboard.sdk import Artifact, Experiment
+from models import ArtifactFile, Asset
 from tests.conftest import HALLEY, ROOT, Accounts, LiveServer, api, sign_in
 from tests.s3_server import S3Server, s3_server  # noqa: F401  (the session's server)
 from tests.test_backup import QUIET
@@ -61,9 +61,10 @@ def halley(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def stored(server: LiveServer) -> dict[str, int]:
-    """What the server's rows say is stored: name -> size."""
+    """What the server's rows (assets and artifact files) say is stored: name -> size."""
     with Accounts(server).db.session() as s:
-        return dict(s.exec(select(Asset.storage_path, Asset.size).where(Asset.storage_path != "")).all())
+        return {path: size for table in (Asset, ArtifactFile)
+                for path, size in s.exec(select(table.storage_path, table.size).where(table.storage_path != "")).all()}
 
 
 def upload(server: LiveServer, key: str, api_key: str, name: str, data: bytes, mimetype: str | None = None) -> dict:
@@ -109,8 +110,14 @@ def logged(s3, tmp_path_factory):
                          project_name="s3-halley", **QUIET)
         exp.log_asset_data(weights, name="weights.bin")
         exp.log_image(Image.open(io.BytesIO(png.getvalue())), name="noise.png")
+        (tmp / "table.csv").write_bytes(rng.bytes(30_000))
+        artifact = Artifact("s3-data", "dataset")
+        artifact.add(tmp / "table.csv")
+        exp.log_artifact(artifact)
+        downloaded = exp.get_artifact("s3-data").download(tmp / "fetched")
         exp.end()
-    return {"tmp": tmp, "comet": comet, "halley_key": exp.get_key(), "weights": weights}
+    return {"tmp": tmp, "comet": comet, "halley_key": exp.get_key(), "weights": weights,
+            "artifact": (downloaded / "table.csv").read_bytes()}
 
 
 def assets_of(server: LiveServer, account, key: str) -> dict[str, dict]:
@@ -124,10 +131,11 @@ def test_sdk_uploads_land_in_the_bucket_and_download_byte_for_byte(s3, logged):
     comet = logged["comet"]
     assert comet["downloads"]["red.png"] == sha((tmp / "red.png").read_bytes())
     assert comet["downloads"]["blob.bin"] == sha((tmp / "blob.bin").read_bytes())
+    assert logged["artifact"] == (tmp / "table.csv").read_bytes()  # Halley's SDK fetches an artifact back
     # every stored file is an object of the bucket with its size; the server's disk holds none
     rows = stored(server)
     objects = s3.s3.keys(s3.bucket, "assets/")
-    assert {f"assets/{name}": size for name, size in rows.items()} == objects and len(objects) >= 5
+    assert {f"assets/{name}": size for name, size in rows.items()} == objects and len(objects) >= 6
     assert not (server.home / "assets").exists()
 
     client = api(server, owner.api_key)
