@@ -17,7 +17,8 @@ from layouts.components.experiment_analysis import example_view, histogram_card
 
 def _matrix(call: Call, ref, asset_id):
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    cm = experiment_page.confusion_matrix(call.session, page.experiment, asset_files.store(call.settings), asset_id or "")
+    store = asset_files.store(call.settings)
+    cm = experiment_page.confusion_matrix(call.session, page.experiment, store, asset_id or "")
     return page.experiment.key, cm
 
 
@@ -67,7 +68,8 @@ def show_histograms(call: Call, state, ref):
     hidden = set(state.get("hidden") or [])
     names = [n for n in state.get("names") or [] if n not in hidden]
     page = experiment_page.open_key(call.session, call.actor, key_of(ref))
-    groups = experiment_page.histograms(call.session, page.experiment, asset_files.store(call.settings)) if names else {}
+    store = asset_files.store(call.settings)
+    groups = experiment_page.histograms(call.session, page.experiment, store) if names else {}
     all_names = list(state.get("names") or [])
     cards = [histogram_card(name, all_names.index(name),
                             dcc.Graph(figure=histogram3d.figure(name, groups.get(name, []), show_title=False),

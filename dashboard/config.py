@@ -144,6 +144,16 @@ def asset_store_of(raw: str, home: Path) -> str:
         raise SystemExit(f"HALLEY_ASSET_STORE: {exc}") from None
 
 
+def s3_credentials_of(env) -> dict:
+    """HALLEY_S3_ACCESS_KEY_ID and HALLEY_S3_SECRET_ACCESS_KEY, both or neither."""
+    key = env.get("HALLEY_S3_ACCESS_KEY_ID", "").strip() or None
+    secret = env.get("HALLEY_S3_SECRET_ACCESS_KEY", "").strip() or None
+    if (key is None) != (secret is None):
+        raise SystemExit("set both HALLEY_S3_ACCESS_KEY_ID and HALLEY_S3_SECRET_ACCESS_KEY, or neither "
+                         "(then AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are used)")
+    return {"s3_access_key_id": key, "s3_secret_access_key": secret}
+
+
 _HOST_NAME = re.compile(r"^([0-9a-f:.]*:[0-9a-f:.]*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -311,7 +321,7 @@ class Settings:
     # HALLEY_S3_ACCESS_KEY_ID / HALLEY_S3_SECRET_ACCESS_KEY; unset: AWS_ACCESS_KEY_ID and the
     # other ways boto finds credentials (profile, instance role)
     s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
     # HALLEY_S3_PRESIGNED_DOWNLOADS=0: stream downloads through Halley instead of redirecting to
     # the bucket (when clients cannot reach the S3 endpoint)
     s3_presigned_downloads: bool = True
@@ -378,8 +388,7 @@ class Settings:
             asset_store=asset_store,
             s3_endpoint_url=os.environ.get("HALLEY_S3_ENDPOINT_URL", "").strip() or None,
             s3_region=os.environ.get("HALLEY_S3_REGION", "").strip() or None,
-            s3_access_key_id=os.environ.get("HALLEY_S3_ACCESS_KEY_ID", "").strip() or None,
-            s3_secret_access_key=os.environ.get("HALLEY_S3_SECRET_ACCESS_KEY", "").strip() or None,
+            **s3_credentials_of(os.environ),
             s3_presigned_downloads=_env_flag(os.environ, "HALLEY_S3_PRESIGNED_DOWNLOADS", True),
             **overrides,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -64,11 +65,12 @@ class S3Server:
         return {"HALLEY_ASSET_STORE": store_url, "HALLEY_S3_ENDPOINT_URL": self.endpoint,
                 "HALLEY_S3_REGION": REGION, **CREDENTIALS}
 
-    def settings(self, server, store_url: str):
-        """Settings of ``server``'s home whose asset store is ``store_url`` (for service calls)."""
+    def settings(self, store_url: str, server=None):
+        """Settings (of ``server``'s home, if given) whose asset store is ``store_url``, for service calls."""
         from dashboard.config import Settings
 
-        return Settings(home=server.home, database_url=server.database_url, secret_key="unused",
+        home = server.home if server else Path("/nonexistent")
+        return Settings(home=home, database_url=server.database_url if server else "sqlite://", secret_key="unused",
                         asset_store=store_url, s3_endpoint_url=self.endpoint, s3_region=REGION,
                         s3_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                         s3_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])

@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from dashboard.auth import Actor
-from dashboard.sdk import Experiment
-from models import Asset
+from dashboard.sdk import Artifact, Experiment
+from models import ArtifactFile, Asset
 from tests.conftest import HALLEY, ROOT, Accounts, LiveServer, api, sign_in
 from tests.s3_server import S3Server, s3_server  # noqa: F401  (the session's server)
 from tests.test_backup import QUIET
@@ -61,9 +61,10 @@ def halley(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def stored(server: LiveServer) -> dict[str, int]:
-    """What the server's rows say is stored: name -> size."""
+    """What the server's rows (assets and artifact files) say is stored: name -> size."""
     with Accounts(server).db.session() as s:
-        return dict(s.exec(select(Asset.storage_path, Asset.size).where(Asset.storage_path != "")).all())
+        return {path: size for table in (Asset, ArtifactFile)
+                for path, size in s.exec(select(table.storage_path, table.size).where(table.storage_path != "")).all()}
 
 
 def upload(server: LiveServer, key: str, api_key: str, name: str, data: bytes, mimetype: str | None = None) -> dict:
@@ -109,8 +110,14 @@ def logged(s3, tmp_path_factory):
                          project_name="s3-halley", **QUIET)
         exp.log_asset_data(weights, name="weights.bin")
         exp.log_image(Image.open(io.BytesIO(png.getvalue())), name="noise.png")
+        (tmp / "table.csv").write_bytes(rng.bytes(30_000))
+        artifact = Artifact("s3-data", "dataset")
+        artifact.add(tmp / "table.csv")
+        exp.log_artifact(artifact)
+        downloaded = exp.get_artifact("s3-data").download(tmp / "fetched")
         exp.end()
-    return {"tmp": tmp, "comet": comet, "halley_key": exp.get_key(), "weights": weights}
+    return {"tmp": tmp, "comet": comet, "halley_key": exp.get_key(), "weights": weights,
+            "artifact": (downloaded / "table.csv").read_bytes()}
 
 
 def assets_of(server: LiveServer, account, key: str) -> dict[str, dict]:
@@ -124,10 +131,11 @@ def test_sdk_uploads_land_in_the_bucket_and_download_byte_for_byte(s3, logged):
     comet = logged["comet"]
     assert comet["downloads"]["red.png"] == sha((tmp / "red.png").read_bytes())
     assert comet["downloads"]["blob.bin"] == sha((tmp / "blob.bin").read_bytes())
+    assert logged["artifact"] == (tmp / "table.csv").read_bytes()  # Halley's SDK fetches an artifact back
     # every stored file is an object of the bucket with its size; the server's disk holds none
     rows = stored(server)
     objects = s3.s3.keys(s3.bucket, "assets/")
-    assert {f"assets/{name}": size for name, size in rows.items()} == objects and len(objects) >= 5
+    assert {f"assets/{name}": size for name, size in rows.items()} == objects and len(objects) >= 6
     assert not (server.home / "assets").exists()
 
     client = api(server, owner.api_key)
@@ -149,7 +157,8 @@ def test_sdk_uploads_land_in_the_bucket_and_download_byte_for_byte(s3, logged):
     page = upload(server, key, owner.api_key, "page.html", b"<script>alert(1)</script>", "text/html")
     r = client.get(f"{server.url}/api/v1/experiments/{key}/assets/{page['asset_id']}", allow_redirects=False)
     assert r.status_code == 200 and r.content == b"<script>alert(1)</script>"
-    assert r.headers["Content-Security-Policy"].startswith("sandbox") and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Content-Security-Policy"].startswith("sandbox")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_media_stream_from_the_bucket_with_ranges_and_render_on_the_experiment_page(s3, logged, page):
@@ -187,7 +196,7 @@ def test_deletes_reach_the_bucket(s3):
         u = account_service.find_user(s, owner.username)
         actor = Actor(user_id=u.id, username=u.username)
         project = projects.get_readable(s, actor, owner.workspace, "s3-doomed")
-        icon = projects.set_icon(s, actor, project.id, png.getvalue(), s3.s3.settings(server, s3.url)).icon_path
+        icon = projects.set_icon(s, actor, project.id, png.getvalue(), s3.s3.settings(s3.url, server)).icon_path
     assert f"assets/{icon}" in s3.s3.keys(s3.bucket, "assets/icons/")
     icon_url = f"{server.url}/api/v1/workspaces/{owner.workspace}/projects/s3-doomed/icon"
     assert client.get(icon_url).content[:4] == b"\x89PNG"
@@ -283,3 +292,33 @@ def test_ready_names_the_store_while_its_endpoint_is_down(tmp_path):
             server.stop()
     finally:
         endpoint.stop()
+
+
+def test_an_upload_over_the_limit_leaves_nothing_in_the_bucket(s3_server):  # noqa: F811
+    """A streamed upload stopped past the limit, after some of its parts went up, is aborted."""
+    from dashboard.asset_store import PART, open_store
+    from dashboard.errors import TooLarge
+
+    bucket = s3_server.new_bucket("limit")
+    store = open_store(s3_server.settings(f"s3://{bucket}/x").store_config)
+    with pytest.raises(TooLarge):
+        store.write("ab/" + "ab" * 16, io.BytesIO(b"\0" * (2 * PART + 1)), max_bytes=2 * PART)
+    assert s3_server.keys(bucket) == {} and not s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert store.write("ab/" + "ab" * 16, io.BytesIO(b"\1" * (PART + 5)), max_bytes=2 * PART) == PART + 5
+    assert s3_server.keys(bucket) == {"x/ab/" + "ab" * 16: PART + 5}
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"HALLEY_ASSET_STORE": "ftp://files.example.com/halley"}, "a local folder or an s3://bucket/prefix"),
+    ({"HALLEY_ASSET_STORE": "s3://No_Such_Name"}, "is not a bucket address"),
+    ({"HALLEY_S3_ACCESS_KEY_ID": "only-the-key"}, "set both HALLEY_S3_ACCESS_KEY_ID"),
+])
+def test_asset_store_settings_are_checked(tmp_path, monkeypatch, env, message):
+    from dashboard.config import Settings
+
+    for name in ("HALLEY_ASSET_STORE", "HALLEY_S3_ACCESS_KEY_ID", "HALLEY_S3_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=message):
+        Settings.from_env(home=tmp_path)

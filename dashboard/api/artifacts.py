@@ -7,9 +7,8 @@ from flask import jsonify, request
 
 from dashboard import context
 from dashboard.errors import Invalid
-from dashboard.api import attachment, json_body, key_route, read_route
+from dashboard.api import asset_download, json_body, key_route, read_route
 from dashboard.services import artifacts
-from dashboard.services import assets as asset_service
 from dashboard.services.experiments import iso
 from models import Experiment, Workspace
 
@@ -121,5 +120,4 @@ def file_response(actor, version_id: str, asset_id: str):
     """A stored file of an artifact version the actor may read, as a download."""
     with context.db().session() as s:
         row = artifacts.file_of(s, actor, version_id, asset_id)
-    return attachment(asset_service.open_asset(context.settings(), row), row.content_type,
-                      asset_service.safe_download_name(row.file_name))
+    return asset_download(row)

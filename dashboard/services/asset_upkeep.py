@@ -12,22 +12,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlmodel import select
+from sqlalchemy import inspect, text
 
 from dashboard import asset_store
 from dashboard.asset_store import NAME_RE, AssetStore
 from dashboard.config import Settings
 from dashboard.errors import Invalid
-from models import Asset, Project
 
 DEFAULT_GRACE = timedelta(hours=1)
 
 
 def referenced(database) -> set[str]:
-    """Every stored-file name a row refers to: asset files and project icons."""
-    with database.session() as s:
-        names = set(s.exec(select(Asset.storage_path).where(Asset.storage_path != "")).all())
-        names |= set(s.exec(select(Project.icon_path).where(Project.icon_path.is_not(None))).all())
+    """Every stored-file name a row refers to (the files a backup holds): asset files, artifact
+    files and project icons."""
+    from dashboard.backup import FILE_QUERIES
+
+    with database.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        names = {r[0] for table, query in FILE_QUERIES if table in tables for r in conn.execute(text(query))}
     return {n for n in names if NAME_RE.match(n or "")}
 
 
