@@ -36,8 +36,9 @@ function(progress, ticks, idle) {
         return [0, "", "Waiting for a worker to start the export…"];
     }
     const done = progress.done || 0, total = progress.total || 0;
-    const percent = total ? Math.round(100 * done / total) : 0;
-    return [percent, total ? done + " / " + total : "", "Exported " + done + " of " + total + " experiments…"];
+    if (!total) { return [0, "", "Reading the project's columns…"]; }
+    return [Math.round(100 * done / total), done + " / " + total,
+            "Exported " + done + " of " + total + " experiments…"];
 }
 """ % (EXPORT_WAIT_SECONDS, EXPORT_WAIT_SECONDS)
 

@@ -7,16 +7,17 @@ hung that way and its panels stayed empty). The fork server is a fresh single-th
 interpreter, so a job starts clean; it starts with the first job.
 
 With ``HALLEY_CELERY_BROKER`` set, jobs run in ``halley worker`` processes instead (any server
-may start a job and any server may answer its polls: results, progress and the key that signs
-job handles live in the broker's Redis). ``celery_app`` builds the one Celery app both the
+may start a job and any server may answer its polls: results and progress live in the broker's
+Redis, and Dash signs job handles with the secret key every server shares). ``celery_app`` builds the one Celery app both the
 servers and the worker use; ``dashboard.worker`` is the module ``celery -A`` loads.
 
 Project panels draw in ordinary requests, one per panel (they take well under a second each,
 and a job's start and Dash's one-second polling of its result cost more than that); jobs are
 for work a user would otherwise wait minutes on (the export of a whole experiment table).
 
-A job knows who started it: ``custom_data`` below carries the requesting actor into the job's
-callback context (``job_actor``), and the job opens its own database (``job_database``).
+A job knows who started it: a Dash custom-data hook (``_requesting_actor``) carries the
+requesting actor into the job's callback context (``job_actor``), and the job opens its own
+database (``job_database``).
 """
 from __future__ import annotations
 
