@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -241,4 +242,6 @@ def sign_in(page, server: LiveServer, account: UserAccount, next_path: str = "/"
     page.fill("#login-username", account.username)
     page.fill("#login-password", account.password)
     page.click("#login-submit")
-    page.wait_for_url(lambda url: "/login" not in url)
+    # "/" sends a signed-in browser on to its workspace from the page itself: wait for that
+    # too, or the caller's next page.goto would race that navigation
+    page.wait_for_url(lambda url: "/login" not in url and (next_path != "/" or urlsplit(url).path != "/"))

@@ -173,8 +173,7 @@ def test_models_are_listed_zipped_and_loaded_back_by_comet_ml(server, logged):
 
 def test_models_tab_lists_each_model_with_its_zip(server, logged, page, console_errors):
     user = logged["user"]
-    sign_in(page, server, user)
-    page.goto(f"{server.url}/{user.workspace}/comet-media/{logged['sdk']}?tab=models")
+    sign_in(page, server, user, f"/{user.workspace}/comet-media/{logged['sdk']}?tab=models")
     page.wait_for_selector(".experiment-model-card", timeout=90_000)
     text = page.inner_text("#experiment-models")
     assert "tiny-net" in text and "checkpoint/layers/w.bin" in text and "2 files" in text

@@ -4,6 +4,7 @@ workspace isolation."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,15 +81,34 @@ def start(script: str, tmp: Path, server, user, *args, halley: bool = False) -> 
 
 
 def first_line_id(proc: subprocess.Popen) -> str:
-    line = proc.stdout.readline()
-    assert line.startswith("ID="), line + proc.stderr.read()[-3000:]
-    return line.strip()[3:]
+    """The worker's first line (the sweep's id), read from the pipe a byte at a time: nothing
+    after it leaves the pipe, where ``finish`` reads the rest (``communicate`` reads the pipes
+    themselves, not the lines a buffered ``readline`` would have taken along)."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(proc.stdout.fileno(), 1)
+        if not byte:
+            break
+        line += byte
+    text = line.decode()
+    assert text.startswith("ID="), text + proc.stderr.read()[-3000:]
+    return text.strip()[3:]
 
 
 def finish(proc: subprocess.Popen) -> list[dict]:
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err[-3000:]
     return [json.loads(line[4:]) for line in out.splitlines() if line.startswith("RUN=")]
+
+
+def test_a_worker_s_runs_printed_right_after_its_id_are_all_counted(tmp_path):
+    """A worker quick enough to print its first run before its id is read: that run is kept."""
+    script = tmp_path / "quick.py"
+    script.write_text('print("ID=abc"); print("RUN=" + \'{"pid": "p1"}\'); print("RUN=" + \'{"pid": "p2"}\')')
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.wait(timeout=60)  # every line is in the pipe before the id is read
+    assert first_line_id(proc) == "abc"
+    assert finish(proc) == [{"pid": "p1"}, {"pid": "p2"}]
 
 
 def status(server, user, sweep_id: str) -> dict:
@@ -129,7 +149,7 @@ def test_three_comet_workers_share_one_sweep_for_each_algorithm(server, accounts
 
 
 def check_sweep(server, user, sweep_id: str, config: dict, flat: list[dict]) -> None:
-    assert len(flat) == 6, config["algorithm"]
+    assert len(flat) == 6, (config["algorithm"], flat)
     pids = [r["pid"] for r in flat]
     assert len(set(pids)) == 6, pids  # no parameter set handed out twice
     if config["algorithm"] == "grid":
