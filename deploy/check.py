@@ -7,7 +7,7 @@
   worker`` exists, running it with the server's database, secret key, broker and asset store);
 * Dockerfile: base image, a non-root user, the health check, ``halley`` as entrypoint, every
   copied path present; the image is built only when a container daemon answers;
-* deploy/halley.service: the sections and keys a unit needs.
+* deploy/halley.service and deploy/halley-worker.service: the sections and keys a unit needs.
 
 Prints what it checked and how; exits 1 naming every problem found.
 """
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 UNIT = ROOT / "deploy" / "halley.service"
+WORKER_UNIT = ROOT / "deploy" / "halley-worker.service"
 ENV_EXAMPLE = ROOT / "deploy" / "halley.env.example"
 
 TOP_KEYS = {"version", "name", "services", "volumes", "networks", "configs", "secrets", "include"}
@@ -211,27 +212,30 @@ def check_dockerfile(problems: list[str], dockerfile: Path = DOCKERFILE) -> None
                     problems.append(f"Dockerfile: COPY {source}: no such path")
 
 
-def check_unit(problems: list[str], unit: Path = UNIT) -> None:
+def check_unit(problems: list[str], unit: Path = UNIT, command: str = "serve") -> None:
+    """A unit's sections, and an ExecStart that runs ``halley COMMAND`` by absolute path as a
+    non-root account."""
+    name = f"deploy/{unit.name}"
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str
     try:
         parser.read_string(unit.read_text())
     except configparser.Error as exc:
-        problems.append(f"deploy/halley.service: {exc}")
+        problems.append(f"{name}: {exc}")
         return
     for section in ("Unit", "Service", "Install"):
         if section not in parser:
-            problems.append(f"deploy/halley.service: no [{section}] section")
+            problems.append(f"{name}: no [{section}] section")
     service = parser["Service"] if "Service" in parser else {}
     exec_start = service.get("ExecStart", "").split()
-    if len(exec_start) < 2 or Path(exec_start[0]).name != "halley" or exec_start[1] != "serve":
-        problems.append("deploy/halley.service: ExecStart runs halley serve")
+    if len(exec_start) < 2 or Path(exec_start[0]).name != "halley" or exec_start[1] != command:
+        problems.append(f"{name}: ExecStart runs halley {command}")
     if not service.get("ExecStart", "").startswith("/"):
-        problems.append("deploy/halley.service: ExecStart needs an absolute path")
+        problems.append(f"{name}: ExecStart needs an absolute path")
     if service.get("User", "root") in ("root", "0"):
-        problems.append("deploy/halley.service: User= names a non-root account")
+        problems.append(f"{name}: User= names a non-root account")
     if "Install" in parser and not parser["Install"].get("WantedBy"):
-        problems.append("deploy/halley.service: [Install] WantedBy= is missing")
+        problems.append(f"{name}: [Install] WantedBy= is missing")
 
 
 def _answers(cmd: list[str]) -> bool:
@@ -246,7 +250,9 @@ def main(build: bool = True) -> int:
     check_compose(problems)
     check_dockerfile(problems)
     check_unit(problems)
-    print("checked docker-compose.yml, Dockerfile and deploy/halley.service (structure, references, interpolation)")
+    check_unit(problems, WORKER_UNIT, "worker")
+    print("checked docker-compose.yml, Dockerfile, deploy/halley.service and deploy/halley-worker.service "
+          "(structure, references, interpolation)")
     docker = shutil.which("docker")
     if docker and _answers([docker, "compose", "version"]):
         done = subprocess.run([docker, "compose", "-f", str(COMPOSE), "--env-file", str(ENV_EXAMPLE), "config", "-q"],

@@ -18,6 +18,7 @@ def test_the_deployment_files_pass_the_checks():
     doc = check.check_compose(problems)
     check.check_dockerfile(problems)
     check.check_unit(problems)
+    check.check_unit(problems, check.WORKER_UNIT, "worker")
     assert problems == []
     # minio-setup creates the asset bucket
     assert set(doc["services"]) == {"halley", "worker", "postgres", "redis", "minio", "minio-setup"}
@@ -67,3 +68,6 @@ def test_the_dockerfile_and_unit_checks_catch_mistakes(tmp_path):
     problems = []
     check.check_unit(problems, unit)
     assert any("non-root" in p for p in problems) and any("WantedBy" in p for p in problems)
+    problems = []
+    check.check_unit(problems, check.WORKER_UNIT)  # the worker's unit does not run a server
+    assert problems == ["deploy/halley-worker.service: ExecStart runs halley serve"]
