@@ -247,3 +247,29 @@ def test_halley_sdk_logs_and_fetches_artifacts(server, accounts, tmp_path):
                            headers={"Authorization": owner.api_key}).json()
     assert {v["version"]: v["used_by"] for v in details["versions"]} == {"4.2.0": [user.get_key()],
                                                                          "1.0.0": [user.get_key()]}
+
+
+def test_file_names_stay_inside_the_artifact(server, accounts):
+    """A file's logical path is kept relative and without '..', however it is sent, so that no
+    client downloading the artifact writes outside its folder."""
+    owner = accounts.create("paths")
+    headers = {"Authorization": owner.api_key}
+    key = requests.post(server.url + "/api/v1/experiments", json={"project": "paths"},
+                        headers=headers).json()["experiment_key"]
+    created = requests.post(f"{server.url}/api/v1/experiments/{key}/artifacts", headers=headers,
+                            json={"name": "paths", "type": "dataset"})
+    version_id = created.json()["version_id"]
+    sent = {"../../escape.txt": "escape.txt", "/etc/abs.txt": "etc/abs.txt", "a\x00b/../../c.txt": "ab/c.txt",
+            "..\\..\\win.txt": "win.txt", "./x/./y.txt": "x/y.txt", "..": "asset", "C:\\drive.txt": "drive.txt"}
+    for name in sent:
+        r = requests.post(f"{server.url}/api/v1/artifact-versions/{version_id}/files", headers=headers,
+                          params={"experiment_key": key}, data={"name": name}, files={"file": ("f", b"x")})
+        assert r.status_code == 201 and r.json()["name"] == sent[name], (name, r.text)
+    remote = requests.post(server.url + "/api/rest/v2/write/artifact/assets/remote/batch", headers=headers, json={
+        "experimentKey": key, "remoteArtifactAssetRequests": [
+            {"artifactVersionId": version_id, "fileName": "/../../remote.txt", "link": "https://example.org/r"}]})
+    assert remote.status_code == 200, remote.text
+    files = requests.get(server.url + "/api/rest/v2/artifacts/version/files", headers=headers,
+                         params={"workspace": owner.workspace, "artifactName": "paths",
+                                 "versionId": version_id}).json()["files"]
+    assert sorted(f["fileName"] for f in files) == sorted([*sent.values(), "remote.txt"])

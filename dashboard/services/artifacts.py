@@ -37,6 +37,7 @@ LABEL_MAX = 100
 LABELS_MAX = 50
 _VERSION = re.compile(r"^(\d{1,9})\.(\d{1,9})\.(\d{1,9})([-+][0-9A-Za-z.+-]{1,40})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:$")
 
 
 class NotFinal(Invalid):
@@ -65,6 +66,17 @@ def check_name(value) -> str:
     if "/" in name or ":" in name:
         raise Invalid("An artifact name can't hold '/' or ':'")
     return name
+
+
+def logical_path(name) -> str:
+    """An artifact file's path inside its artifact, kept so that no client writing it under a
+    download folder can leave that folder: '/'-separated (backslashes too), relative, with no
+    empty, '.' or '..' segments and no drive letter."""
+    parts = [p.strip() for p in re.split(r"[\\/]+", asset_files.display_name(name))]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    if parts and _DRIVE.match(parts[0]):
+        parts = parts[1:]
+    return "/".join(parts) or "asset"
 
 
 def _labels(values, label: str) -> list[str]:
@@ -352,7 +364,7 @@ def store_file(session: Session, actor: Actor, experiment_key: str, version_id: 
                                                        ArtifactFile.asset_id == asset_id)).first()
     if existing is not None:
         return existing
-    display = asset_files.display_name(name)
+    display = logical_path(name)
     kind = _text(type, "type", TYPE_MAX, required=False) or "asset"
     metadata_json = _metadata(metadata_)
     if remote_url is None:
