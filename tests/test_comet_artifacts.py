@@ -273,3 +273,44 @@ def test_file_names_stay_inside_the_artifact(server, accounts):
                          params={"workspace": owner.workspace, "artifactName": "paths",
                                  "versionId": version_id}).json()["files"]
     assert sorted(f["fileName"] for f in files) == sorted([*sent.values(), "remote.txt"])
+
+
+def test_experiment_tab_shows_another_workspaces_artifact_to_its_members_only(server, accounts, browser):
+    """A member of two workspaces may use one's artifact in the other's run: the run's Artifacts
+    tab links to it in its own workspace, and members of the run's workspace alone don't see it."""
+    from tests.project_data import ProjectData
+
+    ada, bo = accounts.create("ada"), accounts.create("bo")
+    data = ProjectData(accounts, server)
+    data.add_member(bo, ada, "member")
+    as_ada = {"Authorization": ada.api_key}
+    maker = requests.post(server.url + "/api/v1/experiments", json={"project": "src"},
+                          headers=as_ada).json()["experiment_key"]
+    version_id = requests.post(f"{server.url}/api/v1/experiments/{maker}/artifacts", headers=as_ada,
+                               json={"name": "shared-set", "type": "dataset"}).json()["version_id"]
+    closed = requests.post(f"{server.url}/api/v1/artifact-versions/{version_id}/state", headers=as_ada,
+                           json={"experiment_key": maker, "state": "CLOSED"})
+    assert closed.status_code == 200, closed.text
+    consumer = data.experiment(bo, "runs", "consumer")
+    tab_url = f"{server.url}/{bo.workspace}/runs/{consumer}?tab=artifacts"
+    pages = {}
+    for account in (ada, bo):
+        pages[account.username] = page = browser.new_context().new_page()
+        sign_in(page, server, account, "/workspaces")
+    used = pages[ada.username].request.get(
+        f"{server.url}/api/v1/workspaces/{ada.workspace}/artifacts/shared-set/version",
+        params={"experiment_key": consumer})
+    assert used.status == 200, used.text()
+    for account, visible in ((ada, True), (bo, False)):
+        page = pages[account.username]
+        page.goto(tab_url)
+        tab = page.locator("#experiment-artifacts")
+        tab.wait_for(timeout=60_000)
+        if visible:
+            link = tab.locator("a:text('shared-set')")
+            link.wait_for(timeout=60_000)
+            assert link.get_attribute("href") == f"/artifacts/{ada.workspace}/shared-set"
+        else:
+            assert "shared-set" not in tab.inner_text() and "None." in tab.inner_text()
+    for page in pages.values():
+        page.context.close()

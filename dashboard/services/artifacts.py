@@ -470,19 +470,24 @@ class ExperimentArtifact:
 
 def experiment_artifacts(session: Session, actor: Actor, exp: Experiment) -> tuple[list, list] | None:
     """(versions the experiment logged, versions it used), or None when the actor isn't a member
-    of the workspace (artifacts are the workspace's)."""
-    ws = _workspace_of(session, exp)
-    if not _member(session, actor, ws.id):
+    of the workspace (artifacts are the workspace's). A version of another workspace's artifact
+    is listed only to members of that workspace, and links to it there."""
+    if not _member(session, actor, _workspace_of(session, exp).id):
         return None
+    members: dict[int, bool] = {}
 
     def rows(stmt):
         out = []
-        for version, artifact in session.exec(stmt).all():
-            out.append(ExperimentArtifact(ws.name, artifact.name, artifact.type, version.version,
-                                          artifact_href(ws.name, artifact.name)))
+        for version, artifact, ws in session.exec(stmt).all():
+            if ws.id not in members:
+                members[ws.id] = _member(session, actor, ws.id)
+            if members[ws.id]:
+                out.append(ExperimentArtifact(ws.name, artifact.name, artifact.type, version.version,
+                                              artifact_href(ws.name, artifact.name)))
         return out
 
-    base = select(ArtifactVersion, Artifact).join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
+    base = (select(ArtifactVersion, Artifact, Workspace).join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
+            .join(Workspace, Workspace.id == Artifact.workspace_id))
     logged = rows(base.where(ArtifactVersion.experiment_id == exp.id).order_by(Artifact.name, ArtifactVersion.created_at))
     used = rows(base.join(ArtifactUse, ArtifactUse.version_id == ArtifactVersion.id)
                 .where(ArtifactUse.experiment_id == exp.id).order_by(ArtifactUse.id))
