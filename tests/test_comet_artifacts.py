@@ -297,9 +297,15 @@ def test_experiment_tab_shows_another_workspaces_artifact_to_its_members_only(se
     for account in (ada, bo):
         pages[account.username] = page = browser.new_context().new_page()
         sign_in(page, server, account, "/workspaces")
-    used = pages[ada.username].request.get(
-        f"{server.url}/api/v1/workspaces/{ada.workspace}/artifacts/shared-set/version",
-        params={"experiment_key": consumer})
+    version_url = f"{server.url}/api/v1/workspaces/{ada.workspace}/artifacts/shared-set/version"
+    # a link on another site doesn't make a signed-in browser record a use
+    lured = pages[ada.username].request.get(version_url, params={"experiment_key": consumer},
+                                            headers={"Referer": "https://elsewhere.example/page"})
+    assert lured.status == 403, lured.text()
+    details = requests.get(f"{server.url}/api/v1/workspaces/{ada.workspace}/artifacts/shared-set",
+                           headers=as_ada).json()
+    assert details["versions"][0]["used_by"] == []
+    used = pages[ada.username].request.get(version_url, params={"experiment_key": consumer})
     assert used.status == 200, used.text()
     for account, visible in ((ada, True), (bo, False)):
         page = pages[account.username]
