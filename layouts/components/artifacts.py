@@ -22,8 +22,9 @@ def artifacts_table(workspace: str, rows: list):
     if not rows:
         return html.P("No artifacts yet. Log one with comet_ml's Experiment.log_artifact.",
                       className="text-muted", id="artifacts-none")
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Name", "Type", "Latest version", "Versions", "Size",
-                                                      "Updated")]))
+    head = html.Thead(html.Tr([*(html.Th(h) for h in ("Name", "Type", "Latest version")),
+                               *(html.Th(h, className="text-end") for h in ("Versions", "Size")),
+                               html.Th("Updated", className="ps-4")]))
     body = html.Tbody([html.Tr([
         html.Td(dcc.Link(r.artifact.name, href=artifacts.artifact_href(workspace, r.artifact.name),
                          className="artifact-link")),
@@ -31,7 +32,7 @@ def artifacts_table(workspace: str, rows: list):
         html.Td(r.latest.version if r.latest else "-"),
         html.Td(f"{r.count:,}", className="text-end"),
         html.Td(fmt_bytes(r.size), className="text-end"),
-        html.Td(_when(r.updated_at), className="small text-muted"),
+        html.Td(_when(r.updated_at), className="small text-muted ps-4"),
     ]) for r in rows])
     return dbc.Table([head, body], hover=True, size="sm", id="artifacts-table", className="align-middle")
 
@@ -59,17 +60,33 @@ def _files(view) -> dbc.Table:
                             href=artifacts.file_href(view.version, f), className="small artifact-file-download",
                             download=f.file_name.rsplit("/", 1)[-1])
             size = fmt_bytes(f.size or 0)
-        rows.append(html.Tr([html.Td(f.file_name, className="font-monospace small"),
-                             html.Td(size, className="text-end small"), html.Td(target)]))
+        rows.append(html.Tr([html.Td(f.file_name, className="font-monospace small text-break"),
+                             html.Td(size, className="text-end small text-nowrap"),
+                             html.Td(target, className="text-break")]))
     if not rows:
         return html.P("No files.", className="text-muted small")
-    return dbc.Table(html.Tbody(rows), size="sm", className="mb-2")
+    # the same columns in every version's card
+    widths = html.Colgroup([html.Col(style={"width": "45%"}), html.Col(style={"width": "8rem"}), html.Col()])
+    head = html.Thead(html.Tr([html.Th("File", className="small"), html.Th("Size", className="small text-end"),
+                               html.Th("")]))
+    return dbc.Table([widths, head, html.Tbody(rows)], size="sm", className="mb-2 artifact-files",
+                     style={"tableLayout": "fixed"})
+
+
+def _metadata(values: dict):
+    """A version's metadata as a table of keys and values (nested values as compact JSON)."""
+    def shown(value) -> str:
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+    return dbc.Table(html.Tbody([html.Tr([html.Th(k, className="small fw-normal text-muted", style={"width": "12rem"}),
+                                          html.Td(shown(v), className="small font-monospace text-break")])
+                                 for k, v in sorted(values.items())]),
+                     size="sm", borderless=True, className="mb-2 artifact-metadata w-auto")
 
 
 def version_cards(views: list) -> html.Div:
     cards = []
     for v in views:
-        meta = json.dumps(v.metadata, indent=2, sort_keys=True) if v.metadata else None
         cards.append(dbc.Card([
             dbc.CardHeader(html.Div([
                 html.Span(v.version.version, className="fw-semibold me-2"),
@@ -85,7 +102,7 @@ def version_cards(views: list) -> html.Div:
                 html.Div(["Used by ", *(_joined([_experiment(u) for u in v.used_by]) if v.used_by
                                         else [html.Span("no experiment yet", className="text-muted")])],
                          className="small mb-2"),
-                html.Pre(meta, className="small bg-light p-2 mb-2") if meta else None,
+                _metadata(v.metadata) if v.metadata else None,
                 _files(v),
             ]),
         ], className="mb-3 artifact-version-card"))
@@ -114,9 +131,14 @@ def experiment_tab(session, page, _assets_dir):
     def table(title: str, rows: list):
         if not rows:
             return html.Div([html.H6(title), html.P("None.", className="text-muted small")])
-        return html.Div([html.H6(title), dbc.Table(html.Tbody([html.Tr([
-            html.Td(dcc.Link(r.name, href=r.href)), html.Td(r.type, className="text-muted small"),
-            html.Td(r.version)]) for r in rows]), size="sm")])
+        head = html.Thead(html.Tr([html.Th("Name"), html.Th("Type"), html.Th("Version")]))
+        return html.Div([html.H6(title), dbc.Table([
+            html.Colgroup([html.Col(style={"width": "50%"}), html.Col(style={"width": "25%"}), html.Col()]),
+            head, html.Tbody([html.Tr([
+                html.Td(dcc.Link(r.name, href=r.href)),
+                html.Td(dbc.Badge(r.type, color="light", text_color="dark", className="border")),
+                html.Td(r.version)]) for r in rows])], size="sm", className="align-middle",
+            style={"tableLayout": "fixed"})])
 
     return html.Div([table("Logged", logged), table("Used", used)], id="experiment-artifacts")
 
