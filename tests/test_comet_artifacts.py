@@ -269,10 +269,14 @@ def test_file_names_stay_inside_the_artifact(server, accounts):
         "experimentKey": key, "remoteArtifactAssetRequests": [
             {"artifactVersionId": version_id, "fileName": "/../../remote.txt", "link": "https://example.org/r"}]})
     assert remote.status_code == 200, remote.text
+    upload = requests.post(server.url + "/clientlib/asset/upload", headers=headers, files={"file": ("f", b"x")},
+                           params={"experimentKey": key, "artifactVersionId": version_id,
+                                   "fileName": "../../../uploaded.txt"})
+    assert upload.status_code == 200 and upload.json()["fileName"] == "uploaded.txt", upload.text
     files = requests.get(server.url + "/api/rest/v2/artifacts/version/files", headers=headers,
                          params={"workspace": owner.workspace, "artifactName": "paths",
                                  "versionId": version_id}).json()["files"]
-    assert sorted(f["fileName"] for f in files) == sorted([*sent.values(), "remote.txt"])
+    assert sorted(f["fileName"] for f in files) == sorted([*sent.values(), "remote.txt", "uploaded.txt"])
 
 
 def test_experiment_tab_shows_another_workspaces_artifact_to_its_members_only(server, accounts, browser):
