@@ -423,8 +423,9 @@ class VersionView:
     tags: list[str]
     metadata: dict
     files: list[ArtifactFile]
-    logged_by: ExperimentLink | None
+    logged_by: ExperimentLink | None  # None: deleted (logger_deleted) or not readable by the actor
     used_by: list[ExperimentLink] = field(default_factory=list)
+    logger_deleted: bool = False
 
 
 def _link(session: Session, actor: Actor, exp: Experiment | None) -> ExperimentLink | None:
@@ -450,7 +451,8 @@ def version_views(session: Session, actor: Actor, artifact: Artifact) -> list[Ve
         logged_by = session.get(Experiment, v.experiment_id) if v.experiment_id else None
         views.append(VersionView(v, aliases(v, latest), tags(v), metadata(v), files_of(session, v),
                                  _link(session, actor, logged_by),
-                                 [link for link in (_link(session, actor, e) for e in users) if link]))
+                                 [link for link in (_link(session, actor, e) for e in users) if link],
+                                 logger_deleted=logged_by is None))
     return views
 
 

@@ -41,9 +41,9 @@ def _badges(values: list[str], color: str, prefix: str = ""):
     return [dbc.Badge(prefix + v, color=color, className="me-1") for v in values]
 
 
-def _experiment(link) -> html.Span | dcc.Link:
+def _experiment(link, deleted: bool = False) -> html.Span | dcc.Link:
     if link is None:
-        return html.Span("(not visible to you)", className="text-muted")
+        return html.Span("a deleted experiment" if deleted else "(not visible to you)", className="text-muted")
     return dcc.Link(link.name or link.key[:12], href=link.href, className="artifact-experiment-link")
 
 
@@ -96,7 +96,7 @@ def version_cards(views: list) -> html.Div:
                 html.Span(fmt_bytes(v.version.size or 0), className="text-muted small"),
             ], className="d-flex align-items-center flex-wrap")),
             dbc.CardBody([
-                html.Div(["Logged by ", _experiment(v.logged_by), html.Span(f" on {_when(v.version.created_at)}",
+                html.Div(["Logged by ", _experiment(v.logged_by, v.logger_deleted), html.Span(f" on {_when(v.version.created_at)}",
                                                                             className="text-muted")],
                          className="small mb-1"),
                 html.Div(["Used by ", *(_joined([_experiment(u) for u in v.used_by]) if v.used_by
