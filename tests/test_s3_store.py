@@ -161,6 +161,26 @@ def test_sdk_uploads_land_in_the_bucket_and_download_byte_for_byte(s3, logged):
     assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_artifact_files_redirect_to_the_bucket_only_for_members(s3, logged):
+    """An artifact file downloads from a presigned URL for a member of its workspace; anyone
+    else is told it doesn't exist, with no redirect, by Halley's API and comet_ml's get-asset."""
+    server, owner = s3.server, s3.owner
+    outsider = Accounts(server).create("s3out")
+    details = api(server, owner.api_key).get(f"{server.url}/api/v1/workspaces/{owner.workspace}/artifacts/s3-data")
+    version = details.json()["versions"][0]
+    asset_id = version["files"][0]["asset_id"]
+    urls = (f"{server.url}/api/v1/artifact-versions/{version['id']}/files/{asset_id}",
+            f"{server.url}/api/rest/v2/experiment/asset/get-asset?artifactVersionId={version['id']}&assetId={asset_id}")
+    for url in urls:
+        r = api(server, owner.api_key).get(url, allow_redirects=False, timeout=60)
+        assert r.status_code == 302 and r.headers["Location"].startswith(s3.s3.endpoint + "/"), url
+        assert requests.get(r.headers["Location"], timeout=60).content == logged["artifact"]
+        for key in (outsider.api_key, None):
+            refused = requests.get(url, headers={"Authorization": key} if key else {}, allow_redirects=False,
+                                   timeout=60)
+            assert refused.status_code in (401, 404) and "Location" not in refused.headers, (url, refused.text)
+
+
 def test_media_stream_from_the_bucket_with_ranges_and_render_on_the_experiment_page(s3, logged, page):
     server, owner, key = s3.server, s3.owner, logged["comet"]["key"]
     client = api(server, owner.api_key)
