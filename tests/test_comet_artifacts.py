@@ -175,6 +175,7 @@ def test_bad_input_is_refused(server, flow):
     rest = server.url + "/api/rest/v2/"
     headers = {"Authorization": owner.api_key}
     for payload in ({"artifactName": "", "artifactType": "t"}, {"artifactName": "a/b", "artifactType": "t"},
+                    {"artifactName": "..", "artifactType": "t"},
                     {"artifactName": "ok", "artifactType": "t", "version": "one"},
                     {"artifactName": "flowers", "artifactType": "dataset", "version": "1.0.0"},
                     {"artifactName": "ok", "artifactType": "t", "alias": "notalist"}):

@@ -65,6 +65,8 @@ def check_name(value) -> str:
     name = _text(value, "The artifact name", NAME_MAX)
     if "/" in name or ":" in name:
         raise Invalid("An artifact name can't hold '/' or ':'")
+    if name in (".", ".."):
+        raise Invalid("An artifact name can't be '.' or '..'")
     return name
 
 
