@@ -31,6 +31,7 @@ from tests.postgres_fixtures import PostgresCluster, PostgresServer, postgres  #
 from tests.round_robin_proxy import RoundRobinProxy
 from tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
 from tests.test_export_all import log_runs
+from tests.test_observability import _sample as one_sample
 
 redis = pytest.importorskip("redis", reason="the multi-server test needs redis-py (the celery extra)")
 
@@ -75,11 +76,8 @@ class Process:
 
 def sample(url: str, name: str, **labels) -> float:
     """One sample of the Prometheus scrape at ``url`` (0 when absent)."""
-    text = requests.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30).text
-    for line in text.splitlines():
-        if line.startswith(name + ("{" if labels else " ")) and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return one_sample(requests.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30).text,
+                      name, **labels)
 
 
 def ready(server, status: int = 200, what: str = "readiness") -> dict:
