@@ -49,7 +49,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import InternalServerError
 
 from callbacks.shapes import ANY, PATH, PROPERTY_SHAPES, Shape
-from dashboard import background, context
+from dashboard import background, context, observability
 from dashboard.auth import Actor
 from dashboard.charts.style import empty_figure
 from dashboard.config import Settings
@@ -113,9 +113,11 @@ class _Job:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *values):
+        name = self.fn.__name__
         if background.job_settings() and background.job_settings().celery_broker and background.job_cancelled():
+            observability.job_ended(name, "cancelled", 0.0)
             raise PreventUpdate  # cancelled while it waited in the queue
-        return _call(self.fn, values, JobCall)
+        return observability.run_job(name, lambda: _call(self.fn, values, JobCall))
 
 
 # --- how an error is shown -----------------------------------------------------------------

@@ -27,6 +27,8 @@ import os
 
 from dashboard.config import Settings
 
+JOB_TERM_SECONDS = 2.0  # a cancelled diskcache job's time to end on SIGTERM before it is killed
+
 _job_settings: Settings | None = None
 _job_database = None  # (pid, Database): one per job process
 
@@ -141,6 +143,15 @@ def _diskcache_manager(settings: Settings):
             return process.pid
 
         def terminate_job(self, job):
+            """SIGTERM first, so the job counts itself cancelled (``observability.run_job``),
+            then Dash's kill for a job that hasn't ended within a second or two."""
+            try:
+                if job is not None:
+                    process = psutil.Process(int(job))
+                    process.terminate()
+                    process.wait(JOB_TERM_SECONDS)
+            except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+                pass
             try:
                 super().terminate_job(job)
             except psutil.NoSuchProcess:
@@ -178,6 +189,14 @@ def broker_answers(broker: str, timeout: float = 2.0) -> None:
     import redis  # the celery extra's broker client
 
     redis.Redis.from_url(broker, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+
+
+def queued_jobs(broker: str, timeout: float = 1.0) -> int:
+    """How many jobs wait in the broker's default queue (a Redis list Celery pushes them on)."""
+    import redis
+
+    client = redis.Redis.from_url(broker, socket_connect_timeout=timeout, socket_timeout=timeout)
+    return int(client.llen(celery_app(broker).conf.task_default_queue))
 
 
 def workers_answering(broker: str, timeout: float = 1.0) -> list[str]:

@@ -115,7 +115,10 @@ def _without_password(url: str) -> str:
               help="Jobs run at once (one process each)")
 @click.option("--loglevel", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def worker(concurrency, loglevel) -> None:
+@click.option("--metrics-port", default=None, type=click.IntRange(1, 65535),
+              help="Serve the jobs' Prometheus metrics on this port (off by default; needs HALLEY_METRICS_TOKEN)")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Interface the metrics port binds")
+def worker(concurrency, loglevel, metrics_port, metrics_host) -> None:
     """Run the background jobs the servers queue on HALLEY_CELERY_BROKER (exports and other
     long work started in the web app).
 
@@ -128,6 +131,18 @@ def worker(concurrency, loglevel) -> None:
         _fail("HALLEY_CELERY_BROKER is not set: without a broker, background jobs run in the "
               "server's own processes and need no worker")
     _require_broker(settings)
+    if metrics_port:
+        if not settings.metrics_token:
+            _fail("--metrics-port needs HALLEY_METRICS_TOKEN: scrapers send it as a bearer token")
+        # the job processes count into one folder (set before anything imports prometheus_client)
+        _share_metrics_between_workers(settings.cache_dir / f"prometheus-worker-{metrics_port}")
+        from dashboard import observability
+
+        try:
+            observability.serve_metrics(metrics_host, metrics_port, settings.metrics_token)
+        except OSError as exc:
+            _fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc}")
+        click.echo(f"Metrics on http://{metrics_host}:{metrics_port}/ (bearer HALLEY_METRICS_TOKEN)")
     from dashboard.worker import celery
 
     click.echo(f"Halley worker on {_without_password(settings.celery_broker)} (data in {settings.home})")
@@ -164,8 +179,9 @@ def control_socket_path(settings: Settings, given: str | None) -> Path | None:
 
 
 def _share_metrics_between_workers(folder: Path) -> None:
-    """An empty folder where the workers keep their Prometheus counts, named in the environment
-    before anything imports prometheus_client (it picks its storage at import)."""
+    """An empty folder where the workers (and their job processes) keep their Prometheus counts,
+    named in the environment before anything imports prometheus_client (it picks its storage at
+    import)."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.db"):
         old.unlink()

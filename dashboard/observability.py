@@ -8,22 +8,33 @@ failing part is named, with a 503.
 
 ``/api/v1/metrics`` serves Prometheus' text format when HALLEY_METRICS_TOKEN is set (the scraper
 sends it as a bearer token): requests by route, method and status with their latencies, metric
-points stored, and the database pool of the answering process. Under ``halley serve`` the worker
-processes share their counts through prometheus_client's multiprocess mode
-(``PROMETHEUS_MULTIPROC_DIR``, set by the serve command), so any worker's answer covers them all.
+points stored, the database pool of the answering process, background jobs ended (by job and
+outcome, with their durations) and, with a Celery broker, the jobs waiting in its queue. Under
+``halley serve`` the worker processes share their counts through prometheus_client's
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by the serve command), so any worker's answer
+covers them all; the job processes the fork server starts inherit that folder and count there too.
+
+A job is counted where it runs (``run_job``): in a job process of the server, or in a ``halley
+worker``, which then serves its own counts (``serve_metrics``, ``halley worker --metrics-port``).
+A cancelled job is ended with SIGTERM (Celery's revoke; the diskcache manager sends it before its
+kill): the job counts itself cancelled, then ends as the signal would have ended it.
 """
 from __future__ import annotations
 
 import hmac
 import os
+import signal
+import threading
 import time
 
+from dash.exceptions import PreventUpdate
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest)
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
 from dashboard import asset_store
-from dashboard.background import broker_answers, workers_answering
+from dashboard.background import broker_answers, queued_jobs, workers_answering
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WORKER_PING_SECONDS = 1.0
@@ -34,6 +45,10 @@ LATENCY = Histogram("halley_http_request_duration_seconds", "Time to answer an H
 POINTS = Counter("halley_metric_points_stored_total", "Metric points stored by ingestion")
 POOL = Gauge("halley_db_pool_connections", "Database connections of the answering process's pool", ["state"],
              multiprocess_mode="liveall")
+JOBS = Counter("halley_background_jobs_total", "Background jobs ended, by outcome (completed, failed, cancelled)",
+               ["job", "outcome"])
+JOB_DURATION = Histogram("halley_background_job_duration_seconds", "Time from a background job's start to its end",
+                         ["job", "outcome"], buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
@@ -44,6 +59,37 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
 def points_stored(count: int) -> None:
     if count:
         POINTS.inc(count)
+
+
+def job_ended(job: str, outcome: str, seconds: float) -> None:
+    JOBS.labels(job, outcome).inc()
+    JOB_DURATION.labels(job, outcome).observe(seconds)
+
+
+def run_job(job: str, run):
+    """``run()``, counted as job ``job``: completed when it returns (or prevents an update: nothing
+    to show), failed when it raises, cancelled when SIGTERM ends it meanwhile."""
+    started = time.perf_counter()
+
+    def cancelled(signum, _frame):
+        signal.signal(signum, signal.SIG_DFL)
+        job_ended(job, "cancelled", time.perf_counter() - started)
+        os.kill(os.getpid(), signum)  # ends as the signal would have
+
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only it may take signals
+    previous = signal.signal(signal.SIGTERM, cancelled) if in_main_thread else None
+    outcome = "failed"
+    try:
+        result = run()
+        outcome = "completed"
+        return result
+    except PreventUpdate:
+        outcome = "completed"
+        raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        job_ended(job, outcome, time.perf_counter() - started)
 
 
 # --- readiness ----------------------------------------------------------------------------
@@ -90,7 +136,7 @@ def token_matches(expected: str | None, header: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), expected.encode())
 
 
-def scrape(database) -> tuple[bytes, str]:
+def scrape(settings, database) -> tuple[bytes, str]:
     """The metrics in Prometheus' text format, and its content type."""
     pool = database.engine.pool
     for state, read in (("checked_out", "checkedout"), ("idle", "checkedin"), ("size", "size")):
@@ -100,10 +146,64 @@ def scrape(database) -> tuple[bytes, str]:
                 POOL.labels(state).set(value())
             except Exception:  # noqa: BLE001  (a pool kind without that figure)
                 pass
+    body = generate_latest(_process_registry())
+    if settings.celery_broker:
+        body += generate_latest(_QueuedJobs(settings.celery_broker).registry())
+    return body, CONTENT_TYPE_LATEST
+
+
+def _process_registry():
+    """This process's metrics, or under multiprocess mode those of every process sharing its folder."""
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return registry
+    return REGISTRY
+
+
+class _QueuedJobs:
+    """The jobs waiting in the broker's queue, read at the scrape (left out when the broker
+    doesn't answer: readiness names that)."""
+
+    def __init__(self, broker: str):
+        self.broker = broker
+
+    def registry(self) -> CollectorRegistry:
+        registry = CollectorRegistry()
+        registry.register(self)
+        return registry
+
+    def collect(self):
+        try:
+            waiting = queued_jobs(self.broker)
+        except Exception:  # noqa: BLE001  (no answer: no figure)
+            return
+        yield GaugeMetricFamily("halley_background_jobs_queued", "Background jobs waiting in the broker's queue",
+                                value=waiting)
+
+
+def serve_metrics(host: str, port: int, token: str):
+    """Serve this process's metrics (those of every process sharing its multiprocess folder) at
+    ``http://host:port/`` to a scraper sending ``token`` as a bearer token, from a thread."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    metrics = make_wsgi_app(_process_registry())
+
+    def guarded(environ, start_response):
+        if not token_matches(token, environ.get("HTTP_AUTHORIZATION")):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"Metrics need the bearer token set in HALLEY_METRICS_TOKEN\n"]
+        return metrics(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *_args):
+            pass
+
+    server = make_server(host, port, guarded, ThreadingWSGIServer, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, name="halley-metrics", daemon=True).start()
+    return server

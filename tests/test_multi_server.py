@@ -31,12 +31,14 @@ from tests.postgres_fixtures import PostgresCluster, PostgresServer, postgres  #
 from tests.round_robin_proxy import RoundRobinProxy
 from tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
 from tests.test_export_all import log_runs
+from tests.test_observability import _sample as one_sample
 
 redis = pytest.importorskip("redis", reason="the multi-server test needs redis-py (the celery extra)")
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 SLOW = 60_000
 RUNS = 6
+METRICS_TOKEN = "team-scrape-token-0123456789"
 PANELS = [{"type": "line", "name": "Loss", "metrics": ["loss"]},
           {"type": "bar", "metric": "loss", "aggregation": "average"},
           {"type": "scatter", "xAxis": {"source": "param", "name": "lr"},
@@ -72,6 +74,12 @@ class Process:
         self.proc = None
 
 
+def sample(url: str, name: str, **labels) -> float:
+    """One sample of the Prometheus scrape at ``url`` (0 when absent)."""
+    return one_sample(requests.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30).text,
+                      name, **labels)
+
+
 def ready(server, status: int = 200, what: str = "readiness") -> dict:
     """Once ``/api/v1/ready`` of ``server`` answers ``status``: its checks."""
     def answer():
@@ -96,12 +104,14 @@ def team(postgres, s3_server, tmp_path_factory):  # noqa: F811
     wait_until(lambda: _pings(broker), 30, "Redis")
     database_url = cluster.create_database("team")
     shared = {"HALLEY_SECRET_KEY": secrets.token_hex(32), "HALLEY_CELERY_BROKER": broker,
-              **s3_server.env(f"s3://{s3_server.new_bucket('team')}/assets")}
+              "HALLEY_METRICS_TOKEN": METRICS_TOKEN, **s3_server.env(f"s3://{s3_server.new_bucket('team')}/assets")}
     servers = [PostgresServer(base / name, database_url, extra_env=shared) for name in ("one", "two")]
     worker_home = base / "worker"
     worker_home.mkdir()
     worker_env = {**os.environ, **shared, "HALLEY_HOME": str(worker_home), "HALLEY_DATABASE_URL": database_url}
-    worker = Process([HALLEY, "worker", "--concurrency", "2"], worker_env, worker_home / "worker.log")
+    metrics_port = free_port()
+    worker = Process([HALLEY, "worker", "--concurrency", "2", "--metrics-port", str(metrics_port)], worker_env,
+                     worker_home / "worker.log")
     proxy = None
     try:
         for server in servers:
@@ -118,7 +128,7 @@ def team(postgres, s3_server, tmp_path_factory):  # noqa: F811
         for server in servers:
             ready(server, 200, "a worker to answer")
         yield {"s3": s3_server, "cluster": cluster, "servers": servers, "worker": worker, "proxy": proxy,
-               "owner": owner, "keys": keys, "db": db, "actor": actor, "database_url": database_url, "base": base,
+               "metrics_port": metrics_port, "owner": owner, "keys": keys, "db": db, "actor": actor, "database_url": database_url, "base": base,
                "path": f"/{owner.workspace}/shared", "view": f"/{owner.workspace}/shared?view={view.id}"}
     finally:
         if proxy:
@@ -181,6 +191,8 @@ def test_an_export_waits_for_a_worker_says_so_and_completes_once_one_starts(team
         with page.expect_download(timeout=SLOW * 4) as download:
             page.click("#project-export-all")
             expect(note).to_contain_text("Waiting for a worker", timeout=SLOW)
+            queued = team["servers"][1].url + "/api/v1/metrics"
+            wait_until(lambda: sample(queued, "halley_background_jobs_queued") >= 1, 60, "the queued job counted")
             worker.start()
     finally:
         if worker.proc is None:
@@ -191,6 +203,13 @@ def test_an_export_waits_for_a_worker_says_so_and_completes_once_one_starts(team
     assert {"lr", "depth", "dataset", "loss (last)"} <= set(rows[0])
     assert proxy.backends_of("cacheKey=") == {0, 1}  # the job's polls went to both servers
     assert "succeeded" in (team["base"] / "worker" / "worker.log").read_text()  # the worker ran it
+    # the worker counts the jobs it ran, on its own metrics port (with the token)
+    worker_metrics = f"http://127.0.0.1:{team['metrics_port']}/"
+    assert requests.get(worker_metrics, timeout=30).status_code == 401
+    job = {"job": "export_all_columns", "outcome": "completed"}
+    assert sample(worker_metrics, "halley_background_jobs_total", **job) == 1
+    assert sample(worker_metrics, "halley_background_job_duration_seconds_count", **job) == 1
+    wait_until(lambda: sample(queued, "halley_background_jobs_queued") == 0, 60, "the queue emptied")
     for server in team["servers"]:
         ready(server, 200, "the worker to answer again")
 

@@ -1,5 +1,7 @@
 """What an operator's probes and scrapers read from a live ``halley serve``: readiness that
-names the failing part, and Prometheus metrics behind a token, counted across workers."""
+names the failing part, and Prometheus metrics behind a token, counted across workers and the
+processes that run background jobs. Jobs run by ``halley worker`` are scraped in
+tests/test_multi_server.py."""
 from __future__ import annotations
 
 import os
@@ -7,8 +9,10 @@ import stat
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from tests.conftest import Accounts, LiveServer, api
+from tests.conftest import Accounts, LiveServer, api, sign_in
+from tests.test_export_all import SLOW, export_all_columns, log_runs
 
 TOKEN = "scrape-token-0123456789"
 
@@ -76,6 +80,32 @@ def test_metrics_need_the_token_and_count_requests_and_points_across_workers(ser
     assert _sample(after, "halley_http_request_duration_seconds_count", route=route, method="GET") >= 20
     assert _sample(after, "halley_metric_points_stored_total") - _sample(before.text, "halley_metric_points_stored_total") == 7
     assert "halley_db_pool_connections" in after
+
+
+def scrape(server) -> str:
+    r = requests.get(server.url + "/api/v1/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert r.status_code == 200
+    return r.text
+
+
+@pytest.mark.browser
+def test_an_export_job_is_counted_with_its_duration(server, page):
+    """The job runs in a process of the server's fork server, which counts into the folder the
+    workers share: the server's scrape shows it completed, with its duration."""
+    owner = Accounts(server).create("jobs")
+    log_runs(server.database_url, owner.username, owner.workspace, "exports", 3)
+    job = {"job": "export_all_columns", "outcome": "completed"}
+    before = scrape(server)
+    assert "halley_background_jobs_queued" not in before  # no broker: jobs start at once, never queue
+    sign_in(page, server, owner, f"/{owner.workspace}/exports")
+    page.goto(f"{server.url}/{owner.workspace}/exports")
+    expect(page.locator("#project-export-all")).to_be_visible(timeout=SLOW)
+    assert len(export_all_columns(page)) == 3
+    after = scrape(server)
+    assert _sample(after, "halley_background_jobs_total", **job) - _sample(before, "halley_background_jobs_total", **job) == 1
+    counted = "halley_background_job_duration_seconds_count"
+    assert _sample(after, counted, **job) - _sample(before, counted, **job) == 1
+    assert _sample(after, "halley_background_job_duration_seconds_sum", **job) > 0
 
 
 def test_metrics_are_off_without_a_token(tmp_path):

@@ -30,7 +30,7 @@ def metrics():
         return error_response(404, "Metrics are off: set HALLEY_METRICS_TOKEN and scrape with it as a bearer token")
     if not observability.token_matches(token, request.headers.get("Authorization")):
         return error_response(401, "Metrics need the bearer token set in HALLEY_METRICS_TOKEN")
-    body, content_type = observability.scrape(context.db())
+    body, content_type = observability.scrape(context.settings(), context.db())
     return current_app.response_class(body, mimetype=None, content_type=content_type)
 
 
