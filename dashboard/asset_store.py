@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,7 +68,7 @@ class StoredObject:
     modified: datetime
 
 
-class AssetStore:
+class AssetStore(ABC):
     """The files of one store; subclasses say how to write atomically, check and presign."""
 
     def __init__(self, config: StoreConfig, fs, root: str):
@@ -168,18 +169,22 @@ class AssetStore:
         """A short-lived URL clients may fetch the file from directly, or None (serve it here)."""
         return None
 
+    @abstractmethod
     def check(self) -> None:
         """Raise when the store cannot be written (readiness)."""
         raise NotImplementedError
 
     # --- per kind -------------------------------------------------------------------------
 
+    @abstractmethod
     def _open_for_write(self, path: str):
         raise NotImplementedError
 
+    @abstractmethod
     def _discard(self, out, path: str) -> None:
         raise NotImplementedError
 
+    @abstractmethod
     def _commit(self, out, path: str) -> None:
         raise NotImplementedError
 
