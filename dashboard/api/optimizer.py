@@ -4,6 +4,8 @@
 key's workspace owns the sweeps it creates; the work is ``dashboard.services.optimizer``'s."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import jsonify, request
 
 from dashboard import context
@@ -22,7 +24,8 @@ def create(actor: Actor, data: dict) -> dict:
 
 def next_set(actor: Actor, sweep_id) -> dict:
     with context.db().session() as s:
-        package = service.next_parameters(s, actor, sweep_id)
+        grace = timedelta(seconds=context.settings().optimizer_start_grace)
+        package = service.next_parameters(s, actor, sweep_id, grace=grace)
     return EXHAUSTED if package is None else {"code": 200, "parameters": package}
 
 
