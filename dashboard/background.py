@@ -129,8 +129,9 @@ def _diskcache_manager(settings: Settings):
     from dash import DiskcacheManager
 
     processes = multiprocess.get_context("forkserver")
-    # jobs keep their metrics in memory and hand their counts to the server (dashboard/job_process.py)
-    processes.set_forkserver_preload(["__main__", "dashboard.job_process"])
+    # jobs keep their metrics in memory and hand their counts to the server (dashboard/job_process.py);
+    # the fork server imports nothing else first (not the server's main module either)
+    processes.set_forkserver_preload(["dashboard.job_process"])
 
     class ForkServerDiskcacheManager(DiskcacheManager):
         """Jobs from the fork server. Dash checks that a job's process exists, then opens it to
