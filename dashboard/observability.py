@@ -69,7 +69,8 @@ def job_ended(job: str, outcome: str, seconds: float) -> None:
     server instead (``count_ended_jobs``): that process ends with its job, and its own count
     would leave files in the shared folder behind (``dashboard.job_process``)."""
     if _handed_to is not None:
-        _ended_jobs(_handed_to).push((job, outcome, seconds))
+        with _ended_jobs(_handed_to) as queue:
+            queue.push((job, outcome, seconds))
         return
     JOBS.labels(job, outcome).inc()
     JOB_DURATION.labels(job, outcome).observe(seconds)
@@ -188,7 +189,8 @@ def scrape(settings, database) -> tuple[bytes, str]:
                 POOL.labels(state).set(value())
             except Exception:  # noqa: BLE001  (a pool kind without that figure)
                 pass
-    count_ended_jobs()
+    if not settings.celery_broker:  # jobs of the server's own job processes
+        count_ended_jobs()
     body = generate_latest(_process_registry())
     if settings.celery_broker:
         body += generate_latest(_QueuedJobs(settings.celery_broker).registry())
