@@ -222,9 +222,10 @@ def test_bad_configs_and_other_workspaces(server, accounts):
     assert post("/optimizer/create", GRID, key="not-a-key").status_code == 401
 
     sweep_id = post("/optimizer/create", GRID).json()["id"]
-    for path in ("/optimizer/status", "/optimizer/next", "/api/v1/optimizer/status", "/api/v1/optimizer/next"):
+    for path in ("/optimizer/status", "/optimizer/next", "/api/v1/optimizer/status"):
         r = requests.get(server.url + path, params={"id": sweep_id}, headers={"Authorization": stranger.api_key})
         assert r.status_code == 404, (path, r.text)
+    assert post("/api/v1/optimizer/next", {"id": sweep_id}, key=stranger.api_key).status_code == 404
     r = post("/optimizer/update", {"id": sweep_id, "pid": "x", "trial": 1, "status": "completed"}, key=stranger.api_key)
     assert r.status_code == 404
     listed = requests.get(server.url + "/optimizer/status", headers={"X-API-KEY": stranger.api_key}).json()
