@@ -329,8 +329,9 @@ NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><
 def logout():
     """Sign out; from Halley's own pages only (``changes_state_on_get`` below)."""
     # A GET signs out only when the browser navigates to it: an <img src="/logout"> in a
-    # project's notes or a logged file must not sign out whoever views them.
-    if request.method == "GET" and request.headers.get("Sec-Fetch-Dest", "document") != "document":
+    # project's notes or a logged file must not sign out whoever views them. A HEAD never does.
+    navigated = request.headers.get("Sec-Fetch-Dest", "document") == "document"
+    if request.method == "HEAD" or (request.method == "GET" and not navigated):
         return "", 204
     if current_user.is_authenticated:
         with context.db().session() as s:

@@ -403,7 +403,8 @@ def test_openapi_lists_the_optimizer_endpoints(server):
     paths = requests.get(server.url + "/api/v1/openapi.json").json()["paths"]
     for name, method in [("algorithms", "get"), ("spec", "get"), ("create", "post"), ("next", "get"),
                          ("status", "get"), ("update", "post"), ("insert", "post")]:
-        assert method in paths[f"/optimizer/{name}"] and method in paths[f"/api/v1/optimizer/{name}"], name
+        v1_method = "post" if name == "next" else method  # it changes the sweep: never a GET a link could make
+        assert method in paths[f"/optimizer/{name}"] and v1_method in paths[f"/api/v1/optimizer/{name}"], name
     assert "/optimizer/" not in paths and "/optimizer/{unknown}" not in paths
 
 
