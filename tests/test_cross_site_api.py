@@ -203,6 +203,7 @@ def test_images_on_another_site_hand_out_no_parameter_set_and_record_no_use(serv
     assert browser.get(urls["next"], headers=lured).status_code == 405  # a POST now
     refused = browser.get(urls["use"], headers=lured)
     assert refused.status_code == 403 and "another site" in refused.json()["error"]
+    assert browser.head(urls["use"], headers=lured).status_code == 403
     assert browser.get(urls["use"].split("?")[0], headers=lured).status_code == 200  # reading it is fine
     assert used_by(server, owner, "lured-set") == []
     # the SDKs, with the API key, still do both
