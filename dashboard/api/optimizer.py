@@ -66,10 +66,12 @@ def optimizer_create_v1(actor: Actor):
     return jsonify(create(actor, json_body()))
 
 
-@key_route("/optimizer/next", methods=["GET"])
+@key_route("/optimizer/next", methods=["POST"])
 def optimizer_next_v1(actor: Actor):
-    """The next parameter set of a sweep (?id=); code 404 in the body when none is left."""
-    return jsonify(next_set(actor, request.args.get("id")))
+    """Hand out a sweep's next parameter set (JSON: id); code 404 in the body when none is left.
+
+    A POST: it changes the sweep (comet_ml's own ``GET /optimizer/next`` takes API keys only)."""
+    return jsonify(next_set(actor, json_body().get("id")))
 
 
 @key_route("/optimizer/status", methods=["GET"])
