@@ -269,7 +269,10 @@ READ_HASH_JS = """
 function (_ctx) {
     if (!window.halleyViewLinkListener) {
         window.halleyViewLinkListener = function () {
-            if (document.getElementById('project-grid')) { window.location.reload(); }
+            var hash = window.location.hash.slice(1);  // a view's state, not "#" or an anchor
+            if (/^[A-Za-z0-9_-]{16,}$/.test(hash) && document.getElementById('project-grid')) {
+                window.location.reload();
+            }
         };
         window.addEventListener('hashchange', window.halleyViewLinkListener);
     }
