@@ -97,6 +97,28 @@
         if (deselect) { api.deselectAll(); }
         if (purge) { api.purgeInfiniteCache(); } else { api.refreshInfiniteCache(); }
       });
+    },
+
+    /* The "Export all columns" job's bar value, bar label and note, from its progress and the
+     * seconds since it started. ``worker``: jobs run in separate `halley worker` processes (a
+     * broker is set), which may not be running; otherwise the server runs the job itself. */
+    exportProgress: function (progress, ticks, idle, worker, waitSeconds) {
+      if (idle) { return [0, "", ""]; }
+      if (!progress) {
+        var late = (ticks || 0) >= waitSeconds;
+        if (!worker) {
+          return [0, "", late ? "Queued: the server starts the export as soon as it can…" : "Starting the export…"];
+        }
+        if (late) {
+          return [0, "", "No worker has started this export in " + waitSeconds + " seconds: background jobs " +
+                         "need a running `halley worker`. Ask whoever runs Halley to start one, or cancel."];
+        }
+        return [0, "", "Waiting for a worker to start the export…"];
+      }
+      var done = progress.done || 0, total = progress.total || 0;
+      if (!total) { return [0, "", "Reading the project's columns…"]; }
+      return [Math.round(100 * done / total), done + " / " + total,
+              "Exported " + done + " of " + total + " experiments…"];
     }
   };
 })();

@@ -4,8 +4,9 @@
 A project of thousands of runs with hundreds of columns takes minutes to write, longer than a
 request may run; the job runs in the server's job processes, or in ``halley worker`` when a
 broker is set, with progress (experiments written of those matching) and a Cancel button. The
-file arrives in the browser as a download when the job ends. A job no worker has started after
-``EXPORT_WAIT_SECONDS`` says so, rather than waiting silently (no worker is running).
+file arrives in the browser as a download when the job ends. With a broker, a job no worker has
+started after ``EXPORT_WAIT_SECONDS`` says so, rather than waiting silently (no worker is
+running); without one the server runs the job itself, and the page never asks for a worker.
 """
 from __future__ import annotations
 
@@ -24,23 +25,14 @@ from layouts.components.experiment_table import EXPORT_WAIT_SECONDS
 SHOWN = "d-flex align-items-center gap-2"
 HIDDEN = "d-none"
 
-# What the page shows from the job's progress and the clock started with the job.
+# What the page shows from the job's progress and the clock started with the job: with a broker,
+# that no worker has started it yet (and after EXPORT_WAIT_SECONDS, that one must run); without,
+# that the server is starting it (assets/experiment_table.js).
 SHOW_PROGRESS_JS = """
-function(progress, ticks, idle) {
-    if (idle) { return [0, "", ""]; }
-    if (!progress) {
-        if ((ticks || 0) >= %d) {
-            return [0, "", "No worker has started this export in %d seconds: background jobs need a running " +
-                           "`halley worker`. Ask whoever runs Halley to start one, or cancel."];
-        }
-        return [0, "", "Waiting for a worker to start the export…"];
-    }
-    const done = progress.done || 0, total = progress.total || 0;
-    if (!total) { return [0, "", "Reading the project's columns…"]; }
-    return [Math.round(100 * done / total), done + " / " + total,
-            "Exported " + done + " of " + total + " experiments…"];
+function(progress, ticks, idle, worker) {
+    return window.halleyTable.exportProgress(progress, ticks, idle, worker, %d);
 }
-""" % (EXPORT_WAIT_SECONDS, EXPORT_WAIT_SECONDS)
+""" % EXPORT_WAIT_SECONDS
 
 
 def export_all_columns(call: JobCall, set_progress, _n, state, ctx_data, _token):
@@ -83,4 +75,4 @@ def register(kit: CallbackKit) -> None:
     kit.clientside(SHOW_PROGRESS_JS, Output("project-export-all-bar", "value"),
                    Output("project-export-all-bar", "label"), Output("project-export-all-note", "children"),
                    Input("project-export-all-progress", "data"), Input("project-export-all-clock", "n_intervals"),
-                   Input("project-export-all-clock", "disabled"))
+                   Input("project-export-all-clock", "disabled"), State("project-export-all-worker", "data"))

@@ -261,8 +261,23 @@ def close_delete_view(_call: Call, _n):
     return False, None
 
 
+# The state in the URL's #hash when the page opens. When the browser moves to another #hash
+# without loading the page (a view link opened in a tab already showing the project, back and
+# forward), the page loads again from that link, as a new tab would. The page's own writes
+# (WRITE_HASH_JS) use replaceState, which fires no hashchange.
 READ_HASH_JS = """
-function (_ctx) { return window.location.hash ? window.location.hash.slice(1) : null; }
+function (_ctx) {
+    if (!window.halleyViewLinkListener) {
+        window.halleyViewLinkListener = function () {
+            var hash = window.location.hash.slice(1);  // a view's state, not "#" or an anchor
+            if (/^[A-Za-z0-9_-]{16,}$/.test(hash) && document.getElementById('project-grid')) {
+                window.location.reload();
+            }
+        };
+        window.addEventListener('hashchange', window.halleyViewLinkListener);
+    }
+    return window.location.hash ? window.location.hash.slice(1) : null;
+}
 """
 
 WRITE_HASH_JS = """

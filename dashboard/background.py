@@ -129,6 +129,9 @@ def _diskcache_manager(settings: Settings):
     from dash import DiskcacheManager
 
     processes = multiprocess.get_context("forkserver")
+    # jobs keep their metrics in memory and hand their counts to the server (dashboard/job_process.py);
+    # the fork server imports nothing else first (not the server's main module either)
+    processes.set_forkserver_preload(["dashboard.job_process"])
 
     class ForkServerDiskcacheManager(DiskcacheManager):
         """Jobs from the fork server. Dash checks that a job's process exists, then opens it to
@@ -162,6 +165,14 @@ def _diskcache_manager(settings: Settings):
                 return super().job_running(job)
             except psutil.NoSuchProcess:
                 return False
+
+        def get_result(self, key, job):
+            result = super().get_result(key, job)
+            if result is not self.UNDEFINED:  # the job ended: its count waits for this process
+                from dashboard.observability import count_ended_jobs
+
+                count_ended_jobs()
+            return result
 
     return _fresh_start(ForkServerDiskcacheManager)(diskcache.Cache(str(settings.cache_dir / "background")))
 

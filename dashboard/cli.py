@@ -182,9 +182,12 @@ def _share_metrics_between_workers(folder: Path) -> None:
     """An empty folder where the workers (and their job processes) keep their Prometheus counts,
     named in the environment before anything imports prometheus_client (it picks its storage at
     import)."""
+    import shutil
+
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.db"):
         old.unlink()
+    shutil.rmtree(f"{folder}-jobs", ignore_errors=True)  # job counts handed over before a restart
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 

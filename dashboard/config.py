@@ -51,6 +51,13 @@ def pool_sizing() -> tuple[int, int]:
     return size, overflow
 
 
+def _start_grace() -> int:
+    seconds = _env_int("HALLEY_OPTIMIZER_START_GRACE", 600)
+    if seconds < 1:
+        raise SystemExit(f"HALLEY_OPTIMIZER_START_GRACE must be at least 1 (seconds), got {seconds}")
+    return seconds
+
+
 def _load_or_create_secret(home: Path) -> str:
     """Return a stable secret key: generated once and kept in HALLEY_HOME."""
     path = home / "secret_key"
@@ -325,6 +332,9 @@ class Settings:
     # HALLEY_S3_PRESIGNED_DOWNLOADS=0: stream downloads through Halley instead of redirecting to
     # the bucket (when clients cannot reach the S3 endpoint)
     s3_presigned_downloads: bool = True
+    # HALLEY_OPTIMIZER_START_GRACE: seconds an optimizer's parameter set may stay handed out with
+    # no run of it before it is handed out again (its worker died before starting it)
+    optimizer_start_grace: int = 600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -390,5 +400,6 @@ class Settings:
             s3_region=os.environ.get("HALLEY_S3_REGION", "").strip() or None,
             **s3_credentials_of(os.environ),
             s3_presigned_downloads=_env_flag(os.environ, "HALLEY_S3_PRESIGNED_DOWNLOADS", True),
+            optimizer_start_grace=_start_grace(),
             **overrides,
         )

@@ -12,10 +12,13 @@ points stored, the database pool of the answering process, background jobs ended
 outcome, with their durations) and, with a Celery broker, the jobs waiting in its queue. Under
 ``halley serve`` the worker processes share their counts through prometheus_client's
 multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by the serve command), so any worker's answer
-covers them all; the job processes the fork server starts inherit that folder and count there too.
+covers them all.
 
-A job is counted where it runs (``run_job``): in a job process of the server, or in a ``halley
-worker``, which then serves its own counts (``serve_metrics``, ``halley worker --metrics-port``).
+A job is counted as it ends (``run_job``). In a ``halley worker`` it counts there, and the worker
+serves its own counts (``serve_metrics``, ``halley worker --metrics-port``). A job process of the
+server's fork server lives for one job only: it hands the count to the server's workers through a
+queue next to the shared folder (``count_ended_jobs``, at each scrape and when a job's result is
+read), so the folder holds files of the long-lived processes only, however many jobs ran.
 A cancelled job is ended with SIGTERM (Celery's revoke; the diskcache manager sends it before its
 kill): the job counts itself cancelled, then ends as the signal would have ended it.
 """
@@ -62,8 +65,48 @@ def points_stored(count: int) -> None:
 
 
 def job_ended(job: str, outcome: str, seconds: float) -> None:
+    """Counts a job that ended; in a job process of the server's fork server, hands it to the
+    server instead (``count_ended_jobs``): that process ends with its job, and its own count
+    would leave files in the shared folder behind (``dashboard.job_process``)."""
+    if _handed_to is not None:
+        with _ended_jobs(_handed_to) as queue:
+            queue.push((job, outcome, seconds))
+        return
     JOBS.labels(job, outcome).inc()
     JOB_DURATION.labels(job, outcome).observe(seconds)
+
+
+_handed_to: str | None = None  # in a job process: the shared metrics folder of the server that started it
+
+
+def hand_job_counts_to_server(shared: str) -> None:
+    """In a job process (of the server whose workers share the metrics folder ``shared``): jobs
+    ended here are counted by the server."""
+    global _handed_to
+    _handed_to = shared
+
+
+def _ended_jobs(shared: str):
+    """The jobs that ended in job processes and wait to be counted: a queue next to the shared
+    metrics folder (not in it: every file there is read as metrics), safe across processes."""
+    import diskcache
+
+    return diskcache.Cache(shared.rstrip("/") + "-jobs")
+
+
+def count_ended_jobs() -> None:
+    """In a server worker: count the jobs its job processes ended (any worker may take any
+    of them; the scrape adds up every worker's counts)."""
+    shared = os.environ.get(MULTIPROC_ENV)
+    if not shared or _handed_to is not None:
+        return
+    with _ended_jobs(shared) as queue:
+        while len(queue):
+            key, ended = queue.pull()
+            if key is None:
+                break
+            JOBS.labels(ended[0], ended[1]).inc()
+            JOB_DURATION.labels(ended[0], ended[1]).observe(ended[2])
 
 
 def run_job(job: str, run):
@@ -146,6 +189,8 @@ def scrape(settings, database) -> tuple[bytes, str]:
                 POOL.labels(state).set(value())
             except Exception:  # noqa: BLE001  (a pool kind without that figure)
                 pass
+    if not settings.celery_broker:  # jobs of the server's own job processes
+        count_ended_jobs()
     body = generate_latest(_process_registry())
     if settings.celery_broker:
         body += generate_latest(_QueuedJobs(settings.celery_broker).registry())

@@ -9,12 +9,13 @@ access on their own.
 A browser session (and a remember-me cookie) names the user and their current session token;
 signing out gives the user a new token, so every cookie issued before stops working at once.
 Requests that change state with the browser's cookies (sign-in, setup, sign-out, Dash
-callbacks, REST calls without an API key) are refused when the browser says they come from
-another site.
+callbacks, REST calls without an API key, and the few GETs that change something, such as
+recording an artifact's use) are refused when the browser says they come from another site.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from urllib.parse import quote, urlencode, urlparse
 
 from flask import (
@@ -41,6 +42,10 @@ STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
 # authenticates, and the check applies as it does to Dash callbacks.
 API_KEY_PREFIXES = ("/api/", "/clientlib/")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Routes whose GET (and HEAD) changes something, by Flask endpoint, each with the test of whether
+# this request does: the guard treats those requests like a POST (see ``changes_state``).
+# Registered with ``changes_state_on_get`` next to the route.
+STATEFUL_GETS: dict[str, Callable[[], bool]] = {}
 REFUSED_BODY_MAX_BYTES = 1024 * 1024
 # Routes that authenticate by themselves (API keys, share tokens) or are public by nature.
 SELF_AUTHENTICATING_PREFIXES = ("/api/", "/clientlib/", "/auth/")
@@ -54,6 +59,13 @@ PUBLIC, PRIVATE, CLIENTSIDE = "public", "private", "clientside"
 ANONYMOUS_CALLBACK_MAX_BYTES = 1024 * 1024
 
 auth_routes = Blueprint("auth", __name__)
+
+
+def changes_state_on_get(endpoint: str, when: Callable[[], bool] = lambda: True) -> None:
+    """Declare that a GET of ``endpoint`` changes something (when ``when()`` says this request
+    does): a browser's cookies may then make it only from Halley's own pages, as with a POST.
+    Links and images on another site (another port of the same host too) carry the cookies."""
+    STATEFUL_GETS[endpoint] = when
 
 
 def safe_next(target: str | None) -> str:
@@ -315,9 +327,11 @@ NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><
 
 @auth_routes.route("/logout", methods=["GET", "POST"])
 def logout():
+    """Sign out; from Halley's own pages only (``changes_state_on_get`` below)."""
     # A GET signs out only when the browser navigates to it: an <img src="/logout"> in a
-    # project's notes or a logged file must not sign out whoever views them.
-    if request.method == "GET" and request.headers.get("Sec-Fetch-Dest", "document") != "document":
+    # project's notes or a logged file must not sign out whoever views them. A HEAD never does.
+    navigated = request.headers.get("Sec-Fetch-Dest", "document") == "document"
+    if request.method == "HEAD" or (request.method == "GET" and not navigated):
         return "", 204
     if current_user.is_authenticated:
         with context.db().session() as s:
@@ -325,6 +339,9 @@ def logout():
     flask_session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     return redirect("/login")
+
+
+changes_state_on_get("auth.logout")
 
 
 def renew_browser_session(user) -> None:
@@ -446,10 +463,18 @@ def _callback_guard(signed_in: bool):
     return jsonify(error="No such callback"), 404
 
 
+def changes_state() -> bool:
+    """Whether this request may change something: every method but GET, HEAD and OPTIONS, and
+    the GETs declared with ``changes_state_on_get``."""
+    if request.method not in SAFE_METHODS:
+        return True
+    when = STATEFUL_GETS.get(request.endpoint) if request.method != "OPTIONS" else None
+    return when is not None and bool(when())
+
+
 def guard():
     path = request.path
-    changes_state = request.method not in SAFE_METHODS or path == "/logout"
-    if changes_state and not _is_api_key_request(path):
+    if changes_state() and not _is_api_key_request(path):
         source = cross_site_source()
         if source is not None:
             return _refuse_cross_site(source)

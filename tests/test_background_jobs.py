@@ -121,3 +121,84 @@ def test_a_superseded_job_is_ended(tmp_path):
     assert manager.job_running(pid)
     manager.terminate_job(pid)
     assert not manager.job_running(pid)
+
+
+def _counted_job(result_key, progress_key, args, context):
+    """A job counted as ``probe``: it ends as args[0] says (completed, failed, or, once it has
+    created the file args[1], waits for a cancel)."""
+    import pathlib
+    import time
+
+    from dashboard import observability
+
+    def run():
+        if args[0] == "failed":
+            raise RuntimeError("the job fails")
+        if args[0] == "cancelled":
+            pathlib.Path(args[1]).touch()
+            end = time.monotonic() + 300  # (a test that fails before its cancel leaves no job behind for long)
+            while time.monotonic() < end:
+                time.sleep(0.05)
+
+    observability.run_job("probe", run)
+
+
+# A server process in miniature: the workers' shared metrics folder named before prometheus_client
+# is imported (as `halley serve` does), jobs started through the manager, counts read as a scrape does.
+COUNTING_SERVER = r"""
+import json, os, sys
+
+if __name__ == "__main__":  # not in the job processes, which import this module again
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = sys.argv[1]
+    import time
+
+    import psutil
+
+    from dashboard import observability
+    from dashboard.background import make_background_manager
+    from dashboard.config import Settings
+    from tests.test_background_jobs import _counted_job
+
+    manager = make_background_manager(Settings.from_env(home=sys.argv[2]))
+    for round in range(int(sys.argv[3])):
+        for outcome in ("completed", "failed", "cancelled"):
+            running = os.path.join(sys.argv[2], f"running-{round}")
+            pid = manager.call_job_fn(f"{outcome}-{round}", _counted_job, [outcome, running], {})
+            if outcome == "cancelled":
+                while not os.path.exists(running):  # cancelled while it runs
+                    time.sleep(0.05)
+                manager.terminate_job(pid)
+            psutil.Process(pid).wait(60) if psutil.pid_exists(pid) else None
+    observability.count_ended_jobs()
+    scrape = observability.generate_latest(observability._process_registry()).decode()
+    print(json.dumps({"scrape": scrape, "files": sorted(os.listdir(sys.argv[1]))}))
+"""
+
+
+def test_job_processes_hand_their_counts_to_the_server_and_leave_no_metrics_files(tmp_path):
+    """A job process lives for one job: it counts nothing into the shared metrics folder itself
+    (a set of files per job would pile up there) but hands its outcome to the server process,
+    which counts every job, completed, failed or cancelled."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    shared, rounds = tmp_path / "prometheus", 3
+    shared.mkdir()
+    script = tmp_path / "server.py"
+    script.write_text(COUNTING_SERVER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    done = subprocess.run([sys.executable, str(script), str(shared), str(tmp_path / "home"), str(rounds)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    for outcome in ("completed", "failed", "cancelled"):
+        labels = f'job="probe",outcome="{outcome}"'
+        assert f"halley_background_jobs_total{{{labels}}} {float(rounds)}" in out["scrape"], out["scrape"]
+        assert f"halley_background_job_duration_seconds_count{{{labels}}} {float(rounds)}" in out["scrape"]
+    # the files of one process: the server's (nine jobs ran)
+    assert len({name.rsplit("_", 1)[1] for name in out["files"]}) == 1, out["files"]

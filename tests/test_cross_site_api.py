@@ -146,3 +146,69 @@ def test_comet_endpoints_take_no_cookies(server, accounts):
     listed = requests.get(f"{server.url}/api/v1/workspaces/{owner.workspace}/projects",
                           headers={"Authorization": owner.api_key}).json()
     assert listed["projects"] == []
+
+
+# --- GETs that change something -----------------------------------------------------------------
+IMAGES = "<!doctype html><title>Cute cats</title>{images}"
+GRID = {"algorithm": "grid", "parameters": {"x": {"type": "integer", "min": 1, "max": 3}},
+        "spec": {"metric": "loss", "objective": "minimize", "seed": 7}}
+
+
+def handed_out(server, account, sweep_id) -> int:
+    r = requests.get(server.url + "/optimizer/status", params={"id": sweep_id},
+                     headers={"X-API-KEY": account.api_key})
+    return r.json()["state"]["sequence_i"]
+
+
+def used_by(server, account, artifact: str) -> list[str]:
+    r = requests.get(f"{server.url}/api/v1/workspaces/{account.workspace}/artifacts/{artifact}",
+                     headers={"Authorization": account.api_key})
+    return r.json()["versions"][0]["used_by"]
+
+
+@pytest.fixture
+def sweep_and_artifact(server, accounts):
+    """An account with an optimizer sweep, a closed artifact version and a run that could use it."""
+    owner = accounts.create("lured")
+    key = {"Authorization": owner.api_key}
+    sweep_id = requests.post(server.url + "/api/v1/optimizer/create", json=GRID, headers=key).json()["id"]
+    maker, consumer = (requests.post(server.url + "/api/v1/experiments", json={"project": "imgs"},
+                                     headers=key).json()["experiment_key"] for _ in range(2))
+    version_id = requests.post(f"{server.url}/api/v1/experiments/{maker}/artifacts", headers=key,
+                               json={"name": "lured-set", "type": "dataset"}).json()["version_id"]
+    closed = requests.post(f"{server.url}/api/v1/artifact-versions/{version_id}/state", headers=key,
+                           json={"experiment_key": maker, "state": "CLOSED"})
+    assert closed.status_code == 200, closed.text
+    return owner, sweep_id, consumer
+
+
+@pytest.mark.browser
+def test_images_on_another_site_hand_out_no_parameter_set_and_record_no_use(server, sweep_and_artifact, page):
+    """Images on another site (another port is enough: the browser sends its cookies along) load
+    Halley's URLs as GETs: none takes a sweep's parameter set or records an artifact's use."""
+    owner, sweep_id, consumer = sweep_and_artifact
+    api = server.url + "/api/v1"
+    urls = {"next": f"{api}/optimizer/next?id={sweep_id}",
+            "use": f"{api}/workspaces/{owner.workspace}/artifacts/lured-set/version?experiment_key={consumer}"}
+    sign_in(page, server, owner, "/workspaces")
+    with OtherSite() as other:
+        images = "".join(f'<img src="{url}">' for url in urls.values())
+        page.goto(other.serve("/cats", IMAGES.format(images=images)))
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")  # answered
+    assert handed_out(server, owner, sweep_id) == 0
+    assert used_by(server, owner, "lured-set") == []
+    # what such a GET gets (the browser hides it from the page)
+    browser = signed_in(server, owner)
+    lured = {"Referer": other.url + "/cats", "Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "image"}
+    assert browser.get(urls["next"], headers=lured).status_code == 405  # a POST now
+    refused = browser.get(urls["use"], headers=lured)
+    assert refused.status_code == 403 and "another site" in refused.json()["error"]
+    assert browser.head(urls["use"], headers=lured).status_code == 403
+    assert browser.get(urls["use"].split("?")[0], headers=lured).status_code == 200  # reading it is fine
+    assert used_by(server, owner, "lured-set") == []
+    # the SDKs, with the API key, still do both
+    key = {"Authorization": owner.api_key}
+    assert requests.post(f"{api}/optimizer/next", json={"id": sweep_id}, headers=key).json()["code"] == 200
+    assert requests.get(urls["use"], headers={**key, "Sec-Fetch-Site": "cross-site"}).status_code == 200
+    assert handed_out(server, owner, sweep_id) == 1
+    assert used_by(server, owner, "lured-set") == [consumer]

@@ -43,13 +43,32 @@ def export_all_columns(page) -> list[dict]:
     return list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
 
 
+# Every text the job's note shows, kept as the page changes it.
+WATCH_NOTE = """() => {
+    window.noteTexts = [];
+    const note = document.getElementById("project-export-all-note");
+    new MutationObserver(() => window.noteTexts.push(note.textContent))
+        .observe(note, {childList: true, characterData: true, subtree: true});
+}"""
+
+
 def test_export_all_columns_writes_every_column_of_every_run(server, accounts, page):
+    """Without a broker the server runs the job itself: the page says it is starting the export
+    and never asks for a `halley worker`, however long the job takes to start."""
     owner = accounts.create("exp")
     keys = log_runs(server.database_url, owner.username, owner.workspace, "exports", 5)
     sign_in(page, server, owner, f"/{owner.workspace}/exports")
     page.goto(f"{server.url}/{owner.workspace}/exports")
     expect(page.locator("#project-export-all")).to_be_visible(timeout=SLOW)
+    page.evaluate(WATCH_NOTE)
     rows = export_all_columns(page)
+    texts = page.evaluate("window.noteTexts")
+    assert "Starting the export…" in texts and not [t for t in texts if "worker" in t], texts
+    # a job that hasn't started long after the click: still no word of a worker (one is asked
+    # for only when jobs run in separate workers)
+    late = "([worker]) => window.halleyTable.exportProgress(null, 1000, false, worker, 20)[2]"
+    assert "Queued" in page.evaluate(late, [False]) and "worker" not in page.evaluate(late, [False])
+    assert "halley worker" in page.evaluate(late, [True])
     assert sorted(r["Experiment key"] for r in rows) == sorted(keys)
     # columns the view doesn't show are there too: parameters, metric summaries, others
     assert {"lr", "depth", "dataset", "loss (last)", "loss (min)"} <= set(rows[0])

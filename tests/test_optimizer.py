@@ -222,9 +222,10 @@ def test_bad_configs_and_other_workspaces(server, accounts):
     assert post("/optimizer/create", GRID, key="not-a-key").status_code == 401
 
     sweep_id = post("/optimizer/create", GRID).json()["id"]
-    for path in ("/optimizer/status", "/optimizer/next", "/api/v1/optimizer/status", "/api/v1/optimizer/next"):
+    for path in ("/optimizer/status", "/optimizer/next", "/api/v1/optimizer/status"):
         r = requests.get(server.url + path, params={"id": sweep_id}, headers={"Authorization": stranger.api_key})
         assert r.status_code == 404, (path, r.text)
+    assert post("/api/v1/optimizer/next", {"id": sweep_id}, key=stranger.api_key).status_code == 404
     r = post("/optimizer/update", {"id": sweep_id, "pid": "x", "trial": 1, "status": "completed"}, key=stranger.api_key)
     assert r.status_code == 404
     listed = requests.get(server.url + "/optimizer/status", headers={"X-API-KEY": stranger.api_key}).json()
@@ -402,8 +403,45 @@ def test_openapi_lists_the_optimizer_endpoints(server):
     paths = requests.get(server.url + "/api/v1/openapi.json").json()["paths"]
     for name, method in [("algorithms", "get"), ("spec", "get"), ("create", "post"), ("next", "get"),
                          ("status", "get"), ("update", "post"), ("insert", "post")]:
-        assert method in paths[f"/optimizer/{name}"] and method in paths[f"/api/v1/optimizer/{name}"], name
+        v1_method = "post" if name == "next" else method  # it changes the sweep: never a GET a link could make
+        assert method in paths[f"/optimizer/{name}"] and v1_method in paths[f"/api/v1/optimizer/{name}"], name
     assert "/optimizer/" not in paths and "/optimizer/{unknown}" not in paths
+
+
+def service_sweep(tmp_path: Path, name: str, config: dict):
+    """A database of its own with one user and one sweep: (db, the user's API-key actor, sweep id)."""
+    from dashboard.auth import Actor
+    from dashboard.db import Database, migrate
+    from dashboard.services import accounts as account_service, optimizer, workspaces
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    migrate(url)
+    db = Database(url)
+    with db.session() as s:
+        user = account_service.create_user(s, name, f"{name}@example.org", "password123")
+        ws = workspaces.find_by_name(s, name)
+        actor = Actor(user_id=user.id, username=user.username, api_workspace_id=ws.id)
+        return db, actor, optimizer.create(s, actor, config)
+
+
+def log_run(db, actor, sweep_id: str, package: dict, minutes_ago: int = 0) -> None:
+    """A run of a parameter set, as comet_ml logs it (the others naming the sweep and the set);
+    ``minutes_ago``: it started then, and its heartbeats stopped then."""
+    from datetime import timedelta
+
+    from dashboard.services import ingest
+    from models import Experiment, utcnow
+
+    with db.session() as s:
+        exp, _ = ingest.start_experiment(s, actor, None, "sweep")
+        ingest.apply_batch(s, actor, exp.key, {"batch_id": exp.key, "others": [
+            {"key": "optimizer_id", "value": sweep_id}, {"key": "optimizer_pid", "value": package["pid"]},
+            {"key": "optimizer_trial", "value": package["trial"]}]})
+    if minutes_ago:
+        with db.session() as s:
+            row = s.get(Experiment, exp.id)
+            row.start_time = row.last_heartbeat = utcnow() - timedelta(minutes=minutes_ago)
+            s.add(row)
 
 
 def test_a_parameter_set_whose_run_crashed_is_handed_out_again(tmp_path):
@@ -411,45 +449,96 @@ def test_a_parameter_set_whose_run_crashed_is_handed_out_again(tmp_path):
     unreported: once nothing else is left, the set goes to another worker, within retryLimit."""
     from datetime import timedelta
 
-    from dashboard.auth import Actor
-    from dashboard.db import Database, migrate
-    from dashboard.services import accounts as account_service, ingest, optimizer, workspaces
-    from models import Experiment, utcnow
+    from dashboard.services import optimizer
+    from models import utcnow
 
-    url = f"sqlite:///{tmp_path / 'o.db'}"
-    migrate(url)
-    db = Database(url)
-    with db.session() as s:
-        user = account_service.create_user(s, "crasher", "crasher@example.org", "password123")
-        ws = workspaces.find_by_name(s, "crasher")
-        actor = Actor(user_id=user.id, username=user.username, api_workspace_id=ws.id)
-        sweep_id = optimizer.create(s, actor, {"algorithm": "grid", "parameters": {"x": [1]},
-                                               "spec": {"metric": "loss", "retryLimit": 1}})
-
-    def run_and_die(package, minutes_ago: int = 0) -> None:
-        with db.session() as s:
-            exp, _ = ingest.start_experiment(s, actor, None, "sweep")
-            ingest.apply_batch(s, actor, exp.key, {"batch_id": exp.key, "others": [
-                {"key": "optimizer_id", "value": sweep_id}, {"key": "optimizer_pid", "value": package["pid"]},
-                {"key": "optimizer_trial", "value": package["trial"]}]})
-        if minutes_ago:  # a run that started then, and whose heartbeats stopped then
-            with db.session() as s:
-                row = s.get(Experiment, exp.id)
-                row.start_time = row.last_heartbeat = utcnow() - timedelta(minutes=minutes_ago)
-                s.add(row)
-
+    db, actor, sweep_id = service_sweep(tmp_path, "crasher", {"algorithm": "grid", "parameters": {"x": [1]},
+                                                              "spec": {"metric": "loss", "retryLimit": 1}})
     with db.session() as s:
         first = optimizer.next_parameters(s, actor, sweep_id, now=utcnow() - timedelta(minutes=30))
-    run_and_die(first, minutes_ago=29)
+    log_run(db, actor, sweep_id, first, minutes_ago=29)
     with db.session() as s:  # its heartbeat stopped long ago: the set goes out again
         again = optimizer.next_parameters(s, actor, sweep_id)
         assert (again["pid"], again["trial"]) == (first["pid"], first["trial"])
     with db.session() as s:  # the crashed run belongs to the earlier hand-out: nothing more
         assert optimizer.next_parameters(s, actor, sweep_id) is None
-    run_and_die(again)
+    log_run(db, actor, sweep_id, again)
     with db.session() as s:  # while the new run lives, nothing either
         assert optimizer.next_parameters(s, actor, sweep_id) is None
     with db.session() as s:  # crashed again: retryLimit 1 is spent, the set fails and the sweep ends
         assert optimizer.next_parameters(s, actor, sweep_id, now=utcnow() + timedelta(minutes=10)) is None
         st = optimizer.status(s, actor, sweep_id)
     assert st["status"] == "completed" and st["counts"]["failed"] == 1 and st["retryCount"] == 2
+
+
+def test_a_parameter_set_no_run_took_up_is_handed_out_again_after_the_grace_period(tmp_path):
+    """A worker that dies right after taking a parameter set leaves no run of it: the set stays
+    its worker's for the grace period (a script that takes sets with get_parameters and starts
+    its run later keeps it), then goes to another worker, within retryLimit."""
+    from datetime import timedelta
+
+    from dashboard.services import optimizer
+    from models import utcnow
+
+    db, actor, sweep_id = service_sweep(tmp_path, "vanisher", {"algorithm": "grid", "parameters": {"x": [1, 2]},
+                                                               "spec": {"metric": "loss", "retryLimit": 1}})
+    grace = timedelta(minutes=10)
+    start = utcnow() - timedelta(minutes=30)
+    with db.session() as s:
+        lost = optimizer.next_parameters(s, actor, sweep_id, now=start, grace=grace)
+        taken = optimizer.next_parameters(s, actor, sweep_id, now=start, grace=grace)
+    with db.session() as s:  # within the grace period neither set goes out again
+        assert optimizer.next_parameters(s, actor, sweep_id, now=start + timedelta(minutes=9), grace=grace) is None
+    log_run(db, actor, sweep_id, taken)  # the second set's run started (late, and lives)
+    with db.session() as s:  # past the grace period: the set no run took up goes out again, only it
+        again = optimizer.next_parameters(s, actor, sweep_id, grace=grace)
+        assert (again["pid"], again["trial"], again["count"]) == (lost["pid"], lost["trial"], lost["count"])
+        assert optimizer.next_parameters(s, actor, sweep_id, grace=grace) is None
+        optimizer.update_trial(s, actor, {"id": sweep_id, "pid": taken["pid"], "trial": 1, "status": "completed",
+                                          "score": 1.0})
+    with db.session() as s:  # no run took it up again: retryLimit 1 is spent, it fails and the sweep ends
+        assert optimizer.next_parameters(s, actor, sweep_id, now=utcnow() + grace, grace=grace) is None
+        st = optimizer.status(s, actor, sweep_id)
+    assert st["status"] == "completed" and st["retryCount"] == 2
+    assert st["counts"] == {"running": 0, "completed": 1, "aborted": 0, "retry": 0, "failed": 1}
+
+
+# A comet_ml worker that dies right after the sweep handed it a parameter set.
+DYING_WORKER = r"""
+import json, os, sys
+import comet_ml
+
+opt = comet_ml.Optimizer(json.loads(sys.argv[1]), verbose=0)
+data = opt.next_data()
+print("ID=" + opt.get_id(), flush=True)
+print("TAKEN=" + json.dumps({"pid": data["pid"], "trial": data["trial"]}), flush=True)
+os._exit(0)
+"""
+
+
+def test_comet_workers_take_up_a_set_whose_worker_died_before_starting_it(tmp_path):
+    """Against a server with a 1 s grace period: one comet_ml worker takes a set and dies before
+    creating its experiment; the next workers run the rest of the sweep, that set included."""
+    from tests.conftest import Accounts, LiveServer
+
+    srv = LiveServer(tmp_path / "home", extra_env={"HALLEY_OPTIMIZER_START_GRACE": "1"}).start()
+    try:
+        user = Accounts(srv).create("optdead")
+        config = {**GRID, "parameters": {"x": [1, 2], "y": ["a"]}}
+        dying = start(DYING_WORKER, tmp_path, srv, user, json.dumps(config))
+        out, err = dying.communicate(timeout=240)
+        assert dying.returncode == 0, err[-3000:]
+        sweep_id = next(line[3:] for line in out.splitlines() if line.startswith("ID="))
+        lost = json.loads(next(line[6:] for line in out.splitlines() if line.startswith("TAKEN=")))
+        runs = []
+        for _ in range(5):  # a worker finding the set still within its grace period ends early: start another
+            runs += finish(start(WORKER, tmp_path, srv, user, sweep_id))
+            if status(srv, user, sweep_id)["status"] == "completed":
+                break
+        assert sorted((r["x"], r["y"]) for r in runs) == [(1, "a"), (2, "a")]
+        assert {"pid": lost["pid"], "trial": lost["trial"]} in [{"pid": r["pid"], "trial": r["trial"]} for r in runs]
+        st = status(srv, user, sweep_id)
+        assert st["status"] == "completed" and st["retryCount"] == 1 and st["state"]["sequence_i"] == 2
+        assert st["counts"] == {"running": 0, "completed": 2, "aborted": 0, "retry": 0, "failed": 0}
+    finally:
+        srv.stop()

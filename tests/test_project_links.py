@@ -76,6 +76,21 @@ def _sees_the_view(page, url: str, expected: dict) -> None:
     assert state is not None and state["panels"] == expected["panels"] and state["filters"] == expected["filters"]
 
 
+def test_a_view_link_opened_in_a_tab_already_showing_the_project_shows_that_view(server, owner, finished_project,
+                                                                                   page, console_errors):
+    """The browser moves to a link that differs only in its #hash: no new page by itself."""
+    sign_in(page, server, owner, finished_project)
+    expect(page.locator("#project-count")).to_have_text("3 experiments", timeout=SLOW)
+    settle(page)
+    state = default_state()
+    state["filters"] = {"op": "and", "rules": [{"attr": "param:lr", "operator": "lt", "value": 0.05}]}
+    state["panels"] = [{"type": "line", "name": "Loss", "metrics": ["loss"]},
+                       {"type": "bar", "name": "Loss bars", "metric": "loss"}]
+    expected = decode_state(encode_state(state))
+    _sees_the_view(page, server.url + finished_project + "#" + encode_state(state), expected)
+    assert console_errors == []
+
+
 @pytest.mark.timeout(900)  # twenty-three page loads, also while other work keeps the cores busy
 def test_a_view_link_opens_that_view_every_time(server, owner, finished_project, page, browser, console_errors):
     sign_in(page, server, owner, finished_project)

@@ -38,6 +38,14 @@ def test_every_flask_route_has_an_access_decision(tmp_path, monkeypatch):
     assert undecided == [], f"routes without an access decision: {undecided}"
 
 
+def test_every_get_declared_as_changing_state_names_a_get_route(dash_app):
+    """A renamed route can't silently drop the cross-site check its GET needs."""
+    from dashboard.webauth import STATEFUL_GETS
+
+    gets = {rule.endpoint for rule in dash_app.server.url_map.iter_rules() if "GET" in rule.methods}
+    assert {"auth.logout", "api.get_artifact_version"} <= set(STATEFUL_GETS) <= gets
+
+
 @pytest.fixture(scope="module")
 def dash_app(tmp_path_factory):
     from app import create_app

@@ -95,6 +95,7 @@ def test_an_embedded_logout_ends_no_session(server, accounts):
     copy = copy_of(s, "session", "remember_token")
     r = copy.get(server.url + "/logout", headers={"Sec-Fetch-Dest": "image"}, allow_redirects=False)
     assert r.status_code == 204
+    assert copy.head(server.url + "/logout", allow_redirects=False).status_code == 204  # never a navigation
     assert can_open_workspaces(server, s) and can_open_workspaces(server, copy)
 
 

@@ -4,6 +4,8 @@
 key's workspace owns the sweeps it creates; the work is ``dashboard.services.optimizer``'s."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import jsonify, request
 
 from dashboard import context
@@ -22,7 +24,8 @@ def create(actor: Actor, data: dict) -> dict:
 
 def next_set(actor: Actor, sweep_id) -> dict:
     with context.db().session() as s:
-        package = service.next_parameters(s, actor, sweep_id)
+        grace = timedelta(seconds=context.settings().optimizer_start_grace)
+        package = service.next_parameters(s, actor, sweep_id, grace=grace)
     return EXHAUSTED if package is None else {"code": 200, "parameters": package}
 
 
@@ -63,10 +66,12 @@ def optimizer_create_v1(actor: Actor):
     return jsonify(create(actor, json_body()))
 
 
-@key_route("/optimizer/next", methods=["GET"])
+@key_route("/optimizer/next", methods=["POST"])
 def optimizer_next_v1(actor: Actor):
-    """The next parameter set of a sweep (?id=); code 404 in the body when none is left."""
-    return jsonify(next_set(actor, request.args.get("id")))
+    """Hand out a sweep's next parameter set (JSON: id); code 404 in the body when none is left.
+
+    A POST: it changes the sweep (comet_ml's own ``GET /optimizer/next`` takes API keys only)."""
+    return jsonify(next_set(actor, json_body().get("id")))
 
 
 @key_route("/optimizer/status", methods=["GET"])

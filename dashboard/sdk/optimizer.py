@@ -104,7 +104,7 @@ class Optimizer:
 
     def next_data(self) -> dict | None:
         """The next parameter set ({"parameters", "pid", "trial", "count"}), or None."""
-        reply = self._call("GET", "next", params={"id": self.id})
+        reply = self._call("POST", "next", json_body={"id": self.id})
         if reply.get("code") != 200:
             return None
         return reply["parameters"]

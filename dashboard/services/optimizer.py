@@ -3,7 +3,7 @@
 A sweep is created from a config (``algorithm``, ``parameters``, ``spec``, ``trials``) in the
 API key's workspace; workers sharing its id ask for the next parameter set, run it as an
 experiment and report its score. Handing out is atomic across processes and servers: every
-``next`` first takes the sweep's row for writing (an UPDATE: the row lock on PostgreSQL, the
+``next`` takes the sweep's row for writing (an UPDATE: the row lock on PostgreSQL, the
 database's write lock on SQLite), so two workers never get the same place in the sequence.
 
 - grid: every combination of the parameters' values, in order (``spec.randomize``: shuffled
@@ -13,9 +13,12 @@ database's write lock on SQLite), so two workers never get the same place in the
 
 ``maxCombo`` (0: no limit) caps the combinations, ``trials`` hands each one out that many
 times, ``retryLimit`` is how often a failed, crashed or stopped parameter set is handed out
-again; an aborted one (comet_ml's report of a run that logged no value of the metric) ends
-unscored. Scaling types: linear/uniform, loguniform, normal and lognormal (``mu``, ``sigma``; the
-normal's quantiles are what the samplers draw).
+again; so is one whose run crashed unreported, or that no run started within the grace period
+after it was handed out (its worker died first), once no new set is left. An aborted one
+(comet_ml's report of a run that logged no value of the metric) ends unscored. Scaling types:
+linear/uniform, loguniform, normal and lognormal (``mu``, ``sigma``; the normal's quantiles are
+what the samplers draw). random and bayes draw before taking the sweep's row, so no lock is held
+while optuna samples; the draw is kept when no other worker took that place meanwhile.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import json
 import math
 import random
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from statistics import NormalDist
 from typing import Any
 
@@ -47,6 +50,7 @@ MAX_GRID_SIZE = 1_000
 MAX_TRIALS = 1_000
 RESAMPLES = 20  # draws of random/bayes to find a combination not handed out yet
 EPS = 1e-9
+START_GRACE = timedelta(minutes=10)  # a set handed out with no run of it after this is abandoned
 
 COMMON_SPEC = [
     {"name": "maxCombo", "default": 0, "description": "combinations to try at most (0: all)"},
@@ -436,11 +440,16 @@ def _package(sweep: OptimizerSweep, row: OptimizerTrial) -> dict:
             "count": row.count}
 
 
-def next_parameters(s: Session, actor: Actor, sweep_id: Any, now: datetime | None = None) -> dict | None:
-    """The next parameter set (a failed one up for retry first), or None when none is left."""
+def next_parameters(s: Session, actor: Actor, sweep_id: Any, now: datetime | None = None,
+                    grace: timedelta = START_GRACE) -> dict | None:
+    """The next parameter set (a failed one up for retry first), or None when none is left.
+    ``grace``: how long a set handed out may go without a run of it before it counts as
+    abandoned (its worker died before starting it)."""
     sweep = get_sweep(s, actor, sweep_id, write=True)
     now = now or utcnow()
-    # Take the sweep's row for writing first: every later read sees the other workers' hand-outs.
+    config = _config(sweep)
+    drawn = _draw_ahead(s, sweep, config)
+    # Take the sweep's row for writing: every later read sees the other workers' hand-outs.
     s.exec(update(OptimizerSweep).where(OptimizerSweep.id == sweep.id).values(updated_at=now))
     s.refresh(sweep)
     if sweep.status == "completed" and sweep.handed >= sweep.total:
@@ -452,8 +461,7 @@ def next_parameters(s: Session, actor: Actor, sweep_id: Any, now: datetime | Non
         s.add(retry)
         return _package(sweep, retry)
     if sweep.handed >= sweep.total:
-        return _reclaim_abandoned(s, sweep, now)
-    config = _config(sweep)
+        return _reclaim_abandoned(s, sweep, now, grace)
     index = sweep.handed
     combo, repeat = divmod(index, config["trials"])
     if repeat:
@@ -463,7 +471,9 @@ def next_parameters(s: Session, actor: Actor, sweep_id: Any, now: datetime | Non
     elif config["algorithm"] == "grid":
         params = _grid_combo(config, combo)
         pid = combo_pid(params)
-    else:
+    elif drawn is not None and drawn[0] == index and _untaken(s, sweep, drawn[2]):
+        params, pid = drawn[1], drawn[2]
+    else:  # another worker took the place drawn for: draw again, now in turn
         params, pid = _draw(s, sweep, config, index)
     row = OptimizerTrial(sweep_id=sweep.id, pid=pid, trial=repeat + 1, count=index + 1, params_json=json.dumps(params),
                          status="running", started_at=now, updated_at=now)
@@ -474,10 +484,31 @@ def next_parameters(s: Session, actor: Actor, sweep_id: Any, now: datetime | Non
     return _package(sweep, row)
 
 
-def _reclaim_abandoned(s: Session, sweep: OptimizerSweep, now: datetime) -> dict | None:
+def _draw_ahead(s: Session, sweep: OptimizerSweep, config: dict) -> tuple[int, dict, str] | None:
+    """For random and bayes, when the next place in the sequence is a new combination: optuna's
+    draw for it, made before the sweep is taken for writing (no lock is held while optuna
+    samples), as (place, parameters, pid); the read's transaction ends with it."""
+    index = sweep.handed
+    if config["algorithm"] == "grid" or index >= sweep.total or index % config["trials"]:
+        return None
+    if s.exec(select(OptimizerTrial.id).where(OptimizerTrial.sweep_id == sweep.id,
+                                              OptimizerTrial.status == "retry").limit(1)).first() is not None:
+        return None
+    params, pid = _draw(s, sweep, config, index)
+    s.rollback()  # the write below starts a transaction of its own (SQLite can't upgrade a stale read)
+    return index, params, pid
+
+
+def _untaken(s: Session, sweep: OptimizerSweep, pid: str) -> bool:
+    return s.exec(select(OptimizerTrial.id).where(OptimizerTrial.sweep_id == sweep.id,
+                                                  OptimizerTrial.pid == pid)).first() is None
+
+
+def _reclaim_abandoned(s: Session, sweep: OptimizerSweep, now: datetime, grace: timedelta) -> dict | None:
     """Once every parameter set is out: one whose run crashed (its heartbeat stopped, the
-    worker is gone) without a report counts as failed, and is handed out again while its
-    retries last (``retryLimit``)."""
+    worker is gone) without a report counts as failed, and so does one with no run at all
+    ``grace`` after it was handed out (the worker died before starting it); either is handed
+    out again while its retries last (``retryLimit``)."""
     from dashboard.services.experiments import effective_status
 
     config = _config(sweep)
@@ -486,8 +517,11 @@ def _reclaim_abandoned(s: Session, sweep: OptimizerSweep, now: datetime) -> dict
     for row in rows:
         key = row.experiment_key or _experiment_key(s, sweep, row.pid, row.trial)
         exp = s.exec(select(Experiment).where(Experiment.key == key)).first() if key else None
-        if exp is None or effective_status(exp, now) != "crashed" or _as_utc(exp.start_time) < _as_utc(row.started_at):
-            continue  # alive, or a run of an earlier hand-out of this set
+        if exp is None or _as_utc(exp.start_time) < _as_utc(row.started_at):  # no run of this hand-out
+            if _as_utc(row.started_at) + grace > now:
+                continue  # its worker may still start it
+        elif effective_status(exp, now) != "crashed":
+            continue  # alive
         row.tries += 1
         row.updated_at = now
         if row.tries <= config["spec"]["retryLimit"]:

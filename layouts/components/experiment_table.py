@@ -8,6 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import context
 from dashboard.errors import Invalid
 from dashboard.query import parse_column
 
@@ -161,6 +162,8 @@ def export_job() -> html.Div:
     return html.Div([
         dcc.Store(id="project-export-all-progress", data=None),
         dcc.Store(id="project-export-all-token", data=secrets.token_hex(8)),
+        # whether jobs run in separate `halley worker` processes (a broker is set), for the job's note
+        dcc.Store(id="project-export-all-worker", data=bool(context.settings().celery_broker)),
         dcc.Interval(id="project-export-all-clock", interval=1000, disabled=True, n_intervals=0),
         dcc.Download(id="project-export-all-file"),
         html.Div([

@@ -1,7 +1,8 @@
 """comet_ml's Optimizer protocol (``comet_ml.Optimizer``), served at ``/optimizer/...`` where
 the SDK looks for it by default (``COMET_OPTIMIZER_URL``: the root of ``COMET_URL_OVERRIDE``
 plus ``optimizer/``). The same calls are under ``/api/v1/optimizer/...`` for Halley's own SDK
-(``dashboard.api.optimizer``)."""
+(``dashboard.api.optimizer``), where handing out a parameter set is a POST: those routes take a
+browser's cookies too, and these take API keys only."""
 from __future__ import annotations
 
 from flask import jsonify, request
