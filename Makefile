@@ -72,8 +72,13 @@ demo: install
 # The PostgreSQL and single sign-on tests fail (not skip) when PostgreSQL or the OpenID provider
 # is missing; HALLEY_TEST_POSTGRES=0 and HALLEY_TEST_OIDC=0 skip them. The multi-server test
 # needs both PostgreSQL and Redis (installed above).
+# The suite runs in TEST_WORKERS pytest-xdist processes, each test file whole in one of them (its
+# module fixtures are set up once); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: install-test lint-deploy
-	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} HALLEY_TEST_OIDC=$${HALLEY_TEST_OIDC:-1} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	HALLEY_TEST_POSTGRES=$${HALLEY_TEST_POSTGRES:-1} HALLEY_TEST_OIDC=$${HALLEY_TEST_OIDC:-1} $(BIN)/python -m pytest -q \
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The deployment files: docker-compose.yml (with `docker compose config` when the plugin is
 # installed, else deploy/check.py's own checks), the Dockerfile (built only when a container

@@ -22,10 +22,33 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 HALLEY = str(Path(sys.executable).parent / "halley")
 CHROMIUM = "/usr/bin/chromium"
+
+
+# The test files that take longest, longest first. `make test` hands whole files to its pytest-xdist
+# workers in collection order, so these start first and the short files fill in at the end: a
+# long file picked up last would keep one worker busy while the other has nothing left to do.
+LONGEST_FIRST = [
+    "test_fuzz_api.py", "test_callback_fuzz.py", "test_panels_browser.py", "test_project_links.py",
+    "test_multi_server.py", "test_sdk_resilience.py", "test_backup.py", "test_s3_store.py",
+    "test_onboarding.py", "test_experiment_table.py", "test_comet_import.py", "test_sign_in_throttle.py",
+    "test_comet_live.py", "test_experiment_page.py", "test_server_startup.py", "test_comet_frameworks.py",
+    "test_experiment_assets.py", "test_workspace_page.py", "test_run_colors.py", "test_sdk_end.py",
+]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep their order
+
+
+# Pages draw charts and grids in software GL while other tests keep both cores busy: browser
+# assertions wait longer than Playwright's 5 s before giving up.
+expect.set_options(timeout=20_000)
 
 
 def free_port() -> int:

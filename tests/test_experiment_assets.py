@@ -150,49 +150,45 @@ def scroll_to(page, where: str) -> None:
 
 @pytest.mark.browser
 def test_ten_thousand_assets_open_and_page(server, crowded, page, console_errors):
-    expect.set_options(timeout=20_000)
-    try:
-        sign_in(page, server, crowded["owner"], crowded["path"] + "?tab=assets")
-        count = page.locator("#experiment-assets-count")
-        expect(count).to_have_text("10,000 assets")
-        grid = page.locator("#experiment-assets-grid")
-        expect(grid.locator(".ag-row").first).to_be_visible()
-        # only the blocks in view were drawn, not 10,000 rows
-        assert grid.locator(".ag-row").count() < 200
-        # jump to the end: the grid asks for that block only
-        scroll_to(page, "bottom")
-        expect(grid.locator(".ag-row[row-index='9999']")).to_be_visible()
-        page.click("#experiment-assets-grid .ag-header-cell[col-id=size]")  # sort by size, in SQL
-        scroll_to(page, "top")
-        expect(grid.locator(".ag-row[row-index='0'] [col-id=size]")).to_have_text("2 B")
-        scroll_to(page, "bottom")
-        expect(grid.locator(".ag-row[row-index='9999'] [col-id=size]")).to_have_text("2.929 KiB")
+    sign_in(page, server, crowded["owner"], crowded["path"] + "?tab=assets")
+    count = page.locator("#experiment-assets-count")
+    expect(count).to_have_text("10,000 assets")
+    grid = page.locator("#experiment-assets-grid")
+    expect(grid.locator(".ag-row").first).to_be_visible()
+    # only the blocks in view were drawn, not 10,000 rows
+    assert grid.locator(".ag-row").count() < 200
+    # jump to the end: the grid asks for that block only
+    scroll_to(page, "bottom")
+    expect(grid.locator(".ag-row[row-index='9999']")).to_be_visible()
+    page.click("#experiment-assets-grid .ag-header-cell[col-id=size]")  # sort by size, in SQL
+    scroll_to(page, "top")
+    expect(grid.locator(".ag-row[row-index='0'] [col-id=size]")).to_have_text("2 B")
+    scroll_to(page, "bottom")
+    expect(grid.locator(".ag-row[row-index='9999'] [col-id=size]")).to_have_text("2.929 KiB")
 
-        page.fill("#experiment-assets-search", "file_0999")
-        page.press("#experiment-assets-search", "Enter")
-        expect(count).to_have_text("8 assets")
-        page.fill("#experiment-assets-search", "")
-        page.press("#experiment-assets-search", "Enter")
-        page.select_option("#experiment-assets-type", "cm-example")
-        expect(count).to_have_text("1,000 assets")
-        expect(grid.locator(".ag-row").first).to_contain_text("confusion-matrix example")
-        page.select_option("#experiment-assets-mode", "regex")
-        page.fill("#experiment-assets-search", "(a|ab)+")
-        page.press("#experiment-assets-search", "Enter")
-        expect(page.locator("#experiment-assets-error")).to_contain_text("repeated group of alternatives")
+    page.fill("#experiment-assets-search", "file_0999")
+    page.press("#experiment-assets-search", "Enter")
+    expect(count).to_have_text("8 assets")
+    page.fill("#experiment-assets-search", "")
+    page.press("#experiment-assets-search", "Enter")
+    page.select_option("#experiment-assets-type", "cm-example")
+    expect(count).to_have_text("1,000 assets")
+    expect(grid.locator(".ag-row").first).to_contain_text("confusion-matrix example")
+    page.select_option("#experiment-assets-mode", "regex")
+    page.fill("#experiment-assets-search", "(a|ab)+")
+    page.press("#experiment-assets-search", "Enter")
+    expect(page.locator("#experiment-assets-error")).to_contain_text("repeated group of alternatives")
 
-        # Graphics: the user's 1,000 images, the 1,000 examples hidden until asked for
-        page.goto(server.url + crowded["path"] + "?tab=graphics")
-        graphics = page.locator("#experiment-graphics-count")
-        expect(graphics).to_have_text(
-            "1,000 of 1,000 images · page 1 of 17 · 1,000 confusion-matrix example images hidden")
-        expect(page.locator(".experiment-image-card").first).to_contain_text("sample_")
-        page.get_by_label("Show confusion-matrix example images").check()
-        expect(graphics).to_have_text("2,000 of 2,000 images · page 1 of 34")
-        expect(page.locator(".experiment-image-card").first).to_contain_text("confusion-matrix-00000.png")
-        assert console_errors == []
-    finally:
-        expect.set_options(timeout=None)
+    # Graphics: the user's 1,000 images, the 1,000 examples hidden until asked for
+    page.goto(server.url + crowded["path"] + "?tab=graphics")
+    graphics = page.locator("#experiment-graphics-count")
+    expect(graphics).to_have_text(
+        "1,000 of 1,000 images · page 1 of 17 · 1,000 confusion-matrix example images hidden")
+    expect(page.locator(".experiment-image-card").first).to_contain_text("sample_")
+    page.get_by_label("Show confusion-matrix example images").check()
+    expect(graphics).to_have_text("2,000 of 2,000 images · page 1 of 34")
+    expect(page.locator(".experiment-image-card").first).to_contain_text("confusion-matrix-00000.png")
+    assert console_errors == []
 
 
 # --- access -----------------------------------------------------------------------------------

@@ -16,13 +16,6 @@ WEBGL_WARNING = "Too many active WebGL contexts"
 METRICS = 60
 
 
-@pytest.fixture(autouse=True, scope="module")
-def patient_expectations():
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=None)
-
-
 @pytest.fixture
 def console_messages(page):
     """Every console message (warnings too)."""

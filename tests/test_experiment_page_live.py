@@ -14,13 +14,6 @@ from tests.experiment_fixtures import Logger, large_experiment
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True, scope="module")
-def patient_expectations():
-    """Charts and grids render in software GL on a shared 2-core machine: wait longer than 5 s."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=None)
-
 RUN_SCRIPT = textwrap.dedent("""
     import sys, time
     from dashboard.sdk import Experiment, InterruptedExperiment
