@@ -49,6 +49,11 @@ def open_groups(state: dict, group_open) -> list:
     return group_open.get("paths") or []
 
 
+def count_label(total: int) -> str:
+    """The table's count, with thousands separated as in the panels' captions."""
+    return f"{total:,} experiment{'s' if total != 1 else ''}"
+
+
 def get_rows(call: Call, request, state, ctx_data, group_open, brush=None):
     if not request:
         raise PreventUpdate
@@ -60,12 +65,12 @@ def get_rows(call: Call, request, state, ctx_data, group_open, brush=None):
     if state.get("groupBy"):
         rows, size, total, truncated = table_groups.fetch_grouped_rows(
             call.session, p, state, start, end, request.get("sortModel"), open_groups(state, group_open))
-        count = f"{total} experiment{'s' if total != 1 else ''}"
+        count = count_label(total)
         if truncated:
             count += f" (the first {table_groups.MAX_GROUPS} groups of each level are shown)"
         return {"rowData": rows, "rowCount": size}, count
     rows, total = table.fetch_rows(call.session, p, state, start, end, request.get("sortModel"))
-    count = f"{total} experiment{'s' if total != 1 else ''}"
+    count = count_label(total)
     # the known total sizes the scrollbar, so jumping far down fetches only that block
     return {"rowData": rows, "rowCount": total}, count
 

@@ -14,6 +14,7 @@ import requests
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from callbacks.project_table import count_label
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -699,3 +700,7 @@ def test_share_link_visitor_reads_and_filters(server, owner, accounts, browser):
     expect(count_text(page)).to_have_text("1 experiment")
     context.close()
     assert errors == []
+
+
+def test_the_count_separates_thousands_as_the_panels_do():
+    assert [count_label(n) for n in (1, 2, 10_000)] == ["1 experiment", "2 experiments", "10,000 experiments"]
