@@ -13,6 +13,10 @@ from flask import Flask
 from dashboard.config import Settings
 from dashboard.db import Database, migrate
 
+# Libraries in assets/vendor/ are served but not put in every page: the page loads each one
+# when it first needs it (Dash matches this against file names).
+VENDOR_ASSETS = r"^echarts-[0-9.]+\.min\.js$"
+
 
 def create_app(settings: Settings | None = None) -> Dash:
     settings = settings or Settings.from_env()
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         title="Halley",
         update_title=None,
         serve_locally=True,
+        assets_ignore=VENDOR_ASSETS,
     )
     from layouts.shell import app_shell
 

@@ -1,45 +1,41 @@
 /* Project panels in the browser: export (PNG, JPEG, SVG), reset zoom, clearing a
    parallel-coordinates brush, and refreshing the experiment table when a brush changes.
-   Menu items carry data-panel-action / data-panel-id; the graph is the panel card's plot. */
+   Menu items carry data-panel-action / data-panel-id; the graph is the panel card's plot.
+   Parallel coordinates are drawn by assets/parcoords.js over a blank Plotly graph. */
 (function () {
   function graphOf(pid) {
     return document.querySelector('#project-panel-' + pid + ' .js-plotly-plot');
   }
 
-  function isParcoords(gd) {
-    return !!(gd && gd.data && gd.data[0] && gd.data[0].type === 'parcoords');
+  function cardOf(pid) {
+    return document.getElementById('project-panel-' + pid);
   }
 
-  function clearConstraints(gd) {
-    var dims = (gd.data[0] && gd.data[0].dimensions) || [];
-    var update = {};
-    dims.forEach(function (d, i) {
-      if (d.constraintrange) { update['dimensions[' + i + '].constraintrange'] = null; }
-    });
-    if (Object.keys(update).length) { window.Plotly.restyle(gd, update, [0]); }
+  function isParcoords(card) {
+    return !!(card && card.getAttribute('data-panel-type') === 'parcoords');
   }
 
   function exportPanel(pid, format) {
     var gd = graphOf(pid);
     if (!gd || !window.Plotly) { return; }
-    var card = document.getElementById('project-panel-' + pid);
+    var card = cardOf(pid);
     var title = (card && card.getAttribute('data-panel-title')) || 'panel';
     var filename = title.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'panel';
+    if (isParcoords(card)) { window.halleyParcoords.exportImage(card, gd, format, filename); return; }
     window.Plotly.downloadImage(gd, {format: format, filename: filename,
                                      width: gd.offsetWidth || 700, height: gd.offsetHeight || 400});
   }
 
   function resetPanel(pid) {
+    var card = cardOf(pid);
+    if (isParcoords(card)) { window.halleyParcoords.clear(card); return; }
     var gd = graphOf(pid);
     if (!gd || !window.Plotly) { return; }
-    if (isParcoords(gd)) { clearConstraints(gd); return; }
     window.Plotly.relayout(gd, {'xaxis.autorange': true, 'yaxis.autorange': true});
   }
 
   function clearBrushes() {
-    document.querySelectorAll('.project-panel[data-panel-type="parcoords"] .js-plotly-plot').forEach(function (gd) {
-      if (isParcoords(gd)) { clearConstraints(gd); }
-    });
+    document.querySelectorAll('.project-panel[data-panel-type="parcoords"]').forEach(window.halleyParcoords.clear);
   }
 
   window.halleyPanels = {

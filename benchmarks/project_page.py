@@ -121,6 +121,8 @@ DRAWN_JS = """
     if (!gd || !gd.data || !gd._fullData || gd._fullData === gd.__benchOld) { return false; }
     if (gd.data.length !== f.traces || gd._fullData.length !== f.traces) { return false; }
     if (!gd.querySelector('.main-svg')) { return false; }
+    // parallel coordinates: drawn over the blank graph by assets/parcoords.js, after the figure came
+    if (card.dataset.panelType === 'parcoords' && !(window.halleyParcoords.isDrawn(card) >= f.at)) { return false; }
   }
   return true;
 }

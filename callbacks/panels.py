@@ -413,6 +413,22 @@ def save_brush(call: Call, _n, current, state, ctx_data):
     return None, [], options, saved.id, f"Saved the query '{saved.name}'.", True
 
 
+# Parallel coordinates are drawn in the browser, over their blank Plotly graph (assets/parcoords.js),
+# with a library the page loads as soon as it has such a panel, while the figures are computed.
+PRELOAD_PARCOORDS_JS = """
+function (panels) {
+    if ((panels || []).some(p => p && p.type === 'parcoords')) { window.halleyParcoords.preload(); }
+    return window.dash_clientside.no_update;
+}
+"""
+DRAW_PARCOORDS_JS = """
+function (figure) {
+    window.halleyParcoords.draw(figure, window.dash_clientside.callback_context.outputs_list.id);
+    return window.dash_clientside.no_update;
+}
+"""
+
+
 def register(kit: CallbackKit) -> None:
     for kind in ("project-panel-line", "project-panel-agg", "project-panel-zoom", "project-panel-line-drawn",
                  "project-panel-agg-drawn", "project-panel-edit", "project-panel-delete", "project-panel-keep"):
@@ -469,6 +485,9 @@ def register(kit: CallbackKit) -> None:
                  State("project-state", "data"), State("project-panels-brush", "data"), State("project-ctx", "data"),
                  State({"type": "project-panel-agg-drawn", "index": MATCH}, "data"),
                  public=True, error=figure("project-panel-agg.figure"))(aggregate_figure)
+    kit.clientside(PRELOAD_PARCOORDS_JS, Output("project-panels-list", "id"), Input("project-panels-list", "data"))
+    for graph in ({"type": "project-panel-agg", "index": MATCH}, "project-editor-preview"):
+        kit.clientside(DRAW_PARCOORDS_JS, Output(graph, "id"), Input(graph, "figure"))
     kit.callback(Output("project-panels-gallery", "is_open"), Output("project-gallery-featured", "children"),
                  Output("project-gallery-mine", "children"), Output("project-panels-catalogue", "data"),
                  Input("project-panels-add", "n_clicks"), State("project-ctx", "data"),

@@ -24,12 +24,14 @@ from flask import Flask, Response
 # script-src 'self' + hashes: Halley's and Dash's bundles, and Dash's inline scripts (the
 #   renderer's start-up line, clientside callbacks) by their hashes; no 'unsafe-inline'.
 # script-src 'unsafe-eval': the plotly.js bundle Dash serves builds the WebGL draw calls of
-#   scattergl and parcoords traces with Function() (regl's code generation); without it the
-#   experiment page's charts, system metrics and parallel-coordinates panels show "WebGL is
-#   not supported". Nothing else needs it: dash-ag-grid evaluates {"function": ...} strings
-#   with its own interpreter, and Halley gives AG Grid no string expressions to compile.
-# style-src 'unsafe-inline': Dash's renderer and core components, AG Grid's themes and
-#   Plotly insert <style> elements at run time and take no nonce; styles run no code.
+#   scattergl traces with Function() (regl's code generation); without it the experiment
+#   page's charts, system metrics and scatter panels over many points show "WebGL is not
+#   supported". Nothing else needs it: dash-ag-grid evaluates {"function": ...} strings with
+#   its own interpreter, Halley gives AG Grid no string expressions to compile, and ECharts
+#   (parallel-coordinates panels, loaded from assets/vendor) compiles no code.
+# style-src 'unsafe-inline': Dash's renderer and core components, AG Grid's themes, Plotly
+#   and ECharts insert <style> elements or style attributes at run time and take no nonce;
+#   styles run no code.
 # img-src data: blob:: Bootstrap's CSS and components draw small icons as data: SVGs, and
 #   Plotly's image export renders the chart through a blob: image. Other hosts only when
 #   listed in HALLEY_NOTE_IMAGE_HOSTS.

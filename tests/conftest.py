@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
 
 ROOT = Path(__file__).resolve().parent.parent
 HALLEY = str(Path(sys.executable).parent / "halley")
@@ -268,3 +268,56 @@ def sign_in(page, server: LiveServer, account: UserAccount, next_path: str = "/"
     # "/" sends a signed-in browser on to its workspace from the page itself: wait for that
     # too, or the caller's next page.goto would race that navigation
     page.wait_for_url(lambda url: "/login" not in url and (next_path != "/" or urlsplit(url).path != "/"))
+
+
+# Parallel coordinates are drawn by assets/parcoords.js (ECharts, in SVG) in a .halley-parcoords
+# layer over their graph; data-drawn is set once a figure has been drawn.
+PARCOORDS_DRAWN = ".halley-parcoords[data-drawn]"
+_PARCOORDS_AXES_JS = """([el, names]) => {
+    const host = el.querySelector('.halley-parcoords[data-drawn]');
+    const chart = host && window.echarts && window.echarts.getInstanceByDom(host);
+    const drawn = chart ? chart.getOption().parallelAxis.map(a => a.name) : null;
+    if (!drawn) return false;
+    if (typeof names === 'number') return drawn.length === names;
+    return JSON.stringify(drawn) === JSON.stringify(names) && names.every(n => host.textContent.includes(n));
+}"""
+
+
+def wait_parcoords_axes(locator, names: list[str] | int, timeout: float = 30_000) -> None:
+    """Wait until the parallel coordinates in ``locator`` (a panel card or graph) show these
+    axes, left to right, their names drawn (or, given a number, that many axes)."""
+    element = locator.element_handle(timeout=timeout)
+    try:
+        locator.page.wait_for_function(_PARCOORDS_AXES_JS, arg=[element, names], timeout=timeout)
+    except PlaywrightTimeoutError:
+        drawn = element.evaluate("""el => { const host = el.querySelector('.halley-parcoords[data-drawn]');
+            const chart = host && window.echarts && window.echarts.getInstanceByDom(host);
+            return chart ? chart.getOption().parallelAxis.map(a => a.name) : null; }""")
+        raise AssertionError(f"parallel coordinates show axes {drawn}, not {names}") from None
+
+
+def brush_parcoords(locator, axis: int, low: float, high: float) -> None:
+    """Brush axis ``axis`` of the parallel coordinates in ``locator`` from ``low`` to ``high``
+    (in the axis' drawn units: log10 on a log axis), as ECharts does at the end of a drag."""
+    locator.evaluate("""(el, [axis, low, high]) => {
+        const chart = window.echarts.getInstanceByDom(el.querySelector('.halley-parcoords'));
+        chart.dispatchAction({type: 'axisAreaSelect', parallelAxisId: 'axis' + axis, intervals: [[low, high]]});
+    }""", [axis, low, high])
+
+
+def drag_on_parcoords_axis(page, locator, axis: int, axes: int, top: float, bottom: float) -> None:
+    """Drag with the mouse along axis ``axis`` (of ``axes``) of the parallel coordinates in
+    ``locator``, from ``top`` to ``bottom`` (fractions of the plot's height, 0 at its top)."""
+    geometry = locator.evaluate("""el => {
+        const host = el.querySelector('.halley-parcoords'), box = host.getBoundingClientRect();
+        const m = el.querySelector('.js-plotly-plot').layout.margin;
+        return {x: box.x, y: box.y, w: box.width, h: box.height, l: m.l, r: m.r, t: m.t, b: m.b};
+    }""")
+    g = geometry
+    x = g["x"] + g["l"] + axis * (g["w"] - g["l"] - g["r"]) / (axes - 1)
+    y0, y1 = (g["y"] + g["t"] + f * (g["h"] - g["t"] - g["b"]) for f in (top, bottom))
+    page.mouse.move(x, y0)
+    page.mouse.down()
+    page.mouse.move(x, (y0 + y1) / 2, steps=4)
+    page.mouse.move(x, y1, steps=4)
+    page.mouse.up()

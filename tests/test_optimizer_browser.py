@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from dashboard.auth import Actor
 from dashboard.db import Database
 from dashboard.services import accounts as account_service, ingest, optimizer
-from tests.conftest import sign_in
+from tests.conftest import sign_in, wait_parcoords_axes
 
 pytestmark = pytest.mark.browser
 SLOW = 30_000
@@ -62,7 +62,7 @@ def test_sweep_link_opens_the_sweeps_view(server, page, sweep_project, console_e
     page.wait_for_url(lambda url: f"/{owner.workspace}/tuning#" in url, timeout=SLOW)
     expect(page.locator("#project-count")).to_have_text("4 experiments", timeout=SLOW)
     card = page.locator('.project-panel[data-panel-type="parcoords"]')
-    expect(card.locator(".parcoords .y-axis")).to_have_count(3, timeout=SLOW)
+    wait_parcoords_axes(card, 3)
     expect(card).to_contain_text("lr")
     expect(card).to_contain_text("act")
     header = page.locator("#project-grid .ag-header")

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.conftest import sign_in
+from tests.conftest import sign_in, wait_parcoords_axes
 from tests.experiment_fixtures import Logger, png
 from tests.other_site import OtherSite
 
@@ -149,8 +149,7 @@ def test_webgl_charts_and_grids_work_under_the_policy(server, user, page, consol
     assert page.evaluate("window.__violations") == []
 
     page.goto(f"{server.url}/{user.workspace}/csp?view={view.id}")
-    expect(page.locator(".project-panel .parcoords .y-axis")).to_have_count(3, timeout=SLOW)
-    expect(page.locator(".project-panel .gl-container canvas").first).to_be_attached(timeout=SLOW)  # WebGL
+    wait_parcoords_axes(page.locator('.project-panel[data-panel-type="parcoords"]'), ["lr", "depth", "acc"])
     expect(page.locator(".ag-row").first).to_be_visible(timeout=SLOW)
     assert page.locator("text=WebGL is not supported").count() == 0
     assert page.evaluate("window.__violations") == []

@@ -1,5 +1,12 @@
 """Parallel coordinates: parameters and metrics as axes, the right-most the target variable.
 
+The figure is a Plotly figure whose one trace, a parcoords trace, is the chart's spec: the
+server code, the brush protocol (a parcoords ``restyleData``) and the tests speak Plotly's
+format. Plotly does not draw it (the trace is ``visible: False``; Plotly draws the frame: title
+and notes): ``assets/parcoords.js`` draws it with Apache ECharts, in SVG. Plotly's parcoords is
+WebGL only, and on a browser without a GPU each one costs about 0.7 s of the page's main
+thread to set up and draw, where ECharts draws 1,000 lines in about 40 ms.
+
 Lines are colored by the target. Categorical (non-numeric) parameters become integer codes
 with their names as tick labels. Positive values spanning two decades or more (or an axis
 set to "log") are drawn as log10 with ticks that name the real values: Plotly's parcoords has
@@ -13,6 +20,7 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
 from dashboard.charts.numbers import D3, fmt, tidy
 from dashboard.charts.style import base_layout, empty_figure, note_invalid
@@ -21,10 +29,11 @@ from dashboard.charts.text import plotly_text
 MAX_TICKS = 30
 LOG_DECADES = 2  # positive values spanning this many decades get a log axis automatically
 SCALES = ("auto", "log", "linear")
-# Lines drawn at most. Parcoords draws with WebGL, which takes seconds over 10,000 lines on a
-# browser without a GPU; above this an even sample is drawn, on axes that span every
-# experiment, and a brush still selects among all of them (``brushed_keys`` reads every row).
+# Lines drawn at most: above this an even sample is drawn (10,000 lines take about 0.25 s to
+# draw and make a solid block), on axes that span every experiment, and a brush still selects
+# among all of them (``brushed_keys`` reads every row).
 MAX_LINES = 1_000
+RENDERER = "halley-parcoords"  # the trace's meta.renderer: assets/parcoords.js draws the trace
 
 
 def _as_number(value):
@@ -195,14 +204,17 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     else:
         colorbar["tickformat"] = D3
     fig = go.Figure(go.Parcoords(
-        line={"color": target["values"], "colorscale": colorscale, "showscale": True, "colorbar": colorbar,
+        line={"color": target["values"], "colorscale": get_colorscale(colorscale), "showscale": True,
+              "colorbar": colorbar,
               "cmin": target.get("range", [None])[0], "cmax": target.get("range", [None, None])[1]},
         dimensions=plotly_dims, labelangle=(-40 if many else -25) if slanted else 0, labelside="top",
         tickfont={"size": 9 if many else 10}, labelfont={"size": 10 if many else 12},
+        visible=False, meta={"renderer": RENDERER, "log": [bool(d["log"]) for d in dims]},
     ))
     base_layout(fig, title, showlegend=False)
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False})
     top = 50 + ((60 if many else 40) if slanted else 0) + (10 if title else 0)
-    fig.update_layout(margin={"l": 60, "r": 70, "t": top, "b": 30 if drawn.size == idx.size else 44})
+    fig.update_layout(margin={"l": 60, "r": 100, "t": top, "b": 30 if drawn.size == idx.size else 44})
     if drawn.size < idx.size:
         fig.add_annotation(text=f"{drawn.size:,} of {idx.size:,} lines drawn; brushing covers all", xref="paper", yref="paper", x=0, y=0,
                            yshift=-26, xanchor="left", yanchor="top", showarrow=False,

@@ -54,7 +54,9 @@ def base_layout(fig: go.Figure, title: str | None = None, *, showlegend: bool = 
     """Shared layout; ``title`` is user text (a panel or metric name) and is shown literally."""
     fig.update_layout(
         title={"text": plotly_text(title or ""), "x": 0.01, "font": {"size": 14}},
-        margin={"l": 50, "r": 20, "t": 40 if title else 28, "b": 40},
+        # room for the usual tick labels and axis titles: Plotly's automargin, finding them wider
+        # than the margins, draws the whole chart a second time (that doubles a panel's cost)
+        margin={"l": 60, "r": 20, "t": 40 if title else 28, "b": 56},
         template="plotly_white",
         showlegend=showlegend,
         legend={"font": {"size": 10}},

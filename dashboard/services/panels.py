@@ -46,7 +46,7 @@ RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-
 BUCKETS = 4 * downsample.MAX_POINTS
 # from this many points in range on, a series is drawn from its rollup (>= 500 points)
 ROLLUP_MIN_POINTS = metric_rollup.BLOCK * downsample.MAX_POINTS // 8
-CACHE_VERSION = 7  # bump when cached figures or series change shape
+CACHE_VERSION = 8  # bump when cached figures or series change shape
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c
