@@ -201,6 +201,7 @@
   // What each graph (by DOM id) should show. Dash may mount a graph again (a new element with
   // the same id and figure) without calling back; every DOM change checks the graphs are drawn.
   var wanted = {};
+  var hosts = [];  // every chart drawn; one taken out of the page is disposed of
 
   function dispose(host) {
     var chart = window.echarts && window.echarts.getInstanceByDom(host);
@@ -210,6 +211,11 @@
 
   function sync() {
     if (!window.echarts) { return; }
+    hosts = hosts.filter(function (host) {
+      if (host.isConnected) { return true; }
+      dispose(host);
+      return false;
+    });
     Object.keys(wanted).forEach(function (key) {
       var want = wanted[key];
       var outer = document.getElementById(key);
@@ -220,6 +226,7 @@
         host = document.createElement('div');
         host.className = 'halley-parcoords';
         outer.appendChild(host);
+        hosts.push(host);
       }
       host.__graphId = want.graphId;
       host.__figure = want.figure;
@@ -228,7 +235,7 @@
   }
 
   new MutationObserver(function () {
-    for (var key in wanted) { if (Object.prototype.hasOwnProperty.call(wanted, key)) { sync(); return; } }
+    if (hosts.length || Object.keys(wanted).length) { sync(); }
   }).observe(document.documentElement, {childList: true, subtree: true});
 
   /* Draw ``figure`` in the graph ``graphId`` (a Dash id), or take the chart away when the
