@@ -249,6 +249,30 @@ def test_parallel_coordinates_export_and_reset(server, page, panel_project, cons
     assert console_errors == []
 
 
+def test_parallel_coordinates_show_names_as_text(server, page, panel_project, console_errors):
+    """Axis names and category ticks are user text: the renderer shows them as typed (Plotly's
+    escaping undone, nothing parsed as markup)."""
+    sign_in(page, server, panel_project["owner"], panel_project["path"])
+    expect(page.locator("#project-panels-add")).to_be_visible(timeout=SLOW)
+    name = '<img src=x onerror="window.__pwned=1">&amp; 5%'
+    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "&#37;")
+    page.evaluate("""([label, category]) => {
+        const graph = document.createElement('div');
+        graph.id = 'parcoords-text-check';
+        graph.style.cssText = 'width: 500px; height: 320px';
+        document.body.appendChild(graph);
+        window.halleyParcoords.draw({data: [{type: 'parcoords', visible: false, meta: {renderer: 'halley-parcoords', log: [false, false]},
+            dimensions: [{label: label, values: [0, 1], tickvals: [0, 1], ticktext: [category, 'b']},
+                         {label: 'loss', values: [0.5, 0.7]}], line: {color: [0.5, 0.7]}}],
+            layout: {margin: {l: 60, r: 100, t: 60, b: 30}}}, 'parcoords-text-check');
+    }""", [escaped, name])
+    drawn = page.locator(f"#parcoords-text-check {PARCOORDS_DRAWN}")
+    expect(drawn).to_contain_text(name, timeout=SLOW)
+    assert drawn.locator("img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert console_errors == []
+
+
 def test_anonymous_visitor_sees_panels_of_a_public_project(server, page, panel_project, console_errors):
     owner, actor = panel_project["owner"], panel_project["actor"]
     with panel_project["db"].session() as s:
