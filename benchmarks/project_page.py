@@ -25,7 +25,8 @@ Measured against a real ``halley serve`` (2 workers), median of ``--repeat`` fre
 
 "Drawn" for a panel: the answer to its latest figure request (sent after the action) has
 arrived, Plotly has replaced the graph's ``_fullData`` since the action, with as many traces as
-the answer holds, and the graph's SVG is in the page. Requests are observed by wrapping
+the answer holds, and the graph's SVG is in the page; for parallel coordinates, also
+``assets/parcoords.js`` has drawn the chart after the answer came. Requests are observed by wrapping
 ``window.fetch`` in the page (an init script), so nothing of the page itself is changed.
 
 MLflow (the ``bench`` extra; ``--no-mlflow`` skips it): the same runs (parameters, metric
@@ -65,7 +66,7 @@ USER, PASSWORD, PROJECT = table.USER, table.PASSWORD, table.PROJECT
 CURVE_RUNS = 100
 QUERY_NAME = "Milestones"
 VIEW_NAME = "Six panels"
-TIMEOUT = 180_000  # ms; a loaded 2-core machine draws parcoords over 10,000 lines slowly
+TIMEOUT = 180_000  # ms; a loaded 2-core machine draws six panels over 10,000 experiments slowly
 
 # Records the figure requests of the project's panels: the latest answer per panel (request
 # order), how many were answered with a figure (200) and how many with "no update" (204).
