@@ -110,6 +110,29 @@ def test_cache_is_invalidated_by_new_points(world):
     assert sorted(bars_after.data[0].y) == [5, 5, 6]
 
 
+def test_cache_is_not_read_by_other_code(world, tmp_path, monkeypatch):
+    """Cached figures and series are keyed by a digest of the code that shapes them: a server
+    running other code (an upgrade) draws them again instead of serving the old shape."""
+    module = tmp_path / "charts" / "line.py"
+    module.parent.mkdir()
+    module.write_text("A = 1\n")
+    before = panels.code_version([module])
+    module.write_text("A = 2\n")
+    assert panels.code_version([module]) != before
+    assert len(panels.CACHE_VERSION) == 12
+
+    db, actor = world["db"], world["actor"]
+    cache = panels.open_cache(world["cache_dir"])
+    counts = {"type": "bar", "metric": "acc", "aggregation": "count"}
+    with db.session() as s:
+        panels.panel_figure(s, actor, _project(s, world), None, counts, cache=cache)
+        keys = set(cache.iterkeys())
+        monkeypatch.setattr(panels, "CACHE_VERSION", "othercode000")
+        panels.panel_figure(s, actor, _project(s, world), None, counts, cache=cache)
+    added = set(cache.iterkeys()) - keys
+    assert added and all("othercode000" in k for k in added)
+
+
 def test_bar_aggregations_and_grouping(world):
     db, actor = world["db"], world["actor"]
     expected = {"count": 5, "sum": 18, "average": 3.6, "median": 2, "mode": 2, "rms": math.sqrt(23.6),

@@ -46,7 +46,21 @@ RAW_POINTS_LIMIT = 300_000  # above this many points in range, the database pre-
 BUCKETS = 4 * downsample.MAX_POINTS
 # from this many points in range on, a series is drawn from its rollup (>= 500 points)
 ROLLUP_MIN_POINTS = metric_rollup.BLOCK * downsample.MAX_POINTS // 8
-CACHE_VERSION = 8  # bump when cached figures or series change shape
+
+
+def code_version(files) -> str:
+    """A digest of ``files``' contents."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(f) for f in files):
+        digest.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# Part of every cache key: the code that shapes cached figures and series (charts, panel types,
+# services), so a server running other code (an upgrade) never serves what the old code cached.
+_DASHBOARD = Path(__file__).resolve().parents[1]
+CACHE_VERSION = code_version(f for folder in ("charts", "panel_types", "services")
+                             for f in (_DASHBOARD / folder).glob("*.py"))
 
 _POINT = MetricPoint.__table__.c
 _SERIES = MetricSeries.__table__.c
