@@ -76,7 +76,8 @@ class SpoolDir:
         self._lock = threading.Lock()
 
     def _prepare(self) -> None:
-        if self._ready and self.path.exists():
+        """Called holding ``_lock``."""
+        if self._ready and (self.path / "entries").is_dir():
             return
         (self.path / "entries").mkdir(parents=True, exist_ok=True)
         existing = sorted((self.path / "entries").glob("*.json"))
@@ -112,8 +113,9 @@ class SpoolDir:
             d.spool_paths = (meta_p, data_p)
 
     def write_end(self, status: str) -> None:
-        self._prepare()
-        _atomic_write(self.path / "end.json", json.dumps({"status": status}).encode())
+        with self._lock:
+            self._prepare()
+            _atomic_write(self.path / "end.json", json.dumps({"status": status}).encode())
 
     @staticmethod
     def remove(d: Delivery) -> None:
@@ -125,11 +127,14 @@ class SpoolDir:
         d.spool_paths = ()
 
     def clear_if_done(self) -> None:
-        """Deletes the directory once no entry is left in it."""
-        if not self.path.exists():
-            return
-        if not any((self.path / "entries").glob("*.json")):
-            shutil.rmtree(self.path, ignore_errors=True)
+        """Deletes the directory once no entry is left in it. Under ``_lock``: an entry being
+        added meanwhile (the sender delivers while the run keeps logging) would lose its folder."""
+        with self._lock:
+            if not self.path.exists():
+                return
+            if not any((self.path / "entries").glob("*.json")):
+                shutil.rmtree(self.path, ignore_errors=True)
+                self._ready = False
 
 
 @dataclass
