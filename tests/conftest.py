@@ -273,13 +273,10 @@ def sign_in(page, server: LiveServer, account: UserAccount, next_path: str = "/"
 # Parallel coordinates are drawn by assets/parcoords.js (ECharts, in SVG) in a .halley-parcoords
 # layer over their graph; data-drawn is set once a figure has been drawn.
 PARCOORDS_DRAWN = ".halley-parcoords[data-drawn]"
-_PARCOORDS_AXES_JS = """([el, names]) => {
+_PARCOORDS_AXES_JS = """el => {
     const host = el.querySelector('.halley-parcoords[data-drawn]');
     const chart = host && window.echarts && window.echarts.getInstanceByDom(host);
-    const drawn = chart ? chart.getOption().parallelAxis.map(a => a.name) : null;
-    if (!drawn) return false;
-    if (typeof names === 'number') return drawn.length === names;
-    return JSON.stringify(drawn) === JSON.stringify(names) && names.every(n => host.textContent.includes(n));
+    return chart ? {names: chart.getOption().parallelAxis.map(a => a.name), text: host.textContent} : null;
 }"""
 
 
@@ -287,13 +284,17 @@ def wait_parcoords_axes(locator, names: list[str] | int, timeout: float = 30_000
     """Wait until the parallel coordinates in ``locator`` (a panel card or graph) show these
     axes, left to right, their names drawn (or, given a number, that many axes)."""
     element = locator.element_handle(timeout=timeout)
+    shows = f"""([el, names]) => {{
+        const drawn = ({_PARCOORDS_AXES_JS})(el);
+        if (!drawn) return false;
+        if (typeof names === 'number') return drawn.names.length === names;
+        return JSON.stringify(drawn.names) === JSON.stringify(names) && names.every(n => drawn.text.includes(n));
+    }}"""
     try:
-        locator.page.wait_for_function(_PARCOORDS_AXES_JS, arg=[element, names], timeout=timeout)
+        locator.page.wait_for_function(shows, arg=[element, names], timeout=timeout)
     except PlaywrightTimeoutError:
-        drawn = element.evaluate("""el => { const host = el.querySelector('.halley-parcoords[data-drawn]');
-            const chart = host && window.echarts && window.echarts.getInstanceByDom(host);
-            return chart ? chart.getOption().parallelAxis.map(a => a.name) : null; }""")
-        raise AssertionError(f"parallel coordinates show axes {drawn}, not {names}") from None
+        drawn = element.evaluate(_PARCOORDS_AXES_JS)
+        raise AssertionError(f"parallel coordinates show axes {drawn and drawn['names']}, not {names}") from None
 
 
 def brush_parcoords(locator, axis: int, low: float, high: float) -> None:

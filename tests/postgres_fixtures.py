@@ -31,7 +31,7 @@ SUPERUSER = "halley"
 _names = itertools.count()
 
 
-def _required() -> bool | None:
+def postgres_required() -> bool | None:
     """True: must run; False: skip; None: run when available."""
     raw = os.environ.get("HALLEY_TEST_POSTGRES", "").strip().lower()
     if raw in ("1", "true", "yes"):
@@ -147,7 +147,7 @@ class PostgresServer(LiveServer):
 @pytest.fixture(scope="session")
 def postgres():
     """The session's PostgreSQL cluster (see the module doc for when it is skipped)."""
-    required = _required()
+    required = postgres_required()
     if required is False:
         pytest.skip("HALLEY_TEST_POSTGRES=0")
     bindir = find_bindir()

@@ -27,7 +27,7 @@ from dashboard.db import Database
 from dashboard.services import accounts as account_service, experiment_table as table, project_views, projects
 from dashboard.services import view_state
 from tests.conftest import HALLEY, ROOT, Accounts, free_port, sign_in, stop_process_group
-from tests.postgres_fixtures import PostgresCluster, PostgresServer, _required, postgres  # noqa: F401
+from tests.postgres_fixtures import PostgresCluster, PostgresServer, postgres, postgres_required  # noqa: F401
 from tests.round_robin_proxy import RoundRobinProxy
 from tests.s3_server import s3_server  # noqa: F401  (the session's S3 server)
 from tests.test_export_all import log_runs
@@ -95,7 +95,7 @@ def team(postgres, s3_server, tmp_path_factory):  # noqa: F811
     worker, two servers and the proxy; an owner with a project of runs and a view of panels."""
     if shutil.which("redis-server") is None:  # an error where PostgreSQL must run (make test, CI), as for it
         message = "the multi-server test needs redis-server (Debian package redis-server; `make redis`)"
-        if _required():
+        if postgres_required():
             pytest.fail(message + " (HALLEY_TEST_POSTGRES=1)", pytrace=False)
         pytest.skip(message)
     base = tmp_path_factory.mktemp("team")

@@ -270,6 +270,19 @@ def test_parallel_coordinates_show_names_as_text(server, page, panel_project, co
     expect(drawn).to_contain_text(name, timeout=SLOW)
     assert drawn.locator("img").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+    # Mounted again (a new element with the same id, no call back, as Dash may do): drawn again,
+    # and the chart of the element taken out is disposed of.
+    page.evaluate("""() => {
+        const old = document.getElementById('parcoords-text-check');
+        window.__oldHost = old.querySelector('.halley-parcoords');
+        const graph = document.createElement('div');
+        graph.id = old.id;
+        graph.style.cssText = old.style.cssText;
+        old.replaceWith(graph);
+    }""")
+    expect(drawn).to_contain_text(name, timeout=SLOW)
+    assert page.evaluate("!window.echarts.getInstanceByDom(window.__oldHost)")
     assert console_errors == []
 
 
