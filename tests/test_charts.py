@@ -373,26 +373,51 @@ def test_parcoords_many_axes_and_many_categories_stay_readable():
     assert [int(v) for v in dim.tickvals] == [int(t[4:]) for t in dim.ticktext]  # each tick names its category
 
 
+def scatter_points(fig) -> dict[str, dict]:
+    """Each point of a scatter figure by experiment key: x, y, customdata and color."""
+    return {c[0]: {"x": x, "y": y, "customdata": list(c), "color": t.marker.color}
+            for t in fig.data for x, y, c in zip(t.x, t.y, t.customdata)}
+
+
 def test_scatter_of_a_categorical_parameter_jitters_points_and_names_categories():
     opts = ["sgd", "adam", "rmsprop"]
     rows = [{"exp": exp(f"k{i}", f"run-{i}"), "x": opts[i % 3], "y": 0.123456789 * i} for i in range(9)]
     fig = scatter.scatter_figure(rows, x_title="optimizer", y_title="loss")
     assert list(fig.layout.xaxis.ticktext) == ["adam", "rmsprop", "sgd"]
     assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
-    xs = np.asarray(fig.data[0].x)
+    shown = scatter_points(fig)
+    xs = np.array([shown[f"k{i}"]["x"] for i in range(9)])
     codes = np.array([["adam", "rmsprop", "sgd"].index(opts[i % 3]) for i in range(9)])
     assert np.all(np.abs(xs - codes) <= scatter.JITTER) and len(set(np.round(xs - codes, 6))) > 1  # spread out
-    assert list(fig.data[0].y) == pytest.approx([0.123456789 * i for i in range(9)])
-    assert [list(c) for c in fig.data[0].customdata[:2]] == [["k0", "sgd", "0"], ["k1", "adam", "0.1235"]]
-    assert "optimizer: %{customdata[1]}" in fig.data[0].hovertemplate
+    assert [shown[f"k{i}"]["y"] for i in range(9)] == pytest.approx([0.123456789 * i for i in range(9)])
+    assert shown["k0"]["customdata"] == ["k0", "sgd"] and shown["k1"]["customdata"] == ["k1", "adam"]
+    assert all("optimizer: %{customdata[1]}<br>loss: %{y:.4~g}" in t.hovertemplate for t in fig.data)
     # the same figure on every redraw; y can be the categorical one too
-    assert list(scatter.scatter_figure(rows, x_title="o", y_title="l").data[0].x) == list(xs)
+    again = scatter_points(scatter.scatter_figure(rows, x_title="o", y_title="l"))
+    assert [again[f"k{i}"]["x"] for i in range(9)] == list(xs)
     flipped = scatter.scatter_figure([{**r, "x": r["y"], "y": r["x"]} for r in rows], x_title="loss", y_title="o")
     assert list(flipped.layout.yaxis.ticktext) == ["adam", "rmsprop", "sgd"]
+    assert all("loss: %{x:.4~g}<br>o: %{customdata[1]}" in t.hovertemplate for t in flipped.data)
     # numbers logged as text stay numbers
     numeric = scatter.scatter_figure([{"exp": exp("a"), "x": "0.1", "y": 1.0}, {"exp": exp("b"), "x": "0.2", "y": 2.0}],
                                      x_title="lr", y_title="loss")
-    assert list(numeric.data[0].x) == [0.1, 0.2] and numeric.layout.xaxis.ticktext is None
+    assert sorted(p["x"] for p in scatter_points(numeric).values()) == [0.1, 0.2]
+    assert numeric.layout.xaxis.ticktext is None
+
+
+def test_scatter_draws_each_color_as_one_trace():
+    """Points of one color share a trace (the browser parses each trace's color once), the
+    largest groups first; every point keeps its experiment's color and key."""
+    colors = ["#aa0000", "#00aa00", "#0000aa"]
+    rows = [{"exp": exp(f"k{i}", f"run-{i}", colors[i % 3]), "x": float(i), "y": float(i % 4)} for i in range(30)]
+    rows.append({"exp": exp("picked", "mine", "#ff00ff"), "x": 0.5, "y": 0.5})
+    fig = scatter.scatter_figure(rows, x_title="x", y_title="y")
+    assert [t.marker.color for t in fig.data] == [*colors, "#ff00ff"]  # a color of its own is drawn last, on top
+    assert [len(t.x) for t in fig.data] == [10, 10, 10, 1]
+    shown = scatter_points(fig)
+    assert {k: (p["x"], p["y"], p["color"]) for k, p in shown.items()} == {
+        **{f"k{i}": (float(i), float(i % 4), colors[i % 3]) for i in range(30)}, "picked": (0.5, 0.5, "#ff00ff")}
+    assert all(t.showlegend is False for t in fig.data)
 
 
 def test_scatter_category_names_are_shown_as_text():
@@ -426,6 +451,24 @@ def test_parcoords_ignores_constraints_that_are_not_ranges():
         "lr": None}
 
 
+def test_many_lines_share_the_point_budget_and_keep_their_spikes():
+    steps = np.arange(1000, dtype=float)
+    series = [{"exp": exp(f"k{i}", color_index=i), "metric": "loss", "x": steps,
+               "y": np.where(steps == 300 + i, 50.0, np.linspace(1, 0, 1000))} for i in range(100)]
+    fig = line.line_figure(series)
+    assert len(fig.data) == 100 and all(len(t.x) == line.POINT_BUDGET // 100 for t in fig.data)
+    for i, t in enumerate(fig.data):
+        x, y = np.asarray(t.x), np.asarray(t.y)
+        assert x[0] == 0 and x[-1] == 999 and np.all(np.diff(x) > 0)
+        assert y.max() == 50.0 and x[np.argmax(y)] == 300 + i  # the spike survives
+    few = line.line_figure(series[:10])
+    assert all(len(t.x) == 1000 for t in few.data)  # within the budget: every point
+    crowded = line.line_figure([{**s, "exp": exp(f"c{i}")} for i, s in enumerate(series * 3)])
+    assert all(len(t.x) == line.MIN_SHARE for t in crowded.data)  # never fewer than the least share
+    wobbly = line.line_figure([{**s, "x": np.sin(steps)} for s in series])  # x of another metric, going back
+    assert all(len(t.x) == 1000 for t in wobbly.data)
+
+
 def test_charts_draw_as_svg_within_the_budget_and_webgl_beyond():
     """SVG draws a line trace as one path; WebGL only when the points outgrow SVG (a page keeps
     only 16 WebGL contexts, and setting one up costs seconds without a GPU)."""
@@ -433,7 +476,9 @@ def test_charts_draw_as_svg_within_the_budget_and_webgl_beyond():
         return [{"exp": exp(f"k{i}", color_index=i), "metric": "loss", "x": np.arange(points, dtype=float),
                  "y": np.linspace(1, 0, points)} for i in range(runs)]
     assert {t.type for t in line.line_figure(lines(100, 1000)).data} == {"scatter"}
-    assert {t.type for t in line.line_figure(lines(201, 2000)).data} == {"scattergl"}
+    assert {t.type for t in line.line_figure(lines(201, 2000)).data} == {"scatter"}  # thinned to the budget
+    back_and_forth = [{**s, "x": np.sin(np.arange(2000.0))} for s in lines(201, 2000)]  # x of another metric
+    assert {t.type for t in line.line_figure(back_and_forth).data} == {"scattergl"}
 
     def points(n):
         return [{"exp": exp(f"k{i}"), "x": float(i), "y": float(i % 7)} for i in range(n)]

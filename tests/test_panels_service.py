@@ -155,7 +155,8 @@ def test_scatter_and_parcoords_and_brush_to_query(world):
         sc = panels.panel_figure(s, actor, project, None, {
             "type": "scatter", "xAxis": {"source": "param", "name": "lr"},
             "yAxis": {"source": "metric", "name": "loss", "transform": "max"}})
-        assert sorted(sc.data[0].x) == [0.001, 0.01, 0.1] and set(sc.data[0].y) == {99.0}
+        assert sorted(x for t in sc.data for x in t.x) == [0.001, 0.01, 0.1]  # a trace per run color
+        assert {y for t in sc.data for y in t.y} == {99.0}
         panel = {"type": "parcoords", "axes": ["param:opt", "param:lr", "metric:acc"]}
         pc = panels.panel_figure(s, actor, project, None, panel)
         assert [d.label for d in pc.data[0].dimensions] == ["opt", "lr", "acc"]
@@ -243,7 +244,7 @@ def test_categorical_scatter_and_featured_panels_that_render(world):
         sc = panels.panel_figure(s, actor, project, None, {
             "type": "scatter", "xAxis": {"source": "param", "name": "opt"},
             "yAxis": {"source": "metric", "name": "acc", "transform": "max"}})
-        assert list(sc.layout.xaxis.ticktext) == ["adam", "sgd"] and len(sc.data[0].x) == 3
+        assert list(sc.layout.xaxis.ticktext) == ["adam", "sgd"] and sum(len(t.x) for t in sc.data) == 3
         cat = panels.catalogue(s, actor, project)
         featured = panels.featured_that_render(s, actor, project, cat)
         assert [p["type"] for p in featured] == [p["type"] for p in panels.featured_panels(cat)]

@@ -79,6 +79,8 @@ def _panel_colors(accounts, owner, project: str, panel: dict) -> dict[str, str]:
         fig = panels.panel_figure(s, actor, projects.get_readable(s, actor, owner.workspace, project), None, panel)
     if panel["type"] == "line":
         return {t.meta: t.line.color for t in fig.data}
+    if panel["type"] == "scatter":  # a trace per color, each point's key first in its customdata
+        return {c[0]: t.marker.color for t in fig.data for c in t.customdata}
     trace = fig.data[0]
     return dict(zip(trace.customdata, trace.marker.color))
 
@@ -103,6 +105,8 @@ def test_twenty_runs_get_twenty_distinct_colors_in_table_and_panels(site):
     drawn = _panel_colors(accounts, owner, "twenty", {"type": "line", "metrics": ["loss"], "x": "step"})
     assert drawn == exported
     assert _panel_colors(accounts, owner, "twenty", {"type": "bar", "metric": "loss", "aggregation": "sum"}) == exported
+    assert _panel_colors(accounts, owner, "twenty", {"type": "scatter", "xAxis": {"source": "metric", "name": "loss"},
+                                                     "yAxis": {"name": "loss", "transform": "min"}}) == exported
     # filtering and sorting on the Color column go by the colors shown
     state = experiment_table.default_state()
     state["filters"]["rules"] = [{"attr": "sys:color", "operator": "equals", "value": PALETTE[7]}]

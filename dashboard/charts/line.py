@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.charts import grouping, transforms
+from dashboard.charts import downsample, grouping, transforms
 from dashboard.charts.numbers import D3
 from dashboard.charts.style import PALETTE, base_layout, empty_figure, experiment_color, note_invalid, scatter_type
 from dashboard.charts.text import plotly_text
@@ -24,6 +24,11 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 X_TRANSFORMS = ("none", "smoothing", "moving_average")  # with log X: the x transforms of Comet's line panel
 LEGEND_MAX = 10  # more legend entries than this and "auto" hides the legend (hover names each line)
 LEGENDS = ("auto", "show", "hide")
+# Points one figure draws at most, shared by its lines: 100 lines of 1,000 steps in a panel a
+# few hundred pixels wide are drawn from 500 points each (MinMaxLTTB keeps every spike), half
+# the drawing and half the bytes; a zoom reads its range again at full resolution.
+POINT_BUDGET = 50_000
+MIN_SHARE = 250
 
 
 def prepare(x, y, *, smoothing: float = 0.0, window: int = 1, log_y: bool = False, x_transform: str = "none",
@@ -48,6 +53,23 @@ def prepare(x, y, *, smoothing: float = 0.0, window: int = 1, log_y: bool = Fals
     if log_x:
         y, x, _ = transforms.for_log_axis(y, x)
     return x, y, bad
+
+
+def thin(series: list[dict]) -> list[dict]:
+    """``series`` (with ``x`` and ``y``) within ``POINT_BUDGET`` points in all: a series longer
+    than its share (at least ``MIN_SHARE``) is downsampled to it, when its x never goes back (an x
+    of another metric may: cutting those would redraw a different path)."""
+    if sum(len(s["y"]) for s in series) <= POINT_BUDGET:
+        return series
+    share = max(MIN_SHARE, POINT_BUDGET // len(series))
+    out = []
+    for s in series:
+        x = np.asarray(s["x"])
+        if len(s["y"]) > share and x.dtype.kind in "iuf" and np.all(np.diff(x) >= 0):
+            x, y = downsample.downsample(x, s["y"], share)
+            s = {**s, "x": x, "y": y}
+        out.append(s)
+    return out
 
 
 def legend_layout(entries: int, mode: str = "auto") -> dict:
@@ -111,13 +133,13 @@ def line_figure(series: list[dict], *, title: str = "", x_axis: str = "step", x_
                             x_transform=x_transform, log_x=log_x)
         invalid += bad
         prepared.append({**s, "x": x, "y": y})
-    total = sum(len(s["y"]) for s in prepared)
-    scatter = scatter_type(total)
     fig = go.Figure()
     if group and (group.get("name") or group.get("by") in ("tag", "table")):
-        _add_groups(fig, prepared, group, metrics, scatter, x_axis)
+        _add_groups(fig, prepared, group, metrics, scatter_type(sum(len(s["y"]) for s in prepared)), x_axis)
     else:
-        for s in prepared:
+        drawn = thin(prepared)
+        scatter = scatter_type(sum(len(s["y"]) for s in drawn))
+        for s in drawn:
             label = s["metric"] if per_metric else transforms.experiment_label(s["exp"], legend)
             name = label if len(metrics) == 1 or per_metric else f"{label} · {s['metric']}"
             dash = "solid" if per_metric else DASHES[metrics.index(s["metric"]) % len(DASHES)]
