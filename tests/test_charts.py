@@ -379,6 +379,16 @@ def scatter_points(fig) -> dict[str, dict]:
             for t in fig.data for x, y, c in zip(t.x, t.y, t.customdata)}
 
 
+def test_parcoords_leaves_room_above_for_its_longest_label_only():
+    def top(names):
+        rows = [{"exp": exp(f"k{i}"), "values": {a: float(i + j) for j, a in enumerate(names)}} for i in range(3)]
+        return parcoords.parcoords_figure(rows, names).layout.margin.t
+    short, long = [f"p{j:02d}" for j in range(10)], [f"a_rather_long_parameter_name_{j}" for j in range(10)]
+    assert top(short) < top(long) == 50 + 60  # long names are cut to 14 characters: the full room
+    assert top(short) == 50 + parcoords.label_room(3, many=True) and 15 < parcoords.label_room(3, many=True) < 30
+    assert top(["lr", "loss"]) == 50  # two axes: labels are level
+
+
 def test_scatter_of_a_categorical_parameter_jitters_points_and_names_categories():
     opts = ["sgd", "adam", "rmsprop"]
     rows = [{"exp": exp(f"k{i}", f"run-{i}"), "x": opts[i % 3], "y": 0.123456789 * i} for i in range(9)]

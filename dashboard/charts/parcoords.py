@@ -133,6 +133,16 @@ def build_dimensions(rows: list[dict], axes: list[str],
     return dims, idx, invalid
 
 
+def label_room(length: int, many: bool) -> int:
+    """The height slanted axis labels of ``length`` characters need above the chart: the room the
+    longest label allowed takes (60 px at -40 degrees, 40 at -25), scaled by the height of a
+    slanted line of text, so short names such as ``p00`` leave no empty band."""
+    limit, room, size, angle = (14, 60, 10, 40) if many else (22, 40, 12, 25)
+    def height(n):  # a line of n characters (0.6 em wide each) slanted by angle, plus its own height
+        return n * 0.6 * size * math.sin(math.radians(angle)) + size * math.cos(math.radians(angle))
+    return math.ceil(room * height(min(length, limit)) / height(limit))
+
+
 def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[:limit - 1] + "…"
 
@@ -213,7 +223,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     ))
     base_layout(fig, title, showlegend=False)
     fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False})
-    top = 50 + ((60 if many else 40) if slanted else 0) + (10 if title else 0)
+    top = 50 + (label_room(max(len(d["label"]) for d in plotly_dims), many) if slanted else 0) + (10 if title else 0)
     fig.update_layout(margin={"l": 60, "r": 100, "t": top, "b": 30 if drawn.size == idx.size else 44})
     if drawn.size < idx.size:
         fig.add_annotation(text=f"{drawn.size:,} of {idx.size:,} lines drawn; brushing covers all", xref="paper", yref="paper", x=0, y=0,
