@@ -187,10 +187,11 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     slanted = len(axes) > 4
     limit = 14 if many else (22 if slanted else 40)
     plotly_dims = []
-    for d in dims:
+    names = [_short(labels.get(d["label"], d["label"]), limit) for d in dims]  # as shown (before escaping)
+    for d, name in zip(dims, names):
         values = d["values"]
         lo, hi = float(values.min()), float(values.max())
-        pd = {"label": plotly_text(_short(labels.get(d["label"], d["label"]), limit)), "values": values[drawn]}
+        pd = {"label": plotly_text(name), "values": values[drawn]}
         if d["log"]:
             tickvals, ticktext = log_ticks(lo, hi)
             pd.update(values=np.log10(values[drawn]), tickvals=tickvals, ticktext=ticktext,
@@ -223,7 +224,7 @@ def parcoords_figure(rows: list[dict], axes: list[str], *, title: str = "", cons
     ))
     base_layout(fig, title, showlegend=False)
     fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False})
-    top = 50 + (label_room(max(len(d["label"]) for d in plotly_dims), many) if slanted else 0) + (10 if title else 0)
+    top = 50 + (label_room(max(map(len, names)), many) if slanted else 0) + (10 if title else 0)
     fig.update_layout(margin={"l": 60, "r": 100, "t": top, "b": 30 if drawn.size == idx.size else 44})
     if drawn.size < idx.size:
         fig.add_annotation(text=f"{drawn.size:,} of {idx.size:,} lines drawn; brushing covers all", xref="paper", yref="paper", x=0, y=0,
